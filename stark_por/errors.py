@@ -1,0 +1,168 @@
+"""Exception hierarchy for stark-por.
+
+Everything the library raises on purpose derives from :class:`StarkPorError`,
+so callers (the CLI in particular) can catch one class and print ``str(exc)``.
+
+* :class:`LedgerError` -- the liabilities ledger (CSV / Parquet / arrays) is
+  malformed.  It is also a :class:`ValueError`.
+* :class:`InvalidProof` -- a proof does not verify.
+
+  * :class:`ProofFormatError` -- the proof file cannot even be decoded.
+  * :class:`InsufficientSecurity` -- the proof is well formed but its
+    claimed security level is below what the verifier requires.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Union
+
+__all__ = [
+    "StarkPorError",
+    "LedgerError",
+    "InvalidProof",
+    "ProofFormatError",
+    "InsufficientSecurity",
+]
+
+# Raw cell values quoted in messages are cut to this many characters so that a
+# multi-megabyte garbage cell does not produce a multi-megabyte message.  The
+# ``value`` attribute always keeps the full text.
+_MAX_VALUE_IN_MESSAGE = 80
+
+
+class StarkPorError(Exception):
+    """Base class of every error raised by stark-por."""
+
+
+class LedgerError(StarkPorError, ValueError):
+    """Bad ledger input.
+
+    Attributes
+    ----------
+    reason:
+        Human readable explanation, e.g. ``"is negative"``.
+    row:
+        1-based line number in the source file, the header being line 1;
+        ``None`` when not applicable (in-memory arrays, Parquet, whole-file
+        problems).
+    column:
+        Column name (asset name or ``"user_id"``) or ``None``.
+    value:
+        The offending raw text (or ``None``).
+    path:
+        Path of the file being read, as a string, or ``None``.
+    index:
+        0-based row index for sources that have no line numbers
+        (``Ledger.from_arrays``, ``Ledger.from_entries``,
+        ``Ledger.from_parquet``); ``None`` otherwise.
+
+    ``str(err)`` reads like
+    ``ledger.csv line 7, column BTC: '-1.5' is negative``.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        row: Optional[int] = None,
+        column: Optional[str] = None,
+        value: Optional[str] = None,
+        path: Union[str, os.PathLike, None] = None,
+        index: Optional[int] = None,
+    ) -> None:
+        self.reason = reason
+        self.row = row
+        self.column = column
+        self.value = value
+        self.path = None if path is None else os.fspath(path)
+        self.index = index
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = []
+        if self.path is not None:
+            where.append(str(self.path))
+        if self.row is not None:
+            where.append(f"line {self.row}")
+        if self.index is not None:
+            where.append(f"row {self.index}")
+        loc = " ".join(where)
+        if self.column is not None:
+            loc = f"{loc}, column {self.column}" if loc else f"column {self.column}"
+        if self.value is not None:
+            shown = self.value
+            if len(shown) > _MAX_VALUE_IN_MESSAGE:
+                shown = shown[:_MAX_VALUE_IN_MESSAGE] + "..."
+            msg = f"{shown!r} {self.reason}"
+        else:
+            msg = self.reason
+        return f"{loc}: {msg}" if loc else msg
+
+    def __str__(self) -> str:  # keep in sync if attributes are edited later
+        return self._format()
+
+    def __reduce__(self):  # picklable despite keyword-only arguments
+        return (
+            _rebuild_ledger_error,
+            (self.reason, self.row, self.column, self.value, self.path, self.index),
+        )
+
+
+def _rebuild_ledger_error(reason, row, column, value, path, index):
+    return LedgerError(
+        reason, row=row, column=column, value=value, path=path, index=index
+    )
+
+
+class InvalidProof(StarkPorError):
+    """A proof that does not verify, for whatever reason.
+
+    Attribute ``reason`` holds the explanation.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+    def __reduce__(self):
+        return (type(self), (self.reason,))
+
+
+class ProofFormatError(InvalidProof):
+    """Malformed, truncated or unknown-version proof file.
+
+    ``offset`` is the byte offset where decoding failed, or ``None``.
+    """
+
+    def __init__(self, reason: str, offset: Optional[int] = None) -> None:
+        self.offset = offset
+        super().__init__(reason)
+
+    def __str__(self) -> str:
+        if self.offset is None:
+            return self.reason
+        return f"byte {self.offset}: {self.reason}"
+
+    def __reduce__(self):
+        return (type(self), (self.reason, self.offset))
+
+
+class InsufficientSecurity(InvalidProof):
+    """The proof's security level is below the verifier's minimum.
+
+    ``required`` and ``actual`` are the two security levels (bits).
+    """
+
+    def __init__(self, required, actual, reason: Optional[str] = None) -> None:
+        self.required = required
+        self.actual = actual
+        if reason is None:
+            reason = (
+                f"proof offers {actual} bits of security, "
+                f"verifier requires at least {required}"
+            )
+        super().__init__(reason)
+
+    def __reduce__(self):
+        return (type(self), (self.required, self.actual, self.reason))
