@@ -1,0 +1,1118 @@
+"""The liabilities ledger: who is owed how much of which asset.
+
+A :class:`Ledger` holds N users and K assets.  Balances are stored sparsely in
+CSR form (most users hold only a handful of the K assets, and zero balances
+are not stored):
+
+* ``indptr``      uint64, shape (N+1,): user ``i`` owns entries
+  ``indptr[i]:indptr[i+1]``;
+* ``asset_index`` uint32, shape (nnz,): asset of each entry, strictly
+  increasing within a user;
+* ``amounts``     uint64, shape (nnz,): balance in the asset's smallest unit,
+  ``0 < amount < 2**max_bits``.
+
+Amounts are always integers in smallest units (satoshi, wei, ...).  Decimal
+text is converted exactly, never through ``float``.
+
+Amount syntax accepted in text sources (CSV cells, Parquet string columns)
+--------------------------------------------------------------------------
+* surrounding whitespace is ignored; an empty/blank cell means 0;
+* ASCII digits with at most one ``.``: ``"12"``, ``"0.5"``, ``".5"``,
+  ``"5."``, ``"007"`` (leading zeros are harmless);
+* no sign at all: ``"-1"``, ``"-0"`` and ``"+1"`` are refused;
+* no exponent (``"1e3"``), no ``inf``/``nan``, no hex, no digit separators
+  (``"1_000"``, ``"1,000"``, ``"1 000"``), no non-ASCII digits;
+* fractional digits beyond the asset's ``decimals`` are accepted only if
+  they are all zeros (``"1.50000000000"`` for an 8-decimal asset is exactly
+  150000000 units); a non-zero digit there is refused because the amount
+  cannot be represented exactly;
+* the value in smallest units must be ``< 2**max_bits``.
+"""
+
+from __future__ import annotations
+
+import array
+import csv
+import os
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import compress
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .errors import LedgerError
+
+__all__ = [
+    "Asset",
+    "Ledger",
+    "load_assets",
+    "parse_amount",
+    "format_amount",
+    "MIN_MAX_BITS",
+    "MAX_MAX_BITS",
+    "DEFAULT_MAX_BITS",
+    "MAX_DECIMALS",
+    "MAX_USER_ID_BYTES",
+    "MAX_ASSET_NAME_LEN",
+]
+
+PathLike = Union[str, os.PathLike]
+AssetsArg = Union[None, PathLike, Sequence["Asset"], Mapping]
+
+MIN_MAX_BITS = 32
+MAX_MAX_BITS = 63
+DEFAULT_MAX_BITS = 62
+MAX_DECIMALS = 30
+MAX_USER_ID_BYTES = 256
+MAX_ASSET_NAME_LEN = 32
+
+_USER_ID_COLUMN = "user_id"
+
+
+# --------------------------------------------------------------------------
+# amounts
+# --------------------------------------------------------------------------
+
+
+class _AmountError(ValueError):
+    """Internal: reason why an amount string is refused (no location)."""
+
+
+def _amount_reason(text: str) -> str:
+    """Explain why ``text`` (already stripped, non-empty) is not a plain decimal."""
+    c = text[0]
+    if c == "-":
+        return "is negative (a sign is never allowed)"
+    if c == "+":
+        return "has a sign (a sign is never allowed)"
+    low = text.lower()
+    if low in ("inf", "infinity", "nan") or low.lstrip("+-") in ("inf", "nan"):
+        return "is not a finite decimal number"
+    if low.startswith(("0x", "0o", "0b")):
+        return "is not a plain decimal number (no hex/octal/binary)"
+    if "e" in low and any(ch.isdigit() for ch in low):
+        return "uses exponent notation; write the plain decimal"
+    if "_" in text or "," in text or " " in text or "'" in text:
+        return "contains digit separators or internal spaces"
+    if not text.isascii():
+        return "is not a plain ASCII decimal number"
+    return "is not a plain decimal number"
+
+
+def parse_amount(text: str, decimals: int) -> int:
+    """Convert an exact decimal string to an integer number of smallest units.
+
+    ``parse_amount("0.12345678", 8) == 12345678``.  Blank text is 0.
+    Raises :class:`ValueError` (an internal subclass whose ``str`` is a
+    reason such as ``"is negative ..."``) when the text is refused.  No range
+    check against ``max_bits`` is made here.
+    """
+    s = text.strip()
+    if not s:
+        return 0
+    if not s.isascii():
+        raise _AmountError(_amount_reason(s))
+    ip, dot, fp = s.partition(".")
+    if not ((ip.isdigit() or ip == "") and (fp.isdigit() or fp == "") and (ip or fp)):
+        raise _AmountError(_amount_reason(s))
+    if len(fp) > decimals:
+        extra = fp[decimals:]
+        if extra.strip("0"):
+            raise _AmountError(
+                f"has more than {decimals} decimal places "
+                f"(the asset has {decimals} decimals)"
+            )
+        fp = fp[:decimals]
+    ip = ip.lstrip("0")
+    if len(ip) > 40:  # > 10**40 display units: out of any range, keep int() cheap
+        raise _AmountError("is too large")
+    digits = ip + fp.ljust(decimals, "0")
+    return int(digits) if digits else 0
+
+
+def format_amount(units: int, decimals: int) -> str:
+    """Exact decimal text for ``units`` smallest units; ``""`` for 0.
+
+    Trailing fractional zeros and a bare trailing ``.`` are omitted, so the
+    output is the shortest exact form and parses back with
+    :func:`parse_amount`.
+    """
+    units = int(units)
+    if units == 0:
+        return ""
+    if units < 0:
+        raise ValueError("amounts are never negative")
+    if decimals == 0:
+        return str(units)
+    s = str(units).rjust(decimals + 1, "0")
+    ip, fp = s[:-decimals], s[-decimals:].rstrip("0")
+    return f"{ip}.{fp}" if fp else ip
+
+
+# --------------------------------------------------------------------------
+# assets
+# --------------------------------------------------------------------------
+
+
+def _asset_name_problem(name) -> Optional[str]:
+    if not isinstance(name, str):
+        return "asset name must be a string"
+    if not name:
+        return "asset name is empty"
+    if len(name) > MAX_ASSET_NAME_LEN:
+        return f"asset name is longer than {MAX_ASSET_NAME_LEN} characters"
+    for ch in name:
+        o = ord(ch)
+        if o <= 0x20 or o >= 0x7F or ch == ",":
+            return (
+                "asset name must be printable ASCII without commas or whitespace"
+            )
+    return None
+
+
+@dataclass(frozen=True)
+class Asset:
+    """An asset of the statement: its ticker and number of decimals.
+
+    ``decimals`` is the number of fractional digits of the display unit:
+    ``Asset("BTC", 8)`` means 1 BTC = 10**8 smallest units.
+    """
+
+    name: str
+    decimals: int
+
+    def __post_init__(self) -> None:
+        problem = _asset_name_problem(self.name)
+        if problem is not None:
+            raise LedgerError(problem, value=str(self.name))
+        d = self.decimals
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            raise LedgerError(
+                f"decimals must be an integer, got {type(d).__name__}",
+                column=self.name,
+            )
+        if not 0 <= int(d) <= MAX_DECIMALS:
+            raise LedgerError(
+                f"decimals must be between 0 and {MAX_DECIMALS}",
+                column=self.name,
+                value=str(d),
+            )
+        object.__setattr__(self, "decimals", int(d))
+
+    def parse_amount(self, text: str) -> int:
+        """Exact decimal display-unit text -> smallest units (see module doc).
+
+        Raises :class:`LedgerError` (column = this asset) on refused text.
+        """
+        try:
+            return parse_amount(text, self.decimals)
+        except _AmountError as e:
+            raise LedgerError(str(e), column=self.name, value=text) from None
+
+    def format_amount(self, units: int) -> str:
+        """Smallest units -> shortest exact decimal text (``""`` for 0)."""
+        return format_amount(units, self.decimals)
+
+
+def _check_assets(assets: Iterable, path=None) -> Tuple[Asset, ...]:
+    out = tuple(assets)
+    if not out:
+        raise LedgerError("the statement needs at least one asset", path=path)
+    seen = set()
+    for a in out:
+        if not isinstance(a, Asset):
+            raise LedgerError(
+                f"expected Asset instances, got {type(a).__name__}", path=path
+            )
+        if a.name in seen:
+            raise LedgerError("duplicate asset", column=a.name, path=path)
+        seen.add(a.name)
+    return out
+
+
+def _open_text(path: PathLike):
+    # utf-8-sig: a leading BOM is tolerated and dropped.  newline="" is what
+    # the csv module wants (it handles CRLF / quoted newlines itself).
+    try:
+        return open(path, "r", encoding="utf-8-sig", newline="")
+    except OSError as e:
+        raise LedgerError(f"cannot open file: {e.strerror or e}", path=path) from None
+
+
+def load_assets(path: PathLike) -> Tuple[Asset, ...]:
+    """Read an assets file: CSV with header ``asset,decimals``.
+
+    Returns the assets in file order.  Blank lines are skipped.
+    """
+    with _open_text(path) as fh:
+        reader = csv.reader(fh, strict=True)
+        try:
+            header = next(reader, None)
+            while header is not None and not header:
+                header = next(reader, None)
+            if header is None:
+                raise LedgerError("assets file is empty", path=path)
+            if [h.strip() for h in header] != ["asset", "decimals"]:
+                raise LedgerError(
+                    "assets file header must be 'asset,decimals'",
+                    path=path,
+                    row=reader.line_num,
+                    value=",".join(header),
+                )
+            out: List[Asset] = []
+            lines = {}
+            for row in reader:
+                line = reader.line_num
+                if not row:
+                    continue
+                if len(row) != 2:
+                    raise LedgerError(
+                        f"expected 2 cells, found {len(row)}", path=path, row=line
+                    )
+                name, dec = row[0].strip(), row[1].strip()
+                problem = _asset_name_problem(name)
+                if problem is not None:
+                    raise LedgerError(problem, path=path, row=line,
+                                      column="asset", value=row[0])
+                if not (dec.isascii() and dec.isdigit()) or len(dec) > 3:
+                    raise LedgerError(
+                        "decimals must be a non-negative integer",
+                        path=path, row=line, column="decimals", value=row[1],
+                    )
+                if int(dec) > MAX_DECIMALS:
+                    raise LedgerError(
+                        f"decimals must be at most {MAX_DECIMALS}",
+                        path=path, row=line, column="decimals", value=row[1],
+                    )
+                if name in lines:
+                    raise LedgerError(
+                        f"duplicate asset (first listed on line {lines[name]})",
+                        path=path, row=line, column="asset", value=row[0],
+                    )
+                lines[name] = line
+                out.append(Asset(name, int(dec)))
+        except csv.Error as e:
+            raise LedgerError(f"malformed CSV: {e}", path=path,
+                              row=reader.line_num) from None
+        except UnicodeDecodeError as e:
+            raise LedgerError(f"file is not valid UTF-8 ({e.reason})",
+                              path=path) from None
+    if not out:
+        raise LedgerError("assets file lists no assets", path=path)
+    return tuple(out)
+
+
+def _find_assets_file(path: PathLike) -> Optional[Path]:
+    p = Path(path)
+    for cand in (p.with_name(p.stem + ".assets.csv"), p.with_name("assets.csv")):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _resolve_assets(
+    assets: AssetsArg, path: PathLike, header: Sequence[str]
+) -> Tuple[Asset, ...]:
+    """Asset list of the statement for a file whose asset columns are ``header``.
+
+    * ``None``: sibling ``<stem>.assets.csv`` then ``assets.csv``;
+    * a path: an assets file;
+    * a sequence of :class:`Asset`: used as is;
+    * a mapping name -> decimals: a lookup table only; the statement's
+      assets are then exactly the file's columns, in column order.
+
+    For the first three, the statement's assets (and their order) are those
+    of the assets source; it may list assets the ledger has no column for.
+    """
+    if assets is None:
+        found = _find_assets_file(path)
+        if found is None:
+            p = Path(path)
+            raise LedgerError(
+                "asset decimals are required: pass assets=..., or put "
+                f"'{p.stem}.assets.csv' or 'assets.csv' (header 'asset,decimals') "
+                "next to the ledger",
+                path=path,
+            )
+        return load_assets(found)
+    if isinstance(assets, (str, os.PathLike)):
+        return load_assets(assets)
+    if isinstance(assets, Mapping):
+        out = []
+        for name in header:
+            if name not in assets:
+                raise LedgerError(
+                    "asset has no decimals in the given mapping",
+                    path=path, row=1, column=name,
+                )
+            out.append(Asset(name, assets[name]))
+        return _check_assets(out, path)
+    return _check_assets(assets, path)
+
+
+def _check_max_bits(max_bits) -> int:
+    if isinstance(max_bits, bool) or not isinstance(max_bits, (int, np.integer)):
+        raise LedgerError("max_bits must be an integer")
+    if not MIN_MAX_BITS <= int(max_bits) <= MAX_MAX_BITS:
+        raise LedgerError(
+            f"max_bits must be between {MIN_MAX_BITS} and {MAX_MAX_BITS}",
+            value=str(max_bits),
+        )
+    return int(max_bits)
+
+
+# --------------------------------------------------------------------------
+# user ids
+# --------------------------------------------------------------------------
+
+
+def _user_id_problem(uid: str) -> Optional[str]:
+    """``uid`` already stripped.  Returns a reason or None."""
+    if not uid:
+        return "user id is empty"
+    if uid.isascii() and uid.isprintable():  # fast path
+        if len(uid) > MAX_USER_ID_BYTES:
+            return f"user id is longer than {MAX_USER_ID_BYTES} bytes"
+        return None
+    for ch in uid:
+        if unicodedata.category(ch) in ("Cc", "Cs"):
+            return "user id contains a control character"
+    try:
+        n = len(uid.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "user id is not valid Unicode"
+    if n > MAX_USER_ID_BYTES:
+        return f"user id is longer than {MAX_USER_ID_BYTES} bytes in UTF-8"
+    return None
+
+
+def _clean_user_ids(user_ids, *, path=None) -> List[str]:
+    """Validate in-memory user ids (0-based ``row i`` in errors); O(N)."""
+    out: List[str] = []
+    first = {}
+    for i, uid in enumerate(user_ids):
+        if not isinstance(uid, str):
+            raise LedgerError(
+                f"user id must be a string, got {type(uid).__name__}",
+                index=i, column=_USER_ID_COLUMN, path=path,
+            )
+        s = uid.strip()
+        problem = _user_id_problem(s)
+        if problem is not None:
+            raise LedgerError(problem, index=i, column=_USER_ID_COLUMN,
+                              value=uid, path=path)
+        j = first.setdefault(s, i)
+        if j != i:
+            raise LedgerError(
+                f"duplicate user id (also row {j})",
+                index=i, column=_USER_ID_COLUMN, value=uid, path=path,
+            )
+        out.append(s)
+    return out
+
+
+# --------------------------------------------------------------------------
+# the ledger
+# --------------------------------------------------------------------------
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+def _user_of_entry(indptr: np.ndarray, pos: int) -> int:
+    return int(np.searchsorted(indptr, np.uint64(pos), side="right")) - 1
+
+
+def _integer_array(name, a) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        if arr.size == 0 and arr.dtype == np.float64:
+            # np.asarray([]) is float64; an empty list is fine.
+            return arr.astype(np.uint64)
+        raise LedgerError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    return arr
+
+
+class Ledger:
+    """Sparse N users x K assets table of balances in smallest units.
+
+    Build it with :meth:`from_csv`, :meth:`from_parquet`, :meth:`from_arrays`
+    or :meth:`from_entries` (the constructor is the same validated path as
+    :meth:`from_entries`).  A ledger is immutable: its numpy arrays are
+    read-only.
+    """
+
+    __slots__ = (
+        "user_ids", "assets", "indptr", "asset_index", "amounts", "max_bits",
+        "_index_of",
+    )
+
+    def __init__(
+        self,
+        user_ids: Sequence[str],
+        assets: Sequence[Asset],
+        indptr,
+        asset_index,
+        amounts,
+        *,
+        max_bits: int = DEFAULT_MAX_BITS,
+    ) -> None:
+        max_bits = _check_max_bits(max_bits)
+        assets_t = _check_assets(assets)
+        uids = _clean_user_ids(user_ids)
+        n, k = len(uids), len(assets_t)
+
+        ip = _integer_array("indptr", indptr)
+        ai = _integer_array("asset_index", asset_index)
+        am = _integer_array("amounts", amounts)
+        if ip.ndim != 1 or ip.shape[0] != n + 1:
+            raise LedgerError(f"indptr must have shape ({n + 1},), got {ip.shape}")
+        if ai.ndim != 1 or am.ndim != 1 or ai.shape != am.shape:
+            raise LedgerError(
+                "asset_index and amounts must be 1-D arrays of equal length"
+            )
+        nnz = ai.shape[0]
+        if ip.dtype.kind == "i" and (ip < 0).any():
+            raise LedgerError("indptr has negative entries")
+        ip = ip.astype(np.uint64)
+        if ip[0] != 0 or int(ip[-1]) != nnz:
+            raise LedgerError(
+                f"indptr must start at 0 and end at len(amounts) = {nnz}"
+            )
+        if n and (ip[1:] < ip[:-1]).any():
+            i = int(np.flatnonzero(ip[1:] < ip[:-1])[0])
+            raise LedgerError("indptr decreases", index=i)
+
+        if nnz:
+            if ai.dtype.kind == "i" and (ai < 0).any():
+                pos = int(np.flatnonzero(ai < 0)[0])
+                raise LedgerError("asset index is negative",
+                                  index=_user_of_entry(ip, pos), value=str(ai[pos]))
+            if (ai.astype(np.uint64) >= np.uint64(k)).any():
+                pos = int(np.flatnonzero(ai.astype(np.uint64) >= np.uint64(k))[0])
+                raise LedgerError(f"asset index out of range 0..{k - 1}",
+                                  index=_user_of_entry(ip, pos), value=str(ai[pos]))
+            ai = ai.astype(np.uint32)
+            # strictly increasing within each user
+            if nnz > 1:
+                bad = ai[1:] <= ai[:-1]
+                starts = ip[1:-1]
+                starts = starts[(starts > 0) & (starts < nnz)].astype(np.int64)
+                bad[starts - 1] = False  # a new user starts at `starts`
+                if bad.any():
+                    pos = int(np.flatnonzero(bad)[0]) + 1
+                    raise LedgerError(
+                        "asset indices must be strictly increasing within a user",
+                        index=_user_of_entry(ip, pos),
+                        column=assets_t[int(ai[pos])].name,
+                    )
+            if am.dtype.kind == "i" and (am < 0).any():
+                pos = int(np.flatnonzero(am < 0)[0])
+                raise LedgerError("is negative", index=_user_of_entry(ip, pos),
+                                  column=assets_t[int(ai[pos])].name,
+                                  value=str(am[pos]))
+            am = am.astype(np.uint64)
+            if (am == 0).any():
+                pos = int(np.flatnonzero(am == 0)[0])
+                raise LedgerError("zero balances must not be stored",
+                                  index=_user_of_entry(ip, pos),
+                                  column=assets_t[int(ai[pos])].name, value="0")
+            over = am >= np.uint64(1 << max_bits)
+            if over.any():
+                pos = int(np.flatnonzero(over)[0])
+                raise LedgerError(
+                    f"is not below the range bound 2**{max_bits}",
+                    index=_user_of_entry(ip, pos),
+                    column=assets_t[int(ai[pos])].name, value=str(am[pos]),
+                )
+        else:
+            ai = ai.astype(np.uint32)
+            am = am.astype(np.uint64)
+        self._set(uids, assets_t, np.array(ip), np.array(ai), np.array(am), max_bits)
+
+    def _set(self, uids, assets_t, ip, ai, am, max_bits) -> None:
+        self.user_ids: List[str] = uids
+        self.assets: Tuple[Asset, ...] = assets_t
+        self.indptr: np.ndarray = _frozen(ip)
+        self.asset_index: np.ndarray = _frozen(ai)
+        self.amounts: np.ndarray = _frozen(am)
+        self.max_bits: int = max_bits
+        self._index_of = None
+
+    @classmethod
+    def _trusted(cls, uids, assets_t, ip, ai, am, max_bits) -> "Ledger":
+        """Internal: wrap arrays already known to be valid (no checks)."""
+        self = cls.__new__(cls)
+        self._set(
+            list(uids), tuple(assets_t),
+            np.ascontiguousarray(ip, dtype=np.uint64),
+            np.ascontiguousarray(ai, dtype=np.uint32),
+            np.ascontiguousarray(am, dtype=np.uint64),
+            max_bits,
+        )
+        return self
+
+    # ---------------------------------------------------------------- builders
+
+    @classmethod
+    def from_entries(
+        cls,
+        user_ids: Sequence[str],
+        assets: Sequence[Asset],
+        indptr,
+        asset_index,
+        amounts,
+        *,
+        max_bits: int = DEFAULT_MAX_BITS,
+    ) -> "Ledger":
+        """Validated constructor from CSR arrays (see the class docstring).
+
+        User ids are stripped of surrounding whitespace and must be unique;
+        errors name the 0-based user index as ``row i``.
+        """
+        return cls(user_ids, assets, indptr, asset_index, amounts, max_bits=max_bits)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        user_ids: Sequence[str],
+        assets: Sequence[Asset],
+        balances,
+        *,
+        max_bits: int = DEFAULT_MAX_BITS,
+    ) -> "Ledger":
+        """Build from a dense (N, K) integer array of smallest units.
+
+        Any integer dtype is accepted (no negatives); float, bool and object
+        arrays are refused.  Errors name ``row i`` (0-based) and the asset.
+        """
+        max_bits = _check_max_bits(max_bits)
+        assets_t = _check_assets(assets)
+        uids = _clean_user_ids(user_ids)
+        b = np.asarray(balances)
+        if b.dtype == np.bool_ or not np.issubdtype(b.dtype, np.integer):
+            raise LedgerError(
+                f"balances must be an integer array, got dtype {b.dtype}"
+            )
+        n, k = len(uids), len(assets_t)
+        if b.ndim != 2 or b.shape != (n, k):
+            raise LedgerError(
+                f"balances must have shape (num_users, num_assets) = ({n}, {k}), "
+                f"got {b.shape}"
+            )
+        if b.dtype.kind == "i":
+            neg = b < 0
+            if neg.any():
+                i, j = (int(x) for x in np.argwhere(neg)[0])
+                raise LedgerError("is negative", index=i,
+                                  column=assets_t[j].name, value=str(b[i, j]))
+        over = b.astype(np.uint64, copy=False) >= np.uint64(1 << max_bits)
+        if over.any():
+            i, j = (int(x) for x in np.argwhere(over)[0])
+            raise LedgerError(f"is not below the range bound 2**{max_bits}",
+                              index=i, column=assets_t[j].name, value=str(b[i, j]))
+        ip, ai, am = _dense_to_csr(b)
+        return cls._trusted(uids, assets_t, ip, ai, am, max_bits)
+
+    @classmethod
+    def from_csv(
+        cls,
+        path: PathLike,
+        *,
+        assets: AssetsArg = None,
+        max_bits: int = DEFAULT_MAX_BITS,
+    ) -> "Ledger":
+        """Read a CSV ledger: header ``user_id,<ASSET>,<ASSET>,...``.
+
+        Cells are exact decimal strings in display units (see the module
+        docstring for the accepted syntax), blank meaning 0.  ``assets`` is a
+        list of :class:`Asset`, a path to an ``asset,decimals`` CSV, a
+        mapping name -> decimals, or ``None`` to use the sibling
+        ``<stem>.assets.csv`` or ``assets.csv``.
+
+        Rows are streamed; a UTF-8 BOM and CRLF line ends are tolerated;
+        completely empty lines are skipped.  Every refused input raises
+        :class:`LedgerError` naming path, line, column and raw value.
+        """
+        max_bits = _check_max_bits(max_bits)
+        limit = 1 << max_bits
+        spath = os.fspath(path)
+        with _open_text(path) as fh:
+            reader = csv.reader(fh, strict=True)
+            try:
+                return cls._read_csv_rows(reader, spath, assets, max_bits, limit)
+            except csv.Error as e:
+                raise LedgerError(f"malformed CSV: {e}", path=spath,
+                                  row=reader.line_num) from None
+            except UnicodeDecodeError as e:
+                raise LedgerError(
+                    f"file is not valid UTF-8 ({e.reason}) after line "
+                    f"{reader.line_num}", path=spath,
+                ) from None
+
+    @classmethod
+    def _read_csv_rows(cls, reader, path, assets_arg, max_bits, limit) -> "Ledger":
+        header = next(reader, None)
+        if header is None:
+            raise LedgerError("file is empty (no header)", path=path)
+        hdr = [h.strip() for h in header]
+        if not hdr or hdr[0] != _USER_ID_COLUMN:
+            raise LedgerError(
+                f"first header column must be '{_USER_ID_COLUMN}'",
+                path=path, row=1, column=None, value=header[0] if header else "",
+            )
+        names = hdr[1:]
+        if not names:
+            raise LedgerError("header has no asset columns", path=path, row=1)
+        seen = set()
+        for name in names:
+            if name == _USER_ID_COLUMN or name in seen:
+                raise LedgerError("duplicate column name", path=path, row=1,
+                                  column=name, value=name)
+            seen.add(name)
+            problem = _asset_name_problem(name)
+            if problem is not None:
+                raise LedgerError(problem, path=path, row=1, value=name)
+        assets_t = _resolve_assets(assets_arg, path, names)
+        pos_of = {a.name: i for i, a in enumerate(assets_t)}
+        col_asset = []
+        for name in names:
+            if name not in pos_of:
+                raise LedgerError(
+                    "unknown asset: not listed in the assets file", path=path,
+                    row=1, column=name, value=name,
+                )
+            col_asset.append(pos_of[name])
+        monotonic = all(a < b for a, b in zip(col_asset, col_asset[1:]))
+        ncols = len(header)
+        # per column j (1..ncols-1): asset position, decimals, name
+        col_pos = [0] + col_asset
+        col_dec = [0] + [assets_t[p].decimals for p in col_asset]
+        col_name = [_USER_ID_COLUMN] + names
+        colrange = range(1, ncols)
+
+        user_ids: List[str] = []
+        lines = array.array("Q")
+        indptr = array.array("Q", [0])
+        aidx = array.array("I")
+        amts = array.array("Q")
+        seen_ids = set()
+        # bound methods hoisted out of the hot loop
+        uid_append, line_append = user_ids.append, lines.append
+        ip_append, ai_append, am_append = indptr.append, aidx.append, amts.append
+        seen_add = seen_ids.add
+        nnz = 0
+
+        for row in reader:
+            if len(row) != ncols:
+                if not row:
+                    continue  # completely empty line
+                raise LedgerError(
+                    f"expected {ncols} cells, found {len(row)}",
+                    path=path, row=reader.line_num,
+                )
+            uid = row[0].strip()
+            if not (uid and uid.isascii() and uid.isprintable()
+                    and len(uid) <= MAX_USER_ID_BYTES):
+                problem = _user_id_problem(uid)
+                if problem is not None:
+                    raise LedgerError(problem, path=path, row=reader.line_num,
+                                      column=_USER_ID_COLUMN, value=row[0])
+            if uid in seen_ids:
+                first = lines[user_ids.index(uid)]
+                raise LedgerError(
+                    f"duplicates the user id on line {first}",
+                    path=path, row=reader.line_num, column=_USER_ID_COLUMN,
+                    value=row[0],
+                )
+            seen_add(uid)
+            uid_append(uid)
+            line_append(reader.line_num)
+            # fast path: only non-empty cells are visited
+            for j in compress(colrange, row[1:]):
+                cell = row[j]
+                try:
+                    v = parse_amount(cell, col_dec[j])
+                except _AmountError as e:
+                    raise LedgerError(str(e), path=path, row=reader.line_num,
+                                      column=col_name[j], value=cell) from None
+                if v:
+                    if v >= limit:
+                        raise LedgerError(
+                            f"is not below the range bound 2**{max_bits} "
+                            f"smallest units ({v})",
+                            path=path, row=reader.line_num, column=col_name[j],
+                            value=cell,
+                        )
+                    ai_append(col_pos[j])
+                    am_append(v)
+                    nnz += 1
+            ip_append(nnz)
+
+        if not user_ids:
+            raise LedgerError("ledger has no data rows", path=path)
+        ip = np.frombuffer(indptr, dtype=np.uint64).copy()
+        ai = np.frombuffer(aidx, dtype=np.uint32).copy() if nnz else np.zeros(0, np.uint32)
+        am = np.frombuffer(amts, dtype=np.uint64).copy() if nnz else np.zeros(0, np.uint64)
+        if not monotonic and nnz:
+            owner = np.repeat(np.arange(len(user_ids), dtype=np.int64),
+                              np.diff(ip).astype(np.int64))
+            order = np.lexsort((ai, owner))
+            ai, am = ai[order], am[order]
+        return cls._trusted(user_ids, assets_t, ip, ai, am, max_bits)
+
+    @classmethod
+    def from_parquet(
+        cls,
+        path: PathLike,
+        *,
+        assets: AssetsArg = None,
+        max_bits: int = DEFAULT_MAX_BITS,
+    ) -> "Ledger":
+        """Read a Parquet ledger (same layout as the CSV).
+
+        Column ``user_id`` (string) may be anywhere; every other column is an
+        asset.  Asset column types:
+
+        * string: decimal text in display units, parsed exactly like a CSV
+          cell (null or blank = 0);
+        * integer (any width, signed or not): **smallest units** (null = 0,
+          negatives refused);
+        * decimal (decimal32/64/128/256): display units, converted exactly
+          (a non-zero digit beyond the asset's decimals is refused);
+        * anything else (float in particular) is refused.
+
+        ``assets`` is resolved as for :meth:`from_csv`.  Data are read in
+        record batches.  Parquet has no line numbers: errors name the 0-based
+        data row as ``row i``.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        max_bits = _check_max_bits(max_bits)
+        spath = os.fspath(path)
+        try:
+            pf = pq.ParquetFile(spath)
+        except (OSError, pa.ArrowException) as e:
+            raise LedgerError(f"cannot read Parquet file: {e}", path=spath) from None
+        schema = pf.schema_arrow
+        names = list(schema.names)
+        if _USER_ID_COLUMN not in names:
+            raise LedgerError(f"no '{_USER_ID_COLUMN}' column", path=spath)
+        if len(set(names)) != len(names):
+            dup = next(n for n in names if names.count(n) > 1)
+            raise LedgerError("duplicate column name", path=spath, column=dup,
+                              value=dup)
+        uid_pos = names.index(_USER_ID_COLUMN)
+        if not _is_arrow_string(schema.field(uid_pos).type):
+            raise LedgerError(
+                f"column must hold strings, not {schema.field(uid_pos).type}",
+                path=spath, column=_USER_ID_COLUMN,
+            )
+        cols = [(i, n) for i, n in enumerate(names) if i != uid_pos]
+        if not cols:
+            raise LedgerError("no asset columns", path=spath)
+        for _, name in cols:
+            problem = _asset_name_problem(name)
+            if problem is not None:
+                raise LedgerError(problem, path=spath, value=name)
+        assets_t = _resolve_assets(assets, spath, [n for _, n in cols])
+        pos_of = {a.name: i for i, a in enumerate(assets_t)}
+        plan = []
+        for i, name in cols:
+            if name not in pos_of:
+                raise LedgerError("unknown asset: not listed in the assets file",
+                                  path=spath, column=name, value=name)
+            t = schema.field(i).type
+            if pa.types.is_dictionary(t):
+                t = t.value_type
+            if not (_is_arrow_string(t) or pa.types.is_integer(t)
+                    or pa.types.is_decimal(t)):
+                raise LedgerError(
+                    f"unsupported column type {t} (use decimal strings, integer "
+                    "smallest units or decimals; floats are never accepted)",
+                    path=spath, column=name,
+                )
+            plan.append((i, pos_of[name]))
+
+        k = len(assets_t)
+        batch_rows = max(1024, (1 << 21) // k)
+        user_ids: List[str] = []
+        first_row = {}
+        ip_chunks, ai_chunks, am_chunks = [], [], []
+        base = 0  # rows read so far
+        nnz = 0
+        try:
+            batches = pf.iter_batches(batch_size=batch_rows)
+            for batch in batches:
+                b = batch.num_rows
+                if b == 0:
+                    continue
+                ucol = batch.column(uid_pos)
+                if pa.types.is_dictionary(ucol.type):
+                    ucol = ucol.dictionary_decode()
+                for r, raw in enumerate(ucol.to_pylist()):
+                    idx = base + r
+                    if raw is None:
+                        raise LedgerError("user id is missing (null)", path=spath,
+                                          index=idx, column=_USER_ID_COLUMN)
+                    uid = raw.strip()
+                    problem = _user_id_problem(uid)
+                    if problem is not None:
+                        raise LedgerError(problem, path=spath, index=idx,
+                                          column=_USER_ID_COLUMN, value=raw)
+                    j = first_row.setdefault(uid, idx)
+                    if j != idx:
+                        raise LedgerError(
+                            f"duplicates the user id in row {j}", path=spath,
+                            index=idx, column=_USER_ID_COLUMN, value=raw,
+                        )
+                    user_ids.append(uid)
+                dense = np.zeros((b, k), dtype=np.uint64)
+                for ci, ak in plan:
+                    dense[:, ak] = _arrow_column_units(
+                        batch.column(ci), assets_t[ak], max_bits, spath, base
+                    )
+                ip, ai, am = _dense_to_csr(dense)
+                ip_chunks.append(ip[1:] + np.uint64(nnz))
+                ai_chunks.append(ai)
+                am_chunks.append(am)
+                nnz += int(ip[-1])
+                base += b
+        except pa.ArrowException as e:
+            raise LedgerError(f"cannot read Parquet file: {e}", path=spath) from None
+        if not user_ids:
+            raise LedgerError("ledger has no data rows", path=spath)
+        ip = np.concatenate([np.zeros(1, np.uint64)] + ip_chunks)
+        ai = np.concatenate(ai_chunks)
+        am = np.concatenate(am_chunks)
+        return cls._trusted(user_ids, assets_t, ip, ai, am, max_bits)
+
+    # ---------------------------------------------------------------- queries
+
+    @property
+    def num_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def num_assets(self) -> int:
+        return len(self.assets)
+
+    @property
+    def num_entries(self) -> int:
+        return int(self.amounts.shape[0])
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+    def __repr__(self) -> str:
+        names = ",".join(a.name for a in self.assets[:5])
+        if len(self.assets) > 5:
+            names += ",..."
+        return (
+            f"Ledger(num_users={self.num_users}, num_assets={self.num_assets} "
+            f"[{names}], num_entries={self.num_entries}, max_bits={self.max_bits})"
+        )
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Ledger):
+            return NotImplemented
+        return (
+            self.max_bits == other.max_bits
+            and self.assets == other.assets
+            and self.user_ids == other.user_ids
+            and np.array_equal(self.indptr, other.indptr)
+            and np.array_equal(self.asset_index, other.asset_index)
+            and np.array_equal(self.amounts, other.amounts)
+        )
+
+    __hash__ = None  # mutable-looking container semantics; not hashable
+
+    def entries(self, i: int) -> List[Tuple[int, int]]:
+        """``[(asset_index, amount), ...]`` for user ``i`` (0-based)."""
+        n = len(self.user_ids)
+        if not -n <= i < n:
+            raise IndexError(f"user index {i} out of range for {n} users")
+        i %= n
+        lo, hi = int(self.indptr[i]), int(self.indptr[i + 1])
+        return list(zip(self.asset_index[lo:hi].tolist(),
+                        self.amounts[lo:hi].tolist()))
+
+    def index_of(self, user_id: str) -> int:
+        """0-based index of ``user_id`` (surrounding whitespace ignored)."""
+        if self._index_of is None:
+            self._index_of = {u: i for i, u in enumerate(self.user_ids)}
+        try:
+            return self._index_of[user_id.strip()]
+        except KeyError:
+            raise KeyError(user_id) from None
+
+    def user(self, user_id: str) -> dict:
+        """``{asset name: amount}`` for the assets ``user_id`` holds.
+
+        Only non-zero balances are listed (absent asset = 0).  Raises
+        ``KeyError`` for an unknown user.
+        """
+        i = self.index_of(user_id)
+        return {self.assets[a].name: v for a, v in self.entries(i)}
+
+    def totals(self) -> List[int]:
+        """Exact per-asset sums, as Python ints (may exceed 2**64)."""
+        k = len(self.assets)
+        total = [0] * k
+        # amounts < 2**63: split into 32-bit halves; summing at most 2**31
+        # halves per chunk cannot overflow uint64.
+        chunk = 1 << 31
+        for s in range(0, self.num_entries, chunk):
+            a = self.amounts[s:s + chunk]
+            idx = self.asset_index[s:s + chunk]
+            lo = np.zeros(k, dtype=np.uint64)
+            hi = np.zeros(k, dtype=np.uint64)
+            np.add.at(lo, idx, a & np.uint64(0xFFFFFFFF))
+            np.add.at(hi, idx, a >> np.uint64(32))
+            for j in range(k):
+                total[j] += int(lo[j]) + (int(hi[j]) << 32)
+        return total
+
+    def to_dense(self) -> np.ndarray:
+        """Dense (N, K) uint64 copy of the balances."""
+        n, k = self.num_users, self.num_assets
+        out = np.zeros((n, k), dtype=np.uint64)
+        rows = np.repeat(np.arange(n, dtype=np.int64),
+                         np.diff(self.indptr).astype(np.int64))
+        out[rows, self.asset_index.astype(np.int64)] = self.amounts
+        return out
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+
+def _dense_to_csr(b: np.ndarray):
+    """Dense (N, K) non-negative integer array -> (indptr, asset_index, amounts)."""
+    mask = b != 0
+    counts = np.count_nonzero(mask, axis=1)
+    ip = np.zeros(b.shape[0] + 1, dtype=np.uint64)
+    np.cumsum(counts, out=ip[1:])
+    _, cols = np.nonzero(mask)  # row-major: columns increase within a row
+    return ip, cols.astype(np.uint32), b[mask].astype(np.uint64)
+
+
+def _is_arrow_string(t) -> bool:
+    import pyarrow as pa
+
+    return (pa.types.is_string(t) or pa.types.is_large_string(t)
+            or getattr(pa.types, "is_string_view", lambda _t: False)(t))
+
+
+def _arrow_column_units(col, asset: Asset, max_bits: int, path: str, base: int):
+    """One Parquet column chunk -> uint64 smallest units, checked."""
+    import pyarrow as pa
+
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col = col.dictionary_decode()
+        t = col.type
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    n = len(col)
+    limit = 1 << max_bits
+    name = asset.name
+
+    def fail(r, reason, value):
+        raise LedgerError(reason, path=path, index=base + r, column=name,
+                          value=value)
+
+    if _is_arrow_string(t):
+        out = np.zeros(n, dtype=np.uint64)
+        for r, cell in enumerate(col.to_pylist()):
+            if not cell:
+                continue
+            try:
+                v = parse_amount(cell, asset.decimals)
+            except _AmountError as e:
+                fail(r, str(e), cell)
+            if v >= limit:
+                fail(r, f"is not below the range bound 2**{max_bits} smallest units",
+                     cell)
+            out[r] = v
+        return out
+
+    if pa.types.is_integer(t):
+        vals = col.fill_null(0).to_numpy(zero_copy_only=False)
+        if vals.dtype.kind == "i":
+            neg = vals < 0
+            if neg.any():
+                r = int(np.flatnonzero(neg)[0])
+                fail(r, "is negative", str(vals[r]))
+        vals = vals.astype(np.uint64)
+        over = vals >= np.uint64(limit)
+        if over.any():
+            r = int(np.flatnonzero(over)[0])
+            fail(r, f"is not below the range bound 2**{max_bits} smallest units",
+                 str(vals[r]))
+        return vals
+
+    # decimal: read the fixed-width two's-complement unscaled integers
+    bw = t.byte_width
+    scale = t.scale
+    buf = col.buffers()[1]
+    valid = ~col.is_null().to_numpy(zero_copy_only=False) if col.null_count else None
+    if bw <= 8:
+        raw = np.frombuffer(buf, dtype=f"<i{bw}")[col.offset:col.offset + n]
+        raw = raw.astype(np.int64)
+        if valid is not None:
+            raw = np.where(valid, raw, 0)
+        neg = raw < 0
+        big = np.zeros(n, dtype=bool)
+        mag = raw.astype(np.uint64)
+    else:
+        limbs = np.frombuffer(buf, dtype="<u8").reshape(-1, bw // 8)
+        limbs = limbs[col.offset:col.offset + n]
+        if valid is not None:
+            limbs = np.where(valid[:, None], limbs, np.uint64(0))
+        neg = limbs[:, -1].view(np.int64) < 0
+        big = (limbs[:, 1:] != 0).any(axis=1)
+        mag = limbs[:, 0].copy()
+    if neg.any():
+        r = int(np.flatnonzero(neg)[0])
+        fail(r, "is negative", str(col[r].as_py()))
+    if big.any():
+        r = int(np.flatnonzero(big)[0])
+        fail(r, f"is not below the range bound 2**{max_bits} smallest units",
+             str(col[r].as_py()))
+    d = asset.decimals
+    if scale > d:
+        shift = scale - d
+        if shift >= 20:  # 10**20 > 2**64: only zero divides exactly
+            bad = mag != 0
+            div = None
+        else:
+            div = np.uint64(10 ** shift)
+            bad = (mag % div) != 0
+        if bad.any():
+            r = int(np.flatnonzero(bad)[0])
+            fail(r, f"has more than {d} decimal places "
+                    f"(the asset has {d} decimals)", str(col[r].as_py()))
+        mag = mag // div if div is not None else mag
+    elif scale < d:
+        mul = 10 ** (d - scale)
+        cap = (limit - 1) // mul  # largest display value that still fits
+        over = mag > np.uint64(cap)
+        if over.any():
+            r = int(np.flatnonzero(over)[0])
+            fail(r, f"is not below the range bound 2**{max_bits} smallest units",
+                 str(col[r].as_py()))
+        mag = mag * np.uint64(mul) if cap else mag  # cap == 0 -> all zero
+    over = mag >= np.uint64(limit)
+    if over.any():
+        r = int(np.flatnonzero(over)[0])
+        fail(r, f"is not below the range bound 2**{max_bits} smallest units",
+             str(col[r].as_py()))
+    return mag
