@@ -1,0 +1,219 @@
+"""Deterministic synthetic ledgers for the demo, the tests and the benchmarks.
+
+Workloads
+---------
+* **W1** -- 22 assets; each user holds 1..22 of them, about 3 on average.
+* **W2** -- 220 assets; each user holds 1..22 of them, about 4 on average.
+
+How a ledger is drawn (all vectorized numpy, seeded, deterministic):
+
+* number of assets held per user: ``1 + min(Poisson(lam), cap - 1)`` with
+  ``cap = min(num_assets, 22)``; ``lam`` is solved numerically so that the
+  mean of this truncated draw equals ``mean_held`` exactly in expectation;
+* which assets: drawn without replacement with Zipf weights
+  ``1 / (rank + 1)`` (Gumbel top-k trick), so BTC is held more often than
+  ETH, ETH more often than USDT, and so on;
+* balances: log-uniform on ``[1, 2**max_bits)`` smallest units.
+
+The same ``(num_users, num_assets, mean_held, max_bits, seed)`` always give
+the same ledger, on any machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+from typing import Optional, Tuple, Union
+
+import numpy as np
+
+from .ledger import Asset, Ledger, format_amount
+
+__all__ = ["generate", "W1", "W2", "default_assets", "write_csv", "assets_path_for"]
+
+# The first 22 assets look like real tickers (decimals as on their main chain).
+_TICKERS: Tuple[Tuple[str, int], ...] = (
+    ("BTC", 8), ("ETH", 18), ("USDT", 6), ("USDC", 6), ("BNB", 8), ("XRP", 6),
+    ("SOL", 9), ("ADA", 6), ("DOGE", 8), ("TRX", 6), ("DOT", 10), ("MATIC", 18),
+    ("LTC", 8), ("SHIB", 18), ("AVAX", 18), ("DAI", 18), ("LINK", 18),
+    ("ATOM", 6), ("UNI", 18), ("XLM", 7), ("ETC", 18), ("BCH", 8),
+)
+# decimals of the synthetic tokens TKN023, TKN024, ... (cycled)
+_TOKEN_DECIMALS = (18, 6, 8, 9, 12, 0, 2)
+
+MAX_HELD = 22  # nobody holds more than 22 assets
+
+
+def default_assets(num_assets: int) -> Tuple[Asset, ...]:
+    """The first ``num_assets`` assets: the 22 tickers, then ``TKN023``, ..."""
+    if num_assets < 1:
+        raise ValueError("num_assets must be at least 1")
+    out = [Asset(n, d) for n, d in _TICKERS[:num_assets]]
+    width = max(3, len(str(num_assets)))
+    for k in range(len(out), num_assets):
+        out.append(Asset(f"TKN{k + 1:0{width}d}",
+                         _TOKEN_DECIMALS[(k - len(_TICKERS)) % len(_TOKEN_DECIMALS)]))
+    return tuple(out)
+
+
+def _clipped_poisson_mean(lam: float, c: int) -> float:
+    """E[min(X, c)] for X ~ Poisson(lam) = sum_{j<c} P(X > j)."""
+    if lam == 0.0:
+        return 0.0
+    p = math.exp(-lam)  # P(X = 0)
+    cdf = p
+    total = 0.0
+    for j in range(c):
+        total += 1.0 - cdf
+        p *= lam / (j + 1)
+        cdf += p
+    return total
+
+
+def _solve_lambda(extra_mean: float, c: int) -> float:
+    """lam such that E[min(Poisson(lam), c)] == extra_mean (bisection)."""
+    if extra_mean <= 0.0:
+        return 0.0
+    lo, hi = 0.0, 1.0
+    while _clipped_poisson_mean(hi, c) < extra_mean:
+        hi *= 2.0
+        if hi > 1e4:
+            return hi
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if _clipped_poisson_mean(mid, c) < extra_mean:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def generate(
+    num_users: int,
+    *,
+    num_assets: int = 22,
+    mean_held: Optional[float] = None,
+    max_bits: int = 50,
+    seed: int = 0,
+) -> Ledger:
+    """A deterministic random ledger (see the module docstring).
+
+    ``mean_held`` defaults to 3.0 for up to 22 assets and 4.0 above.  It
+    must lie in ``[1, min(num_assets, 22)]``.  ``max_bits`` (32..63) is both
+    the balance range and the ledger's range bound.
+    """
+    num_users = int(num_users)
+    if num_users < 1:
+        raise ValueError("num_users must be at least 1")
+    assets = default_assets(num_assets)
+    k = len(assets)
+    cap = min(k, MAX_HELD)
+    if mean_held is None:
+        mean_held = min(3.0 if k <= MAX_HELD else 4.0, float(cap))
+    mean_held = float(mean_held)
+    if not 1.0 <= mean_held <= cap:
+        raise ValueError(f"mean_held must be between 1 and {cap}")
+    if not 32 <= max_bits <= 63:
+        raise ValueError("max_bits must be between 32 and 63")
+
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5EED]))
+    if mean_held >= cap:
+        held = np.full(num_users, cap, dtype=np.int64)
+    else:
+        lam = _solve_lambda(mean_held - 1.0, cap - 1)
+        held = 1 + np.minimum(rng.poisson(lam, size=num_users), cap - 1)
+
+    # Which assets: weighted sampling without replacement.  Every slot draws
+    # an asset from the Zipf distribution; slots that repeat an asset already
+    # held by the same user draw again (= successive sampling without
+    # replacement), touching only the users that still have repeats.
+    w = 1.0 / np.arange(1, k + 1, dtype=np.float64)
+    cdf = np.cumsum(w)
+    cdf /= cdf[-1]
+
+    def draw(size: int) -> np.ndarray:
+        a = np.searchsorted(cdf, rng.random(size), side="right")
+        return np.minimum(a, k - 1).astype(np.int64)
+
+    ip = np.zeros(num_users + 1, dtype=np.int64)
+    np.cumsum(held, out=ip[1:])
+    nnz = int(ip[-1])
+    owner = np.repeat(np.arange(num_users, dtype=np.int64), held)
+    ai = draw(nnz)
+    idx = np.arange(nnz, dtype=np.int64)  # entries of users that may repeat
+    while idx.size:
+        key = owner[idx] * k + ai[idx]
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        dup = idx[order[1:][sk[1:] == sk[:-1]]]
+        if not dup.size:
+            break
+        ai[dup] = draw(dup.size)
+        users = np.unique(owner[dup])
+        lens = held[users]
+        starts = ip[users]
+        # entry positions of `users`: starts[u] + 0..lens[u]-1
+        offs = np.repeat(starts - np.cumsum(lens) + lens, lens)
+        idx = offs + np.arange(int(lens.sum()), dtype=np.int64)
+    ai = (np.sort(owner * k + ai) % k).astype(np.uint32)
+    ip = ip.astype(np.uint64)
+
+    u = rng.random(ai.shape[0])
+    amounts = np.floor(np.exp2(u * max_bits))
+    amounts = np.clip(amounts, 1.0, None).astype(np.uint64)
+    np.minimum(amounts, np.uint64((1 << max_bits) - 1), out=amounts)
+
+    width = max(7, len(str(num_users)))
+    user_ids = [f"user-{i:0{width}d}" for i in range(1, num_users + 1)]
+    return Ledger._trusted(user_ids, assets, ip, ai, amounts, max_bits)
+
+
+def W1(n: int, seed: int = 0) -> Ledger:
+    """Workload W1: ``n`` users, 22 assets, ~3 held per user."""
+    return generate(n, num_assets=22, mean_held=3.0, seed=seed)
+
+
+def W2(n: int, seed: int = 0) -> Ledger:
+    """Workload W2: ``n`` users, 220 assets, 1..22 held, ~4 per user."""
+    return generate(n, num_assets=220, mean_held=4.0, seed=seed)
+
+
+def assets_path_for(path: Union[str, os.PathLike]) -> Path:
+    """The sibling assets file of a ledger CSV: ``<stem>.assets.csv``."""
+    p = Path(path)
+    return p.with_name(p.stem + ".assets.csv")
+
+
+def write_csv(ledger: Ledger, path: Union[str, os.PathLike]) -> Path:
+    """Write ``ledger`` as CSV plus its sibling ``<stem>.assets.csv``.
+
+    Amounts are written as exact decimals in display units (shortest form,
+    blank for 0), so ``Ledger.from_csv(path, max_bits=ledger.max_bits)``
+    gives back an equal ledger.  Returns the assets file path.
+    """
+    path = Path(path)
+    apath = assets_path_for(path)
+    with open(apath, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["asset", "decimals"])
+        for a in ledger.assets:
+            w.writerow([a.name, a.decimals])
+
+    k = ledger.num_assets
+    decs = [a.decimals for a in ledger.assets]
+    indptr = ledger.indptr.tolist()
+    ai = ledger.asset_index.tolist()
+    am = ledger.amounts.tolist()
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["user_id"] + [a.name for a in ledger.assets])
+        blank = [""] * k
+        for i, uid in enumerate(ledger.user_ids):
+            row = blank.copy()
+            for p in range(indptr[i], indptr[i + 1]):
+                j = ai[p]
+                row[j] = format_amount(am[p], decs[j])
+            w.writerow([uid] + row)
+    return apath
