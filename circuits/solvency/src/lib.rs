@@ -1,0 +1,137 @@
+//! The solvency statement of stark-por.
+//!
+//! A trace proves, for N' leaves (a power of two) and K assets:
+//! 1. every amount lies in `[0, 2^range_bits)`;
+//! 2. each asset's public total is the exact integer sum of its amounts;
+//! 3. the public root is the binary `Rp64_256` Merkle root of the leaves, each leaf hashing a
+//!    tagged id commitment and its (asset, amount) entries;
+//! 4. nothing else: padding leaves are ordinary leaves whose entries are empty.
+//!
+//! `air.rs` holds the constraints, `prover.rs` the trace builder, `hash.rs` the hashing that both
+//! the trace and the inclusion proofs use. The constraint list, the trace layout and the
+//! soundness argument are in `circuits/solvency/README.md`.
+
+pub mod air;
+pub mod hash;
+pub mod layout;
+pub mod options;
+pub mod prover;
+
+#[cfg(test)]
+mod tests;
+
+pub use air::{PublicInputs, SolvencyAir};
+pub use options::Security;
+pub use prover::{build_trace, Leaf, SolvencyProver, StatementParams};
+
+use winterfell::{AcceptableOptions, Proof, Prover};
+
+use crate::layout::{AUX_WIDTH, MAIN_WIDTH, NUM_AUX_RANDS, TABLE_SIZE};
+use crate::options::blinding_rows;
+use crate::prover::{HashFn, RandomCoin, VectorCommit, MAX_LOG_LDE};
+
+/// Everything that can go wrong in the circuit layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CircuitError {
+    #[error("range bound of {0} bits is unsupported (supported: 49 to 63)")]
+    RangeBits(u32),
+    #[error("the tree needs a power-of-two number of leaves, at least 2; got {0}")]
+    LeafCount(usize),
+    #[error("leaf {leaf}: asset {asset} is not in the asset list")]
+    UnknownAsset { leaf: usize, asset: u32 },
+    #[error("leaf {leaf}: amount {amount} of asset {asset} is not below 2^{bits}")]
+    OutOfRange { leaf: usize, asset: u32, amount: u64, bits: u32 },
+    #[error("the trace would need {rows} rows; at most {max_rows} fit these proof options")]
+    TooLarge { rows: usize, max_rows: usize },
+    #[error("proof options are not one of the supported security presets")]
+    UnknownOptions,
+    #[error("proof security is {actual} bits, below the required {required}")]
+    InsufficientSecurity { required: u32, actual: u32 },
+    #[error("proof trace shape does not match the statement: {0}")]
+    Shape(String),
+    #[error("proof does not verify: {0}")]
+    Rejected(String),
+    #[error("prover failed: {0}")]
+    Prover(String),
+}
+
+/// Proves the statement over `leaves`. Returns the proof and its public inputs.
+pub fn prove(
+    leaves: &[Leaf],
+    params: &StatementParams,
+    security: Security,
+    blinding_seed: [u8; 32],
+) -> Result<(Proof, PublicInputs), CircuitError> {
+    let options = security.options();
+    let (trace, pub_inputs) = build_trace(leaves, params, &options, blinding_seed)?;
+    let prover = SolvencyProver::new(options, pub_inputs.clone(), blinding_seed);
+    let proof = prover.prove(trace).map_err(|e| CircuitError::Prover(e.to_string()))?;
+    Ok((proof, pub_inputs))
+}
+
+/// Conjectured security of a proof made with these options, in bits.
+pub fn security_bits(proof: &Proof) -> u32 {
+    proof.conjectured_security::<HashFn>().bits()
+}
+
+/// Verifies `proof` against `pub_inputs`, requiring at least `min_security_bits`. The proof's
+/// options must be one of our presets and its trace shape the one the statement implies; the
+/// proof's own word is never taken for either.
+pub fn verify(proof: Proof, pub_inputs: PublicInputs, min_security_bits: u32) -> Result<(), CircuitError> {
+    check_shape(&proof, &pub_inputs)?;
+    let actual = security_bits(&proof);
+    if actual < min_security_bits {
+        return Err(CircuitError::InsufficientSecurity { required: min_security_bits, actual });
+    }
+    winterfell::verify::<SolvencyAir, HashFn, RandomCoin, VectorCommit>(
+        proof,
+        pub_inputs,
+        &AcceptableOptions::MinConjecturedSecurity(min_security_bits),
+    )
+    .map_err(|e| CircuitError::Rejected(e.to_string()))
+}
+
+/// Rejects any proof whose options or trace shape differ from what the statement implies,
+/// before winterfell builds an AIR from them (which would panic on some shapes).
+pub fn check_shape(proof: &Proof, pi: &PublicInputs) -> Result<(), CircuitError> {
+    use air::{MAX_RANGE_BITS, MIN_RANGE_BITS};
+    let options = proof.options();
+    if Security::of(options).is_none() {
+        return Err(CircuitError::UnknownOptions);
+    }
+    if !(MIN_RANGE_BITS..=MAX_RANGE_BITS).contains(&pi.range_bits) {
+        return Err(CircuitError::RangeBits(pi.range_bits));
+    }
+    let n_leaves = pi.num_leaves;
+    if n_leaves < 2 || !n_leaves.is_power_of_two() || n_leaves > (1 << 40) {
+        return Err(CircuitError::LeafCount(n_leaves as usize));
+    }
+    if pi.totals_lo.len() != pi.totals_hi.len() {
+        return Err(CircuitError::Shape("totals halves differ in length".into()));
+    }
+    let info = proof.trace_info();
+    let shape_err = |what: String| Err(CircuitError::Shape(what));
+    if info.main_trace_width() != MAIN_WIDTH {
+        return shape_err(format!("main width {} (expected {MAIN_WIDTH})", info.main_trace_width()));
+    }
+    if info.aux_segment_width() != AUX_WIDTH || info.get_num_aux_segment_rand_elements() != NUM_AUX_RANDS {
+        return shape_err(format!(
+            "auxiliary segment of width {} with {} challenges (expected {AUX_WIDTH} and {NUM_AUX_RANDS})",
+            info.aux_segment_width(),
+            info.get_num_aux_segment_rand_elements()
+        ));
+    }
+    if !info.meta().is_empty() {
+        return shape_err("unexpected trace metadata".into());
+    }
+    let n = info.length();
+    let max_len = (1usize << MAX_LOG_LDE) / options.blowup_factor();
+    let min_real = (TABLE_SIZE as u64).max(2 * n_leaves - 1);
+    let r = blinding_rows(options, n) as u64;
+    if n > max_len || (n as u64) < min_real + r {
+        return shape_err(format!(
+            "trace length {n} cannot hold {n_leaves} leaves and {r} blinding rows (at most {max_len})"
+        ));
+    }
+    Ok(())
+}
