@@ -5,6 +5,7 @@ use winterfell::math::{fields::f64::BaseElement as Felt, FieldElement};
 use winterfell::{Prover, Trace};
 
 fn main() {
+    tracing_subscriber::fmt().with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE).with_target(false).init();
     let log_n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(12);
     let n = 1usize << log_n;
     let d = |s: u64| -> Digest { [Felt::new(s), Felt::new(s + 1), Felt::new(s + 2), Felt::ONE] };

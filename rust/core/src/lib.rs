@@ -1,0 +1,244 @@
+//! stark-por core: turns a ledger into a liabilities proof file and checks such files.
+//!
+//! Plain Rust with no Python in it; the `stark-por-python` crate only converts types.
+
+pub mod envelope;
+pub mod error;
+pub mod kdf;
+pub mod reader;
+pub mod statement;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use rayon::prelude::*;
+use sha2::{Digest as _, Sha256};
+use stark_por_solvency::hash::{digest_to_bytes, id_commitment, Digest};
+use stark_por_solvency::{Leaf, StatementParams};
+
+pub use envelope::ProofFile;
+pub use error::{Error, Result};
+pub use stark_por_solvency::Security;
+pub use statement::{Asset, Statement};
+
+/// Default range bound: every amount is proven below 2^62.
+pub const DEFAULT_RANGE_BITS: u32 = 62;
+
+/// A ledger in sparse form: user `i` holds `amounts[indptr[i]..indptr[i+1]]` of the assets
+/// `asset_index[..]` (0-based, strictly increasing per user). Zero balances are not listed.
+pub struct LedgerRef<'a> {
+    pub user_ids: &'a [String],
+    pub assets: &'a [Asset],
+    pub indptr: &'a [u64],
+    pub asset_index: &'a [u32],
+    pub amounts: &'a [u64],
+    pub range_bits: u32,
+}
+
+/// What `prove` hands back.
+pub struct ProveOutput {
+    /// The proof file, ready to write.
+    pub file: Vec<u8>,
+    pub statement: Statement,
+    pub security_bits: u32,
+    /// Leaf index of each user, in ledger order.
+    pub positions: Vec<u64>,
+    /// Trace rows (a power of two) and columns (main + auxiliary).
+    pub trace_rows: usize,
+    pub trace_columns: usize,
+}
+
+/// A proof that verified.
+pub struct Verified {
+    pub statement: Statement,
+    pub security_bits: u32,
+}
+
+/// Runs `f`, turning a panic (a bug in us or a dependency) into an error, never an abort of
+/// the caller: a Rust panic must not cross into Python.
+pub fn guard<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Error::Internal(format!("{what} panicked: {message}"))
+    })
+}
+
+/// Proves the liabilities statement for `ledger` in round `round_id`.
+pub fn prove(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str, security: Security) -> Result<ProveOutput> {
+    check_ledger(ledger)?;
+    if secret.len() < kdf::MIN_SECRET_BYTES {
+        return Err(Error::Input(format!(
+            "the master secret must be at least {} bytes, got {}",
+            kdf::MIN_SECRET_BYTES,
+            secret.len()
+        )));
+    }
+    let statement_stub = Statement {
+        round_id: round_id.to_string(),
+        assets: ledger.assets.to_vec(),
+        range_bits: ledger.range_bits,
+        num_leaves: 0,
+        root: [0; 32],
+        totals_lo: vec![],
+        totals_hi: vec![],
+    };
+    statement_stub.validate()?;
+    guard("proving", || prove_checked(ledger, secret, statement_stub, security))?
+}
+
+fn prove_checked(
+    ledger: &LedgerRef<'_>,
+    secret: &[u8],
+    stub: Statement,
+    security: Security,
+) -> Result<ProveOutput> {
+    let round_id = stub.round_id.as_str();
+    let (leaves, positions) = build_leaves(ledger, secret, round_id);
+    let params = StatementParams {
+        num_assets: ledger.assets.len(),
+        range_bits: ledger.range_bits,
+        assets_digest: stub.assets_digest(),
+        round_digest: stub.round_digest(),
+    };
+    let seed = kdf::blinding_seed(secret, round_id, &witness_digest(&leaves));
+    let (proof, pub_inputs) = stark_por_solvency::prove(&leaves, &params, security, seed)?;
+    let security_bits = stark_por_solvency::security_bits(&proof);
+    let info = proof.trace_info().clone();
+    let statement = Statement::from_public_inputs(stub.round_id.clone(), stub.assets, &pub_inputs);
+    let file = ProofFile { statement: statement.clone(), proof }.to_bytes();
+    Ok(ProveOutput {
+        file,
+        statement,
+        security_bits,
+        positions,
+        trace_rows: info.length(),
+        trace_columns: info.main_trace_width() + info.aux_segment_width(),
+    })
+}
+
+/// Leaves in tree order, and each user's leaf index. Users and padding leaves are placed by a
+/// secret-keyed order, so a leaf index says nothing about the number of real users.
+fn build_leaves(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str) -> (Vec<Leaf>, Vec<u64>) {
+    let n = ledger.user_ids.len();
+    let num_leaves = n.next_power_of_two().max(2);
+    let mut slots: Vec<([u8; 32], usize)> = (0..num_leaves)
+        .into_par_iter()
+        .map(|s| {
+            let slot = match ledger.user_ids.get(s) {
+                Some(id) => kdf::Slot::User(id),
+                None => kdf::Slot::Padding((s - n) as u64),
+            };
+            (kdf::position_key(secret, round_id, slot), s)
+        })
+        .collect();
+    slots.par_sort_unstable();
+    let mut positions = vec![0u64; n];
+    for (position, &(_, s)) in slots.iter().enumerate() {
+        if s < n {
+            positions[s] = position as u64;
+        }
+    }
+    let leaves = slots
+        .par_iter()
+        .map(|&(_, s)| match ledger.user_ids.get(s) {
+            Some(id) => {
+                let salt = kdf::user_salt(secret, round_id, id);
+                let (lo, hi) = (ledger.indptr[s] as usize, ledger.indptr[s + 1] as usize);
+                let entries =
+                    (lo..hi).map(|e| (ledger.asset_index[e] + 1, ledger.amounts[e])).collect();
+                Leaf { idc: id_commitment(&salt, id.as_bytes()), entries }
+            },
+            None => {
+                let salt = kdf::padding_salt(secret, round_id, (s - n) as u64);
+                Leaf { idc: id_commitment(&salt, b""), entries: vec![] }
+            },
+        })
+        .collect();
+    (leaves, positions)
+}
+
+/// SHA-256 of every leaf's contents: the blinding seed depends on all of the witness.
+fn witness_digest(leaves: &[Leaf]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for leaf in leaves {
+        h.update(digest_to_bytes(&leaf.idc));
+        h.update((leaf.entries.len() as u64).to_le_bytes());
+        for &(asset, amount) in &leaf.entries {
+            h.update(asset.to_le_bytes());
+            h.update(amount.to_le_bytes());
+        }
+    }
+    h.finalize().into()
+}
+
+/// The id commitment a user recomputes from their id and salt.
+pub fn user_commitment(salt: &[u8; 32], user_id: &str) -> Digest {
+    id_commitment(salt, user_id.as_bytes())
+}
+
+fn check_ledger(l: &LedgerRef<'_>) -> Result<()> {
+    let n = l.user_ids.len();
+    let bad = |user: Option<usize>, message: String| Err(Error::Ledger { user, asset: None, message });
+    if n == 0 {
+        return bad(None, "the ledger has no users".into());
+    }
+    if l.indptr.len() != n + 1 || l.indptr[0] != 0 || l.indptr[n] as usize != l.amounts.len() {
+        return bad(None, "indptr does not describe the entries".into());
+    }
+    if l.asset_index.len() != l.amounts.len() {
+        return bad(None, "asset_index and amounts differ in length".into());
+    }
+    let mut seen = std::collections::HashSet::with_capacity(n);
+    for (i, id) in l.user_ids.iter().enumerate() {
+        if id.is_empty() || id.len() > 256 {
+            return bad(Some(i), format!("user {i}: id must be 1 to 256 bytes"));
+        }
+        if !seen.insert(id.as_str()) {
+            return bad(Some(i), format!("user {i}: duplicate user id {id:?}"));
+        }
+        let (lo, hi) = (l.indptr[i], l.indptr[i + 1]);
+        if hi < lo {
+            return bad(Some(i), format!("user {i}: indptr decreases"));
+        }
+    }
+    if !(stark_por_solvency::air::MIN_RANGE_BITS..=stark_por_solvency::air::MAX_RANGE_BITS).contains(&l.range_bits) {
+        return Err(Error::Input(format!("range bound of {} bits is unsupported (49 to 63)", l.range_bits)));
+    }
+    let bound = 1u64 << l.range_bits;
+    for i in 0..n {
+        let (lo, hi) = (l.indptr[i] as usize, l.indptr[i + 1] as usize);
+        for e in lo..hi {
+            let (asset, amount) = (l.asset_index[e] as usize, l.amounts[e]);
+            let name = l.assets.get(asset).map(|a| a.name.clone());
+            let fail = |message: String| Err(Error::Ledger { user: Some(i), asset: name.clone(), message });
+            if asset >= l.assets.len() {
+                return fail(format!("user {i}: asset index {asset} is not in the asset list"));
+            }
+            if e > lo && l.asset_index[e - 1] as usize >= asset {
+                return fail(format!("user {i}: assets are not strictly increasing"));
+            }
+            if amount == 0 || amount >= bound {
+                return fail(format!("user {i}: amount {amount} is not in [1, 2^{})", l.range_bits));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a proof file's statement without verifying anything.
+pub fn read_statement(bytes: &[u8]) -> Result<Statement> {
+    guard("reading the statement", || ProofFile::read_statement(bytes))?
+}
+
+/// Verifies a proof file, requiring at least `min_security_bits` of conjectured security.
+pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
+    let file = ProofFile::from_bytes(bytes)?;
+    let pub_inputs = file.statement.public_inputs()?;
+    let security_bits = stark_por_solvency::security_bits(&file.proof);
+    let statement = file.statement;
+    guard("verification", || stark_por_solvency::verify(file.proof, pub_inputs, min_security_bits))??;
+    Ok(Verified { statement, security_bits })
+}
