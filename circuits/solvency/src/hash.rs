@@ -120,15 +120,26 @@ pub fn node_digest(left: &Digest, right: &Digest) -> Digest {
     digest_of(&permute(initial_state(NODE_TAG, &rate)))
 }
 
-/// Commitment to a user's identity: `H(salt || user_id)` under the id tag. Bytes are packed
-/// seven to an element (little-endian, so every element is below the modulus) after appending
-/// a single `0x01` byte, and the byte length sits in the capacity: distinct inputs never
-/// produce the same element sequence.
+/// Capacity tags of the byte-string digests bound into the statement.
+pub const ASSETS_TAG: u64 = u64::from_be_bytes(*b"stpr/as\x01");
+pub const ROUND_TAG: u64 = u64::from_be_bytes(*b"stpr/rd\x01");
+
+/// Commitment to a user's identity: `H_id(salt || user_id)`.
 pub fn id_commitment(salt: &[u8; 32], user_id: &[u8]) -> Digest {
-    let mut message = Vec::with_capacity(salt.len() + user_id.len() + 1);
+    let mut message = Vec::with_capacity(salt.len() + user_id.len());
     message.extend_from_slice(salt);
     message.extend_from_slice(user_id);
-    let byte_len = message.len() as u64;
+    hash_bytes(ID_TAG, &message)
+}
+
+/// Digest of a byte string under a domain tag. Bytes are packed seven to an element
+/// (little-endian, so every element is below the modulus) after appending a single `0x01`
+/// byte, and the byte length sits in the capacity next to the tag: distinct inputs never give
+/// the same element sequence. (winterfell's own `Rp64_256::hash` is not used: it panics on
+/// some input lengths.)
+pub fn hash_bytes(tag: u64, bytes: &[u8]) -> Digest {
+    let mut message = Vec::with_capacity(bytes.len() + 1);
+    message.extend_from_slice(bytes);
     message.push(1);
     let elements: Vec<Felt> = message
         .chunks(7)
@@ -139,8 +150,8 @@ pub fn id_commitment(salt: &[u8; 32], user_id: &[u8]) -> Digest {
         })
         .collect();
     let mut state = [Felt::ZERO; STATE_WIDTH];
-    state[0] = Felt::new(ID_TAG);
-    state[1] = Felt::new(byte_len);
+    state[0] = Felt::new(tag);
+    state[1] = Felt::new(bytes.len() as u64);
     for block in elements.chunks(RATE) {
         state[4..].fill(Felt::ZERO);
         state[4..4 + block.len()].copy_from_slice(block);

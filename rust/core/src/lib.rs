@@ -4,6 +4,7 @@
 
 pub mod envelope;
 pub mod error;
+pub mod inspect;
 pub mod kdf;
 pub mod reader;
 pub mod statement;

@@ -1,8 +1,7 @@
 //! The public statement of a liabilities proof and its canonical byte encoding.
 
-use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, Digest};
+use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, hash_bytes, Digest, ASSETS_TAG, ROUND_TAG};
 use stark_por_solvency::PublicInputs;
-use winterfell::crypto::{hashers::Rp64_256, Hasher};
 use winterfell::math::{fields::f64::BaseElement as Felt, StarkField};
 
 use crate::error::{Error, Result};
@@ -73,14 +72,14 @@ impl Statement {
 
     /// Digest binding the asset list (order, names and decimals) into the transcript.
     pub fn assets_digest(&self) -> Digest {
-        let mut bytes = b"stark-por/v1/assets".to_vec();
+        let mut bytes = Vec::new();
         bytes.extend_from_slice(&(self.assets.len() as u64).to_le_bytes());
         for a in &self.assets {
             bytes.push(a.name.len() as u8);
             bytes.extend_from_slice(a.name.as_bytes());
             bytes.push(a.decimals);
         }
-        Rp64_256::hash(&bytes).into()
+        hash_bytes(ASSETS_TAG, &bytes)
     }
 
     pub fn round_digest(&self) -> Digest {
@@ -179,7 +178,5 @@ pub fn validate_round_id(round_id: &str) -> Result<()> {
 }
 
 pub fn round_digest(round_id: &str) -> Digest {
-    let mut bytes = b"stark-por/v1/round".to_vec();
-    bytes.extend_from_slice(round_id.as_bytes());
-    Rp64_256::hash(&bytes).into()
+    hash_bytes(ROUND_TAG, round_id.as_bytes())
 }

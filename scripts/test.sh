@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything stark-por needs, then runs the whole test suite: Rust, then Python.
+# Used as-is by CI (.ci/run) on a fresh machine, as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v cargo >/dev/null || { echo "error: cargo (Rust >= 1.87) is required" >&2; exit 2; }
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+PY=${PYTHON:-python3}
+
+echo "== installing stark-por (maturin build of the Rust extension) and test dependencies"
+"$PY" -m pip install --quiet "maturin>=1.7,<2"
+"$PY" -m pip install --quiet -e ".[test]"
+
+echo "== Rust tests"
+# The binding crate links against Python only when loaded by it, so it is built by maturin
+# above and not as a test binary.
+cargo test --workspace --exclude stark-por-python
+
+echo "== Python tests"
+"$PY" -m pytest tests "$@"

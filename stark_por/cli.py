@@ -1,0 +1,206 @@
+"""The ``stark-por`` command line: ``demo``, ``prove``, ``verify``.
+
+Exit codes: 0 success (for ``verify``: the proof is valid), 1 the proof does not
+verify, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+from .errors import InvalidProof, LedgerError, StarkPorError
+from .proof import SECURITY_PRESETS, Proof, Statement, prove, summary_path, verify
+
+EXIT_OK, EXIT_INVALID, EXIT_INPUT = 0, 1, 2
+
+
+class Console:
+    """Progress on stderr for people; silent with ``--quiet``."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    @contextmanager
+    def step(self, label: str) -> Iterator[None]:
+        """Shows ``label`` with a live elapsed-time spinner while the block runs."""
+        if self.quiet:
+            yield
+            return
+        start = time.perf_counter()
+        done = threading.Event()
+
+        def spin() -> None:
+            frames = "|/-\\"
+            i = 0
+            while not done.wait(0.2):
+                elapsed = time.perf_counter() - start
+                print(f"\r{frames[i % 4]} {label} … {elapsed:5.1f}s", end="", file=sys.stderr, flush=True)
+                i += 1
+
+        spinner = threading.Thread(target=spin, daemon=True) if self.tty else None
+        if spinner:
+            spinner.start()
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            done.set()
+            if spinner:
+                spinner.join()
+            elapsed = time.perf_counter() - start
+            mark = "✓" if ok else "✗"
+            prefix = "\r" if self.tty else ""
+            print(f"{prefix}{mark} {label} ({elapsed:.1f}s)      ", file=sys.stderr, flush=True)
+
+
+def format_statement(s: Statement) -> str:
+    width = max(len(a.name) for a in s.assets)
+    lines = [
+        f"round        {s.round_id}",
+        f"root         {s.root}",
+        f"leaves (N')  {s.num_leaves:,} (user count padded to a power of two)",
+        f"range        every balance in [0, 2^{s.range_bits})",
+    ]
+    if s.security_bits is not None:
+        lines.append(f"security     {s.security_bits} bits (conjectured)")
+    lines.append("liabilities:")
+    for a in s.assets:
+        total = s.totals_decimal[a.name]
+        lines.append(f"  {a.name:<{width}}  {total:>32,f}")
+    return "\n".join(lines)
+
+
+def cmd_demo(args: argparse.Namespace, con: Console) -> int:
+    from .ledger import Ledger
+    from .synthetic import generate, write_csv
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ledger_path = out / "ledger.csv"
+    with con.step(f"generating a ledger of {args.users:,} users × {args.assets} assets"):
+        synthetic = generate(args.users, num_assets=args.assets, seed=args.seed)
+        write_csv(synthetic, ledger_path)
+    with con.step(f"loading {ledger_path}"):
+        ledger = Ledger.from_csv(ledger_path)
+    secret_path = out / "secret.key"
+    if not secret_path.exists():
+        secret_path.write_bytes(os.urandom(32))
+        secret_path.chmod(0o600)
+    round_id = args.round_id
+    with con.step(f"proving liabilities ({ledger.num_entries:,} balances)"):
+        proof = prove(ledger, secret=secret_path.read_bytes(), round_id=round_id, security=args.security)
+    proof_path = proof.save(out / f"{round_id}.stpor")
+    rows, cols = proof.trace_shape or (0, 0)
+    con.info(f"  trace {rows:,} rows × {cols} columns; proof {len(proof):,} bytes → {proof_path}")
+    with con.step("verifying the proof file"):
+        statement = verify(proof_path)
+    print(format_statement(statement))
+    exact = all(statement.totals[a.name] == t for a, t in zip(ledger.assets, ledger.totals()))
+    print(f"totals match the ledger exactly: {'yes' if exact else 'NO'}")
+    return EXIT_OK if exact else EXIT_INVALID
+
+
+def cmd_prove(args: argparse.Namespace, con: Console) -> int:
+    from .ledger import Ledger
+
+    try:
+        secret = Path(args.secret_file).read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read the secret file {args.secret_file}: {e.strerror}")
+    with con.step(f"loading {args.ledger}"):
+        if str(args.ledger).endswith(".parquet"):
+            ledger = Ledger.from_parquet(args.ledger, assets=args.assets, max_bits=args.range_bits)
+        else:
+            ledger = Ledger.from_csv(args.ledger, assets=args.assets, max_bits=args.range_bits)
+    con.info(f"  {ledger.num_users:,} users, {ledger.num_assets} assets, {ledger.num_entries:,} balances")
+    with con.step("proving"):
+        proof = prove(ledger, secret=secret, round_id=args.round_id, security=args.security)
+    path = proof.save(args.output)
+    con.info(f"  proof {len(proof):,} bytes → {path} (summary: {summary_path(path)})")
+    if not args.quiet:
+        print(format_statement(proof.statement))
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace, con: Console) -> int:
+    try:
+        with con.step(f"verifying {args.proof}"):
+            statement = verify(args.proof, min_security=args.min_security)
+    except InvalidProof as e:
+        print(f"INVALID: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    print("VALID")
+    if not args.quiet:
+        print(format_statement(statement))
+    return EXIT_OK
+
+
+class UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="stark-por", description="Transparent zk-STARK proofs of solvency.")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="generate a synthetic ledger, prove, verify, and print a summary")
+    d.add_argument("--users", type=int, default=10_000)
+    d.add_argument("--assets", type=int, default=22)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--round-id", default="demo-round")
+    d.add_argument("--security", choices=sorted(SECURITY_PRESETS), default="100")
+    d.add_argument("--out", default="stark-por-demo", help="folder for the ledger, key and proof")
+    d.set_defaults(run=cmd_demo)
+
+    pr = sub.add_parser("prove", help="prove a ledger's liabilities")
+    pr.add_argument("ledger", help="ledger CSV (user_id,<ASSET>,…) or Parquet file")
+    pr.add_argument("-o", "--output", required=True, help="proof file to write (ROUND.stpor)")
+    pr.add_argument("--round-id", required=True)
+    pr.add_argument("--secret-file", required=True, help="file holding the master secret (≥ 16 bytes)")
+    pr.add_argument("--assets", help="assets CSV (asset,decimals); default: <ledger>.assets.csv")
+    pr.add_argument("--security", choices=sorted(SECURITY_PRESETS), default="100")
+    pr.add_argument("--range-bits", type=int, default=62, help="prove every balance < 2^BITS (49–63)")
+    pr.set_defaults(run=cmd_prove)
+
+    v = sub.add_parser("verify", help="verify a proof file; exit code 0 only when valid")
+    v.add_argument("proof")
+    v.add_argument("--min-security", type=int, default=100)
+    v.set_defaults(run=cmd_verify)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    con = Console(args.quiet)
+    try:
+        return args.run(args, con)
+    except (LedgerError, UsageError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except InvalidProof as e:
+        print(f"INVALID: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    except StarkPorError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Proving and verifying liabilities: :func:`prove`, :func:`verify`, :class:`Proof`.
+
+The heavy lifting happens in the Rust core (``stark_por._native``); this module
+converts between Python values and the core's, and handles files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _native
+from .errors import InvalidProof, ProofFormatError
+from .ledger import Asset, Ledger
+
+__all__ = ["Proof", "Statement", "prove", "verify", "SECURITY_PRESETS", "atomic_write"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: Security presets accepted by :func:`prove`, with the conjectured bits they give.
+SECURITY_PRESETS = {"100": 103, "128": 128}
+
+#: Default minimum for :func:`verify`: proofs below it are rejected whatever they claim.
+DEFAULT_MIN_SECURITY = 100
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What a liabilities proof claims, in the clear.
+
+    ``totals`` are exact integers in each asset's smallest unit;
+    ``totals_decimal`` the same in display units. ``security_bits`` is the
+    conjectured security of the proof it came from (``None`` when the statement
+    was read without verification).
+    """
+
+    round_id: str
+    assets: Tuple[Asset, ...]
+    totals: Dict[str, int]
+    root: str
+    num_leaves: int
+    range_bits: int
+    security_bits: Optional[int] = None
+
+    @property
+    def totals_decimal(self) -> Dict[str, Decimal]:
+        return {
+            a.name: Decimal(self.totals[a.name]).scaleb(-a.decimals) for a in self.assets
+        }
+
+    @classmethod
+    def _from_native(cls, d: dict) -> "Statement":
+        assets = tuple(Asset(name, decimals) for name, decimals in d["assets"])
+        return cls(
+            round_id=d["round_id"],
+            assets=assets,
+            totals={a.name: int(t) for a, t in zip(assets, d["totals"])},
+            root=bytes(d["root"]).hex(),
+            num_leaves=int(d["num_leaves"]),
+            range_bits=int(d["range_bits"]),
+            security_bits=d["security_bits"],
+        )
+
+    def summary(self) -> dict:
+        """A JSON-ready summary for people and web pages."""
+        return {
+            "round_id": self.round_id,
+            "root": self.root,
+            "num_leaves": self.num_leaves,
+            "range_bits": self.range_bits,
+            "security_bits": self.security_bits,
+            "assets": [
+                {
+                    "asset": a.name,
+                    "decimals": a.decimals,
+                    "total": a.format_amount(self.totals[a.name]) or "0",
+                    "total_units": str(self.totals[a.name]),
+                }
+                for a in self.assets
+            ],
+        }
+
+
+@dataclass
+class Proof:
+    """A liabilities proof file's bytes, with its (unverified) statement."""
+
+    data: bytes
+    statement: Statement = field(init=False)
+    #: Leaf index of each user (ledger order); only on proofs fresh from :func:`prove`.
+    positions: Optional[np.ndarray] = field(default=None, repr=False)
+    #: ``(rows, columns)`` of the proven trace; only on proofs fresh from :func:`prove`.
+    trace_shape: Optional[Tuple[int, int]] = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"proof data must be bytes, not {type(self.data).__name__}")
+        self.data = bytes(self.data)
+        self.statement = Statement._from_native(_native.read_statement(self.data))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Proof":
+        return cls(data)
+
+    def to_bytes(self) -> bytes:
+        return self.data
+
+    @classmethod
+    def load(cls, path: PathLike) -> "Proof":
+        return cls(Path(path).read_bytes())
+
+    def save(self, path: PathLike, *, summary: bool = True) -> Path:
+        """Writes the proof atomically, and a JSON summary beside it (``<path>.json``)."""
+        path = Path(path)
+        atomic_write(path, self.data)
+        if summary:
+            text = json.dumps(self.statement.summary(), indent=2) + "\n"
+            atomic_write(summary_path(path), text.encode())
+        return path
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def summary_path(path: PathLike) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + ".json")
+
+
+def atomic_write(path: PathLike, data: bytes) -> None:
+    """Writes ``data`` to ``path`` so that readers see either the old file or the new one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def prove(ledger: Ledger, *, secret: bytes, round_id: str, security: str = "100") -> Proof:
+    """Proves that ``ledger``'s per-asset totals are the exact sums of non-negative balances
+    committed in one Merkle root. ``secret`` (≥ 16 bytes) derives every user's salt and the
+    proof's blinding; keep it to regenerate inclusion proofs."""
+    if not isinstance(ledger, Ledger):
+        raise TypeError(f"prove() takes a Ledger, not {type(ledger).__name__}")
+    if not isinstance(secret, (bytes, bytearray)):
+        raise TypeError("secret must be bytes")
+    if not isinstance(round_id, str):
+        raise TypeError("round_id must be a string")
+    if str(security) not in SECURITY_PRESETS:
+        raise ValueError(f"security must be one of {sorted(SECURITY_PRESETS)}, not {security!r}")
+    out = _native.prove(
+        list(ledger.user_ids),
+        [(a.name, a.decimals) for a in ledger.assets],
+        np.ascontiguousarray(ledger.indptr, dtype=np.uint64),
+        np.ascontiguousarray(ledger.asset_index, dtype=np.uint32),
+        np.ascontiguousarray(ledger.amounts, dtype=np.uint64),
+        int(ledger.max_bits),
+        bytes(secret),
+        round_id,
+        str(security),
+    )
+    proof = Proof(out["file"])
+    proof.positions = np.asarray(out["positions"], dtype=np.uint64)
+    proof.trace_shape = (int(out["trace_rows"]), int(out["trace_columns"]))
+    return proof
+
+
+def verify(proof: Union[Proof, bytes, PathLike], *, min_security: int = DEFAULT_MIN_SECURITY) -> Statement:
+    """Verifies a liabilities proof and returns its statement.
+
+    Raises :class:`InvalidProof` (or its subclasses :class:`ProofFormatError` and
+    :class:`InsufficientSecurity`) for any proof that does not verify.
+    ``min_security`` is the verifier's own bar; the proof cannot lower it below 100.
+    """
+    if isinstance(proof, Proof):
+        data = proof.data
+    elif isinstance(proof, (bytes, bytearray, memoryview)):
+        data = bytes(proof)
+    elif isinstance(proof, (str, os.PathLike)):
+        try:
+            data = Path(proof).read_bytes()
+        except OSError as e:
+            raise ProofFormatError(f"cannot read proof file {proof}: {e.strerror}") from e
+    else:
+        raise TypeError(f"verify() takes a Proof, bytes or a path, not {type(proof).__name__}")
+    if not isinstance(min_security, int) or min_security < DEFAULT_MIN_SECURITY:
+        raise ValueError(f"min_security must be an integer ≥ {DEFAULT_MIN_SECURITY}")
+    return Statement._from_native(_native.verify(data, min_security))
