@@ -24,8 +24,9 @@ pub const TREE_BUS: u64 = 3;
 /// version can never verify as another.
 pub const CIRCUIT_VERSION: u64 = 1;
 
-/// Smallest and largest supported range bound (in bits) on every amount.
-pub const MIN_RANGE_BITS: u32 = 49;
+/// Smallest and largest supported range bound (in bits) on every amount. 63 is the most any
+/// amount below the modulus can use.
+pub const MIN_RANGE_BITS: u32 = 32;
 pub const MAX_RANGE_BITS: u32 = 63;
 
 /// Public inputs of the solvency statement. All of them enter the Fiat–Shamir seed.
@@ -39,22 +40,21 @@ pub struct PublicInputs {
     pub assets_digest: Digest,
     /// Digest of the round identifier, computed by the caller.
     pub round_digest: Digest,
-    /// Per-asset sums of the low 32 bits of every amount (asset k at index k − 1).
-    pub totals_lo: Vec<Felt>,
-    /// Per-asset sums of the high bits (`amount >> 32`) of every amount.
-    pub totals_hi: Vec<Felt>,
+    /// Per asset (asset k at index k − 1): the sums of the three 24-bit parts of every amount,
+    /// `amount = part₀ + 2²⁴·part₁ + 2⁴⁸·part₂`.
+    pub totals: Vec<[Felt; PARTS]>,
     /// Root of the liabilities tree.
     pub root: Digest,
 }
 
 impl PublicInputs {
     pub fn num_assets(&self) -> usize {
-        self.totals_lo.len()
+        self.totals.len()
     }
 
-    /// The exact integer total of asset `k` (0-based): `lo + 2^32 · hi`.
+    /// The exact integer total of asset `k` (0-based): `Σᵢ 2^(24i) · partᵢ`.
     pub fn total(&self, k: usize) -> u128 {
-        self.totals_lo[k].as_int() as u128 + ((self.totals_hi[k].as_int() as u128) << 32)
+        combine_parts(&self.totals[k].map(|x| x.as_int()))
     }
 }
 
@@ -69,8 +69,7 @@ impl ToElements<Felt> for PublicInputs {
         out.extend_from_slice(&self.assets_digest);
         out.extend_from_slice(&self.round_digest);
         out.extend_from_slice(&self.root);
-        out.extend_from_slice(&self.totals_lo);
-        out.extend_from_slice(&self.totals_hi);
+        out.extend(self.totals.iter().flatten());
         out
     }
 }
@@ -104,9 +103,31 @@ impl<E: FieldElement> Challenges<E> {
     }
 }
 
+/// The exact integer `Σᵢ 2^(24i) · partᵢ`.
+pub fn combine_parts(parts: &[u64; PARTS]) -> u128 {
+    parts.iter().rev().fold(0u128, |acc, &p| (acc << PART_BITS) + p as u128)
+}
+
+/// How the range bound `R` is checked: limbs above limb `top` must be zero, and limb `top`
+/// times `shift = 2^(12·(top+1) − R)` must still fit the 12-bit table, i.e. `limb < 2^(R − 12·top)`.
+#[derive(Debug, Clone, Copy)]
+pub struct RangeCheck {
+    pub top: usize,
+    pub shift: Felt,
+}
+
+impl RangeCheck {
+    pub fn new(range_bits: u32) -> Self {
+        let bits = range_bits.clamp(MIN_RANGE_BITS, MAX_RANGE_BITS);
+        let top = ((bits - 1) / LIMB_BITS) as usize;
+        let shift = Felt::new(1u64 << (LIMB_BITS * (top as u32 + 1) - bits));
+        Self { top, shift }
+    }
+}
+
 /// The `NUM_TERMS` (numerator, denominator) pairs that one row adds to the running sum.
 /// Shared by the trace builder and the AIR so both read the row the same way.
-pub fn row_terms<F, E>(row: &[F], shift: F, ch: &Challenges<E>) -> [(E, E); NUM_TERMS]
+pub fn row_terms<F, E>(row: &[F], range: &RangeCheck, ch: &Challenges<E>) -> [(E, E); NUM_TERMS]
 where
     F: FieldElement<BaseField = Felt>,
     E: FieldElement<BaseField = Felt> + ExtensionOf<F>,
@@ -114,21 +135,27 @@ where
     let one = E::ONE;
     let mut terms = [(E::ZERO, E::ONE); NUM_TERMS];
     let mut t = 0;
-    // range lookups: every limb, and the top limb scaled so it must also fit the bound
+    // range lookups: every limb, and the bound's top limb scaled so it must also fit
+    let shift = F::from(range.shift);
     for j in 0..SLOTS {
         for i in 0..LIMBS_PER_AMOUNT {
             terms[t] = (one, ch.pole(RANGE_BUS, &[row[limb(j, i)]]));
             t += 1;
         }
-        terms[t] = (one, ch.pole(RANGE_BUS, &[row[limb(j, LIMBS_PER_AMOUNT - 1)] * shift]));
+        terms[t] = (one, ch.pole(RANGE_BUS, &[row[limb(j, range.top)] * shift]));
         t += 1;
     }
-    // asset sums: amount halves (lo + δ·hi) keyed by asset; only real entry slots count
+    // asset sums: the amount's parts packed as p₀ + δ·p₁ + δ²·p₂, keyed by asset; only real
+    // entry slots count
     let (f, c) = (row[FIRST], row[CONT]);
     for j in 0..SLOTS {
         let gate = if j < 2 { c } else { f + c };
-        let (lo, hi) = amount_halves(row, j);
-        terms[t] = (E::from(gate * lo) + ch.delta.mul_base(gate * hi), ch.pole(ASSET_BUS, &[row[slot_asset(j)]]));
+        let parts = amount_parts(row, j);
+        let mut num = E::ZERO;
+        for part in parts.iter().rev() {
+            num = num * ch.delta + E::from(gate * *part);
+        }
+        terms[t] = (num, ch.pole(ASSET_BUS, &[row[slot_asset(j)]]));
         t += 1;
     }
     // tree bus: publish this row's digest; a node consumes its two children
@@ -149,13 +176,10 @@ where
     terms
 }
 
-/// `(lo, hi)` halves of slot `j`'s amount from its limbs: `lo = l₀ + 2¹⁶l₁`, `hi = l₂ + 2¹⁶l₃`.
-pub fn amount_halves<F: FieldElement<BaseField = Felt>>(row: &[F], j: usize) -> (F, F) {
+/// The three parts of slot `j`'s amount from its limbs: `partᵢ = l₂ᵢ + 2¹²·l₂ᵢ₊₁`.
+pub fn amount_parts<F: FieldElement<BaseField = Felt>>(row: &[F], j: usize) -> [F; PARTS] {
     let radix = F::from(1u32 << LIMB_BITS);
-    (
-        row[limb(j, 0)] + radix * row[limb(j, 1)],
-        row[limb(j, 2)] + radix * row[limb(j, 3)],
-    )
+    core::array::from_fn(|p| row[limb(j, 2 * p)] + radix * row[limb(j, 2 * p + 1)])
 }
 
 /// The solvency AIR for one instance (public inputs and trace shape).
@@ -164,12 +188,13 @@ pub struct SolvencyAir {
     pub_inputs: PublicInputs,
     /// Index of the last real row, `n − r − 1`.
     last_real: usize,
-    /// `2^(64 − range_bits)`: a top limb times this fits 16 bits iff the amount fits the bound.
-    shift: Felt,
+    range: RangeCheck,
 }
 
 /// Constraint counts, kept in one place so the README and the tests agree.
-pub const NUM_MAIN_CONSTRAINTS: usize = 33 + NUM_ROUNDS * STATE_WIDTH;
+pub const NUM_MAIN_CONSTRAINTS: usize = FIRST_ROUND_CONSTRAINT + NUM_ROUNDS * STATE_WIDTH;
+/// Index of the first permutation constraint.
+pub const FIRST_ROUND_CONSTRAINT: usize = 37;
 pub const NUM_AUX_CONSTRAINTS: usize = NUM_HELPERS + 1;
 
 impl SolvencyAir {
@@ -187,8 +212,8 @@ impl SolvencyAir {
         let pi = &self.pub_inputs;
         let root = [Felt::ONE, pi.root[0], pi.root[1], pi.root[2], pi.root[3]];
         let mut sum = ch.pole::<Felt>(TREE_BUS, &root).inv();
-        for k in 0..pi.num_assets() {
-            let num = E::from(pi.totals_lo[k]) + ch.delta * E::from(pi.totals_hi[k]);
+        for (k, parts) in pi.totals.iter().enumerate() {
+            let num = parts.iter().rev().fold(E::ZERO, |acc, &p| acc * ch.delta + E::from(p));
             sum += num / ch.pole::<Felt>(ASSET_BUS, &[Felt::new(k as u64 + 1)]);
         }
         sum
@@ -201,9 +226,6 @@ fn exp7<E: FieldElement>(x: E) -> E {
     x2.square() * x2 * x
 }
 
-pub fn range_shift(range_bits: u32) -> Felt {
-    Felt::new(1u64 << (64 - range_bits))
-}
 
 impl Air for SolvencyAir {
     type BaseField = Felt;
@@ -222,7 +244,8 @@ impl Air for SolvencyAir {
             (1, 4),                        // [T14]
             (2, 3),                        // [T15–T16] IDX, TABLE
             (16, 3),                       // [T17–T32] capacity, IVs, amounts
-            (NUM_ROUNDS * STATE_WIDTH, 9), // [T33–T116] the permutation
+            (SLOTS, 2),                    // [T33–T36] limbs above the bound are zero
+            (NUM_ROUNDS * STATE_WIDTH, 9), // [T37–T120] the permutation
         ]);
         debug_assert_eq!(main_degrees.len(), NUM_MAIN_CONSTRAINTS);
         let aux_degrees = degrees(&[(NUM_HELPERS, TERMS_PER_HELPER + 2), (1, 2)]);
@@ -240,8 +263,8 @@ impl Air for SolvencyAir {
             2,
             options,
         );
-        let shift = range_shift(pub_inputs.range_bits.clamp(MIN_RANGE_BITS, MAX_RANGE_BITS));
-        Self { context, pub_inputs, last_real, shift }
+        let range = RangeCheck::new(pub_inputs.range_bits);
+        Self { context, pub_inputs, last_real, range }
     }
 
     fn context(&self) -> &AirContext<Felt> {
@@ -309,15 +332,23 @@ impl Air for SolvencyAir {
             result[i] = s * d * (cur[state(0, k)] - iv);
             i += 1;
         }
-        // [T29–T32] each absorbed amount is its four limbs
+        // [T29–T32] each absorbed amount is its limbs: b = p₀ + 2²⁴·p₁ + 2⁴⁸·p₂
+        let radix = E::from(Felt::new(1u64 << PART_BITS));
         for j in 0..SLOTS {
             let gate = if j < 2 { c } else { leaf };
-            let (lo, hi) = amount_halves(cur, j);
-            let radix32 = E::from(Felt::new(1u64 << 32));
-            result[i] = s * gate * (cur[slot_amount(j)] - lo - radix32 * hi);
+            let parts = amount_parts(cur, j);
+            let amount = parts.iter().rev().fold(E::ZERO, |acc, &p| acc * radix + p);
+            result[i] = s * gate * (cur[slot_amount(j)] - amount);
             i += 1;
         }
-        // [T33–T116] the permutation: for each round r, MDS·x⁷ + ARK1 = (MDS⁻¹·(y − ARK2))⁷
+        // [T33–T36] limbs above the bound's top limb are zero (each is a 12-bit integer, so
+        // their sum is zero only if all are)
+        for j in 0..SLOTS {
+            let above: E = (self.range.top + 1..LIMBS_PER_AMOUNT).map(|l| cur[limb(j, l)]).fold(E::ZERO, |a, b| a + b);
+            result[i] = s * above;
+            i += 1;
+        }
+        // [T37–T120] the permutation: for each round r, MDS·x⁷ + ARK1 = (MDS⁻¹·(y − ARK2))⁷
         let active = s * (leaf + d);
         for round in 0..NUM_ROUNDS {
             let x = &cur[state(round, 0)..state(round, 0) + STATE_WIDTH];
@@ -379,8 +410,7 @@ impl Air for SolvencyAir {
         let aux = aux_frame.current();
         let aux_next = aux_frame.next();
         let ch = Challenges::from_rand(aux_rand_elements.rand_elements());
-        let shift = F::from(self.shift);
-        let terms = row_terms(cur, shift, &ch);
+        let terms = row_terms(cur, &self.range, &ch);
         // [A0–A3] helper h = Σ nᵢ/dᵢ over its group, cleared of denominators:
         //         h·∏dᵢ = Σ nᵢ·∏_{j≠i} dⱼ
         for (g, group) in terms.chunks(TERMS_PER_HELPER).enumerate() {

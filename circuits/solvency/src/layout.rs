@@ -23,7 +23,7 @@ pub const TABLE: usize = 6;
 pub const MULT: usize = 7;
 /// First of the 8 × 12 hash columns: the permutation input, then the state after each round.
 pub const STATE: usize = 8;
-/// First of the 16 limb columns: 4 entry slots × 4 limbs of 16 bits.
+/// First of the 24 limb columns: 4 entry slots × 6 limbs of 12 bits.
 pub const LIMBS: usize = STATE + (NUM_ROUNDS + 1) * STATE_WIDTH;
 /// Main trace width.
 pub const MAIN_WIDTH: usize = LIMBS + SLOTS * LIMBS_PER_AMOUNT;
@@ -41,10 +41,16 @@ pub const fn limb(j: usize, i: usize) -> usize {
 /// Entry slots per row: the four (asset, amount) pairs of the rate. In a leaf's first block,
 /// slots 0 and 1 hold the id commitment instead.
 pub const SLOTS: usize = 4;
-/// Limbs per amount.
-pub const LIMBS_PER_AMOUNT: usize = 4;
-/// Bits per limb (the range table has `2^LIMB_BITS` values).
-pub const LIMB_BITS: u32 = 16;
+/// Limbs per amount (72 bits: enough for any amount below the modulus).
+pub const LIMBS_PER_AMOUNT: usize = 6;
+/// Bits per limb (the range table has `2^LIMB_BITS` values). 12 bits keeps the smallest trace
+/// at 2^13 rows while costing 24 limb columns.
+pub const LIMB_BITS: u32 = 12;
+/// An amount is summed as three parts of two limbs (24 bits) each, so that the per-asset sums
+/// of a part can never wrap around the modulus.
+pub const PARTS: usize = 3;
+pub const LIMBS_PER_PART: usize = LIMBS_PER_AMOUNT / PARTS;
+pub const PART_BITS: u32 = LIMB_BITS * LIMBS_PER_PART as u32;
 /// Size of the range table.
 pub const TABLE_SIZE: usize = 1 << LIMB_BITS;
 
@@ -58,18 +64,19 @@ pub const fn slot_amount(j: usize) -> usize {
 
 // Auxiliary segment ----------------------------------------------------------------------------
 
-/// Log-derivative terms per row: 4 × 5 range lookups, 4 asset sums, 3 tree-bus terms, 1 table.
+/// Log-derivative terms per row: 4 × 7 range lookups, 4 asset sums, 3 tree-bus terms, 1 table.
 pub const NUM_TERMS: usize = SLOTS * (LIMBS_PER_AMOUNT + 1) + SLOTS + 3 + 1;
 /// Terms folded into one helper column (keeps every constraint at degree ≤ 9).
-pub const TERMS_PER_HELPER: usize = 7;
+pub const TERMS_PER_HELPER: usize = 6;
 /// Helper columns: each holds the sum of its group's terms for the row.
 pub const NUM_HELPERS: usize = NUM_TERMS / TERMS_PER_HELPER;
 /// The running sum of all terms over the real rows.
 pub const SUM: usize = NUM_HELPERS;
 /// Auxiliary trace width (extension-field columns).
 pub const AUX_WIDTH: usize = NUM_HELPERS + 1;
-/// Verifier challenges: α (the pole), β (packs tuples), δ (packs the two amount halves).
+/// Verifier challenges: α (the pole), β (packs tuples), δ (packs the three amount parts).
 pub const NUM_AUX_RANDS: usize = 3;
 
 const _: () = assert!(NUM_TERMS % TERMS_PER_HELPER == 0);
-const _: () = assert!(MAIN_WIDTH == 120);
+const _: () = assert!(MAIN_WIDTH == 128);
+const _: () = assert!(LIMBS_PER_AMOUNT % PARTS == 0);

@@ -33,7 +33,7 @@ use crate::prover::{HashFn, RandomCoin, VectorCommit, MAX_LOG_LDE};
 /// Everything that can go wrong in the circuit layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CircuitError {
-    #[error("range bound of {0} bits is unsupported (supported: 49 to 63)")]
+    #[error("range bound of {0} bits is unsupported (supported: 32 to 63)")]
     RangeBits(u32),
     #[error("the tree needs a power-of-two number of leaves, at least 2; got {0}")]
     LeafCount(usize),
@@ -106,8 +106,8 @@ pub fn check_shape(proof: &Proof, pi: &PublicInputs) -> Result<(), CircuitError>
     if n_leaves < 2 || !n_leaves.is_power_of_two() || n_leaves > (1 << 40) {
         return Err(CircuitError::LeafCount(n_leaves as usize));
     }
-    if pi.totals_lo.len() != pi.totals_hi.len() {
-        return Err(CircuitError::Shape("totals halves differ in length".into()));
+    if pi.totals.is_empty() {
+        return Err(CircuitError::Shape("no assets".into()));
     }
     let info = proof.trace_info();
     let shape_err = |what: String| Err(CircuitError::Shape(what));

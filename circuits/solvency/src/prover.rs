@@ -12,7 +12,7 @@ use winterfell::{
     EvaluationFrame, ProofOptions, Prover, StarkDomain, Trace, TraceInfo, TracePolyTable,
 };
 
-use crate::air::{row_terms, range_shift, Challenges, PublicInputs, SolvencyAir};
+use crate::air::{row_terms, Challenges, PublicInputs, RangeCheck, SolvencyAir};
 use crate::hash::{
     initial_state, leaf_blocks, leaf_blocks_input, merkle_tree, permutation_states, Digest, Entry,
     LEAF_TAG, NODE_TAG, NUM_ROUNDS, RATE, STATE_WIDTH,
@@ -115,14 +115,14 @@ pub(crate) fn build_trace_unchecked(
     });
 
     // the range table and its multiplicities
-    let shift = range_shift(params.range_bits);
+    let range = RangeCheck::new(params.range_bits);
     let counts = rows[..real_end * MAIN_WIDTH]
         .par_chunks(MAIN_WIDTH)
         .fold(
             || vec![0u64; TABLE_SIZE],
             |mut acc, row| {
                 for j in 0..SLOTS {
-                    let top = row[limb(j, LIMBS_PER_AMOUNT - 1)] * shift;
+                    let top = row[limb(j, range.top)] * range.shift;
                     let lookups = (0..LIMBS_PER_AMOUNT).map(|i| row[limb(j, i)]).chain([top]);
                     // a value outside the table has no row to count on (dishonest traces only)
                     for v in lookups {
@@ -156,14 +156,12 @@ pub(crate) fn build_trace_unchecked(
     let columns = transpose(&rows, n);
     drop(rows);
 
-    let (totals_lo, totals_hi) = totals(leaves, params.num_assets);
     let pub_inputs = PublicInputs {
         num_leaves: num_leaves as u64,
         range_bits: params.range_bits,
         assets_digest: params.assets_digest,
         round_digest: params.round_digest,
-        totals_lo,
-        totals_hi,
+        totals: totals(leaves, params.num_assets),
         root: tree[1],
     };
     Ok((SolvencyTrace::new(columns), pub_inputs))
@@ -191,18 +189,18 @@ fn check_inputs(leaves: &[Leaf], params: &StatementParams) -> Result<(), Circuit
     Ok(())
 }
 
-/// Exact per-asset sums of the two amount halves; each fits a field element (module docs).
-fn totals(leaves: &[Leaf], num_assets: usize) -> (Vec<Felt>, Vec<Felt>) {
-    let mut lo = vec![0u128; num_assets];
-    let mut hi = vec![0u128; num_assets];
+/// Exact per-asset sums of the three amount parts; each stays far below the modulus (see the
+/// circuit README).
+fn totals(leaves: &[Leaf], num_assets: usize) -> Vec<[Felt; PARTS]> {
+    let mut sums = vec![[0u64; PARTS]; num_assets];
     for leaf in leaves {
         for &(asset, amount) in &leaf.entries {
-            lo[asset as usize - 1] += (amount & 0xffff_ffff) as u128;
-            hi[asset as usize - 1] += (amount >> 32) as u128;
+            for (p, sum) in sums[asset as usize - 1].iter_mut().enumerate() {
+                *sum += (amount >> (PART_BITS * p as u32)) & ((1 << PART_BITS) - 1);
+            }
         }
     }
-    let to_felt = |v: Vec<u128>| v.into_iter().map(|x| Felt::new(x as u64)).collect();
-    (to_felt(lo), to_felt(hi))
+    sums.into_iter().map(|parts| parts.map(Felt::new)).collect()
 }
 
 fn write_leaf_rows(out: &mut [Felt], idx: u64, leaf: &Leaf) {
@@ -225,7 +223,7 @@ fn write_leaf_rows(out: &mut [Felt], idx: u64, leaf: &Leaf) {
         for j in first_slot..SLOTS {
             let amount = block[2 * j + 1].as_int();
             for i in 0..LIMBS_PER_AMOUNT {
-                row[limb(j, i)] = Felt::new((amount >> (LIMB_BITS * i as u32)) & 0xffff);
+                row[limb(j, i)] = Felt::new((amount >> (LIMB_BITS * i as u32)) & ((1 << LIMB_BITS) - 1));
             }
         }
     }
@@ -406,7 +404,7 @@ pub fn build_aux_columns<E: FieldElement<BaseField = Felt>>(
     let n = main_trace.length();
     let real_end = n - blinding_rows(options, n);
     let ch = Challenges::from_rand(aux_rand_elements.rand_elements());
-    let shift = range_shift(pub_inputs.range_bits);
+    let range = RangeCheck::new(pub_inputs.range_bits);
     let main = main_trace.main_segment();
 
     const CHUNK: usize = 4096;
@@ -419,7 +417,7 @@ pub fn build_aux_columns<E: FieldElement<BaseField = Felt>>(
             let mut dens = Vec::with_capacity(chunk.len() * NUM_TERMS);
             for &i in &chunk {
                 main.read_row_into(i, &mut row);
-                for (num, den) in row_terms::<Felt, E>(&row, shift, &ch) {
+                for (num, den) in row_terms::<Felt, E>(&row, &range, &ch) {
                     nums.push(num);
                     dens.push(den);
                 }

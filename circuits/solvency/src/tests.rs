@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::air::{NUM_MAIN_CONSTRAINTS, MAX_RANGE_BITS};
+use crate::air::{FIRST_ROUND_CONSTRAINT, MAX_RANGE_BITS, NUM_MAIN_CONSTRAINTS};
 use crate::hash::{permutation_states, Digest, NUM_ROUNDS, STATE_WIDTH};
 use crate::layout::*;
 use crate::prover::{build_trace_unchecked, SolvencyTrace};
@@ -186,7 +186,7 @@ fn blinding_rows_hide_the_witness_and_depend_on_the_seed() {
 
 #[test]
 fn balance_of_p_minus_one_is_rejected_by_the_range_check() {
-    // p − 1 = 2^32·(2^32 − 1): its limbs are 16-bit, but the top limb exceeds the 2^62 bound
+    // p − 1 = 2^64 − 2^32: its limbs are 12-bit, but the top one (15) exceeds the 2^62 bound
     let mut leaves = sample_leaves();
     leaves[5].entries = vec![(1, Felt::MODULUS - 1)];
     let (trace, pi) = build_trace_unchecked(&leaves, &params(), &Security::Bits100.options(), SEED).unwrap();
@@ -197,16 +197,19 @@ fn balance_of_p_minus_one_is_rejected_by_the_range_check() {
 #[test]
 fn wrong_total_is_rejected() {
     let (trace, mut pi) = honest();
-    pi.totals_lo[2] += Felt::ONE;
+    pi.totals[2][0] += Felt::ONE;
     assert_rejected(trace, &pi);
 }
 
 #[test]
-fn total_moved_between_halves_is_rejected() {
-    // lo + 2^32·hi unchanged as an integer, but the halves are what the circuit sums
-    let (trace, mut pi) = honest();
-    pi.totals_lo[0] += Felt::new(1 << 32);
-    pi.totals_hi[0] -= Felt::ONE;
+fn total_moved_between_parts_is_rejected() {
+    // the integer total is unchanged, but the parts are what the circuit sums
+    let leaves: Vec<Leaf> = (0..2).map(|j| Leaf { idc: digest(j), entries: vec![(1, 3 << 48)] }).collect();
+    let (trace, mut pi) = build_trace(&leaves, &params(), &Security::Bits100.options(), SEED).unwrap();
+    let honest_total = pi.total(0);
+    pi.totals[0][1] += Felt::new(1 << 24);
+    pi.totals[0][2] -= Felt::ONE;
+    assert_eq!(pi.total(0), honest_total);
     assert_rejected(trace, &pi);
 }
 
@@ -235,8 +238,7 @@ fn nonzero_padding_leaf_is_rejected() {
     padded[0].entries = vec![(4, 1_000)];
     let (_, honest_pi) = build_trace(&leaves, &params(), &Security::Bits100.options(), SEED).unwrap();
     let (trace, mut pi) = build_trace(&padded, &params(), &Security::Bits100.options(), SEED).unwrap();
-    pi.totals_lo = honest_pi.totals_lo.clone();
-    pi.totals_hi = honest_pi.totals_hi.clone();
+    pi.totals = honest_pi.totals.clone();
     assert_rejected(trace, &pi);
 }
 
@@ -249,12 +251,12 @@ fn changed_root_is_rejected() {
 
 #[test]
 fn limb_outside_the_table_is_rejected() {
-    // amount = l0 + 2^16·l1 with l0 = 2^16 + a, l1 = b − 1: same amount, a limb of 17 bits
+    // amount = l0 + 2^12·l1 with l0 = 2^12 + a, l1 = b − 1: same amount, a limb of 13 bits
     let (mut trace, pi) = honest();
     let row = leaf_rows(&trace, 6)[1];
     let (l0, l1) = (trace.get(limb(0, 0), row), trace.get(limb(0, 1), row));
     assert!(l1 != Felt::ZERO, "fixture: the amount must have a non-zero second limb");
-    trace.set(limb(0, 0), row, l0 + Felt::new(1 << 16));
+    trace.set(limb(0, 0), row, l0 + Felt::new(1 << LIMB_BITS));
     trace.set(limb(0, 1), row, l1 - Felt::ONE);
     assert_eq!(main_violations(&trace, &pi), BTreeSet::new(), "only the range lookup can catch it");
     assert_rejected(trace, &pi);
@@ -375,7 +377,19 @@ fn absorbed_amount_equals_its_limbs() {
 fn permutation_rounds_are_enforced() {
     let (trace, _) = honest();
     let row = node_row(&trace, 2);
-    // state 3 is the output of round 2 (row 33 + 2·12 + c) and the input of round 3
-    breaks(33 + 2 * STATE_WIDTH + 5, |t| t.set(state(3, 5), row, t.get(state(3, 5), row) + Felt::ONE));
-    assert_eq!(NUM_MAIN_CONSTRAINTS, 33 + NUM_ROUNDS * STATE_WIDTH);
+    // state 3 is the output of round 2 (constraint 37 + 2·12 + c) and the input of round 3
+    breaks(FIRST_ROUND_CONSTRAINT + 2 * STATE_WIDTH + 5, |t| t.set(state(3, 5), row, t.get(state(3, 5), row) + Felt::ONE));
+    assert_eq!(NUM_MAIN_CONSTRAINTS, FIRST_ROUND_CONSTRAINT + NUM_ROUNDS * STATE_WIDTH);
+}
+
+#[test]
+fn limbs_above_a_smaller_bound_are_zero() {
+    // with R = 40 the top limb is limb 3; limb 4 must be zero even though it is a valid 12-bit value
+    let mut p = params();
+    p.range_bits = 40;
+    let (mut trace, pi) = build_trace(&sample_leaves(), &p, &Security::Bits100.options(), SEED).unwrap();
+    let row = node_row(&trace, 4);
+    trace.set(limb(2, 4), row, Felt::ONE);
+    assert!(constraints(&main_violations(&trace, &pi)).contains(&(33 + 2))); // [T35]
+    assert_rejected(trace, &pi);
 }

@@ -42,8 +42,7 @@ pub fn trace_dump(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str, challen
             range_bits: ledger.range_bits,
             num_leaves: 0,
             root: [0; 32],
-            totals_lo: vec![],
-            totals_hi: vec![],
+            totals: vec![],
         };
         let params = StatementParams {
             num_assets: ledger.assets.len(),

@@ -83,8 +83,7 @@ pub fn prove(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str, security: Se
         range_bits: ledger.range_bits,
         num_leaves: 0,
         root: [0; 32],
-        totals_lo: vec![],
-        totals_hi: vec![],
+        totals: vec![],
     };
     statement_stub.validate()?;
     guard("proving", || prove_checked(ledger, secret, statement_stub, security))?
@@ -206,7 +205,7 @@ fn check_ledger(l: &LedgerRef<'_>) -> Result<()> {
         }
     }
     if !(stark_por_solvency::air::MIN_RANGE_BITS..=stark_por_solvency::air::MAX_RANGE_BITS).contains(&l.range_bits) {
-        return Err(Error::Input(format!("range bound of {} bits is unsupported (49 to 63)", l.range_bits)));
+        return Err(Error::Input(format!("range bound of {} bits is unsupported (32 to 63)", l.range_bits)));
     }
     let bound = 1u64 << l.range_bits;
     for i in 0..n {

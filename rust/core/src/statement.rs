@@ -1,6 +1,8 @@
 //! The public statement of a liabilities proof and its canonical byte encoding.
 
 use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, hash_bytes, Digest, ASSETS_TAG, ROUND_TAG};
+use stark_por_solvency::air::combine_parts;
+use stark_por_solvency::layout::PARTS;
 use stark_por_solvency::PublicInputs;
 use winterfell::math::{fields::f64::BaseElement as Felt, StarkField};
 
@@ -44,15 +46,14 @@ pub struct Statement {
     pub range_bits: u32,
     pub num_leaves: u64,
     pub root: [u8; 32],
-    /// Per asset: sum of the low 32 bits of every amount, and of the high bits.
-    pub totals_lo: Vec<u64>,
-    pub totals_hi: Vec<u64>,
+    /// Per asset: the sums of the three 24-bit parts of every amount (see the circuit README).
+    pub totals: Vec<[u64; PARTS]>,
 }
 
 impl Statement {
     /// Exact total of asset `k`, in its smallest unit.
     pub fn total(&self, k: usize) -> u128 {
-        self.totals_lo[k] as u128 + ((self.totals_hi[k] as u128) << 32)
+        combine_parts(&self.totals[k])
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -89,18 +90,13 @@ impl Statement {
     /// The circuit's public inputs for this statement.
     pub fn public_inputs(&self) -> Result<PublicInputs> {
         let root = digest_from_bytes(&self.root).ok_or_else(|| Error::Invalid("root is not a canonical digest".into()))?;
-        let felts = |v: &[u64]| -> Result<Vec<Felt>> {
-            v.iter()
-                .map(|&x| if x < Felt::MODULUS { Ok(Felt::new(x)) } else { Err(Error::Invalid("total out of field".into())) })
-                .collect()
-        };
+
         Ok(PublicInputs {
             num_leaves: self.num_leaves,
             range_bits: self.range_bits,
             assets_digest: self.assets_digest(),
             round_digest: self.round_digest(),
-            totals_lo: felts(&self.totals_lo)?,
-            totals_hi: felts(&self.totals_hi)?,
+            totals: self.totals.iter().map(|parts| parts.map(Felt::new)).collect(),
             root,
         })
     }
@@ -112,8 +108,7 @@ impl Statement {
             range_bits: pi.range_bits,
             num_leaves: pi.num_leaves,
             root: digest_to_bytes(&pi.root),
-            totals_lo: pi.totals_lo.iter().map(|x| x.as_int()).collect(),
-            totals_hi: pi.totals_hi.iter().map(|x| x.as_int()).collect(),
+            totals: pi.totals.iter().map(|parts| parts.map(|x| x.as_int())).collect(),
         }
     }
 
@@ -128,8 +123,9 @@ impl Statement {
             out.push(a.name.len() as u8);
             out.extend_from_slice(a.name.as_bytes());
             out.push(a.decimals);
-            out.extend_from_slice(&self.totals_lo[k].to_le_bytes());
-            out.extend_from_slice(&self.totals_hi[k].to_le_bytes());
+            for part in self.totals[k] {
+                out.extend_from_slice(&part.to_le_bytes());
+            }
         }
     }
 
@@ -145,21 +141,23 @@ impl Statement {
             return Err(Error::format(r.offset() - 4, format!("asset count {num_assets} is not in 1..={MAX_ASSETS}")));
         }
         let mut assets = Vec::new();
-        let (mut totals_lo, mut totals_hi) = (Vec::new(), Vec::new());
+        let mut totals = Vec::new();
         for _ in 0..num_assets {
             let name_len = r.u8("asset name length")? as usize;
             let name = r.utf8(name_len, "asset name")?;
             let decimals = r.u8("asset decimals")?;
-            let at = r.offset();
-            let (lo, hi) = (r.u64("total")?, r.u64("total")?);
-            if lo >= Felt::MODULUS || hi >= Felt::MODULUS {
-                return Err(Error::format(at, "total is not a canonical field element"));
+            let mut parts = [0u64; PARTS];
+            for part in parts.iter_mut() {
+                let at = r.offset();
+                *part = r.u64("total")?;
+                if *part >= Felt::MODULUS {
+                    return Err(Error::format(at, "total is not a canonical field element"));
+                }
             }
             assets.push(Asset { name, decimals });
-            totals_lo.push(lo);
-            totals_hi.push(hi);
+            totals.push(parts);
         }
-        let statement = Statement { round_id, assets, range_bits, num_leaves, root, totals_lo, totals_hi };
+        let statement = Statement { round_id, assets, range_bits, num_leaves, root, totals };
         statement.validate().map_err(|e| Error::format(start, e.to_string()))?;
         if digest_from_bytes(&statement.root).is_none() {
             return Err(Error::format(start, "root is not a canonical digest"));
