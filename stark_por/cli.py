@@ -127,7 +127,7 @@ def cmd_prove(args: argparse.Namespace, con: Console) -> int:
             ledger = Ledger.from_csv(args.ledger, assets=args.assets, max_bits=args.range_bits)
     con.info(f"  {ledger.num_users:,} users, {ledger.num_assets} assets, {ledger.num_entries:,} balances")
     with con.step("proving"):
-        proof = prove(ledger, secret=secret, round_id=args.round_id, security=args.security)
+        proof = prove(ledger, secret=secret, round_id=args.round_id, security=args.security, range_bits=args.range_bits)
     path = proof.save(args.output)
     con.info(f"  proof {len(proof):,} bytes → {path} (summary: {summary_path(path)})")
     if not args.quiet:
@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--secret-file", required=True, help="file holding the master secret (≥ 16 bytes)")
     pr.add_argument("--assets", help="assets CSV (asset,decimals); default: <ledger>.assets.csv")
     pr.add_argument("--security", choices=sorted(SECURITY_PRESETS), default="100")
-    pr.add_argument("--range-bits", type=int, default=62, help="prove every balance < 2^BITS (49–63)")
+    pr.add_argument("--range-bits", type=int, default=62, help="prove every balance < 2^BITS (32–63)")
     pr.set_defaults(run=cmd_prove)
 
     v = sub.add_parser("verify", help="verify a proof file; exit code 0 only when valid")

@@ -27,6 +27,9 @@ PathLike = Union[str, "os.PathLike[str]"]
 #: Security presets accepted by :func:`prove`, with the conjectured bits they give.
 SECURITY_PRESETS = {"100": 103, "128": 128}
 
+#: Default range bound: every balance is proven below 2**62.
+DEFAULT_RANGE_BITS = 62
+
 #: Default minimum for :func:`verify`: proofs below it are rejected whatever they claim.
 DEFAULT_MIN_SECURITY = 100
 
@@ -152,10 +155,21 @@ def atomic_write(path: PathLike, data: bytes) -> None:
         raise
 
 
-def prove(ledger: Ledger, *, secret: bytes, round_id: str, security: str = "100") -> Proof:
-    """Proves that ``ledger``'s per-asset totals are the exact sums of non-negative balances
-    committed in one Merkle root. ``secret`` (≥ 16 bytes) derives every user's salt and the
-    proof's blinding; keep it to regenerate inclusion proofs."""
+def prove(
+    ledger: Ledger,
+    *,
+    secret: bytes,
+    round_id: str,
+    security: str = "100",
+    range_bits: int = DEFAULT_RANGE_BITS,
+) -> Proof:
+    """Proves that ``ledger``'s per-asset totals are the exact sums of balances in
+    ``[0, 2**range_bits)`` committed in one Merkle root.
+
+    ``secret`` (≥ 16 bytes) derives every user's salt and the proof's blinding: keep it to
+    regenerate inclusion proofs, and keep it secret. ``security`` is ``"100"`` (default,
+    103 bits conjectured) or ``"128"``. ``range_bits`` may be 32 to 63.
+    """
     if not isinstance(ledger, Ledger):
         raise TypeError(f"prove() takes a Ledger, not {type(ledger).__name__}")
     if not isinstance(secret, (bytes, bytearray)):
@@ -170,7 +184,7 @@ def prove(ledger: Ledger, *, secret: bytes, round_id: str, security: str = "100"
         np.ascontiguousarray(ledger.indptr, dtype=np.uint64),
         np.ascontiguousarray(ledger.asset_index, dtype=np.uint32),
         np.ascontiguousarray(ledger.amounts, dtype=np.uint64),
-        int(ledger.max_bits),
+        int(range_bits),
         bytes(secret),
         round_id,
         str(security),

@@ -21,7 +21,7 @@ class Decoded:
     num_leaves: int
     root: bytes
     assets: List[Tuple[str, int]] = field(default_factory=list)
-    totals: List[Tuple[int, int]] = field(default_factory=list)  # (lo, hi)
+    totals: List[Tuple[int, int, int]] = field(default_factory=list)  # three 24-bit part sums
     proof: bytes = b""
 
     def encode(self) -> bytes:
@@ -30,8 +30,8 @@ class Decoded:
         st += struct.pack("<H", len(rid)) + rid
         st += struct.pack("<BQ", self.range_bits, self.num_leaves) + self.root
         st += struct.pack("<I", len(self.assets))
-        for (name, decimals), (lo, hi) in zip(self.assets, self.totals):
-            st += struct.pack("<B", len(name)) + name.encode() + struct.pack("<BQQ", decimals, lo, hi)
+        for (name, decimals), parts in zip(self.assets, self.totals):
+            st += struct.pack("<B", len(name)) + name.encode() + struct.pack("<BQQQ", decimals, *parts)
         out = MAGIC + struct.pack("<HB", self.version, self.kind)
         out += struct.pack("<I", len(st)) + bytes(st)
         out += struct.pack("<I", len(self.proof)) + self.proof
@@ -59,10 +59,10 @@ def decode(data: bytes) -> Decoded:
         n = st[pos]
         name = st[pos + 1 : pos + 1 + n].decode()
         pos += 1 + n
-        decimals, lo, hi = struct.unpack_from("<BQQ", st, pos)
-        pos += 17
+        decimals, *parts = struct.unpack_from("<BQQQ", st, pos)
+        pos += 25
         d.assets.append((name, decimals))
-        d.totals.append((lo, hi))
+        d.totals.append(tuple(parts))
     assert pos == len(st)
     rest = data[15 + st_len :]
     (proof_len,) = struct.unpack_from("<I", rest, 0)

@@ -124,9 +124,13 @@ def test_decoder_round_trips(proof):
 @pytest.mark.parametrize(
     "change",
     [
-        pytest.param({"totals": lambda t: [(t[0][0] + 1, t[0][1])] + t[1:]}, id="total+1"),
-        pytest.param({"totals": lambda t: [(t[0][0] - 1, t[0][1])] + t[1:]}, id="total-1"),
-        pytest.param({"totals": lambda t: t[:-1] + [(t[-1][0], t[-1][1] + 1)]}, id="total-high-half"),
+        pytest.param({"totals": lambda t: [(t[0][0] + 1, *t[0][1:])] + t[1:]}, id="total+1"),
+        pytest.param({"totals": lambda t: [(t[0][0] - 1, *t[0][1:])] + t[1:]}, id="total-1"),
+        pytest.param({"totals": lambda t: t[:-1] + [(t[-1][0], t[-1][1], t[-1][2] + 1)]}, id="total-top-part"),
+        pytest.param(
+            {"totals": lambda t: [(t[0][0] + 2**24, t[0][1] - 1, t[0][2]) if t[0][1] else (t[0][0], t[0][1] + 2**24, t[0][2] - 1)] + t[1:]},
+            id="total-moved-between-parts",
+        ),
         pytest.param({"root": lambda r: bytes([r[0] ^ 1]) + r[1:]}, id="root"),
         pytest.param({"round_id": "2026-12"}, id="round-id"),
         pytest.param({"assets": lambda a: [("XBT", a[0][1])] + a[1:]}, id="asset-renamed"),

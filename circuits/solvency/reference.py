@@ -18,21 +18,21 @@ Conventions
 
 What ``check`` evaluates
 ------------------------
-A trace has 2^17 rows for small ledgers, most of them plain filler rows (SEL = IDX = 1, TABLE =
-min(i, 2^16 - 1), MULT free, every other column 0), and pure Python cannot afford the hash
-constraints on all of them. ``check`` evaluates every transition constraint on: every row that
-is not a plain filler and the row before it, the rows around row 0, the end of the range table
-and the real/blinding boundary, a deterministic sample of filler rows and a sample of blinding
-rows (where every constraint is gated off by SEL and must evaluate to zero, as in the AIR).
-A transition between two plain fillers meets every main constraint by inspection (all flags,
-states and limbs are 0, SEL and IDX stay 1, TABLE steps by 0 or 1), and so does one between two
-rows with SEL = 0 (every constraint is gated by s or s'); every other blinding row is evaluated
-too, so the main constraints are covered completely; the samples confirm both cases. [A0-A3]
-on plain filler rows are sampled only. [A4] (additions only) and every boundary constraint are
-evaluated on the whole trace, and the three log-derivative buses are checked *exactly* over all
-real rows (``bus_residuals``): an empty residual means an honestly built auxiliary trace
-reaches ``expected_sum`` for every choice of challenges. ``check(dump, rows="all")`` evaluates
-every transition (minutes).
+A trace has at least 2^13 rows, most of them plain filler rows for small ledgers (SEL = IDX = 1,
+TABLE = min(i, 2^12 - 1), MULT free, every other column 0), and pure Python evaluates the hash
+constraints at about 2 ms a row. ``check`` evaluates every transition constraint on: every row
+that is not a plain filler and the row before it, the rows around row 0, the end of the range
+table and the real/blinding boundary, a deterministic sample of filler rows and a sample of
+blinding rows (where every constraint is gated off by SEL and must evaluate to zero, as in the
+AIR). A transition between two plain fillers meets every main constraint by inspection (all
+flags, states and limbs are 0, SEL and IDX stay 1, TABLE steps by 0 or 1), and so does one
+between two rows with SEL = 0 (every constraint is gated by s or s'); every other blinding row
+is evaluated too, so the main constraints are covered completely; the samples confirm both
+cases. [A0-A5] on plain filler rows are sampled only. [A6] (additions only) and every boundary
+constraint are evaluated on the whole trace, and the three log-derivative buses are checked
+*exactly* over all real rows (``bus_residuals``): an empty residual means an honestly built
+auxiliary trace reaches ``expected_sum`` for every choice of challenges.
+``check(dump, rows="all")`` evaluates every transition (about 10 s for 2^13 rows).
 
 Not a transcription, but measured: ``constraint_degrees`` finds each constraint's degree in the
 trace columns, to compare with what ``SolvencyAir::new`` declares to winterfell.
@@ -135,13 +135,16 @@ NUM_ROUNDS = 7
 
 SEL, FIRST, CONT, NODE, END, IDX, TABLE, MULT = range(8)
 STATE = 8  # 8 x 12 hash columns: the permutation input, then the state after each round
-LIMBS = STATE + (NUM_ROUNDS + 1) * STATE_WIDTH  # 16 limb columns: 4 slots x 4 limbs of 16 bits
+LIMBS = STATE + (NUM_ROUNDS + 1) * STATE_WIDTH  # 24 limb columns: 4 slots x 6 limbs of 12 bits
 SLOTS = 4
-LIMBS_PER_AMOUNT = 4
-LIMB_BITS = 16
-TABLE_SIZE = 1 << LIMB_BITS
+LIMBS_PER_AMOUNT = 6  # 72 bits: enough for any amount below p
+LIMB_BITS = 12
+TABLE_SIZE = 1 << LIMB_BITS  # the range table 0 .. 2^12 - 1
+PARTS = 3  # an amount is summed as three 24-bit parts of two limbs each
+LIMBS_PER_PART = LIMBS_PER_AMOUNT // PARTS
+PART_BITS = LIMB_BITS * LIMBS_PER_PART
 MAIN_WIDTH = LIMBS + SLOTS * LIMBS_PER_AMOUNT
-assert MAIN_WIDTH == 120
+assert MAIN_WIDTH == 128
 
 
 def state(s: int, c: int) -> int:
@@ -163,16 +166,18 @@ def slot_amount(j: int) -> int:
     return state(0, 5 + 2 * j)
 
 
-NUM_TERMS = SLOTS * (LIMBS_PER_AMOUNT + 1) + SLOTS + 3 + 1  # 20 range, 4 asset, 3 tree, 1 table
-TERMS_PER_HELPER = 7
-NUM_HELPERS = NUM_TERMS // TERMS_PER_HELPER  # 4 helper columns
-SUM = NUM_HELPERS  # aux column 4: the running sum
+NUM_TERMS = SLOTS * (LIMBS_PER_AMOUNT + 1) + SLOTS + 3 + 1  # 28 range, 4 asset, 3 tree, 1 table
+TERMS_PER_HELPER = 6
+NUM_HELPERS = NUM_TERMS // TERMS_PER_HELPER  # 6 helper columns
+SUM = NUM_HELPERS  # aux column 6: the running sum
 AUX_WIDTH = NUM_HELPERS + 1
 
 RANGE_BUS, ASSET_BUS, TREE_BUS = 1, 2, 3
 CIRCUIT_VERSION = 1
-NUM_MAIN_CONSTRAINTS = 33 + NUM_ROUNDS * STATE_WIDTH  # 117
-NUM_AUX_CONSTRAINTS = NUM_HELPERS + 1  # 5
+MIN_RANGE_BITS, MAX_RANGE_BITS = 32, 63
+FIRST_ROUND_CONSTRAINT = 37
+NUM_MAIN_CONSTRAINTS = FIRST_ROUND_CONSTRAINT + NUM_ROUNDS * STATE_WIDTH  # 121
+NUM_AUX_CONSTRAINTS = NUM_HELPERS + 1  # 7
 
 LEAF_TAG = int.from_bytes(b"stpr/lf\x01", "big")
 NODE_TAG = int.from_bytes(b"stpr/nd\x01", "big")
@@ -365,24 +370,28 @@ class Public:
     assets_digest: Tuple[int, ...]
     round_digest: Tuple[int, ...]
     root: Tuple[int, ...]
-    totals_lo: Tuple[int, ...]  # per asset, the sum of the low 32 bits of its amounts
-    totals_hi: Tuple[int, ...]  # ... and of the high bits (amount >> 32)
+    # per asset k (index k - 1): the sums of the three 24-bit parts of its amounts,
+    # amount = part0 + 2^24*part1 + 2^48*part2
+    totals: Tuple[Tuple[int, ...], ...]
 
     @classmethod
     def parse(cls, elements: Sequence[int]) -> "Public":
         """[version, N', range_bits, K, assets_digest(4), round_digest(4), root(4),
-        totals_lo(K), totals_hi(K)]"""
+        then per asset its three part sums]"""
         e = [int(v) for v in elements]
         k = e[3]
-        if len(e) != 16 + 2 * k:
-            raise ValueError(f"{len(e)} public elements, expected {16 + 2 * k} for K = {k}")
-        return cls(e[0], e[1], e[2], k, tuple(e[4:8]), tuple(e[8:12]), tuple(e[12:16]),
-                   tuple(e[16:16 + k]), tuple(e[16 + k:16 + 2 * k]))
+        if len(e) != 16 + PARTS * k:
+            raise ValueError(f"{len(e)} public elements, expected {16 + PARTS * k} for K = {k}")
+        totals = tuple(tuple(e[16 + PARTS * a:16 + PARTS * (a + 1)]) for a in range(k))
+        return cls(e[0], e[1], e[2], k, tuple(e[4:8]), tuple(e[8:12]), tuple(e[12:16]), totals)
 
-    def shift(self) -> int:
-        """2^(64 - range_bits), the bound clamped to 49..63 as SolvencyAir::new does: a top limb
-        times this fits 16 bits iff the amount fits the bound."""
-        return 1 << (64 - min(max(self.range_bits, 49), 63))
+    def range_check(self) -> Tuple[int, int]:
+        """(top, shift) as RangeCheck::new computes them: with R the bound clamped to 32..63,
+        the limbs above limb top = floor((R - 1)/12) must be 0, and limb top times
+        shift = 2^(12*(top + 1) - R) must still fit the 12-bit table: limb top < 2^(R - 12*top)."""
+        bits = min(max(self.range_bits, MIN_RANGE_BITS), MAX_RANGE_BITS)
+        top = (bits - 1) // LIMB_BITS
+        return top, 1 << (LIMB_BITS * (top + 1) - bits)
 
 
 @dataclass(frozen=True)
@@ -406,29 +415,30 @@ def pole(ch: Challenges, bus: int, values) -> Quad:
     return ch.alpha - acc
 
 
-def amount_halves(row, j: int):
-    """(lo, hi) of slot j's amount from its limbs: lo = l0 + 2^16*l1, hi = l2 + 2^16*l3."""
+def amount_parts(row, j: int) -> list:
+    """The three parts of slot j's amount from its limbs: part_i = l_(2i) + 2^12*l_(2i+1)."""
     radix = GF(1 << LIMB_BITS)
-    return (row[..., limb(j, 0)] + radix * row[..., limb(j, 1)],
-            row[..., limb(j, 2)] + radix * row[..., limb(j, 3)])
+    return [row[..., limb(j, 2 * i)] + radix * row[..., limb(j, 2 * i + 1)] for i in range(PARTS)]
 
 
-def row_terms(row, shift: int, ch: Challenges) -> List[Tuple[Quad, Quad]]:
+def row_terms(row, range_check: Tuple[int, int], ch: Challenges) -> List[Tuple[Quad, Quad]]:
     """The NUM_TERMS (numerator, denominator) pairs one row adds to the running sum."""
+    top, shift = range_check
     terms = []
-    # range lookups: every limb, and the top limb scaled so it must also fit the bound
+    # range lookups: every limb, and the bound's top limb scaled so it must also fit the table
     for j in range(SLOTS):
         for i in range(LIMBS_PER_AMOUNT):
             terms.append((ONE, pole(ch, RANGE_BUS, [row[..., limb(j, i)]])))
-        terms.append((ONE, pole(ch, RANGE_BUS, [row[..., limb(j, LIMBS_PER_AMOUNT - 1)] * GF(shift)])))
-    # asset sums: (gate*lo) + delta*(gate*hi) keyed by the slot's asset; gate = c for the two
-    # slots that hold the id commitment in a leaf's first block, f + c for the other two
+        terms.append((ONE, pole(ch, RANGE_BUS, [row[..., limb(j, top)] * GF(shift)])))
+    # asset sums: gate*(p0 + delta*p1 + delta^2*p2) keyed by the slot's asset; gate = c for the
+    # two slots that hold the id commitment in a leaf's first block, f + c for the other two
     f, c = row[..., FIRST], row[..., CONT]
     for j in range(SLOTS):
         gate = c if j < 2 else f + c
-        lo, hi = amount_halves(row, j)
-        terms.append((Quad(gate * lo) + ch.delta * (gate * hi),
-                      pole(ch, ASSET_BUS, [row[..., slot_asset(j)]])))
+        num = ZERO
+        for part in reversed(amount_parts(row, j)):  # Horner: ((g*p2)*delta + g*p1)*delta + g*p0
+            num = num * ch.delta + Quad(gate * part)
+        terms.append((num, pole(ch, ASSET_BUS, [row[..., slot_asset(j)]])))
     # tree bus: +(e + d) for (IDX, output digest); a node consumes -(2*IDX, left) -(2*IDX+1, right)
     d, e, idx = row[..., NODE], row[..., END], row[..., IDX]
     out = [row[..., state(7, 4 + k)] for k in range(4)]
@@ -446,21 +456,23 @@ def row_terms(row, shift: int, ch: Challenges) -> List[Tuple[Quad, Quad]]:
 
 def expected_sum(public: Public, ch: Challenges) -> Quad:
     """What the running sum must reach: the unconsumed root message (1, root) and, per asset k,
-    (totals_lo[k] + delta*totals_hi[k]) / pole(ASSET_BUS, k + 1)."""
+    (P0 + delta*P1 + delta^2*P2) / pole(ASSET_BUS, k + 1) with P_i its public part sums."""
     total = pole(ch, TREE_BUS, [GF(1)] + [GF(v) for v in public.root]).inv()
-    for k in range(public.num_assets):
-        num = Quad(public.totals_lo[k]) + ch.delta * GF(public.totals_hi[k])
+    for k, parts in enumerate(public.totals):
+        num = ZERO
+        for part in reversed(parts):
+            num = num * ch.delta + Quad(part)
         total = total + num / pole(ch, ASSET_BUS, [GF(k + 1)])
     return total
 
 
 # =================================================================================================
-# 6. Main transition constraints [T0-T116]
+# 6. Main transition constraints [T0-T120]
 # =================================================================================================
 
 
 def main_transition(cur, nxt, public: Public) -> list:
-    """The 117 main transition constraints on (cur, nxt), in air.rs order; each is 0 when met."""
+    """The 121 main transition constraints on (cur, nxt), in air.rs order; each is 0 when met."""
     one = GF(1)
     s, f, c, d, e = (cur[..., k] for k in (SEL, FIRST, CONT, NODE, END))
     s_, f_, c_, d_ = (nxt[..., k] for k in (SEL, FIRST, CONT, NODE))
@@ -509,16 +521,26 @@ def main_transition(cur, nxt, public: Public) -> list:
     for k in range(4):
         iv = GF(NODE_TAG if k == 0 else 0)
         r.append(s * d * (cur[..., state(0, k)] - iv))
-    # [T29-T32] each absorbed amount is its four limbs:  s*gate_j*(amount_j - lo - 2^32*hi),
+    # [T29-T32] each absorbed amount is its limbs:  s*gate_j*(b_j - (p0 + 2^24*p1 + 2^48*p2)),
     #           gate_j = c for j < 2 (the id commitment's slots in a first block), leaf otherwise
-    radix32 = GF(1 << 32)
+    radix = GF(1 << PART_BITS)
     for j in range(SLOTS):
         gate = c if j < 2 else leaf
-        lo, hi = amount_halves(cur, j)
-        r.append(s * gate * (cur[..., slot_amount(j)] - lo - radix32 * hi))
-    # [T33-T116] the permutation, round by round: with x = state r and y = state r + 1,
+        amount = GF(0)
+        for part in reversed(amount_parts(cur, j)):  # Horner: (p2*2^24 + p1)*2^24 + p0
+            amount = amount * radix + part
+        r.append(s * gate * (cur[..., slot_amount(j)] - amount))
+    # [T33-T36] limbs above the bound's top limb are zero:  s*sum_{i > top} limb(j, i)
+    #           (12-bit integers, so the sum is zero only if each is); an empty sum if top = 5
+    top, _ = public.range_check()
+    for j in range(SLOTS):
+        above = GF(0)
+        for i in range(top + 1, LIMBS_PER_AMOUNT):
+            above = above + cur[..., limb(j, i)]
+        r.append(s * above)
+    # [T37-T120] the permutation, round by round: with x = state r and y = state r + 1,
     #            s*(leaf + d)*( MDS*x^7 + ARK1[r] - (INV_MDS*(y - ARK2[r]))^7 ),
-    #            constraint 33 + 12*r + k is component k of round r
+    #            constraint 37 + 12*r + k is component k of round r
     active = s * (leaf + d)
     for rnd in range(NUM_ROUNDS):
         x = cur[..., state(rnd, 0):state(rnd, 0) + STATE_WIDTH]
@@ -532,7 +554,7 @@ def main_transition(cur, nxt, public: Public) -> list:
 
 
 # =================================================================================================
-# 7. Auxiliary transition constraints [A0-A4]
+# 7. Auxiliary transition constraints [A0-A6]
 # =================================================================================================
 
 
@@ -542,23 +564,23 @@ def aux_column(aux, g: int) -> Quad:
 
 
 def aux_transition(cur_main, cur_aux, nxt_aux, challenges: Challenges, public: Public) -> list:
-    """The 5 auxiliary transition constraints (extension elements), in air.rs order."""
+    """The 7 auxiliary transition constraints (extension elements), in air.rs order."""
     s = cur_main[..., SEL]
-    terms = row_terms(cur_main, public.shift(), challenges)
+    terms = row_terms(cur_main, public.range_check(), challenges)
     r = []
-    # [A0-A3] helper h_g = sum n_i/d_i over its group of 7 terms, cleared of denominators:
+    # [A0-A5] helper h_g = sum n_i/d_i over its group of 6 terms, cleared of denominators:
     #         s*( h_g * prod d_i - sum_i n_i * prod_{j != i} d_j )
     for g in range(NUM_HELPERS):
         group = terms[g * TERMS_PER_HELPER:(g + 1) * TERMS_PER_HELPER]
         prefix = [ONE]  # prefix[k] = d_0 ... d_{k-1}
         for _, den in group:
             prefix.append(prefix[-1] * den)
-        suffix, rhs = ONE, ZERO  # suffix = d_{k+1} ... d_6
+        suffix, rhs = ONE, ZERO  # suffix = d_{k+1} ... d_5
         for k in reversed(range(len(group))):
             rhs = rhs + group[k][0] * prefix[k] * suffix
             suffix = suffix * group[k][1]
         r.append((aux_column(cur_aux, g) * prefix[-1] - rhs) * s)
-    # [A4] the running sum adds every helper of each real row:  s*(SUM' - SUM - sum_g h_g)
+    # [A6] the running sum adds every helper of each real row:  s*(SUM' - SUM - sum_g h_g)
     helpers = aux_column(cur_aux, 0)
     for g in range(1, NUM_HELPERS):
         helpers = helpers + aux_column(cur_aux, g)
@@ -589,7 +611,7 @@ def boundary(trace: dict, public: Public, challenges: Optional[Challenges] = Non
         ("B4", at(IDX, 0) == public.num_leaves),
         # [B5] the last real row is the root (or a filler after it)
         ("B5", at(IDX, last) == 1),
-        # [B6-B7] the table covers every 16-bit value
+        # [B6-B7] the table covers every 12-bit value
         ("B6", at(TABLE, 0) == 0),
         ("B7", at(TABLE, last) == TABLE_SIZE - 1),
         # [B8] the sum starts at zero
@@ -614,8 +636,8 @@ def bus_residuals(main: np.ndarray, last_real: int, public: Public) -> Dict[tupl
     running sum adds) is not what ``expected_sum`` accounts for, with the difference:
 
     * ``("range", v)``: (lookups of v) - (sum of MULT over table rows with TABLE = v), mod p;
-    * ``("asset", a)``: (sum of gate*lo, sum of gate*hi) over slots keyed a, minus the public
-      (totals_lo, totals_hi) if 1 <= a <= K;
+    * ``("asset", a)``: per part i, the sum of gate*part_i over the slots keyed a, minus the
+      public part sum if 1 <= a <= K;
     * ``("tree", (i, d0, d1, d2, d3))``: published (e + d) minus consumed (d), minus 1 for
       the root message (1, root).
 
@@ -626,15 +648,15 @@ def bus_residuals(main: np.ndarray, last_real: int, public: Public) -> Dict[tupl
     rows = main[:last_real + 1]
     out: Dict[tuple, list] = {}
 
-    # range bus: 20 lookups per row against the table column, counted by value
-    shift = public.shift()
+    # range bus: 28 lookups per row against the table column, counted by value
+    top, shift = public.range_check()
     values = [rows[:, limb(j, i)] for j in range(SLOTS) for i in range(LIMBS_PER_AMOUNT)]
     for j in range(SLOTS):
-        top = rows[:, limb(j, LIMBS_PER_AMOUNT - 1)]
-        scaled = np.zeros_like(top)
-        nz = np.flatnonzero(top)
+        bound = rows[:, limb(j, top)]
+        scaled = np.zeros_like(bound)
+        nz = np.flatnonzero(bound)
         if nz.size:
-            scaled[nz] = np.array([int(v) * shift % P for v in top[nz]], dtype=np.uint64)
+            scaled[nz] = np.array([int(v) * shift % P for v in bound[nz]], dtype=np.uint64)
         values.append(scaled)
     values = np.concatenate(values)
     net: Dict[int, int] = defaultdict(int)
@@ -652,23 +674,21 @@ def bus_residuals(main: np.ndarray, last_real: int, public: Public) -> Dict[tupl
             out[("range", v)] = (n % P,)
 
     # asset bus: every row whose gates are not both zero (the leaf rows)
-    assets: Dict[int, list] = defaultdict(lambda: [0, 0])
-    for k in range(public.num_assets):
-        assets[k + 1][0] -= public.totals_lo[k]
-        assets[k + 1][1] -= public.totals_hi[k]
+    assets: Dict[int, list] = defaultdict(lambda: [0] * PARTS)
+    for k, parts in enumerate(public.totals):
+        for i in range(PARTS):
+            assets[k + 1][i] -= parts[i]
     for r in np.flatnonzero((rows[:, FIRST] != 0) | (rows[:, CONT] != 0)):
         row = [int(v) for v in rows[r]]
         f, c = row[FIRST], row[CONT]
         for j in range(SLOTS):
             gate = c if j < 2 else f + c
-            lo = row[limb(j, 0)] + (row[limb(j, 1)] << LIMB_BITS)
-            hi = row[limb(j, 2)] + (row[limb(j, 3)] << LIMB_BITS)
             acc = assets[row[slot_asset(j)]]
-            acc[0] += gate * lo
-            acc[1] += gate * hi
-    for a, (lo, hi) in assets.items():
-        if lo % P or hi % P:
-            out[("asset", a)] = (lo % P, hi % P)
+            for i in range(PARTS):
+                acc[i] += gate * (row[limb(j, 2 * i)] + (row[limb(j, 2 * i + 1)] << LIMB_BITS))
+    for a, sums in assets.items():
+        if any(v % P for v in sums):
+            out[("asset", a)] = tuple(v % P for v in sums)
 
     # tree bus: rows that publish (e + d != 0) or consume (d != 0)
     tree: Dict[tuple, int] = defaultdict(int)
@@ -693,7 +713,9 @@ def residual_sum(residuals: Dict[tuple, tuple], ch: Challenges) -> Quad:
         if bus == "range":
             total = total + Quad(value[0]) / pole(ch, RANGE_BUS, [GF(key)])
         elif bus == "asset":
-            num = Quad(value[0]) + ch.delta * GF(value[1])
+            num = ZERO
+            for part in reversed(value):
+                num = num * ch.delta + Quad(part)
             total = total + num / pole(ch, ASSET_BUS, [GF(key % P)])
         else:
             total = total + Quad(value[0]) / pole(ch, TREE_BUS, [GF(v) for v in key])
@@ -735,7 +757,7 @@ class Violation(NamedTuple):
 
 def plain_filler_mask(main: np.ndarray) -> np.ndarray:
     """True on the rows that look exactly like an honest filler row: SEL = 1, IDX = 1,
-    TABLE = min(i, 2^16 - 1), every other column except MULT zero. (MULT only enters the
+    TABLE = min(i, 2^12 - 1), every other column except MULT zero. (MULT only enters the
     range bus, which ``bus_residuals`` checks on every row.)"""
     n = main.shape[0]
     expect = np.zeros((n, MAIN_WIDTH), dtype=np.uint64)
@@ -791,11 +813,11 @@ def check(dump: dict, challenges=None, *, rows=None, fillers: int = 256, blindin
         cur_aux, nxt_aux = GF(aux[rs]), GF(aux[rs + 1])
         for i, value in enumerate(aux_transition(cur, cur_aux, nxt_aux, ch, public)):
             if i == SUM:
-                continue  # [A4] is evaluated on every row below
+                continue  # [A6] is evaluated on every row below
             for r in rs[np.flatnonzero(~value.is_zero())]:
                 out.append(Violation("A", i, int(r)))
 
-    # [A4] on every transition: s*(SUM' - SUM - sum_g h_g). Only additions and a base-field
+    # [A6] on every transition: s*(SUM' - SUM - sum_g h_g). Only additions and a base-field
     # factor, so both extension coordinates are computed alike, as exact integers mod p.
     a = aux.astype(object)
     s = main[:n - 1, SEL].astype(object)[:, None]

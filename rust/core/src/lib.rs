@@ -14,7 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use stark_por_solvency::hash::{digest_to_bytes, id_commitment, Digest};
-use stark_por_solvency::{Leaf, StatementParams};
+use stark_por_solvency::{CircuitError, Leaf, StatementParams};
 
 pub use envelope::ProofFile;
 pub use error::{Error, Result};
@@ -239,6 +239,12 @@ pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
     let pub_inputs = file.statement.public_inputs()?;
     let security_bits = stark_por_solvency::security_bits(&file.proof);
     let statement = file.statement;
-    guard("verification", || stark_por_solvency::verify(file.proof, pub_inputs, min_security_bits))??;
+    guard("verification", || stark_por_solvency::verify(file.proof, pub_inputs, min_security_bits))?.map_err(
+        |e| match e {
+            // in a proof, every shape or parameter problem is the proof's fault
+            CircuitError::InsufficientSecurity { .. } => Error::from(e),
+            other => Error::Invalid(other.to_string()),
+        },
+    )?;
     Ok(Verified { statement, security_bits })
 }
