@@ -22,7 +22,7 @@ mod tests;
 
 pub use air::{PublicInputs, SolvencyAir};
 pub use options::Security;
-pub use prover::{build_trace, Leaf, SolvencyProver, StatementParams};
+pub use prover::{build_trace, build_trace_with_tree, Leaf, SolvencyProver, StatementParams};
 
 use winterfell::{AcceptableOptions, Proof, Prover};
 
@@ -62,11 +62,22 @@ pub fn prove(
     security: Security,
     blinding_seed: [u8; 32],
 ) -> Result<(Proof, PublicInputs), CircuitError> {
+    prove_with_tree(leaves, params, security, blinding_seed).map(|(proof, pi, _)| (proof, pi))
+}
+
+/// [`prove`], also returning the Merkle tree over the leaves (heap-numbered: `tree[1]` is the
+/// root, leaf `j` is `tree[N' + j]`), so inclusion proofs need not hash the tree again.
+pub fn prove_with_tree(
+    leaves: &[Leaf],
+    params: &StatementParams,
+    security: Security,
+    blinding_seed: [u8; 32],
+) -> Result<(Proof, PublicInputs, Vec<hash::Digest>), CircuitError> {
     let options = security.options();
-    let (trace, pub_inputs) = build_trace(leaves, params, &options, blinding_seed)?;
+    let (trace, pub_inputs, tree) = build_trace_with_tree(leaves, params, &options, blinding_seed)?;
     let prover = SolvencyProver::new(options, pub_inputs.clone(), blinding_seed);
     let proof = prover.prove(trace).map_err(|e| CircuitError::Prover(e.to_string()))?;
-    Ok((proof, pub_inputs))
+    Ok((proof, pub_inputs, tree))
 }
 
 /// Conjectured security of a proof made with these options, in bits.

@@ -69,18 +69,39 @@ pub fn build_trace(
     options: &ProofOptions,
     blinding_seed: [u8; 32],
 ) -> Result<(SolvencyTrace, PublicInputs), CircuitError> {
+    build_trace_with_tree(leaves, params, options, blinding_seed).map(|(trace, pi, _)| (trace, pi))
+}
+
+/// [`build_trace`], also handing back the Merkle tree it computed (heap-numbered, as
+/// [`merkle_tree`] returns it), which inclusion proofs are cut from.
+pub fn build_trace_with_tree(
+    leaves: &[Leaf],
+    params: &StatementParams,
+    options: &ProofOptions,
+    blinding_seed: [u8; 32],
+) -> Result<(SolvencyTrace, PublicInputs, Vec<Digest>), CircuitError> {
     check_inputs(leaves, params)?;
-    build_trace_unchecked(leaves, params, options, blinding_seed)
+    build_trace_parts(leaves, params, options, blinding_seed)
 }
 
 /// Builds the trace without checking the leaves: tests use it to build dishonest traces (an
 /// amount of p − 1, say) and watch the verifier reject them.
+#[cfg(test)]
 pub(crate) fn build_trace_unchecked(
     leaves: &[Leaf],
     params: &StatementParams,
     options: &ProofOptions,
     blinding_seed: [u8; 32],
 ) -> Result<(SolvencyTrace, PublicInputs), CircuitError> {
+    build_trace_parts(leaves, params, options, blinding_seed).map(|(trace, pi, _)| (trace, pi))
+}
+
+fn build_trace_parts(
+    leaves: &[Leaf],
+    params: &StatementParams,
+    options: &ProofOptions,
+    blinding_seed: [u8; 32],
+) -> Result<(SolvencyTrace, PublicInputs, Vec<Digest>), CircuitError> {
     let (used, n, r) = trace_shape(leaves, options)?;
     let num_leaves = leaves.len();
 
@@ -164,7 +185,7 @@ pub(crate) fn build_trace_unchecked(
         totals: totals(leaves, params.num_assets),
         root: tree[1],
     };
-    Ok((SolvencyTrace::new(columns), pub_inputs))
+    Ok((SolvencyTrace::new(columns), pub_inputs, tree))
 }
 
 fn check_inputs(leaves: &[Leaf], params: &StatementParams) -> Result<(), CircuitError> {

@@ -19,6 +19,9 @@ pub enum Error {
     /// The proof's security is below what the verifier requires.
     #[error("proof has {actual} bits of conjectured security, below the required {required}")]
     InsufficientSecurity { required: u32, actual: u32 },
+    /// An inclusion proof does not show the user inside the expected root.
+    #[error(transparent)]
+    Inclusion(#[from] crate::inclusion::InclusionError),
     /// A bug: never caused by input. Reported, never panicked.
     #[error("internal error: {0}")]
     Internal(String),

@@ -4,6 +4,7 @@
 
 pub mod envelope;
 pub mod error;
+pub mod inclusion;
 pub mod inspect;
 pub mod kdf;
 pub mod reader;
@@ -46,6 +47,11 @@ pub struct ProveOutput {
     /// Trace rows (a power of two) and columns (main + auxiliary).
     pub trace_rows: usize,
     pub trace_columns: usize,
+    /// Salt of each user's id commitment, in ledger order (what an inclusion proof reveals).
+    pub salts: Vec<[u8; 32]>,
+    /// The whole Merkle tree, heap-numbered: `tree[1]` is the root, node `i` has children `2i`
+    /// and `2i + 1`, leaf `j` is `tree[num_leaves + j]`; `tree[0]` is zero.
+    pub tree: Vec<[u8; 32]>,
 }
 
 /// A proof that verified.
@@ -96,7 +102,7 @@ fn prove_checked(
     security: Security,
 ) -> Result<ProveOutput> {
     let round_id = stub.round_id.as_str();
-    let (leaves, positions) = build_leaves(ledger, secret, round_id);
+    let (leaves, positions, salts) = build_leaves_and_salts(ledger, secret, round_id);
     let params = StatementParams {
         num_assets: ledger.assets.len(),
         range_bits: ledger.range_bits,
@@ -104,7 +110,10 @@ fn prove_checked(
         round_digest: stub.round_digest(),
     };
     let seed = kdf::blinding_seed(secret, round_id, &witness_digest(&leaves));
-    let (proof, pub_inputs) = stark_por_solvency::prove(&leaves, &params, security, seed)?;
+    let (proof, pub_inputs, tree) = stark_por_solvency::prove_with_tree(&leaves, &params, security, seed)?;
+    drop(leaves);
+    let mut tree: Vec<[u8; 32]> = tree.par_iter().map(digest_to_bytes).collect();
+    tree[0] = [0; 32];
     let security_bits = stark_por_solvency::security_bits(&proof);
     let info = proof.trace_info().clone();
     let statement = Statement::from_public_inputs(stub.round_id.clone(), stub.assets, &pub_inputs);
@@ -116,13 +125,22 @@ fn prove_checked(
         positions,
         trace_rows: info.length(),
         trace_columns: info.main_trace_width() + info.aux_segment_width(),
+        salts,
+        tree,
     })
 }
 
 /// Leaves in tree order, and each user's leaf index. Users and padding leaves are placed by a
 /// secret-keyed order, so a leaf index says nothing about the number of real users.
 fn build_leaves(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str) -> (Vec<Leaf>, Vec<u64>) {
+    let (leaves, positions, _) = build_leaves_and_salts(ledger, secret, round_id);
+    (leaves, positions)
+}
+
+/// [`build_leaves`], and each user's salt (ledger order).
+fn build_leaves_and_salts(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str) -> (Vec<Leaf>, Vec<u64>, Vec<[u8; 32]>) {
     let n = ledger.user_ids.len();
+    let salts: Vec<[u8; 32]> = ledger.user_ids.par_iter().map(|id| kdf::user_salt(secret, round_id, id)).collect();
     let num_leaves = n.next_power_of_two().max(2);
     let mut slots: Vec<([u8; 32], usize)> = (0..num_leaves)
         .into_par_iter()
@@ -145,11 +163,11 @@ fn build_leaves(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str) -> (Vec<L
         .par_iter()
         .map(|&(_, s)| match ledger.user_ids.get(s) {
             Some(id) => {
-                let salt = kdf::user_salt(secret, round_id, id);
+                let salt = &salts[s];
                 let (lo, hi) = (ledger.indptr[s] as usize, ledger.indptr[s + 1] as usize);
                 let entries =
                     (lo..hi).map(|e| (ledger.asset_index[e] + 1, ledger.amounts[e])).collect();
-                Leaf { idc: id_commitment(&salt, id.as_bytes()), entries }
+                Leaf { idc: id_commitment(salt, id.as_bytes()), entries }
             },
             None => {
                 let salt = kdf::padding_salt(secret, round_id, (s - n) as u64);
@@ -157,7 +175,7 @@ fn build_leaves(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str) -> (Vec<L
             },
         })
         .collect();
-    (leaves, positions)
+    (leaves, positions, salts)
 }
 
 /// SHA-256 of every leaf's contents: the blinding seed depends on all of the witness.

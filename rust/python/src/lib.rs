@@ -5,6 +5,7 @@ use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
+use stark_por_core::inclusion::{Anchor, InclusionEntry, InclusionProof};
 use stark_por_core::{self as core, Asset, Error, LedgerRef, Security, Statement};
 
 /// Maps the core's one error type to our Python exceptions, in one place.
@@ -30,6 +31,10 @@ fn to_py(py: Python<'_>, err: Error) -> PyErr {
             Error::InsufficientSecurity { required, actual } => {
                 let exc = errors.getattr("InsufficientSecurity")?.call1((*required, *actual))?;
                 return Ok(PyErr::from_value(exc));
+            },
+            Error::Inclusion(e) => {
+                kwargs.set_item("reason", e.reason())?;
+                ("InvalidInclusionProof", e.to_string())
             },
             Error::Internal(m) => return Ok(pyo3::exceptions::PyRuntimeError::new_err(m.clone())),
         };
@@ -97,7 +102,8 @@ impl OwnedLedger {
 }
 
 /// prove(user_ids, assets, indptr, asset_index, amounts, range_bits, secret, round_id, security)
-/// -> dict(file=bytes, statement=dict, positions=list, trace_rows=int, trace_columns=int)
+/// -> dict(file=bytes, statement=dict, positions=list, trace_rows=int, trace_columns=int,
+///         salts=bytes (32 per user), tree=bytes (32 per heap node, 2·N' nodes))
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn prove<'py>(
@@ -122,6 +128,8 @@ fn prove<'py>(
     d.set_item("positions", out.positions)?;
     d.set_item("trace_rows", out.trace_rows)?;
     d.set_item("trace_columns", out.trace_columns)?;
+    d.set_item("salts", PyBytes::new(py, out.salts.as_flattened()))?;
+    d.set_item("tree", PyBytes::new(py, out.tree.as_flattened()))?;
     Ok(d)
 }
 
@@ -172,6 +180,86 @@ fn read_statement<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDi
     statement_dict(py, &statement, None)
 }
 
+fn digest32(bytes: &[u8], what: &str) -> PyResult<[u8; 32]> {
+    bytes.try_into().map_err(|_| PyValueError::new_err(format!("{what} must be 32 bytes, not {}", bytes.len())))
+}
+
+fn digests(bytes: &[u8], what: &str) -> PyResult<Vec<[u8; 32]>> {
+    if bytes.len() % 32 != 0 {
+        return Err(PyValueError::new_err(format!("{what} must be a multiple of 32 bytes, not {}", bytes.len())));
+    }
+    Ok(bytes.chunks_exact(32).map(|c| c.try_into().expect("chunks_exact gives 32 bytes")).collect())
+}
+
+/// verify_inclusion(version, round_id, user_id, salt, entries [(asset, index, decimals, amount)],
+/// leaf_index, num_leaves, leaf, root, path (32 bytes per sibling), expected_root,
+/// expected_round, expected_num_leaves, expected_assets) -> None; raises InvalidInclusionProof.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn verify_inclusion(
+    py: Python<'_>,
+    version: u64,
+    round_id: String,
+    user_id: String,
+    salt: &[u8],
+    entries: Vec<(String, u32, u8, u64)>,
+    leaf_index: u64,
+    num_leaves: u64,
+    leaf: &[u8],
+    root: &[u8],
+    path: &[u8],
+    expected_root: &[u8],
+    expected_round: Option<String>,
+    expected_num_leaves: Option<u64>,
+    expected_assets: Option<Vec<(String, u8)>>,
+) -> PyResult<()> {
+    let proof = InclusionProof {
+        version,
+        round_id,
+        user_id,
+        salt: digest32(salt, "salt")?,
+        entries: entries
+            .into_iter()
+            .map(|(asset, index, decimals, amount)| InclusionEntry { asset, index, decimals, amount })
+            .collect(),
+        leaf_index,
+        num_leaves,
+        leaf: digest32(leaf, "leaf")?,
+        root: digest32(root, "root")?,
+        path: digests(path, "path")?,
+    };
+    let assets: Option<Vec<Asset>> =
+        expected_assets.map(|list| list.into_iter().map(|(name, decimals)| Asset { name, decimals }).collect());
+    let anchor = Anchor {
+        root: digest32(expected_root, "expected root")?,
+        round_id: expected_round.as_deref(),
+        num_leaves: expected_num_leaves,
+        assets: assets.as_deref(),
+    };
+    core::inclusion::verify_inclusion(&proof, &anchor).map_err(|e| to_py(py, e.into()))
+}
+
+/// inclusion_leaf(user_id, salt, entries [(index, amount)]) -> the user's leaf digest (32 bytes).
+#[pyfunction]
+fn inclusion_leaf<'py>(py: Python<'py>, user_id: &str, salt: &[u8], entries: Vec<(u32, u64)>) -> PyResult<Bound<'py, PyBytes>> {
+    let leaf = core::inclusion::compute_leaf(user_id, &digest32(salt, "salt")?, &entries);
+    Ok(PyBytes::new(py, &leaf))
+}
+
+/// id_commitment(salt, user_id) -> H_id(salt ‖ user_id) (32 bytes).
+#[pyfunction]
+fn id_commitment<'py>(py: Python<'py>, salt: &[u8], user_id: &str) -> PyResult<Bound<'py, PyBytes>> {
+    Ok(PyBytes::new(py, &core::inclusion::id_commitment(&digest32(salt, "salt")?, user_id)))
+}
+
+/// walk_path(leaf, leaf_index, path (32 bytes per sibling)) -> the node reached (32 bytes).
+#[pyfunction]
+fn walk_path<'py>(py: Python<'py>, leaf: &[u8], leaf_index: u64, path: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let reached = core::inclusion::walk_path_bytes(&digest32(leaf, "leaf")?, leaf_index, &digests(path, "path")?)
+        .map_err(|e| to_py(py, e.into()))?;
+    Ok(PyBytes::new(py, &reached))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -179,5 +267,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(read_statement, m)?)?;
     m.add_function(wrap_pyfunction!(trace_dump, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_inclusion, m)?)?;
+    m.add_function(wrap_pyfunction!(inclusion_leaf, m)?)?;
+    m.add_function(wrap_pyfunction!(id_commitment, m)?)?;
+    m.add_function(wrap_pyfunction!(walk_path, m)?)?;
     Ok(())
 }
