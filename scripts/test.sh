@@ -12,6 +12,14 @@ echo "== installing stark-por (maturin build of the Rust extension) and test dep
 "$PY" -m pip install --quiet "maturin>=1.7,<2"
 "$PY" -m pip install --quiet -e ".[test]"
 
+# Headless Chromium renders the HTML reserves report in tests/test_reserves.py.
+if ! command -v chromium >/dev/null; then
+    echo "== installing chromium (browser test of the HTML report)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        chromium fonts-dejavu-core; } >/dev/null 2>&1 \
+        || echo "WARNING: could not install chromium; the browser test of the HTML report will be SKIPPED" >&2
+fi
+
 echo "== Rust tests"
 # The binding crate links against Python only when loaded by it, so it is built by maturin
 # above and not as a test binary.

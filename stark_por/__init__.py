@@ -6,12 +6,15 @@
     >>> proof.save("2026-11.stpor")
     >>> statement = stark_por.verify("2026-11.stpor")
     >>> statement.totals_decimal["BTC"]
+    >>> stark_por.report(statement, "reserves.csv", exchange="Example").save("report.html")
 """
 
 from ._native import __version__
 from .errors import InsufficientSecurity, InvalidProof, LedgerError, ProofFormatError, StarkPorError
+from .errors import ReservesError, UnverifiedStatementError
 from .ledger import Asset, Ledger
 from .proof import Proof, Statement, prove, verify
+from .report import SolvencyReport, report  # binds stark_por.report to the function, not the module
 
 __all__ = [
     "__version__",
@@ -26,4 +29,8 @@ __all__ = [
     "InvalidProof",
     "ProofFormatError",
     "InsufficientSecurity",
+    "report",
+    "SolvencyReport",
+    "ReservesError",
+    "UnverifiedStatementError",
 ]

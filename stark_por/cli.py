@@ -1,7 +1,8 @@
-"""The ``stark-por`` command line: ``demo``, ``prove``, ``verify``.
+"""The ``stark-por`` command line: ``demo``, ``prove``, ``verify``, ``report``.
 
-Exit codes: 0 success (for ``verify``: the proof is valid), 1 the proof does not
-verify, 2 bad input or usage.
+Exit codes: 0 success (for ``verify``: the proof is valid; for ``report``: every
+asset with liabilities is covered by verified reserves), 1 the proof does not
+verify or (``report``) some asset is not covered, 2 bad input or usage.
 """
 
 from __future__ import annotations
@@ -110,6 +111,10 @@ def cmd_demo(args: argparse.Namespace, con: Console) -> int:
     print(format_statement(statement))
     exact = all(statement.totals[a.name] == t for a, t in zip(ledger.assets, ledger.totals()))
     print(f"totals match the ledger exactly: {'yes' if exact else 'NO'}")
+    from .report import write_demo_report
+
+    report_path, rep = write_demo_report(statement, out)
+    print(f"proof of reserves (demo wallets, real signatures): {rep.verdict} → {report_path}")
     return EXIT_OK if exact else EXIT_INVALID
 
 
@@ -148,6 +153,31 @@ def cmd_verify(args: argparse.Namespace, con: Console) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace, con: Console) -> int:
+    from .report import report
+    from .reserves import load
+
+    try:
+        with con.step(f"verifying {args.proof}"):
+            statement = verify(args.proof, min_security=args.min_security)
+    except InvalidProof as e:
+        print(f"INVALID: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    with con.step(f"checking the wallets of {args.reserves}"):
+        rep = report(statement, load(args.reserves), exchange=args.exchange)
+    for path, fmt in ((args.output, "html"), (args.json, "json"), (args.markdown, "markdown")):
+        if path:
+            con.info(f"  wrote {rep.save(path, fmt)}")
+    width = max(len(a.asset) for a in rep.assets)
+    for a in rep.assets:
+        mark = "ok  " if a.passed else "FAIL"
+        print(f"  {mark} {a.asset:<{width}}  {a.percent:>10}  ({a.wallets_verified}/{a.wallets_listed} wallets verified)")
+    if rep.flags:
+        print(f"{len(rep.flags)} item(s) need attention (see the report)")
+    print(rep.verdict)
+    return EXIT_OK if rep.passed else EXIT_INVALID
+
+
 class UsageError(Exception):
     pass
 
@@ -180,6 +210,17 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("proof")
     v.add_argument("--min-security", type=int, default=100)
     v.set_defaults(run=cmd_verify)
+
+    r = sub.add_parser("report", help="proof of reserves: verify the liabilities proof, check the wallets, "
+                       "write a report; exit code 0 only when every asset is covered")
+    r.add_argument("proof", help="liabilities proof file (ROUND.stpor)")
+    r.add_argument("--reserves", required=True, help="reserves file, CSV or JSON (see stark_por.reserves)")
+    r.add_argument("-o", "--output", required=True, help="HTML report to write")
+    r.add_argument("--json", help="also write the report as JSON")
+    r.add_argument("--markdown", help="also write the report as Markdown")
+    r.add_argument("--exchange", help="exchange name in the signed challenge (default: the JSON file's)")
+    r.add_argument("--min-security", type=int, default=100)
+    r.set_defaults(run=cmd_report)
     return p
 
 

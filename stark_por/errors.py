@@ -10,6 +10,11 @@ so callers (the CLI in particular) can catch one class and print ``str(exc)``.
   * :class:`ProofFormatError` -- the proof file cannot even be decoded.
   * :class:`InsufficientSecurity` -- the proof is well formed but its
     claimed security level is below what the verifier requires.
+
+* :class:`ReservesError` -- a reserves file is malformed (a
+  :class:`LedgerError`, so input errors are caught together).
+* :class:`UnverifiedStatementError` -- a reserves report was asked for a
+  liabilities statement that did not come from :func:`stark_por.verify`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ __all__ = [
     "InvalidProof",
     "ProofFormatError",
     "InsufficientSecurity",
+    "ReservesError",
+    "UnverifiedStatementError",
 ]
 
 # Raw cell values quoted in messages are cut to this many characters so that a
@@ -166,3 +173,23 @@ class InsufficientSecurity(InvalidProof):
 
     def __reduce__(self):
         return (type(self), (self.required, self.actual, self.reason))
+
+
+class ReservesError(LedgerError):
+    """Bad reserves input (file, field or value); same attributes as :class:`LedgerError`,
+    with ``column`` naming the field, e.g. ``reserves.csv line 4, column balance: '-2' is negative``."""
+
+    def __reduce__(self):
+        return (
+            _rebuild_reserves_error,
+            (self.reason, self.row, self.column, self.value, self.path, self.index),
+        )
+
+
+def _rebuild_reserves_error(reason, row, column, value, path, index):
+    return ReservesError(reason, row=row, column=column, value=value, path=path, index=index)
+
+
+class UnverifiedStatementError(StarkPorError, TypeError):
+    """A report needs the statement returned by :func:`stark_por.verify`, not one read
+    without verification (``Proof.load(path).statement``) or built by hand."""
