@@ -7,12 +7,13 @@ use winterfell::{Prover, Trace};
 fn main() {
     tracing_subscriber::fmt().with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE).with_target(false).init();
     let log_n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(12);
+    let range_bits: u32 = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(62);
     let n = 1usize << log_n;
     let d = |s: u64| -> Digest { [Felt::new(s), Felt::new(s + 1), Felt::new(s + 2), Felt::ONE] };
     let leaves: Vec<Leaf> = (0..n)
         .map(|j| Leaf { idc: d(j as u64), entries: (0..(1 + j % 5) as u32).map(|k| (k * 4 + 1, 12345 + j as u64)).collect() })
         .collect();
-    let params = StatementParams { num_assets: 22, range_bits: 62, assets_digest: d(1), round_digest: d(2) };
+    let params = StatementParams { num_assets: 22, range_bits, assets_digest: d(1), round_digest: d(2) };
     let options = Security::Bits100.options();
     let t = Instant::now();
     let (trace, pi) = build_trace(&leaves, &params, &options, [3; 32]).unwrap();

@@ -108,8 +108,10 @@ pub fn combine_parts(parts: &[u64; PARTS]) -> u128 {
     parts.iter().rev().fold(0u128, |acc, &p| (acc << PART_BITS) + p as u128)
 }
 
-/// How the range bound `R` is checked: limbs above limb `top` must be zero, and limb `top`
-/// times `shift = 2^(12·(top+1) − R)` must still fit the 12-bit table, i.e. `limb < 2^(R − 12·top)`.
+/// How the range bound `R` is checked: one extra lookup per amount of
+/// `shift·l_top + 2^12·Σ_{i>top} lᵢ` with `shift = 2^(12·(top+1) − R)`. All limbs being 12-bit
+/// integers (their own lookups), this sum cannot wrap, and it fits the 12-bit table only if
+/// `l_top < 2^(R − 12·top)` and every limb above `top` is zero: exactly `amount < 2^R`.
 #[derive(Debug, Clone, Copy)]
 pub struct RangeCheck {
     pub top: usize,
@@ -123,6 +125,12 @@ impl RangeCheck {
         let shift = Felt::new(1u64 << (LIMB_BITS * (top as u32 + 1) - bits));
         Self { top, shift }
     }
+
+    /// The bound lookup's value for slot `j`: `shift·l_top + 2^12·Σ_{i>top} lᵢ`.
+    pub fn bound_value<F: FieldElement<BaseField = Felt>>(&self, row: &[F], j: usize) -> F {
+        let above = (self.top + 1..LIMBS_PER_AMOUNT).fold(F::ZERO, |acc, i| acc + row[limb(j, i)]);
+        row[limb(j, self.top)] * F::from(self.shift) + above * F::from(TABLE_SIZE as u32)
+    }
 }
 
 /// The `NUM_TERMS` (numerator, denominator) pairs that one row adds to the running sum.
@@ -135,14 +143,13 @@ where
     let one = E::ONE;
     let mut terms = [(E::ZERO, E::ONE); NUM_TERMS];
     let mut t = 0;
-    // range lookups: every limb, and the bound's top limb scaled so it must also fit
-    let shift = F::from(range.shift);
+    // range lookups: every limb, and the bound lookup (see `RangeCheck`)
     for j in 0..SLOTS {
         for i in 0..LIMBS_PER_AMOUNT {
             terms[t] = (one, ch.pole(RANGE_BUS, &[row[limb(j, i)]]));
             t += 1;
         }
-        terms[t] = (one, ch.pole(RANGE_BUS, &[row[limb(j, range.top)] * shift]));
+        terms[t] = (one, ch.pole(RANGE_BUS, &[range.bound_value(row, j)]));
         t += 1;
     }
     // asset sums: the amount's parts packed as p₀ + δ·p₁ + δ²·p₂, keyed by asset; only real
@@ -194,7 +201,7 @@ pub struct SolvencyAir {
 /// Constraint counts, kept in one place so the README and the tests agree.
 pub const NUM_MAIN_CONSTRAINTS: usize = FIRST_ROUND_CONSTRAINT + NUM_ROUNDS * STATE_WIDTH;
 /// Index of the first permutation constraint.
-pub const FIRST_ROUND_CONSTRAINT: usize = 37;
+pub const FIRST_ROUND_CONSTRAINT: usize = 33;
 pub const NUM_AUX_CONSTRAINTS: usize = NUM_HELPERS + 1;
 
 impl SolvencyAir {
@@ -240,12 +247,11 @@ impl Air for SolvencyAir {
         let main_degrees = degrees(&[
             (2, 2),                        // [T0–T1] SEL
             (8, 3),                        // [T2–T9] flags
-            (5, 3),                        // [T10–T13] row order
+            (4, 3),                        // [T10–T13] row order
             (1, 4),                        // [T14]
             (2, 3),                        // [T15–T16] IDX, TABLE
             (16, 3),                       // [T17–T32] capacity, IVs, amounts
-            (SLOTS, 2),                    // [T33–T36] limbs above the bound are zero
-            (NUM_ROUNDS * STATE_WIDTH, 9), // [T37–T120] the permutation
+            (NUM_ROUNDS * STATE_WIDTH, 9), // [T33–T116] the permutation
         ]);
         debug_assert_eq!(main_degrees.len(), NUM_MAIN_CONSTRAINTS);
         let aux_degrees = degrees(&[(NUM_HELPERS, TERMS_PER_HELPER + 2), (1, 2)]);
@@ -341,14 +347,7 @@ impl Air for SolvencyAir {
             result[i] = s * gate * (cur[slot_amount(j)] - amount);
             i += 1;
         }
-        // [T33–T36] limbs above the bound's top limb are zero (each is a 12-bit integer, so
-        // their sum is zero only if all are)
-        for j in 0..SLOTS {
-            let above: E = (self.range.top + 1..LIMBS_PER_AMOUNT).map(|l| cur[limb(j, l)]).fold(E::ZERO, |a, b| a + b);
-            result[i] = s * above;
-            i += 1;
-        }
-        // [T37–T120] the permutation: for each round r, MDS·x⁷ + ARK1 = (MDS⁻¹·(y − ARK2))⁷
+        // [T33–T116] the permutation: for each round r, MDS·x⁷ + ARK1 = (MDS⁻¹·(y − ARK2))⁷
         let active = s * (leaf + d);
         for round in 0..NUM_ROUNDS {
             let x = &cur[state(round, 0)..state(round, 0) + STATE_WIDTH];

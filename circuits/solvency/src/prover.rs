@@ -143,8 +143,8 @@ fn build_trace_parts(
             || vec![0u64; TABLE_SIZE],
             |mut acc, row| {
                 for j in 0..SLOTS {
-                    let top = row[limb(j, range.top)] * range.shift;
-                    let lookups = (0..LIMBS_PER_AMOUNT).map(|i| row[limb(j, i)]).chain([top]);
+                    let bound = range.bound_value(row, j);
+                    let lookups = (0..LIMBS_PER_AMOUNT).map(|i| row[limb(j, i)]).chain([bound]);
                     // a value outside the table has no row to count on (dishonest traces only)
                     for v in lookups {
                         if let Some(count) = acc.get_mut(v.as_int() as usize) {
