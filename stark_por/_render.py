@@ -149,6 +149,7 @@ th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--mute
 .ok{color:var(--pass);font-weight:700}.bad{color:var(--fail);font-weight:700}
 .mark{font-size:17px;text-align:center;width:28px}
 .mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px;word-break:break-all}
+td.mono{min-width:200px}
 .muted{color:var(--muted)}
 .flags{margin:0;padding-left:20px}.flags li{margin:3px 0}
 .flags .kind{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px;color:var(--fail)}

@@ -68,6 +68,8 @@ class LedgerError(StarkPorError, ValueError):
     ``ledger.csv line 7, column BTC: '-1.5' is negative``.
     """
 
+    _index_word = "row"  # how ``index`` is named in messages
+
     def __init__(
         self,
         reason: str,
@@ -93,7 +95,7 @@ class LedgerError(StarkPorError, ValueError):
         if self.row is not None:
             where.append(f"line {self.row}")
         if self.index is not None:
-            where.append(f"row {self.index}")
+            where.append(f"{self._index_word} {self.index}")
         loc = " ".join(where)
         if self.column is not None:
             loc = f"{loc}, column {self.column}" if loc else f"column {self.column}"
@@ -177,7 +179,10 @@ class InsufficientSecurity(InvalidProof):
 
 class ReservesError(LedgerError):
     """Bad reserves input (file, field or value); same attributes as :class:`LedgerError`,
-    with ``column`` naming the field, e.g. ``reserves.csv line 4, column balance: '-2' is negative``."""
+    with ``column`` naming the field, e.g. ``reserves.csv line 4, column balance: '-2' is negative``;
+    ``index`` is the 0-based wallet of a JSON file (``reserves.json wallet 3, column …``)."""
+
+    _index_word = "wallet"
 
     def __reduce__(self):
         return (

@@ -56,6 +56,7 @@ __all__ = [
     "parse_challenge",
     "parse_address",
     "check_signature",
+    "signer_of",
     "sign_message",
     "address_of_key",
 ]
@@ -361,8 +362,11 @@ def _recover(sig65: bytes, digest: bytes) -> coincurve.PublicKey:
         raise _BadSignature("is not a valid secp256k1 signature (no public key can be recovered)") from None
 
 
-def _signer(address: Address, signature: str, message: str) -> str:
-    """The address (of the same kind as ``address``) whose key made ``signature`` over ``message``."""
+def signer_of(address: Address, signature: str, message: str) -> str:
+    """The address (of the same kind as ``address``) whose key made ``signature`` over ``message``.
+
+    Raises :class:`ValueError` (with the reason) for a malformed signature.
+    """
     if address.kind == "evm":
         pub = _recover(_decode_evm_signature(signature), evm_message_hash(message))
         return _address_for_pubkey(address.chain, "evm", pub)
@@ -426,7 +430,7 @@ def check_signature(
     if signature is None or not signature.strip():
         return SignatureCheck("unsigned", "no ownership signature")
     try:
-        signer = _signer(address, signature, expected)
+        signer = signer_of(address, signature, expected)
     except _BadSignature as e:
         return SignatureCheck("bad_signature", f"signature {e}")
     if signer == address.canonical:
@@ -434,7 +438,7 @@ def check_signature(
 
     if message is not None and message != expected:
         try:
-            by_this_key = _signer(address, signature, message) == address.canonical
+            by_this_key = signer_of(address, signature, message) == address.canonical
         except _BadSignature:
             by_this_key = False
         return _explain_other_message(address, message, exchange, round_id, by_this_key)
