@@ -160,15 +160,12 @@ def rebuild_nodes(d, below=None):
 
 
 def lookups(rows, range_check):
-    """The 28 range-lookup values of each row (the bound's top limb scaled by the shift)."""
-    top, shift = range_check
+    """The 28 range-lookup values of each row: the 24 limbs and the 4 bound values
+    shift*l_top + 2^12*sum_{i > top} l_i (computed here with the field, not the integers
+    ``R.range_lookups`` uses)."""
     vals = [rows[:, R.limb(j, i)] for j in range(R.SLOTS) for i in range(R.LIMBS_PER_AMOUNT)]
-    for j in range(R.SLOTS):
-        bound = rows[:, R.limb(j, top)]
-        scaled = np.zeros_like(bound)
-        nz = np.flatnonzero(bound)
-        scaled[nz] = ((bound[nz].astype(object) * shift) % P).astype(np.uint64)
-        vals.append(scaled)
+    g = GF(rows)
+    vals += [to_u64(R.bound_value(g, j, range_check)) for j in range(R.SLOTS)]
     return np.concatenate(vals)
 
 
@@ -365,16 +362,39 @@ def test_layout_and_counts():
     assert R.LEAF_TAG == int.from_bytes(b"stpr/lf\x01", "big")
     row, nxt = GF(np.zeros(R.MAIN_WIDTH, dtype=np.uint64)), GF(np.zeros(R.MAIN_WIDTH, dtype=np.uint64))
     pub = R.Public.parse([1, 2, 62, 1] + [0] * 12 + [0, 0, 0])
-    assert len(R.main_transition(row, nxt, pub)) == 121
+    assert len(R.main_transition(row, nxt, pub)) == R.NUM_MAIN_CONSTRAINTS == 117
+    assert R.FIRST_ROUND_CONSTRAINT == 33
     # RangeCheck::new: (top, shift) for a few bounds
     checks = {bits: R.Public.parse([1, 2, bits, 1] + [0] * 15).range_check() for bits in (32, 48, 56, 60, 62, 63)}
     assert checks == {32: (2, 16), 48: (3, 1), 56: (4, 16), 60: (4, 1), 62: (5, 1024), 63: (5, 512)}
 
 
+def test_bound_value_fits_the_table_iff_the_amount_is_below_the_bound():
+    """For 12-bit limbs, shift*l_top + 2^12*sum_{i > top} l_i is an integer below 2^26 (no
+    wrap-around), and below 2^12 exactly when the amount is below 2^R: for every bound, on
+    amounts around 2^R, around each limb boundary above it, at the extremes, and random."""
+    rnd = random.Random(5)
+    for bits in range(R.MIN_RANGE_BITS, R.MAX_RANGE_BITS + 1):
+        pub = R.Public.parse([1, 2, bits, 1] + [0] * 15)
+        amounts = {0, 1, (1 << 72) - 1, P - 1}
+        for e in [bits] + list(range(bits, 72, R.LIMB_BITS)) + [12 * i for i in range(1, 6)]:
+            amounts |= {(1 << e) - 1, 1 << e, (1 << e) + 1}
+        amounts |= {rnd.randrange(1 << rnd.randrange(1, 73)) for _ in range(200)}
+        amounts = sorted(a for a in amounts if 0 <= a < 1 << 72)
+        rows = np.zeros((len(amounts), R.MAIN_WIDTH), dtype=np.uint64)
+        for k, a in enumerate(amounts):
+            rows[k, R.limb(2, 0):R.limb(2, 0) + R.LIMBS_PER_AMOUNT] = limbs_of(a)
+        values = [int(v) for v in R.bound_value(GF(rows), 2, pub.range_check())]
+        exact = R.range_lookups(rows, pub.range_check())[R.SLOTS * R.LIMBS_PER_AMOUNT + 2]
+        assert [int(v) for v in exact] == values
+        for a, v in zip(amounts, values):
+            assert v < 1 << 26
+            assert (v < R.TABLE_SIZE) == (a < 1 << bits), (bits, a, v)
+
+
 # Degrees the constraints have by their formulas (and by the README's table): [T0-T1] 2,
-# [T2-T13] 3, [T14] 4, [T15-T32] 3, [T33-T36] 2 (for a bound below 61 bits), [T37-T120] 9;
-# [A0-A5] 8, [A6] 2.
-INTENDED_MAIN_DEGREES = [2] * 2 + [3] * 12 + [4] + [3] * 18 + [2] * 4 + [9] * 84
+# [T2-T13] 3, [T14] 4, [T15-T32] 3, [T33-T116] 9; [A0-A5] 8, [A6] 2.
+INTENDED_MAIN_DEGREES = [2] * 2 + [3] * 12 + [4] + [3] * 18 + [9] * 84
 INTENDED_AUX_DEGREES = [8] * 6 + [2]
 
 
@@ -399,11 +419,9 @@ def test_measured_degrees_are_the_intended_ones():
     assert aux == INTENDED_AUX_DEGREES
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "air.rs declares (5, 3) for [T10-T13] (4 constraints): 122 main degrees for 121 constraints, "
-    "T14 declared 3 (is 4), T15 declared 4 (is 3), T33 3 (is 2), T37 2 (is 9), a phantom 122nd"))
 def test_declared_degrees_match_the_constraints():
     main, aux = declared_degrees()
+    assert len(main) == R.NUM_MAIN_CONSTRAINTS and len(aux) == R.NUM_AUX_CONSTRAINTS
     assert aux == INTENDED_AUX_DEGREES
     assert main == INTENDED_MAIN_DEGREES
 
@@ -553,17 +571,19 @@ def test_amount_not_equal_to_its_limbs(d8):
 def test_balance_of_p_minus_1(dumps, name):
     """An amount of p - 1 = 2^64 - 2^32, its only 12-bit limbs (0, 0, 0xF00, 0xFFF, 0xFFF, 0xF);
     hashes, root and totals are made consistent with it. Under a 62-bit bound (top limb 5,
-    shift 2^10) the scaled top limb 0xF * 2^10 falls outside the table; under a 56-bit bound
-    (top limb 4, shift 2^4) so does 0xFFF * 2^4, and limb 5 must be zero [T33-T36]."""
+    shift 2^10) the bound value 0xF * 2^10 falls outside the table; under a 56-bit bound
+    (top limb 4, shift 2^4) so does 0xFFF * 2^4 + 2^12 * 0xF. No main constraint fails: the
+    one bound lookup is all that refuses it."""
     d = dumps[name]
     r, j, _ = entry_slot(d)
     top, shift = R.Public.parse(d["public_elements"]).range_check()
     limbs = limbs_of(P - 1)
     assert limbs == [0, 0, 0xF00, 0xFFF, 0xFFF, 0xF]
+    bound = limbs[top] * shift + R.TABLE_SIZE * sum(limbs[top + 1:])
+    assert bound == {5: 0xF << 10, 4: (0xFFF << 4) + (0xF << 12)}[top]
 
     t = tampered(d, lambda t: set_amount(t, r, j, P - 1))
-    expected = {BUS(R.RANGE_BUS, d), B9(d)} | ({T(33 + j, r)} if top < 5 else set())
-    assert_violations(t, expected, {("range", limbs[top] * shift): (1,)})
+    assert_violations(t, {BUS(R.RANGE_BUS, d), B9(d)}, {("range", bound): (1,)})
 
 
 @pytest.mark.parametrize("bits_over", [0, 1])
@@ -579,17 +599,32 @@ def test_amount_at_the_bound(d8, bits_over):
         assert_violations(t, set(), {})
 
 
-@pytest.mark.parametrize("kind", ["filler", "first block", "node"])
+@pytest.mark.parametrize("kind", ["filler", "first block", "node", "entry"])
 def test_limb_above_the_bound(d8, kind):
-    """[T33-T36] hold on every real row: a 1 in limb 5 (above the 56-bit bound's top limb 4) of
-    slot j fails T(33 + j), whatever the row, even where nothing else reads the limb."""
-    r = {"filler": first_filler(d8) + 7, "first block": leaves(d8)[1][0], "node": node_rows(d8)[3]}[kind]
-    j = 1 if kind != "filler" else 3
+    """The bound lookup is made on every real row: a 1 in limb 5 (above the 56-bit bound's top
+    limb 4) of slot j puts shift*l_4 + 2^12 outside the table, whatever the row, even where
+    nothing else reads the limb. No main constraint sees it (there is none on those limbs any
+    more): only the range bus, hence B9. On an entry the amount, hash, root and public total
+    are made consistent with the limbs, so the bound lookup alone refuses the amount."""
+    rows = {"filler": first_filler(d8) + 7, "first block": leaves(d8)[1][0], "node": node_rows(d8)[3]}
+    if kind == "entry":
+        r, j, _ = entry_slot(d8)
+    else:
+        r, j = rows[kind], (1 if kind != "filler" else 3)
+    top, shift = R.Public.parse(d8["public_elements"]).range_check()
+    assert (top, shift) == (4, 16)
+    l_top = int(d8["main"][r, R.limb(j, top)])
+    assert int(d8["main"][r, R.limb(j, 5)]) == 0
 
     def mutate(t):
-        t["main"][r, R.limb(j, 5)] = 1
+        if kind == "entry":
+            set_amount(t, r, j, int(t["main"][r, R.slot_amount(j)]) + (1 << 60))
+        else:
+            t["main"][r, R.limb(j, 5)] = 1
 
-    assert_violations(tampered(d8, mutate), {T(33 + j, r)}, {})
+    t = tampered(d8, mutate)
+    assert int(t["main"][r, R.limb(j, 5)]) == 1
+    assert_violations(t, {BUS(R.RANGE_BUS, d8), B9(d8)}, {("range", l_top * shift + R.TABLE_SIZE): (1,)})
 
 
 # -- dishonest traces: totals and the tree --------------------------------------------------------

@@ -175,8 +175,8 @@ AUX_WIDTH = NUM_HELPERS + 1
 RANGE_BUS, ASSET_BUS, TREE_BUS = 1, 2, 3
 CIRCUIT_VERSION = 1
 MIN_RANGE_BITS, MAX_RANGE_BITS = 32, 63
-FIRST_ROUND_CONSTRAINT = 37
-NUM_MAIN_CONSTRAINTS = FIRST_ROUND_CONSTRAINT + NUM_ROUNDS * STATE_WIDTH  # 121
+FIRST_ROUND_CONSTRAINT = 33
+NUM_MAIN_CONSTRAINTS = FIRST_ROUND_CONSTRAINT + NUM_ROUNDS * STATE_WIDTH  # 117
 NUM_AUX_CONSTRAINTS = NUM_HELPERS + 1  # 7
 
 LEAF_TAG = int.from_bytes(b"stpr/lf\x01", "big")
@@ -387,8 +387,8 @@ class Public:
 
     def range_check(self) -> Tuple[int, int]:
         """(top, shift) as RangeCheck::new computes them: with R the bound clamped to 32..63,
-        the limbs above limb top = floor((R - 1)/12) must be 0, and limb top times
-        shift = 2^(12*(top + 1) - R) must still fit the 12-bit table: limb top < 2^(R - 12*top)."""
+        top = floor((R - 1)/12) and shift = 2^(12*(top + 1) - R). See ``bound_value``: the limbs
+        above limb top must be 0 and limb top < 2^(R - 12*top), i.e. amount < 2^R."""
         bits = min(max(self.range_bits, MIN_RANGE_BITS), MAX_RANGE_BITS)
         top = (bits - 1) // LIMB_BITS
         return top, 1 << (LIMB_BITS * (top + 1) - bits)
@@ -421,15 +421,30 @@ def amount_parts(row, j: int) -> list:
     return [row[..., limb(j, 2 * i)] + radix * row[..., limb(j, 2 * i + 1)] for i in range(PARTS)]
 
 
+def bound_value(row, j: int, range_check: Tuple[int, int]):
+    """The bound lookup's value for slot j (RangeCheck::bound_value):
+    shift*l_top + 2^12*sum_{i > top} l_i, in the field.
+
+    Every limb is itself looked up, so it is an integer in [0, 2^12); then this value is an
+    integer below 2^26 (at most 3 limbs above top, shift <= 2^11: no wrap-around), and it is a
+    table value (< 2^12) iff every limb above top is 0 and shift*l_top < 2^12, i.e.
+    l_top < 2^(R - 12*top): exactly amount = sum 2^(12i)*l_i < 2^R. It replaces the former
+    vanishing constraints on the limbs above top: only the range bus enforces them now."""
+    top, shift = range_check
+    above = GF(0)
+    for i in range(top + 1, LIMBS_PER_AMOUNT):
+        above = above + row[..., limb(j, i)]
+    return row[..., limb(j, top)] * GF(shift) + above * GF(TABLE_SIZE)
+
+
 def row_terms(row, range_check: Tuple[int, int], ch: Challenges) -> List[Tuple[Quad, Quad]]:
     """The NUM_TERMS (numerator, denominator) pairs one row adds to the running sum."""
-    top, shift = range_check
     terms = []
-    # range lookups: every limb, and the bound's top limb scaled so it must also fit the table
+    # range lookups: every limb, and the bound lookup (see bound_value)
     for j in range(SLOTS):
         for i in range(LIMBS_PER_AMOUNT):
             terms.append((ONE, pole(ch, RANGE_BUS, [row[..., limb(j, i)]])))
-        terms.append((ONE, pole(ch, RANGE_BUS, [row[..., limb(j, top)] * GF(shift)])))
+        terms.append((ONE, pole(ch, RANGE_BUS, [bound_value(row, j, range_check)])))
     # asset sums: gate*(p0 + delta*p1 + delta^2*p2) keyed by the slot's asset; gate = c for the
     # two slots that hold the id commitment in a leaf's first block, f + c for the other two
     f, c = row[..., FIRST], row[..., CONT]
@@ -467,12 +482,12 @@ def expected_sum(public: Public, ch: Challenges) -> Quad:
 
 
 # =================================================================================================
-# 6. Main transition constraints [T0-T120]
+# 6. Main transition constraints [T0-T116]
 # =================================================================================================
 
 
 def main_transition(cur, nxt, public: Public) -> list:
-    """The 121 main transition constraints on (cur, nxt), in air.rs order; each is 0 when met."""
+    """The 117 main transition constraints on (cur, nxt), in air.rs order; each is 0 when met."""
     one = GF(1)
     s, f, c, d, e = (cur[..., k] for k in (SEL, FIRST, CONT, NODE, END))
     s_, f_, c_, d_ = (nxt[..., k] for k in (SEL, FIRST, CONT, NODE))
@@ -530,17 +545,12 @@ def main_transition(cur, nxt, public: Public) -> list:
         for part in reversed(amount_parts(cur, j)):  # Horner: (p2*2^24 + p1)*2^24 + p0
             amount = amount * radix + part
         r.append(s * gate * (cur[..., slot_amount(j)] - amount))
-    # [T33-T36] limbs above the bound's top limb are zero:  s*sum_{i > top} limb(j, i)
-    #           (12-bit integers, so the sum is zero only if each is); an empty sum if top = 5
-    top, _ = public.range_check()
-    for j in range(SLOTS):
-        above = GF(0)
-        for i in range(top + 1, LIMBS_PER_AMOUNT):
-            above = above + cur[..., limb(j, i)]
-        r.append(s * above)
-    # [T37-T120] the permutation, round by round: with x = state r and y = state r + 1,
+    # (No constraint on the limbs above the bound's top limb: the bound lookup, one per slot on
+    # every real row, enforces both that they are zero and that the top limb fits; see
+    # bound_value. The range bus is the only place a limb above the bound is caught.)
+    # [T33-T116] the permutation, round by round: with x = state r and y = state r + 1,
     #            s*(leaf + d)*( MDS*x^7 + ARK1[r] - (INV_MDS*(y - ARK2[r]))^7 ),
-    #            constraint 37 + 12*r + k is component k of round r
+    #            constraint 33 + 12*r + k is component k of round r
     active = s * (leaf + d)
     for rnd in range(NUM_ROUNDS):
         x = cur[..., state(rnd, 0):state(rnd, 0) + STATE_WIDTH]
@@ -631,6 +641,22 @@ def _boundary_row(name: str, last: int) -> int:
 # =================================================================================================
 
 
+def range_lookups(rows: np.ndarray, range_check: Tuple[int, int]) -> List[np.ndarray]:
+    """The 28 range-lookup values of each of ``rows`` (uint64 array), as 28 uint64 columns:
+    the 24 limbs, then per slot its bound value (``bound_value``), computed exactly mod p."""
+    top, shift = range_check
+    values = [rows[:, limb(j, i)] for j in range(SLOTS) for i in range(LIMBS_PER_AMOUNT)]
+    for j in range(SLOTS):
+        bound = np.zeros(rows.shape[0], dtype=np.uint64)
+        nz = np.flatnonzero(rows[:, limb(j, top):limb(j, 0) + LIMBS_PER_AMOUNT].any(axis=1))
+        if nz.size:  # exact integers (object arrays), reduced mod p
+            high = rows[nz, limb(j, top):limb(j, 0) + LIMBS_PER_AMOUNT].astype(object)
+            exact = high[:, 0] * shift + high[:, 1:].sum(axis=1) * TABLE_SIZE
+            bound[nz] = (exact % P).astype(np.uint64)
+        values.append(bound)
+    return values
+
+
 def bus_residuals(main: np.ndarray, last_real: int, public: Public) -> Dict[tuple, tuple]:
     """Every bus message whose multiplicity over the real rows 0..last_real (the rows the
     running sum adds) is not what ``expected_sum`` accounts for, with the difference:
@@ -649,16 +675,7 @@ def bus_residuals(main: np.ndarray, last_real: int, public: Public) -> Dict[tupl
     out: Dict[tuple, list] = {}
 
     # range bus: 28 lookups per row against the table column, counted by value
-    top, shift = public.range_check()
-    values = [rows[:, limb(j, i)] for j in range(SLOTS) for i in range(LIMBS_PER_AMOUNT)]
-    for j in range(SLOTS):
-        bound = rows[:, limb(j, top)]
-        scaled = np.zeros_like(bound)
-        nz = np.flatnonzero(bound)
-        if nz.size:
-            scaled[nz] = np.array([int(v) * shift % P for v in bound[nz]], dtype=np.uint64)
-        values.append(scaled)
-    values = np.concatenate(values)
+    values = np.concatenate(range_lookups(rows, public.range_check()))
     net: Dict[int, int] = defaultdict(int)
     small = values < TABLE_SIZE
     counts = np.bincount(values[small].astype(np.int64), minlength=TABLE_SIZE)
