@@ -387,7 +387,7 @@ impl Air for SolvencyAir {
             Assertion::single(IDX, 0, Felt::new(self.pub_inputs.num_leaves)),
             // [B5] the last real row is the root (or a filler after it)
             Assertion::single(IDX, last, Felt::ONE),
-            // [B6–B7] the table covers every 16-bit value
+            // [B6–B7] the table covers every 12-bit value
             Assertion::single(TABLE, 0, Felt::ZERO),
             Assertion::single(TABLE, last, Felt::new(TABLE_SIZE as u64 - 1)),
         ]
@@ -410,7 +410,7 @@ impl Air for SolvencyAir {
         let aux_next = aux_frame.next();
         let ch = Challenges::from_rand(aux_rand_elements.rand_elements());
         let terms = row_terms(cur, &self.range, &ch);
-        // [A0–A3] helper h = Σ nᵢ/dᵢ over its group, cleared of denominators:
+        // [A0–A5] helper h = Σ nᵢ/dᵢ over its group, cleared of denominators:
         //         h·∏dᵢ = Σ nᵢ·∏_{j≠i} dⱼ
         for (g, group) in terms.chunks(TERMS_PER_HELPER).enumerate() {
             let mut prefix = [E::ONE; TERMS_PER_HELPER + 1];
@@ -425,7 +425,7 @@ impl Air for SolvencyAir {
             }
             result[g] = s * (aux[g] * prefix[group.len()] - rhs);
         }
-        // [A4] the running sum adds every helper of each real row
+        // [A6] the running sum adds every helper of each real row
         let helpers: E = aux[..NUM_HELPERS].iter().copied().fold(E::ZERO, |a, b| a + b);
         result[NUM_HELPERS] = s * (aux_next[SUM] - aux[SUM] - helpers);
     }
