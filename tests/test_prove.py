@@ -266,3 +266,26 @@ def test_no_panic_reaches_python(proof):
             pass
         else:  # pragma: no cover - would be a soundness bug
             pytest.fail("a corrupted proof verified")
+
+
+def test_totals_decimal_is_exact_for_any_total():
+    from stark_por import Statement
+
+    total = 2**95 + 12345  # 29 digits: more than Decimal's default 28-digit context
+    s = Statement(round_id="r", assets=(Asset("SHIB", 18),), totals={"SHIB": total}, root="00" * 32,
+                  num_leaves=2, range_bits=62)
+    sign, digits, exponent = s.totals_decimal["SHIB"].as_tuple()
+    assert (sign, exponent) == (0, -18)
+    assert int("".join(map(str, digits))) == total
+
+
+def test_saved_files_are_readable_by_others(proof, tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = proof.save(tmp_path / "public.stpor")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
