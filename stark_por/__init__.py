@@ -6,12 +6,15 @@
     >>> proof.save("2026-11.stpor")
     >>> statement = stark_por.verify("2026-11.stpor")
     >>> statement.totals_decimal["BTC"]
+    >>> stark_por.inclusion.export("2026-11.stpor.db", "alice").save("alice.json")  # exchange
+    >>> stark_por.verify_inclusion(Path("alice.json"), statement)  # user: {"BTC": Decimal(...)}
     >>> stark_por.report(statement, "reserves.csv", exchange="Example").save("report.html")
 """
 
 from ._native import __version__
 from .errors import InsufficientSecurity, InvalidProof, LedgerError, ProofFormatError, StarkPorError
-from .errors import ReservesError, UnverifiedStatementError
+from .errors import InvalidInclusionProof, ReservesError, UnverifiedStatementError
+from .inclusion import InclusionProof, InclusionStore, verify_inclusion
 from .ledger import Asset, Ledger
 from .proof import Proof, Statement, prove, verify
 from .report import SolvencyReport, report  # binds stark_por.report to the function, not the module
@@ -33,4 +36,8 @@ __all__ = [
     "SolvencyReport",
     "ReservesError",
     "UnverifiedStatementError",
+    "InclusionProof",
+    "InclusionStore",
+    "verify_inclusion",
+    "InvalidInclusionProof",
 ]

@@ -31,3 +31,22 @@ def trace_dump(
     round_id: str,
     challenges: Sequence[Sequence[int]],
 ) -> dict[str, Any]: ...
+def verify_inclusion(
+    version: int,
+    round_id: str,
+    user_id: str,
+    salt: bytes,
+    entries: Sequence[tuple[str, int, int, int]],
+    leaf_index: int,
+    num_leaves: int,
+    leaf: bytes,
+    root: bytes,
+    path: bytes,
+    expected_root: bytes,
+    expected_round: str | None,
+    expected_num_leaves: int | None,
+    expected_assets: Sequence[tuple[str, int]] | None,
+) -> None: ...
+def inclusion_leaf(user_id: str, salt: bytes, entries: Sequence[tuple[int, int]]) -> bytes: ...
+def id_commitment(salt: bytes, user_id: str) -> bytes: ...
+def walk_path(leaf: bytes, leaf_index: int, path: bytes) -> bytes: ...

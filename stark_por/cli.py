@@ -1,8 +1,11 @@
-"""The ``stark-por`` command line: ``demo``, ``prove``, ``verify``, ``report``.
+"""The ``stark-por`` command line: ``demo``, ``prove``, ``verify``, ``report``,
+``inclusion export``, ``inclusion verify``.
 
 Exit codes: 0 success (for ``verify``: the proof is valid; for ``report``: every
-asset with liabilities is covered by verified reserves), 1 the proof does not
-verify or (``report``) some asset is not covered, 2 bad input or usage.
+asset with liabilities is covered by verified reserves; for ``inclusion verify``:
+the user is included), 1 the proof does not verify or (``report``) some asset is
+not covered or (``inclusion verify``) the user is not shown included, 2 bad input
+or usage.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
-from .errors import InvalidProof, LedgerError, StarkPorError
+from .errors import InvalidInclusionProof, InvalidProof, LedgerError, StarkPorError
 from .proof import SECURITY_PRESETS, Proof, Statement, prove, summary_path, verify
 
 EXIT_OK, EXIT_INVALID, EXIT_INPUT = 0, 1, 2
@@ -115,7 +118,99 @@ def cmd_demo(args: argparse.Namespace, con: Console) -> int:
 
     report_path, rep = write_demo_report(statement, out)
     print(f"proof of reserves (demo wallets, real signatures): {rep.verdict} → {report_path}")
-    return EXIT_OK if exact else EXIT_INVALID
+    included = demo_inclusion(proof_path, statement, ledger.user_ids[0], out / "inclusion.json", con)
+    return EXIT_OK if exact and included else EXIT_INVALID
+
+
+def demo_inclusion(proof_path: Path, statement: Statement, user_id: str, out: Path, con: Console) -> bool:
+    """Exports one user's inclusion proof and checks it with both verifiers."""
+    from .inclusion import export, store_path, verify_inclusion
+
+    export(store_path(proof_path), user_id).save(out)
+    print(f"inclusion proof of user {user_id!r}: {out.stat().st_size:,} bytes → {out}")
+    ok = True
+    for pure in (False, True):
+        try:
+            with con.step(f"checking it with the {VERIFIERS[pure]}"):
+                balances = verify_inclusion(out, statement, pure=pure)
+            print(f"  INCLUDED ({VERIFIERS[pure]}): " + (", ".join(f"{a} {v:,f}" for a, v in balances.items()) or "no balances"))
+        except InvalidInclusionProof as e:
+            print(f"  NOT INCLUDED ({VERIFIERS[pure]}, {e.reason}): {e.message}")
+            ok = False
+    return ok
+
+
+VERIFIERS = {False: "Rust core", True: "pure-Python verifier"}
+
+
+def cmd_inclusion_export(args: argparse.Namespace, con: Console) -> int:
+    from .inclusion import InclusionStore, export, export_all, store_path
+
+    store_file = Path(args.store) if args.store else store_path(args.proof)
+    if not store_file.is_file():
+        raise UsageError(f"no inclusion store at {store_file} (Proof.save writes it beside the proof)")
+    try:
+        statement = Proof.load(args.proof).statement
+    except OSError as e:
+        raise UsageError(f"cannot read the proof file {args.proof}: {e.strerror}")
+    with InclusionStore(store_file) as store:
+        if (store.root, store.round_id) != (statement.root, statement.round_id):
+            raise UsageError(f"{store_file} is the store of another proof (round {store.round_id!r}, root {store.root})")
+        if args.all:
+            with con.step(f"exporting {len(store):,} inclusion proofs"):
+                count = export_all(store, sys.stdout if args.output == "-" else args.output)
+            con.info(f"  {count:,} proofs → {args.output} (JSON Lines)")
+            return EXIT_OK
+        try:
+            proof = export(store, args.user)
+        except KeyError:
+            raise UsageError(f"user {args.user!r} is not in round {store.round_id!r}") from None
+    if args.output == "-":
+        print(proof.to_json(indent=2))
+    else:
+        proof.save(args.output)
+        con.info(f"  inclusion proof of {args.user!r} → {args.output} ({Path(args.output).stat().st_size:,} bytes)")
+    return EXIT_OK
+
+
+def cmd_inclusion_verify(args: argparse.Namespace, con: Console) -> int:
+    from .inclusion import load_inclusion, verify_inclusion
+    from .pyverify import Rejected, parse_root
+
+    if args.root:
+        try:
+            parse_root(args.root.strip(), "--root")
+        except Rejected as e:
+            raise UsageError(e.message) from None
+    if args.proof:
+        try:
+            with con.step(f"verifying the liabilities proof {args.proof}"):
+                anchor = verify(args.proof, min_security=args.min_security)
+        except InvalidProof as e:
+            print(f"INVALID liabilities proof: {e}", file=sys.stderr)
+            return EXIT_INVALID
+        root = anchor.root
+    else:
+        anchor = root = args.root.strip().lower()
+    try:
+        inclusion = load_inclusion(Path(args.inclusion))
+        balances = verify_inclusion(inclusion, anchor, pure=args.pure)
+    except OSError as e:
+        raise UsageError(f"cannot read {args.inclusion}: {e.strerror}")
+    except InvalidInclusionProof as e:
+        print(f"NOT INCLUDED ({e.reason}): {e.message}")
+        return EXIT_INVALID
+    print(f"INCLUDED: user {inclusion.user_id!r} is in round {inclusion.round_id!r}, root {root} "
+          f"(checked by the {VERIFIERS[args.pure]})")
+    width = max((len(a) for a in balances), default=0)
+    for asset, amount in balances.items():
+        print(f"  {asset:<{width}}  {amount:,f}")
+    if not balances:
+        print("  (no balances)")
+    if not args.proof:
+        print("note: only the root was checked; the asset names and round id are the exchange's labels "
+              "until checked against the verified proof (--proof)")
+    return EXIT_OK
 
 
 def cmd_prove(args: argparse.Namespace, con: Console) -> int:
@@ -221,6 +316,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--exchange", help="exchange name in the signed challenge (default: the JSON file's)")
     r.add_argument("--min-security", type=int, default=100)
     r.set_defaults(run=cmd_report)
+
+    inc = sub.add_parser("inclusion", help="users' inclusion proofs: export them, verify one")
+    inc_sub = inc.add_subparsers(dest="inclusion_command", required=True)
+    ie = inc_sub.add_parser("export", help="export inclusion proofs from the store beside a proof (ROUND.stpor.db)")
+    ie.add_argument("proof", help="the round's proof file (ROUND.stpor)")
+    who = ie.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", help="the user id to export")
+    who.add_argument("--all", action="store_true", help="every user, as JSON Lines")
+    ie.add_argument("-o", "--output", required=True, help="file to write (- for stdout)")
+    ie.add_argument("--store", help="inclusion store (default: <proof>.db)")
+    ie.set_defaults(run=cmd_inclusion_export)
+    iv = inc_sub.add_parser("verify", help="check an inclusion proof; exit code 0 only when the user is included")
+    iv.add_argument("inclusion", help="the user's inclusion proof (JSON)")
+    anchor = iv.add_mutually_exclusive_group(required=True)
+    anchor.add_argument("--proof", help="the round's proof file: verified first, then the inclusion against it")
+    anchor.add_argument("--root", help="the round's published root (64 hex digits)")
+    iv.add_argument("--pure", action="store_true", help="use the pure-Python verifier (stark_por.pyverify)")
+    iv.add_argument("--min-security", type=int, default=100)
+    iv.set_defaults(run=cmd_inclusion_verify)
     return p
 
 

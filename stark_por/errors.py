@@ -11,6 +11,9 @@ so callers (the CLI in particular) can catch one class and print ``str(exc)``.
   * :class:`InsufficientSecurity` -- the proof is well formed but its
     claimed security level is below what the verifier requires.
 
+* :class:`InvalidInclusionProof` -- a user's inclusion proof does not show
+  them inside the expected root; ``reason`` is a stable code.
+
 * :class:`ReservesError` -- a reserves file is malformed (a
   :class:`LedgerError`, so input errors are caught together).
 * :class:`UnverifiedStatementError` -- a reserves report was asked for a
@@ -28,6 +31,7 @@ __all__ = [
     "InvalidProof",
     "ProofFormatError",
     "InsufficientSecurity",
+    "InvalidInclusionProof",
     "ReservesError",
     "UnverifiedStatementError",
 ]
@@ -198,3 +202,35 @@ def _rebuild_reserves_error(reason, row, column, value, path, index):
 class UnverifiedStatementError(StarkPorError, TypeError):
     """A report needs the statement returned by :func:`stark_por.verify`, not one read
     without verification (``Proof.load(path).statement``) or built by hand."""
+
+
+class InvalidInclusionProof(StarkPorError):
+    """An inclusion proof that does not show the user inside the expected root.
+
+    ``reason`` is one of :data:`INCLUSION_REASONS`: ``"malformed"`` (not JSON, a field
+    missing or out of its domain), ``"unknown-version"``, ``"wrong-round"`` (another round
+    than the statement's), ``"asset-mismatch"`` (an asset labelled otherwise than in the
+    statement), ``"leaf-mismatch"`` (the id, salt and balances do not hash to the proof's
+    leaf), ``"path-mismatch"`` (the path does not lead from that leaf to the proof's root)
+    or ``"root-mismatch"`` (a consistent proof of another tree). ``message`` says more.
+    """
+
+    def __init__(self, message: str, reason: str = "malformed") -> None:
+        self.reason = reason
+        self.message = message
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (type(self), (self.message, self.reason))
+
+
+#: The ``reason`` codes of :class:`InvalidInclusionProof`.
+INCLUSION_REASONS = (
+    "malformed",
+    "unknown-version",
+    "wrong-round",
+    "asset-mismatch",
+    "leaf-mismatch",
+    "path-mismatch",
+    "root-mismatch",
+)

@@ -101,6 +101,9 @@ class Proof:
     positions: Optional[np.ndarray] = field(default=None, repr=False)
     #: ``(rows, columns)`` of the proven trace; only on proofs fresh from :func:`prove`.
     trace_shape: Optional[Tuple[int, int]] = field(default=None, repr=False)
+    #: What the inclusion store is written from (ledger, salts, tree); only on proofs fresh
+    #: from :func:`prove`, dropped by :meth:`forget_inclusion_data`.
+    _inclusion_data: Optional[dict] = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.data, (bytes, bytearray, memoryview)):
@@ -119,14 +122,24 @@ class Proof:
     def load(cls, path: PathLike) -> "Proof":
         return cls(Path(path).read_bytes())
 
-    def save(self, path: PathLike, *, summary: bool = True) -> Path:
-        """Writes the proof atomically, and a JSON summary beside it (``<path>.json``)."""
+    def save(self, path: PathLike, *, summary: bool = True, inclusion_store: bool = True) -> Path:
+        """Writes the proof atomically, a JSON summary beside it (``<path>.json``) and, for a
+        proof fresh from :func:`prove`, the inclusion store (``<path>.db``, private: every
+        user's balances and salts; see :mod:`stark_por.inclusion`)."""
         path = Path(path)
         atomic_write(path, self.data)
         if summary:
             text = json.dumps(self.statement.summary(), indent=2) + "\n"
             atomic_write(summary_path(path), text.encode())
+        if inclusion_store and self._inclusion_data is not None:
+            from .inclusion import InclusionStore, store_path
+
+            InclusionStore.write(store_path(path), statement=self.statement, **self._inclusion_data)
         return path
+
+    def forget_inclusion_data(self) -> None:
+        """Drops the ledger, salts and tree kept for the inclusion store (2·N' × 32 bytes)."""
+        self._inclusion_data = None
 
     def __len__(self) -> int:
         return len(self.data)
@@ -192,6 +205,15 @@ def prove(
     proof = Proof(out["file"])
     proof.positions = np.asarray(out["positions"], dtype=np.uint64)
     proof.trace_shape = (int(out["trace_rows"]), int(out["trace_columns"]))
+    proof._inclusion_data = dict(
+        user_ids=ledger.user_ids,
+        positions=proof.positions,
+        salts=out["salts"],
+        tree=out["tree"],
+        indptr=ledger.indptr,
+        asset_index=ledger.asset_index,
+        amounts=ledger.amounts,
+    )
     return proof
 
 

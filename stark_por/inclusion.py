@@ -1,0 +1,346 @@
+"""Inclusion proofs: every user can check that their balances are inside a round's root.
+
+The exchange side: :func:`stark_por.prove` keeps what inclusion proofs are cut from, and
+:meth:`stark_por.Proof.save` writes it beside the proof as an **inclusion store**
+(``ROUND.stpor.db``, an SQLite file: no server). From the store, :func:`export` produces one
+user's :class:`InclusionProof` and :func:`export_all` every user's, as JSON Lines.
+
+The user side: :func:`verify_inclusion` checks a proof against the round's verified
+:class:`~stark_por.Statement` (or only its published root) with the Rust core, or with the
+independent pure-Python verifier :mod:`stark_por.pyverify` (``pure=True``).
+
+The store holds every user's balances and salts: it is the exchange's private data, written
+readable by its owner only. Never publish it; publish the proofs' statement and hand each user
+their own inclusion proof.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+from . import pyverify
+from .errors import InvalidInclusionProof
+from .pyverify import Entry, InclusionProof
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .ledger import Asset
+    from .proof import Statement
+
+__all__ = ["InclusionProof", "InclusionStore", "export", "export_all", "verify_inclusion", "store_path"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+STORE_FORMAT = "stark-por/inclusion-store"
+STORE_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE meta (
+    format TEXT NOT NULL, version INTEGER NOT NULL, round_id TEXT NOT NULL,
+    root TEXT NOT NULL, num_leaves INTEGER NOT NULL, assets TEXT NOT NULL
+);
+CREATE TABLE users (
+    user_id TEXT PRIMARY KEY, leaf_index INTEGER NOT NULL, salt BLOB NOT NULL,
+    entries TEXT NOT NULL  -- JSON [[asset index (1-based), amount in smallest units], ...]
+) WITHOUT ROWID;
+CREATE TABLE nodes (idx INTEGER PRIMARY KEY, digest BLOB NOT NULL);  -- heap-numbered, 1 = root
+"""
+
+
+def store_path(proof_path: PathLike) -> Path:
+    """Where :meth:`Proof.save` puts the inclusion store of ``proof_path``."""
+    path = Path(proof_path)
+    return path.with_name(path.name + ".db")
+
+
+class InclusionStore:
+    """A read-only view of an inclusion store. Opening it reads only its header; each export
+    reads one user's row and the ``log2(N')`` sibling digests it needs."""
+
+    def __init__(self, path: PathLike) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no inclusion store at {self.path}")
+        self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = self._db.execute(
+                "SELECT format, version, round_id, root, num_leaves, assets FROM meta"
+            ).fetchone()
+        except sqlite3.DatabaseError:
+            row = None
+        if row is None or row[0] != STORE_FORMAT:
+            self._db.close()
+            raise ValueError(f"{self.path} is not a stark-por inclusion store")
+        if row[1] != STORE_VERSION:
+            self._db.close()
+            raise ValueError(f"{self.path}: inclusion store version {row[1]} is not supported")
+        _, _, self.round_id, self.root, self.num_leaves, assets = row
+        #: ``(name, decimals)`` of each asset, in the statement's order.
+        self.assets: Tuple[Tuple[str, int], ...] = tuple((a["asset"], a["decimals"]) for a in json.loads(assets))
+        self.depth = self.num_leaves.bit_length() - 1
+
+    # -- writing ------------------------------------------------------------------------------
+
+    @classmethod
+    def write(
+        cls,
+        path: PathLike,
+        *,
+        statement: "Statement",
+        user_ids: Sequence[str],
+        positions: "np.ndarray",
+        salts: bytes,
+        tree: bytes,
+        indptr: "np.ndarray",
+        asset_index: "np.ndarray",
+        amounts: "np.ndarray",
+    ) -> Path:
+        """Writes a store atomically (readers see the old file or the new one), mode 0600."""
+        path = Path(path)
+        n_leaves = statement.num_leaves
+        if len(tree) != 64 * n_leaves or len(salts) != 32 * len(user_ids):
+            raise ValueError("the tree or the salts do not match the statement")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        os.close(fd)
+        try:
+            db = sqlite3.connect(tmp)
+            try:
+                db.execute("PRAGMA journal_mode = OFF")
+                db.execute("PRAGMA synchronous = OFF")
+                db.executescript(_SCHEMA)
+                assets = json.dumps([{"asset": a.name, "decimals": a.decimals} for a in statement.assets])
+                db.execute(
+                    "INSERT INTO meta VALUES (?, ?, ?, ?, ?, ?)",
+                    (STORE_FORMAT, STORE_VERSION, statement.round_id, statement.root, n_leaves, assets),
+                )
+                db.executemany(
+                    "INSERT INTO users VALUES (?, ?, ?, ?)",
+                    _user_rows(user_ids, positions, salts, indptr, asset_index, amounts),
+                )
+                db.execute("CREATE UNIQUE INDEX users_by_leaf ON users(leaf_index)")
+                view = memoryview(tree)
+                db.executemany(
+                    "INSERT INTO nodes VALUES (?, ?)", ((i, view[32 * i : 32 * i + 32]) for i in range(1, 2 * n_leaves))
+                )
+                db.commit()
+            finally:
+                db.close()
+            os.chmod(tmp, 0o600)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        return path
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def __enter__(self) -> "InclusionStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT count(*) FROM users").fetchone()[0]
+
+    def __contains__(self, user_id: object) -> bool:
+        return self._db.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is not None
+
+    def user_ids(self) -> Iterator[str]:
+        """Every user id, in id order."""
+        for (user_id,) in self._db.execute("SELECT user_id FROM users ORDER BY user_id"):
+            yield user_id
+
+    def _nodes(self, indices: Sequence[int]) -> Dict[int, bytes]:
+        marks = ",".join("?" * len(indices))
+        rows = self._db.execute(f"SELECT idx, digest FROM nodes WHERE idx IN ({marks})", list(indices))
+        return {idx: bytes(digest) for idx, digest in rows}
+
+    def _proof(self, user_id: str, leaf_index: int, salt: bytes, entries: str, siblings: List[bytes], leaf: bytes, root: bytes) -> InclusionProof:
+        return InclusionProof(
+            round_id=self.round_id,
+            user_id=user_id,
+            salt=bytes(salt),
+            entries=tuple(
+                Entry(self.assets[k - 1][0], k, self.assets[k - 1][1], amount) for k, amount in json.loads(entries)
+            ),
+            leaf_index=leaf_index,
+            num_leaves=self.num_leaves,
+            leaf=leaf,
+            root=root,
+            path=tuple(siblings),
+        )
+
+
+def _user_rows(user_ids, positions, salts: bytes, indptr, asset_index, amounts) -> Iterator[tuple]:
+    # plain lists: element access on numpy arrays is slow in a Python loop
+    ptr, assets, values, where = indptr.tolist(), asset_index.tolist(), amounts.tolist(), positions.tolist()
+    for u, user_id in enumerate(user_ids):
+        lo, hi = ptr[u], ptr[u + 1]
+        entries = json.dumps([[assets[e] + 1, values[e]] for e in range(lo, hi)], separators=(",", ":"))
+        yield user_id, where[u], salts[32 * u : 32 * u + 32], entries
+
+
+def _open(store: Union[InclusionStore, PathLike]) -> Tuple[InclusionStore, bool]:
+    if isinstance(store, InclusionStore):
+        return store, False
+    return InclusionStore(store), True
+
+
+def export(store: Union[InclusionStore, PathLike], user_id: str) -> InclusionProof:
+    """The inclusion proof of ``user_id``. Raises :class:`KeyError` for an unknown user."""
+    st, owned = _open(store)
+    try:
+        row = st._db.execute("SELECT leaf_index, salt, entries FROM users WHERE user_id = ?", (user_id,)).fetchone()
+        if row is None:
+            raise KeyError(user_id)
+        leaf_index, salt, entries = row
+        heap = st.num_leaves + leaf_index
+        siblings = [(heap >> level) ^ 1 for level in range(st.depth)]
+        nodes = st._nodes([1, heap] + siblings)
+        return st._proof(user_id, leaf_index, salt, entries, [nodes[i] for i in siblings], nodes[heap], nodes[1])
+    finally:
+        if owned:
+            st.close()
+
+
+def export_all(store: Union[InclusionStore, PathLike], out: Union[PathLike, IO[str]]) -> int:
+    """Writes every user's inclusion proof as JSON Lines (one compact proof per line), in leaf
+    order, to a path (atomically) or an open text file. Memory stays bounded: users stream from
+    the store, and only the current path (one digest per level) is held. Returns the count."""
+    st, owned = _open(store)
+    try:
+        if isinstance(out, (str, os.PathLike)):
+            path = Path(out)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    count = _write_all(st, f)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except FileNotFoundError:
+                    pass
+                raise
+            return count
+        return _write_all(st, out)
+    finally:
+        if owned:
+            st.close()
+
+
+def _write_all(st: InclusionStore, f: IO[str]) -> int:
+    root = st._nodes([1])[1]
+    node_at = st._db.cursor()
+    # path[level] holds (node index, digest) of the current sibling at that level; in leaf
+    # order a sibling at level k changes only every 2^k leaves, so most lookups are cached
+    path: List[Tuple[int, bytes]] = [(0, b"")] * st.depth
+    count = 0
+    rows = st._db.execute("SELECT user_id, leaf_index, salt, entries FROM users ORDER BY leaf_index")
+    for user_id, leaf_index, salt, entries in rows:
+        heap = st.num_leaves + leaf_index
+        for level in range(st.depth):
+            idx = (heap >> level) ^ 1
+            if path[level][0] != idx:
+                path[level] = (idx, bytes(node_at.execute("SELECT digest FROM nodes WHERE idx = ?", (idx,)).fetchone()[0]))
+        leaf = bytes(node_at.execute("SELECT digest FROM nodes WHERE idx = ?", (heap,)).fetchone()[0])
+        proof = st._proof(user_id, leaf_index, salt, entries, [d for _, d in path], leaf, root)
+        f.write(proof.to_json())
+        f.write("\n")
+        count += 1
+    return count
+
+
+def load_inclusion(source: Union[InclusionProof, str, bytes, "os.PathLike[str]"]) -> InclusionProof:
+    """An :class:`InclusionProof` from itself, JSON text (``str`` or ``bytes``) or a file path
+    (``pathlib.Path``). Raises :class:`InvalidInclusionProof` (``malformed`` or
+    ``unknown-version``) for text that is not a version-1 inclusion proof."""
+    if isinstance(source, InclusionProof):
+        return source
+    if isinstance(source, os.PathLike):
+        with open(source, "rb") as f:
+            source = f.read(pyverify.MAX_PROOF_BYTES + 1)
+    try:
+        return InclusionProof.from_json(source)
+    except pyverify.Rejected as e:
+        raise InvalidInclusionProof(e.message, reason=e.reason) from None
+
+
+def verify_inclusion(
+    inclusion: Union[InclusionProof, str, bytes, "os.PathLike[str]"],
+    anchor: Union["Statement", str],
+    *,
+    pure: bool = False,
+) -> Dict[str, Decimal]:
+    """Checks that ``inclusion`` shows its user inside ``anchor`` and returns their balances.
+
+    ``anchor`` is the round's :class:`~stark_por.Statement` as :func:`stark_por.verify` returns
+    it (then the round id, the tree size and the asset names are checked too), or the
+    published root as 64 hex digits (then only the root is: asset names and the round id are
+    the exchange's word). ``pure=True`` uses the pure-Python verifier instead of the Rust core.
+    Raises :class:`InvalidInclusionProof`, whose ``reason`` names the first check that failed.
+    """
+    proof = load_inclusion(inclusion)
+    root, round_id, num_leaves, assets = _anchor(anchor)
+    if pure:
+        try:
+            return pyverify.check(proof, root, round_id=round_id, num_leaves=num_leaves, assets=assets)
+        except pyverify.Rejected as e:
+            raise InvalidInclusionProof(e.message, reason=e.reason) from None
+    from . import _native
+
+    if proof.version != pyverify.VERSION:
+        raise InvalidInclusionProof(f"format version {proof.version}", reason="unknown-version")
+    if any(not 0 <= x < 2**64 for x in (proof.leaf_index, proof.num_leaves)) or any(
+        not 0 <= e.index < 2**32 or not 0 <= e.units < 2**64 for e in proof.entries
+    ):
+        raise InvalidInclusionProof("an index, a tree size or an amount is out of range", reason="malformed")
+    _native.verify_inclusion(
+        proof.version,
+        proof.round_id,
+        proof.user_id,
+        proof.salt,
+        [(e.asset, e.index, e.decimals, e.units) for e in proof.entries],
+        proof.leaf_index,
+        proof.num_leaves,
+        proof.leaf,
+        proof.root,
+        b"".join(proof.path),
+        root,
+        round_id,
+        num_leaves,
+        None if assets is None else list(assets),
+    )
+    return proof.balances
+
+
+def _anchor(anchor) -> Tuple[bytes, Optional[str], Optional[int], Optional[Tuple[Tuple[str, int], ...]]]:
+    from .proof import Statement
+
+    if isinstance(anchor, Statement):
+        assets = tuple((a.name, a.decimals) for a in anchor.assets)
+        return bytes.fromhex(anchor.root), anchor.round_id, anchor.num_leaves, assets
+    if isinstance(anchor, str):
+        try:
+            return pyverify.parse_root(anchor.strip(), "the expected root"), None, None, None
+        except pyverify.Rejected as e:
+            raise ValueError(e.message) from None
+    raise TypeError(f"verify_inclusion() checks against a Statement or a root in hex, not {type(anchor).__name__}")
