@@ -54,9 +54,8 @@ class Statement:
 
     @property
     def totals_decimal(self) -> Dict[str, Decimal]:
-        return {
-            a.name: Decimal(self.totals[a.name]).scaleb(-a.decimals) for a in self.assets
-        }
+        # built from the digits, not scaled in a 28-digit context: exact for any total
+        return {a.name: Decimal(f"{self.totals[a.name]}E-{a.decimals}") for a in self.assets}
 
     @classmethod
     def _from_native(cls, d: dict) -> "Statement":
@@ -155,6 +154,10 @@ def atomic_write(path: PathLike, data: bytes) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
+        # mkstemp makes the file private; published files get the usual umask permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
