@@ -139,6 +139,13 @@ def digest_from_bytes(b: bytes) -> Optional[Digest]:
     return d if len(b) == 32 and all(x < P for x in d) else None
 
 
+def _elements(b: bytes) -> Digest:
+    d = digest_from_bytes(b)
+    if d is None:
+        raise ValueError("not a canonical 32-byte digest")
+    return d
+
+
 def hash_bytes(tag: int, data: bytes) -> Digest:
     """Byte-string hash: append 0x01, pack 7 bytes per element (little-endian), absorb 8
     elements per permutation; the capacity holds the tag and the byte length."""
@@ -163,9 +170,9 @@ def leaf_of(idc: bytes, entries: Sequence[Tuple[int, int]]) -> bytes:
     slots = [x for entry in entries for x in entry]
     blocks = 1 if len(entries) <= 2 else 1 + -(-(len(entries) - 2) // 4)
     slots += [0] * (4 + (blocks - 1) * 8 - len(slots))
-    idc_elements = digest_from_bytes(idc)
-    assert idc_elements is not None
-    state = permute([LEAF_TAG, 0, 0, 0] + idc_elements + slots[:4])
+    if not all(0 <= x < P for x in slots):
+        raise ValueError("asset indices and amounts must be field elements")
+    state = permute([LEAF_TAG, 0, 0, 0] + _elements(idc) + slots[:4])
     for i in range(4, len(slots), 8):
         state = permute(state[:4] + slots[i : i + 8])
     return digest_to_bytes(state[4:8])
@@ -177,9 +184,7 @@ def leaf(user_id: str, salt: bytes, entries: Sequence[Tuple[int, int]]) -> bytes
 
 def node(left: bytes, right: bytes) -> bytes:
     """An internal node over two canonical child digests."""
-    l, r = digest_from_bytes(left), digest_from_bytes(right)
-    assert l is not None and r is not None
-    return digest_to_bytes(permute([NODE_TAG, 0, 0, 0] + l + r)[4:8])
+    return digest_to_bytes(permute([NODE_TAG, 0, 0, 0] + _elements(left) + _elements(right))[4:8])
 
 
 def walk(leaf_digest: bytes, leaf_index: int, path: Sequence[bytes]) -> bytes:
