@@ -86,9 +86,11 @@ def test_error_hierarchy_and_messages():
     assert pickle.loads(pickle.dumps(ins)).required == 100
     assert InvalidProof("bad").reason == "bad"
     import stark_por.errors as errors
-    assert set(errors.__all__) == {
+    assert set(errors.__all__) >= {
         "StarkPorError", "LedgerError", "InvalidProof", "ProofFormatError",
         "InsufficientSecurity"}
+    for name in errors.__all__:  # every exported error is one of ours
+        assert issubclass(getattr(errors, name), StarkPorError)
 
 
 # --------------------------------------------------------------------- assets / amounts
