@@ -5,6 +5,18 @@ from typing import Any, Sequence
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "__version__",
+    "prove",
+    "verify",
+    "read_statement",
+    "trace_dump",
+    "verify_inclusion",
+    "inclusion_leaf",
+    "id_commitment",
+    "walk_path",
+]
+
 __version__: str
 
 def prove(
