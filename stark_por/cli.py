@@ -213,6 +213,24 @@ def cmd_inclusion_verify(args: argparse.Namespace, con: Console) -> int:
     return EXIT_OK
 
 
+def batch_size_arg(text: str) -> int:
+    """``--batch-size``: ``4096`` or ``2^12``, a power of two from 2 to 2^39."""
+    try:
+        if "^" in text:
+            base, exp = text.split("^", 1)
+            if base.strip() != "2":
+                raise ValueError
+            exp_value = int(exp)
+            value = 2**exp_value if 0 <= exp_value <= 40 else 0
+        else:
+            value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a batch size: {text!r} (e.g. 4096 or 2^12)")
+    if value < 2 or value & (value - 1) or value > 2**39:
+        raise argparse.ArgumentTypeError(f"the batch size must be a power of two from 2 to 2^39, not {text}")
+    return value
+
+
 def cmd_prove(args: argparse.Namespace, con: Console) -> int:
     from .ledger import Ledger
 
@@ -227,7 +245,14 @@ def cmd_prove(args: argparse.Namespace, con: Console) -> int:
             ledger = Ledger.from_csv(args.ledger, assets=args.assets, max_bits=args.range_bits)
     con.info(f"  {ledger.num_users:,} users, {ledger.num_assets} assets, {ledger.num_entries:,} balances")
     with con.step("proving"):
-        proof = prove(ledger, secret=secret, round_id=args.round_id, security=args.security, range_bits=args.range_bits)
+        proof = prove(
+            ledger,
+            secret=secret,
+            round_id=args.round_id,
+            security=args.security,
+            range_bits=args.range_bits,
+            batch_size=args.batch_size,
+        )
     path = proof.save(args.output)
     con.info(f"  proof {len(proof):,} bytes → {path} (summary: {summary_path(path)})")
     if not args.quiet:
@@ -299,6 +324,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--assets", help="assets CSV (asset,decimals); default: <ledger>.assets.csv")
     pr.add_argument("--security", choices=sorted(SECURITY_PRESETS), default="100")
     pr.add_argument("--range-bits", type=int, default=62, help="prove every balance < 2^BITS (32–63)")
+    pr.add_argument(
+        "--batch-size",
+        type=batch_size_arg,
+        help="prove in batches of this many leaves (a power of two, e.g. 4096 or 2^12), one round file",
+    )
     pr.set_defaults(run=cmd_prove)
 
     v = sub.add_parser("verify", help="verify a proof file; exit code 0 only when valid")

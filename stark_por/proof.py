@@ -178,6 +178,7 @@ def prove(
     round_id: str,
     security: str = "100",
     range_bits: int = DEFAULT_RANGE_BITS,
+    batch_size: Optional[int] = None,
 ) -> Proof:
     """Proves that ``ledger``'s per-asset totals are the exact sums of balances in
     ``[0, 2**range_bits)`` committed in one Merkle root.
@@ -185,6 +186,11 @@ def prove(
     ``secret`` (≥ 16 bytes) derives every user's salt and the proof's blinding: keep it to
     regenerate inclusion proofs, and keep it secret. ``security`` is ``"100"`` (default,
     103 bits conjectured) or ``"128"``. ``range_bits`` may be 32 to 63.
+
+    ``batch_size`` (a power of two ≥ 2, or ``None`` for one proof) proves a round larger than
+    it in batches of that many leaves, in one round file: :func:`verify` checks every batch
+    and returns one statement whose root is the Merkle root of all leaves, so inclusion proofs
+    are unchanged. A round that fits in one batch is an ordinary single proof.
     """
     if not isinstance(ledger, Ledger):
         raise TypeError(f"prove() takes a Ledger, not {type(ledger).__name__}")
@@ -194,6 +200,14 @@ def prove(
         raise TypeError("round_id must be a string")
     if str(security) not in SECURITY_PRESETS:
         raise ValueError(f"security must be one of {sorted(SECURITY_PRESETS)}, not {security!r}")
+    batch_log2 = None
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError("batch_size must be an integer or None")
+        batch_size = int(batch_size)
+        if batch_size < 2 or batch_size & (batch_size - 1) or batch_size > 2**39:
+            raise ValueError(f"batch_size must be a power of two from 2 to 2**39, not {batch_size}")
+        batch_log2 = batch_size.bit_length() - 1
     out = _native.prove(
         list(ledger.user_ids),
         [(a.name, a.decimals) for a in ledger.assets],
@@ -204,6 +218,7 @@ def prove(
         bytes(secret),
         round_id,
         str(security),
+        batch_log2,
     )
     proof = Proof(out["file"])
     proof.positions = np.asarray(out["positions"], dtype=np.uint64)

@@ -4,6 +4,7 @@
 //! magic "STARKPOR" (8) | format version u16 | kind u8 | statement length u32 | statement
 //!                      | proof length u32 | winterfell proof
 //! ```
+//! Kind 1 is a single proof; kind 2 a round proved in batches (layout in `round.rs`).
 //! All integers little-endian. Unknown versions or kinds, truncation and trailing bytes are
 //! rejected, and the winterfell proof must re-encode to exactly the bytes it was read from.
 
@@ -17,6 +18,8 @@ pub const MAGIC: &[u8; 8] = b"STARKPOR";
 pub const FORMAT_VERSION: u16 = 1;
 /// A single solvency proof over all leaves.
 pub const KIND_SOLVENCY: u8 = 1;
+/// A round proved in batches (see `round.rs`): the round statement, then every batch.
+pub const KIND_ROUND: u8 = 2;
 
 pub struct ProofFile {
     pub statement: Statement,
@@ -29,9 +32,7 @@ impl ProofFile {
         self.statement.write(&mut statement);
         let proof = self.proof.to_bytes();
         let mut out = Vec::with_capacity(19 + statement.len() + proof.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.push(KIND_SOLVENCY);
+        write_header(&mut out, KIND_SOLVENCY);
         out.extend_from_slice(&(statement.len() as u32).to_le_bytes());
         out.extend_from_slice(&statement);
         out.extend_from_slice(&(proof.len() as u32).to_le_bytes());
@@ -39,7 +40,8 @@ impl ProofFile {
         out
     }
 
-    /// Reads only the statement (for display before verification).
+    /// Reads only the statement (for display before verification), of either kind of file:
+    /// both put the statement right after the header.
     pub fn read_statement(bytes: &[u8]) -> Result<Statement> {
         let mut r = Reader::new(bytes);
         read_header(&mut r)?;
@@ -48,23 +50,39 @@ impl ProofFile {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
-        read_header(&mut r)?;
-        let statement = read_statement_block(&mut r)?;
-        let len = r.u32("proof length")? as usize;
-        let at = r.offset();
-        let proof_bytes = r.take(len, "winterfell proof")?;
-        r.finish()?;
-        let proof = crate::guard("proof decoding", || Proof::from_bytes(proof_bytes))
-            .map_err(|e| Error::format(at, format!("winterfell proof is malformed: {e}")))?
-            .map_err(|e| Error::format(at, format!("winterfell proof is malformed: {e}")))?;
-        if proof.to_bytes() != proof_bytes {
-            return Err(Error::format(at, "winterfell proof is not canonically encoded"));
+        if read_header(&mut r)? != KIND_SOLVENCY {
+            return Err(Error::format(10, "not a single-proof file (this is a batched round)"));
         }
+        let statement = read_statement_block(&mut r)?;
+        let proof = read_proof_block(&mut r)?;
+        r.finish()?;
         Ok(ProofFile { statement, proof })
     }
 }
 
-fn read_header(r: &mut Reader<'_>) -> Result<()> {
+/// Reads a length-prefixed winterfell proof, which must be canonically encoded.
+pub(crate) fn read_proof_block(r: &mut Reader<'_>) -> Result<Proof> {
+    let len = r.u32("proof length")? as usize;
+    let at = r.offset();
+    let proof_bytes = r.take(len, "winterfell proof")?;
+    let proof = crate::guard("proof decoding", || Proof::from_bytes(proof_bytes))
+        .map_err(|e| Error::format(at, format!("winterfell proof is malformed: {e}")))?
+        .map_err(|e| Error::format(at, format!("winterfell proof is malformed: {e}")))?;
+    if proof.to_bytes() != proof_bytes {
+        return Err(Error::format(at, "winterfell proof is not canonically encoded"));
+    }
+    Ok(proof)
+}
+
+/// Writes the header of a file of `kind`.
+pub(crate) fn write_header(out: &mut Vec<u8>, kind: u8) {
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.push(kind);
+}
+
+/// Checks magic and version; returns the kind (one this build reads).
+pub(crate) fn read_header(r: &mut Reader<'_>) -> Result<u8> {
     if r.array::<8>("magic bytes")? != *MAGIC {
         return Err(Error::format(0, "not a stark-por proof file (bad magic bytes)"));
     }
@@ -73,13 +91,18 @@ fn read_header(r: &mut Reader<'_>) -> Result<()> {
         return Err(Error::format(8, format!("unknown format version {version} (this build reads {FORMAT_VERSION})")));
     }
     let kind = r.u8("proof kind")?;
-    if kind != KIND_SOLVENCY {
+    if kind != KIND_SOLVENCY && kind != KIND_ROUND {
         return Err(Error::format(10, format!("unknown proof kind {kind}")));
     }
-    Ok(())
+    Ok(kind)
 }
 
-fn read_statement_block(r: &mut Reader<'_>) -> Result<Statement> {
+/// Reads the kind of a file without checking anything past the header.
+pub fn file_kind(bytes: &[u8]) -> Result<u8> {
+    read_header(&mut Reader::new(bytes))
+}
+
+pub(crate) fn read_statement_block(r: &mut Reader<'_>) -> Result<Statement> {
     let len = r.u32("statement length")? as usize;
     let at = r.offset();
     let block = r.take(len, "statement")?;
@@ -89,7 +112,7 @@ fn read_statement_block(r: &mut Reader<'_>) -> Result<Statement> {
     Ok(statement)
 }
 
-fn shift(e: Error, by: usize) -> Error {
+pub(crate) fn shift(e: Error, by: usize) -> Error {
     match e {
         Error::Format { offset, message } => Error::Format { offset: offset + by, message },
         other => other,

@@ -8,6 +8,7 @@ pub mod inclusion;
 pub mod inspect;
 pub mod kdf;
 pub mod reader;
+pub mod round;
 pub mod statement;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -18,6 +19,7 @@ use stark_por_solvency::hash::{digest_to_bytes, id_commitment, Digest};
 use stark_por_solvency::{CircuitError, Leaf, StatementParams};
 
 pub use envelope::ProofFile;
+pub use round::prove_round;
 pub use error::{Error, Result};
 pub use stark_por_solvency::Security;
 pub use statement::{Asset, Statement};
@@ -75,6 +77,13 @@ pub fn guard<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
 
 /// Proves the liabilities statement for `ledger` in round `round_id`.
 pub fn prove(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str, security: Security) -> Result<ProveOutput> {
+    let statement_stub = prepare(ledger, secret, round_id)?;
+    guard("proving", || prove_checked(ledger, secret, statement_stub, security))?
+}
+
+/// Checks the ledger, the secret and the round id; returns the statement without the
+/// proof-dependent fields (leaf count, root, totals).
+fn prepare(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str) -> Result<Statement> {
     check_ledger(ledger)?;
     if secret.len() < kdf::MIN_SECRET_BYTES {
         return Err(Error::Input(format!(
@@ -92,7 +101,7 @@ pub fn prove(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str, security: Se
         totals: vec![],
     };
     statement_stub.validate()?;
-    guard("proving", || prove_checked(ledger, secret, statement_stub, security))?
+    Ok(statement_stub)
 }
 
 fn prove_checked(
@@ -251,8 +260,12 @@ pub fn read_statement(bytes: &[u8]) -> Result<Statement> {
     guard("reading the statement", || ProofFile::read_statement(bytes))?
 }
 
-/// Verifies a proof file, requiring at least `min_security_bits` of conjectured security.
+/// Verifies a proof file (a single proof or a batched round), requiring at least
+/// `min_security_bits` of conjectured security (of every batch, for a round).
 pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
+    if envelope::file_kind(bytes)? == envelope::KIND_ROUND {
+        return round::verify_round(bytes, min_security_bits);
+    }
     let file = ProofFile::from_bytes(bytes)?;
     let pub_inputs = file.statement.public_inputs()?;
     let security_bits = stark_por_solvency::security_bits(&file.proof);

@@ -101,10 +101,12 @@ impl OwnedLedger {
     }
 }
 
-/// prove(user_ids, assets, indptr, asset_index, amounts, range_bits, secret, round_id, security)
-/// -> dict(file=bytes, statement=dict, positions=list, trace_rows=int, trace_columns=int,
-///         salts=bytes (32 per user), tree=bytes (32 per heap node, 2·N' nodes))
+/// prove(user_ids, assets, indptr, asset_index, amounts, range_bits, secret, round_id, security,
+/// batch_log2=None) -> dict(file=bytes, statement=dict, positions=list, trace_rows=int,
+///         trace_columns=int, salts=bytes (32 per user), tree=bytes (32 per heap node, 2·N' nodes))
+/// With `batch_log2 = k`, a round of more than 2^k leaves is proved in batches of 2^k (kind 2).
 #[pyfunction]
+#[pyo3(signature = (user_ids, assets, indptr, asset_index, amounts, range_bits, secret, round_id, security_name, batch_log2=None))]
 #[allow(clippy::too_many_arguments)]
 fn prove<'py>(
     py: Python<'py>,
@@ -117,11 +119,17 @@ fn prove<'py>(
     secret: &[u8],
     round_id: &str,
     security_name: &str,
+    batch_log2: Option<u32>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let security = security(security_name)?;
     let ledger = OwnedLedger::new(user_ids, assets, indptr, asset_index, amounts, range_bits)?;
     let (secret, round_id) = (secret.to_vec(), round_id.to_string());
-    let out = py.detach(|| core::prove(&ledger.view(), &secret, &round_id, security)).map_err(|e| to_py(py, e))?;
+    let out = py
+        .detach(|| match batch_log2 {
+            None => core::prove(&ledger.view(), &secret, &round_id, security),
+            Some(k) => core::prove_round(&ledger.view(), &secret, &round_id, security, k),
+        })
+        .map_err(|e| to_py(py, e))?;
     let d = PyDict::new(py);
     d.set_item("file", PyBytes::new(py, &out.file))?;
     d.set_item("statement", statement_dict(py, &out.statement, Some(out.security_bits))?)?;

@@ -1,0 +1,520 @@
+//! Rounds proved in batches: one statement, one file, many proofs.
+//!
+//! A round of `N` users is laid out exactly as a single proof would be: users and padding
+//! leaves in one secret-keyed order over `N' = next_pow2(N)` leaves (so the padded count says
+//! no more than a single proof's). The leaves are cut into `B = N' / 2^k` consecutive batches
+//! of `2^k` leaves and each batch is proved with the unchanged solvency circuit. Batch `i`'s
+//! root is node `B + i` of the full `N'`-leaf tree, so the verifier rebuilds the top `B − 1`
+//! nodes from the batch roots with the same `node_digest` and obtains the **round root, which
+//! is the Merkle root of all `N'` leaves**: an inclusion path is the ordinary full-depth path
+//! (leaf → batch root → round root), in the unchanged inclusion format.
+//!
+//! **Binding a batch to its place.** The circuit's `round_digest` public input of batch `i` is
+//! `H_bytes(BATCH_TAG, round_digest(round_id) ‖ i ‖ B)` (u64 little-endian), instead of
+//! `round_digest(round_id)`. A batch proof therefore verifies only as batch `i` of a round of
+//! `B` batches with that round id: a batch moved to another index, duplicated in another
+//! slot, taken from another round or from a round of another size is rejected, and a batch
+//! that is missing changes `B` (or leaves a slot whose proof no longer fits).
+//!
+//! **Totals.** Each batch publishes its per-asset part sums; the round's are their exact
+//! sums, checked by the verifier (and kept below the field modulus: at most 2^40 leaves of
+//! parts below 2^24 per asset).
+//!
+//! **What a batch reveals beyond a single proof:** each batch's totals and root are public.
+//! Batches hold a secret-keyed random subset of users (padding interleaved), so a batch total
+//! is the sum over about `N/B` random users. Hiding them needs committed batch totals (an
+//! aggregation proof) — not done here.
+//!
+//! File layout (kind 2), all integers little-endian:
+//! ```text
+//! magic "STARKPOR" | version u16 | kind u8 = 2 | statement length u32 | round statement
+//!   | batch_log2 u8 | batch count u32
+//!   | per batch i = 0..B: root (32) | K × 3 part sums u64 | proof length u32 | winterfell proof
+//! ```
+//! The round statement is the ordinary statement encoding (round id, range bound, `N'`, round
+//! root, assets and round totals), so `read_statement` reads either kind the same way.
+
+use rayon::prelude::*;
+use sha2::{Digest as _, Sha256};
+use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, hash_bytes, node_digest, Digest};
+use stark_por_solvency::layout::PARTS;
+use stark_por_solvency::{CircuitError, PublicInputs, StatementParams};
+use winterfell::math::{fields::f64::BaseElement as Felt, StarkField};
+use winterfell::Proof;
+
+use crate::envelope::{read_header, read_proof_block, read_statement_block, write_header, KIND_ROUND};
+use crate::error::{Error, Result};
+use crate::reader::Reader;
+use crate::statement::{round_digest, Statement};
+use crate::{build_leaves_and_salts, guard, kdf, prepare, witness_digest, LedgerRef, ProveOutput, Security, Verified};
+
+/// Capacity tag of the batch binding digest.
+pub const BATCH_TAG: u64 = u64::from_be_bytes(*b"stpr/bt\x01");
+/// Largest round (the circuit's own leaf limit).
+pub const MAX_ROUND_LEAVES: u64 = 1 << 40;
+
+/// The `round_digest` public input of batch `index` of a round of `count` batches.
+pub fn batch_digest(round_id: &str, index: u64, count: u64) -> Digest {
+    let mut bytes = Vec::with_capacity(48);
+    bytes.extend_from_slice(&digest_to_bytes(&round_digest(round_id)));
+    bytes.extend_from_slice(&index.to_le_bytes());
+    bytes.extend_from_slice(&count.to_le_bytes());
+    hash_bytes(BATCH_TAG, &bytes)
+}
+
+/// One batch as stored in a round file.
+pub struct Batch {
+    pub root: [u8; 32],
+    pub totals: Vec<[u64; PARTS]>,
+    pub proof: Proof,
+}
+
+/// A decoded round file.
+pub struct RoundFile {
+    pub statement: Statement,
+    pub batch_log2: u8,
+    pub batches: Vec<Batch>,
+}
+
+impl RoundFile {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_header(&mut out, KIND_ROUND);
+        let mut statement = Vec::new();
+        self.statement.write(&mut statement);
+        out.extend_from_slice(&(statement.len() as u32).to_le_bytes());
+        out.extend_from_slice(&statement);
+        out.push(self.batch_log2);
+        out.extend_from_slice(&(self.batches.len() as u32).to_le_bytes());
+        for b in &self.batches {
+            out.extend_from_slice(&b.root);
+            for parts in &b.totals {
+                for p in parts {
+                    out.extend_from_slice(&p.to_le_bytes());
+                }
+            }
+            let proof = b.proof.to_bytes();
+            out.extend_from_slice(&(proof.len() as u32).to_le_bytes());
+            out.extend_from_slice(&proof);
+        }
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        if read_header(&mut r)? != KIND_ROUND {
+            return Err(Error::format(10, "not a batched round file"));
+        }
+        let statement = read_statement_block(&mut r)?;
+        let n = statement.num_leaves;
+        let at = r.offset();
+        let batch_log2 = r.u8("batch size")?;
+        let count = r.u32("batch count")? as u64;
+        if batch_log2 == 0 || batch_log2 >= 40 {
+            return Err(Error::format(at, format!("batch size 2^{batch_log2} is not in 2^1..2^39")));
+        }
+        if n > MAX_ROUND_LEAVES || !n.is_power_of_two() || count < 2 || !count.is_power_of_two() || count << batch_log2 != n
+        {
+            return Err(Error::format(
+                at,
+                format!("{count} batches of 2^{batch_log2} leaves do not make a round of {n} leaves (at least two batches)"),
+            ));
+        }
+        let mut batches = Vec::with_capacity(count as usize);
+        for i in 0..count {
+            let at = r.offset();
+            let root = r.array::<32>("batch root")?;
+            if digest_from_bytes(&root).is_none() {
+                return Err(Error::format(at, format!("batch {i}: root is not a canonical digest")));
+            }
+            let mut totals = Vec::with_capacity(statement.assets.len());
+            for _ in 0..statement.assets.len() {
+                let mut parts = [0u64; PARTS];
+                for part in parts.iter_mut() {
+                    let at = r.offset();
+                    *part = r.u64("batch total")?;
+                    if *part >= Felt::MODULUS {
+                        return Err(Error::format(at, format!("batch {i}: total is not a canonical field element")));
+                    }
+                }
+                totals.push(parts);
+            }
+            let proof = read_proof_block(&mut r)?;
+            batches.push(Batch { root, totals, proof });
+        }
+        r.finish()?;
+        Ok(RoundFile { statement, batch_log2, batches })
+    }
+
+    /// The circuit's public inputs of batch `i`: the round's assets and range bound, the
+    /// batch's size, root and totals, and the batch binding digest.
+    pub fn batch_public_inputs(&self, i: usize) -> Result<PublicInputs> {
+        let b = &self.batches[i];
+        let s = Statement {
+            round_id: self.statement.round_id.clone(),
+            assets: self.statement.assets.clone(),
+            range_bits: self.statement.range_bits,
+            num_leaves: 1 << self.batch_log2,
+            root: b.root,
+            totals: b.totals.clone(),
+        };
+        let mut pi = s.public_inputs()?;
+        pi.round_digest = batch_digest(&s.round_id, i as u64, self.batches.len() as u64);
+        Ok(pi)
+    }
+}
+
+/// The root over `roots` (a power of two of them), with the tree's own node hash.
+fn top_root(roots: &[Digest]) -> Digest {
+    let mut level = roots.to_vec();
+    while level.len() > 1 {
+        level = level.chunks(2).map(|p| node_digest(&p[0], &p[1])).collect();
+    }
+    level[0]
+}
+
+/// Exact per-part sums of the batches' totals, refused if one reaches the field modulus.
+fn sum_totals(num_assets: usize, batches: impl Iterator<Item = Vec<[u64; PARTS]>>) -> Option<Vec<[u64; PARTS]>> {
+    let mut sums = vec![[0u128; PARTS]; num_assets];
+    for totals in batches {
+        for (s, t) in sums.iter_mut().zip(&totals) {
+            for j in 0..PARTS {
+                s[j] += t[j] as u128;
+            }
+        }
+    }
+    sums.into_iter()
+        .map(|s| {
+            let mut out = [0u64; PARTS];
+            for j in 0..PARTS {
+                if s[j] >= Felt::MODULUS as u128 {
+                    return None;
+                }
+                out[j] = s[j] as u64;
+            }
+            Some(out)
+        })
+        .collect()
+}
+
+/// Proves `ledger` as a round of batches of `2^batch_log2` leaves. A round that fits in one
+/// batch is an ordinary single proof (kind 1). The leaf order, salts, tree and root are those
+/// `prove` would give for the same ledger, secret and round id.
+pub fn prove_round(
+    ledger: &LedgerRef<'_>,
+    secret: &[u8],
+    round_id: &str,
+    security: Security,
+    batch_log2: u32,
+) -> Result<ProveOutput> {
+    if !(1..40).contains(&batch_log2) {
+        return Err(Error::Input(format!("batch size 2^{batch_log2} is not in 2^1..2^39")));
+    }
+    let num_leaves = (ledger.user_ids.len() as u64).next_power_of_two().max(2);
+    if num_leaves <= 1 << batch_log2 {
+        return crate::prove(ledger, secret, round_id, security);
+    }
+    let stub = prepare(ledger, secret, round_id)?;
+    guard("proving", || prove_round_checked(ledger, secret, stub, security, batch_log2))?
+}
+
+fn prove_round_checked(
+    ledger: &LedgerRef<'_>,
+    secret: &[u8],
+    stub: Statement,
+    security: Security,
+    batch_log2: u32,
+) -> Result<ProveOutput> {
+    let round_id = stub.round_id.clone();
+    let (leaves, positions, salts) = build_leaves_and_salts(ledger, secret, &round_id);
+    let n = leaves.len();
+    if n as u64 > MAX_ROUND_LEAVES {
+        return Err(Error::Input(format!("a round holds at most 2^40 leaves, not {n}")));
+    }
+    let size = 1usize << batch_log2;
+    let count = n / size;
+    let assets_digest = stub.assets_digest();
+    let mut tree = vec![[0u8; 32]; 2 * n];
+    let mut batches = Vec::with_capacity(count);
+    let (mut trace_rows, mut trace_columns, mut security_bits) = (0, 0, u32::MAX);
+    for i in 0..count {
+        let chunk = &leaves[i * size..(i + 1) * size];
+        let params = StatementParams {
+            num_assets: ledger.assets.len(),
+            range_bits: ledger.range_bits,
+            assets_digest,
+            round_digest: batch_digest(&round_id, i as u64, count as u64),
+        };
+        let mut h = Sha256::new();
+        h.update(b"stark-por/v1/batch");
+        h.update((i as u64).to_le_bytes());
+        h.update((count as u64).to_le_bytes());
+        h.update(witness_digest(chunk));
+        let seed = kdf::blinding_seed(secret, &round_id, &h.finalize().into());
+        let (proof, pi, batch_tree) = stark_por_solvency::prove_with_tree(chunk, &params, security, seed)?;
+        // batch node h (depth d) is node (B + i)·2^d + (h − 2^d) of the full tree
+        for (h, digest) in batch_tree.iter().enumerate().skip(1) {
+            let d = h.ilog2();
+            tree[((count + i) << d) + (h - (1 << d))] = digest_to_bytes(digest);
+        }
+        let info = proof.trace_info();
+        trace_rows = trace_rows.max(info.length());
+        trace_columns = info.main_trace_width() + info.aux_segment_width();
+        security_bits = security_bits.min(stark_por_solvency::security_bits(&proof));
+        batches.push(Batch {
+            root: digest_to_bytes(&pi.root),
+            totals: pi.totals.iter().map(|parts| parts.map(|x| x.as_int())).collect(),
+            proof,
+        });
+    }
+    drop(leaves);
+    for i in (1..count).rev() {
+        let left = digest_from_bytes(&tree[2 * i]).expect("our own digests are canonical");
+        let right = digest_from_bytes(&tree[2 * i + 1]).expect("our own digests are canonical");
+        tree[i] = digest_to_bytes(&node_digest(&left, &right));
+    }
+    let totals = sum_totals(ledger.assets.len(), batches.iter().map(|b| b.totals.clone()))
+        .ok_or_else(|| Error::Input("a round total part reaches the field modulus".into()))?;
+    let statement = Statement { num_leaves: n as u64, root: tree[1], totals, ..stub };
+    let file = RoundFile { statement: statement.clone(), batch_log2: batch_log2 as u8, batches }.to_bytes();
+    Ok(ProveOutput { file, statement, security_bits, positions, trace_rows, trace_columns, salts, tree })
+}
+
+/// Verifies a round file: the top tree from the batch roots to the round root, the round
+/// totals as the exact sums of the batch totals, then every batch proof (in parallel) against
+/// its binding digest. Returns the round statement and the weakest batch's security.
+pub fn verify_round(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
+    let file = RoundFile::from_bytes(bytes)?;
+    let roots: Vec<Digest> =
+        file.batches.iter().map(|b| digest_from_bytes(&b.root).expect("checked when read")).collect();
+    if digest_to_bytes(&top_root(&roots)) != file.statement.root {
+        return Err(Error::Invalid("the batch roots do not combine to the round root".into()));
+    }
+    let sums = sum_totals(file.statement.assets.len(), file.batches.iter().map(|b| b.totals.clone()));
+    if sums.as_ref() != Some(&file.statement.totals) {
+        return Err(Error::Invalid("the round totals are not the sums of the batch totals".into()));
+    }
+    let inputs = (0..file.batches.len()).map(|i| file.batch_public_inputs(i)).collect::<Result<Vec<_>>>()?;
+    let RoundFile { statement, batches, .. } = file;
+    let results: Vec<Result<u32>> = batches
+        .into_par_iter()
+        .zip(inputs)
+        .enumerate()
+        .map(|(i, (b, pi))| {
+            let bits = stark_por_solvency::security_bits(&b.proof);
+            guard("verification", || stark_por_solvency::verify(b.proof, pi, min_security_bits))?.map_err(|e| match e {
+                CircuitError::InsufficientSecurity { .. } => Error::from(e),
+                other => Error::Invalid(format!("batch {i}: {other}")),
+            })?;
+            Ok(bits)
+        })
+        .collect();
+    let mut security_bits = u32::MAX;
+    for r in results {
+        security_bits = security_bits.min(r?);
+    }
+    Ok(Verified { statement, security_bits })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inclusion::{path_from_tree, walk_path};
+    use crate::statement::Asset;
+
+    struct Owned {
+        ids: Vec<String>,
+        assets: Vec<Asset>,
+        indptr: Vec<u64>,
+        asset_index: Vec<u32>,
+        amounts: Vec<u64>,
+    }
+
+    fn ledger(n: usize) -> Owned {
+        let assets = vec![Asset { name: "BTC".into(), decimals: 8 }, Asset { name: "USDT".into(), decimals: 6 }];
+        let (mut indptr, mut asset_index, mut amounts) = (vec![0u64], vec![], vec![]);
+        for u in 0..n {
+            if u % 3 != 1 {
+                asset_index.push(0);
+                amounts.push(1_000 + u as u64 * 7);
+            }
+            if u % 2 == 0 {
+                asset_index.push(1);
+                amounts.push((1 << 50) + u as u64);
+            }
+            indptr.push(amounts.len() as u64);
+        }
+        Owned { ids: (0..n).map(|u| format!("user-{u}")).collect(), assets, indptr, asset_index, amounts }
+    }
+
+    impl Owned {
+        fn view(&self) -> LedgerRef<'_> {
+            LedgerRef {
+                user_ids: &self.ids,
+                assets: &self.assets,
+                indptr: &self.indptr,
+                asset_index: &self.asset_index,
+                amounts: &self.amounts,
+                range_bits: 62,
+            }
+        }
+    }
+
+    const SECRET: &[u8] = b"a round secret of enough bytes";
+
+    /// One 4-batch round (2^4 leaves per batch, 50 users), proved once for every test.
+    fn round() -> &'static (Vec<u8>, ProveOutput) {
+        static ROUND: std::sync::OnceLock<(Vec<u8>, ProveOutput)> = std::sync::OnceLock::new();
+        ROUND.get_or_init(|| {
+            let l = ledger(50);
+            let out = prove_round(&l.view(), SECRET, "r-1", Security::Bits100, 4).unwrap();
+            (out.file.clone(), out)
+        })
+    }
+
+    fn expect_invalid(bytes: &[u8]) -> String {
+        match crate::verify(bytes, 100) {
+            Err(Error::Invalid(m)) => m,
+            Err(Error::Format { message, .. }) => message,
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("a tampered round verified"),
+        }
+    }
+
+    #[test]
+    fn round_verifies_as_one_statement_with_the_full_tree_root() {
+        let (bytes, out) = round();
+        let v = crate::verify(bytes, 100).unwrap();
+        assert_eq!(v.statement, out.statement);
+        assert_eq!(v.statement.num_leaves, 64);
+        assert!(v.security_bits >= 100);
+        // the round root is the Merkle root of all leaves: the single proof's root
+        let l = ledger(50);
+        let single = crate::prove(&l.view(), SECRET, "r-1", Security::Bits100).unwrap();
+        assert_eq!(single.statement.root, v.statement.root);
+        assert_eq!(single.statement.totals, v.statement.totals);
+        assert_eq!(single.tree, out.tree);
+        assert_eq!(single.positions, out.positions);
+        let btc: u128 = l.amounts.iter().zip(&l.asset_index).filter(|(_, &a)| a == 0).map(|(&x, _)| x as u128).sum();
+        assert_eq!(v.statement.total(0), btc);
+        assert_eq!(crate::read_statement(bytes).unwrap(), out.statement);
+    }
+
+    #[test]
+    fn inclusion_paths_run_through_the_batch_root_to_the_round_root() {
+        let (_, out) = round();
+        let tree: Vec<Digest> = out.tree.iter().map(|b| digest_from_bytes(b).unwrap_or([Felt::new(0); 4])).collect();
+        for &pos in &out.positions {
+            let path = path_from_tree(&tree, pos);
+            assert_eq!(path.len(), 6);
+            let leaf = tree[64 + pos as usize];
+            assert_eq!(digest_to_bytes(&walk_path(&leaf, pos, &path)), out.statement.root);
+            // the first four steps reach the batch root
+            let batch = (pos >> 4) as usize;
+            assert_eq!(walk_path(&leaf, pos & 15, &path[..4]), tree[4 + batch]);
+        }
+    }
+
+    fn decoded() -> RoundFile {
+        RoundFile::from_bytes(&round().0).unwrap()
+    }
+
+    #[test]
+    fn re_encoding_is_exact() {
+        assert_eq!(decoded().to_bytes(), round().0);
+    }
+
+    #[test]
+    fn a_missing_batch_is_rejected() {
+        let mut f = decoded();
+        f.batches.pop();
+        assert!(RoundFile::from_bytes(&f.to_bytes()).is_err());
+        expect_invalid(&f.to_bytes());
+        // also when the leaf count is lowered to match: the top tree and the binding break
+        f.batches.pop();
+        f.statement.num_leaves = 32;
+        expect_invalid(&f.to_bytes());
+    }
+
+    #[test]
+    fn a_duplicated_batch_is_rejected() {
+        let mut f = decoded();
+        let copy = Batch { root: f.batches[0].root, totals: f.batches[0].totals.clone(), proof: f.batches[0].proof.clone() };
+        f.batches[1] = copy;
+        // even with the round root and totals made consistent, the proof is bound to slot 0
+        let roots: Vec<Digest> = f.batches.iter().map(|b| digest_from_bytes(&b.root).unwrap()).collect();
+        f.statement.root = digest_to_bytes(&top_root(&roots));
+        f.statement.totals = sum_totals(2, f.batches.iter().map(|b| b.totals.clone())).unwrap();
+        let m = expect_invalid(&f.to_bytes());
+        assert!(m.contains("batch 1"), "{m}");
+    }
+
+    #[test]
+    fn swapped_batches_are_rejected() {
+        let mut f = decoded();
+        f.batches.swap(1, 2);
+        let m = expect_invalid(&f.to_bytes());
+        assert!(m.contains("round root"), "{m}");
+        // with the top tree recomputed for the new order, the binding catches it
+        let roots: Vec<Digest> = f.batches.iter().map(|b| digest_from_bytes(&b.root).unwrap()).collect();
+        f.statement.root = digest_to_bytes(&top_root(&roots));
+        let m = expect_invalid(&f.to_bytes());
+        assert!(m.contains("batch 1") || m.contains("batch 2"), "{m}");
+    }
+
+    #[test]
+    fn a_changed_top_node_is_rejected() {
+        let mut f = decoded();
+        f.statement.root = f.batches[0].root;
+        assert!(expect_invalid(&f.to_bytes()).contains("round root"));
+        let mut f = decoded();
+        f.batches[3].root = f.batches[2].root;
+        expect_invalid(&f.to_bytes());
+    }
+
+    #[test]
+    fn changed_totals_are_rejected() {
+        let mut f = decoded();
+        f.statement.totals[1][0] += 1;
+        assert!(expect_invalid(&f.to_bytes()).contains("sums"));
+        // moving value between batches keeps the sums but breaks the batch proofs
+        let mut f = decoded();
+        f.batches[0].totals[1][0] += 1;
+        f.batches[1].totals[1][0] -= 1;
+        expect_invalid(&f.to_bytes());
+    }
+
+    #[test]
+    fn a_batch_from_another_round_is_rejected() {
+        let l = ledger(50);
+        let other = prove_round(&l.view(), SECRET, "r-2", Security::Bits100, 4).unwrap();
+        let mut f = decoded();
+        let o = RoundFile::from_bytes(&other.file).unwrap();
+        f.batches[2].proof = o.batches[2].proof.clone();
+        expect_invalid(&f.to_bytes());
+        // relabelling the whole other round keeps nothing of it valid
+        let mut o = o;
+        o.statement.round_id = "r-1".into();
+        expect_invalid(&o.to_bytes());
+    }
+
+    #[test]
+    fn a_round_of_one_batch_is_a_single_proof() {
+        let l = ledger(10);
+        let out = prove_round(&l.view(), SECRET, "r-1", Security::Bits100, 4).unwrap();
+        assert_eq!(crate::envelope::file_kind(&out.file).unwrap(), crate::envelope::KIND_SOLVENCY);
+        crate::verify(&out.file, 100).unwrap();
+        assert!(prove_round(&l.view(), SECRET, "r-1", Security::Bits100, 0).is_err());
+    }
+
+    #[test]
+    fn truncation_and_trailing_bytes_are_format_errors() {
+        let bytes = &round().0;
+        for cut in [bytes.len() - 1, bytes.len() / 2, 200] {
+            assert!(matches!(crate::verify(&bytes[..cut], 100), Err(Error::Format { .. })));
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(matches!(crate::verify(&longer, 100), Err(Error::Format { .. })));
+    }
+}
