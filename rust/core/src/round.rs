@@ -120,6 +120,12 @@ impl RoundFile {
                 format!("{count} batches of 2^{batch_log2} leaves do not make a round of {n} leaves (at least two batches)"),
             ));
         }
+        // each batch takes at least its root, its totals and a proof length: refuse a count the
+        // file cannot hold before reserving anything for it
+        let min_batch = 32 + 8 * PARTS * statement.assets.len() + 4;
+        if count.saturating_mul(min_batch as u64) > r.remaining() as u64 {
+            return Err(Error::format(at, format!("{count} batches cannot fit in the {} bytes left", r.remaining())));
+        }
         let mut batches = Vec::with_capacity(count as usize);
         for i in 0..count {
             let at = r.offset();
@@ -505,6 +511,22 @@ mod tests {
         assert_eq!(crate::envelope::file_kind(&out.file).unwrap(), crate::envelope::KIND_SOLVENCY);
         crate::verify(&out.file, 100).unwrap();
         assert!(prove_round(&l.view(), SECRET, "r-1", Security::Bits100, 0).is_err());
+    }
+
+    #[test]
+    fn a_huge_batch_count_is_refused_before_allocating() {
+        let mut f = decoded();
+        f.batches.truncate(2);
+        f.batch_log2 = 4;
+        f.statement.num_leaves = 1 << 35; // 2^31 batches of 16 leaves claimed
+        let mut bytes = f.to_bytes();
+        let statement_len = u32::from_le_bytes(bytes[11..15].try_into().unwrap()) as usize;
+        let count_at = 15 + statement_len + 1;
+        bytes[count_at..count_at + 4].copy_from_slice(&(1u32 << 31).to_le_bytes());
+        match crate::verify(&bytes, 100) {
+            Err(Error::Format { message, .. }) => assert!(message.contains("cannot fit"), "{message}"),
+            other => panic!("expected a format error, got {:?}", other.err()),
+        }
     }
 
     #[test]
