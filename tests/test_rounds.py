@@ -125,3 +125,49 @@ def test_cli_prove_in_batches(tmp_path, capsys):
     bad[-50] ^= 0xFF
     (tmp_path / "bad.stpor").write_bytes(bytes(bad))
     assert cli(["verify", str(tmp_path / "bad.stpor")]) == EXIT_INVALID
+
+
+def split_round(data: bytes, num_assets: int):
+    """(prefix up to the batch count, batch_log2, [batch bytes]) of a round file (kind 2), read
+    independently from the layout documented in rust/core/src/round.rs."""
+    (st_len,) = struct.unpack_from("<I", data, 11)
+    at = 15 + st_len
+    batch_log2, count = struct.unpack_from("<BI", data, at)
+    prefix, at = data[:at], at + 5
+    batches = []
+    for _ in range(count):
+        (proof_len,) = struct.unpack_from("<I", data, at + 32 + 24 * num_assets)
+        end = at + 32 + 24 * num_assets + 4 + proof_len
+        batches.append(data[at:end])
+        at = end
+    assert at == len(data)
+    return prefix, batch_log2, batches
+
+
+def join_round(prefix: bytes, batch_log2: int, batches) -> bytes:
+    return prefix + struct.pack("<BI", batch_log2, len(batches)) + b"".join(batches)
+
+
+def test_batches_missing_duplicated_or_swapped_are_rejected(rounds, ledger):
+    path, _, _, _ = rounds
+    data = path.read_bytes()
+    prefix, k, batches = split_round(data, ledger.num_assets)
+    assert (k, len(batches)) == (4, 4)
+    assert join_round(prefix, k, batches) == data
+    verify(join_round(prefix, k, batches))
+    for forged in (
+        [batches[0], batches[2], batches[1], batches[3]],  # swapped
+        [batches[0], batches[0], batches[2], batches[3]],  # duplicated
+        [batches[1], batches[0], batches[3], batches[2]],  # pairs swapped
+    ):
+        with pytest.raises(InvalidProof):
+            verify(join_round(prefix, k, forged))
+    with pytest.raises(ProofFormatError):  # missing: 3 batches cannot make 64 leaves
+        verify(join_round(prefix, k, batches[:3]))
+    # missing two, with N' lowered to match: the round root and the batch binding disagree
+    (rid_len,) = struct.unpack_from("<H", prefix, 15)
+    n_at = 15 + 2 + rid_len + 1
+    shorter = bytearray(prefix)
+    struct.pack_into("<Q", shorter, n_at, 32)
+    with pytest.raises(InvalidProof):
+        verify(join_round(bytes(shorter), k, batches[:2]))
