@@ -291,8 +291,11 @@ fn prove_round_checked(
 /// its binding digest. Returns the round statement and the weakest batch's security.
 pub fn verify_round(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
     let file = RoundFile::from_bytes(bytes)?;
-    let roots: Vec<Digest> =
-        file.batches.iter().map(|b| digest_from_bytes(&b.root).expect("checked when read")).collect();
+    let roots = file
+        .batches
+        .iter()
+        .map(|b| digest_from_bytes(&b.root).ok_or_else(|| Error::Invalid("a batch root is not a canonical digest".into())))
+        .collect::<Result<Vec<Digest>>>()?;
     if digest_to_bytes(&top_root(&roots)) != file.statement.root {
         return Err(Error::Invalid("the batch roots do not combine to the round root".into()));
     }
