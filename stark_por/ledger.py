@@ -640,12 +640,25 @@ class Ledger:
         :class:`LedgerError` naming path, line, column and raw value.
         """
         max_bits = _check_max_bits(max_bits)
+        gen = cls._csv_file_chunks(path, assets, max_bits, None, None)
+        try:
+            for led, _lines in gen:
+                return led
+        finally:
+            gen.close()
+        raise LedgerError("ledger has no data rows", path=os.fspath(path))
+
+    @classmethod
+    def _csv_file_chunks(cls, path, assets, max_bits, chunk_users, check_uid):
+        """Open ``path`` and run :meth:`_csv_chunks` on it, wrapping CSV and
+        UTF-8 errors in :class:`LedgerError` (``max_bits`` already checked)."""
         limit = 1 << max_bits
         spath = os.fspath(path)
         with _open_text(path) as fh:
             reader = csv.reader(fh, strict=True)
             try:
-                return cls._read_csv_rows(reader, spath, assets, max_bits, limit)
+                yield from cls._csv_chunks(reader, spath, assets, max_bits, limit,
+                                           chunk_users, check_uid)
             except csv.Error as e:
                 raise LedgerError(f"malformed CSV: {e}", path=spath,
                                   row=reader.line_num) from None
@@ -656,7 +669,17 @@ class Ledger:
                 ) from None
 
     @classmethod
-    def _read_csv_rows(cls, reader, path, assets_arg, max_bits, limit) -> "Ledger":
+    def _csv_chunks(cls, reader, path, assets_arg, max_bits, limit,
+                    chunk_users=None, check_uid=None):
+        """Generator behind :meth:`from_csv` and ``stark_por.stream``.
+
+        Yields ``(ledger, lines)`` for consecutive runs of at most
+        ``chunk_users`` data rows (all rows when ``None``), ``lines`` being
+        the 1-based line number of each user.  Duplicate ids are refused
+        within a chunk; ``check_uid(uid, line, raw)``, if given, is called
+        for every other row before its cells are parsed.  Yields nothing
+        for a file with a header and no data rows.
+        """
         header = next(reader, None)
         if header is None:
             raise LedgerError("file is empty (no header)", path=path)
@@ -708,6 +731,17 @@ class Ledger:
         seen_add = seen_ids.add
         nnz = 0
 
+        def finish() -> "Ledger":
+            ip = np.frombuffer(indptr, dtype=np.uint64).copy()
+            ai = np.frombuffer(aidx, dtype=np.uint32).copy() if nnz else np.zeros(0, np.uint32)
+            am = np.frombuffer(amts, dtype=np.uint64).copy() if nnz else np.zeros(0, np.uint64)
+            if not monotonic and nnz:
+                owner = np.repeat(np.arange(len(user_ids), dtype=np.int64),
+                                  np.diff(ip).astype(np.int64))
+                order = np.lexsort((ai, owner))
+                ai, am = ai[order], am[order]
+            return cls._trusted(user_ids, assets_t, ip, ai, am, max_bits)
+
         for row in reader:
             if len(row) != ncols:
                 if not row:
@@ -730,6 +764,8 @@ class Ledger:
                     path=path, row=reader.line_num, column=_USER_ID_COLUMN,
                     value=row[0],
                 )
+            if check_uid is not None:
+                check_uid(uid, reader.line_num, row[0])
             seen_add(uid)
             uid_append(uid)
             line_append(reader.line_num)
@@ -753,18 +789,18 @@ class Ledger:
                     am_append(v)
                     nnz += 1
             ip_append(nnz)
+            if chunk_users is not None and len(user_ids) >= chunk_users:
+                yield finish(), lines
+                user_ids, lines = [], array.array("Q")
+                indptr, aidx, amts = array.array("Q", [0]), array.array("I"), array.array("Q")
+                seen_ids = set()
+                uid_append, line_append = user_ids.append, lines.append
+                ip_append, ai_append, am_append = indptr.append, aidx.append, amts.append
+                seen_add = seen_ids.add
+                nnz = 0
 
-        if not user_ids:
-            raise LedgerError("ledger has no data rows", path=path)
-        ip = np.frombuffer(indptr, dtype=np.uint64).copy()
-        ai = np.frombuffer(aidx, dtype=np.uint32).copy() if nnz else np.zeros(0, np.uint32)
-        am = np.frombuffer(amts, dtype=np.uint64).copy() if nnz else np.zeros(0, np.uint64)
-        if not monotonic and nnz:
-            owner = np.repeat(np.arange(len(user_ids), dtype=np.int64),
-                              np.diff(ip).astype(np.int64))
-            order = np.lexsort((ai, owner))
-            ai, am = ai[order], am[order]
-        return cls._trusted(user_ids, assets_t, ip, ai, am, max_bits)
+        if user_ids:
+            yield finish(), lines
 
     @classmethod
     def from_parquet(
@@ -790,6 +826,45 @@ class Ledger:
         ``assets`` is resolved as for :meth:`from_csv`.  Data are read in
         record batches.  Parquet has no line numbers: errors name the 0-based
         data row as ``row i``.
+        """
+        max_bits = _check_max_bits(max_bits)
+        first_row = {}
+
+        def check_uid(uid, idx, raw):
+            j = first_row.setdefault(uid, idx)
+            if j != idx:
+                raise LedgerError(
+                    f"duplicates the user id in row {j}", path=os.fspath(path),
+                    index=idx, column=_USER_ID_COLUMN, value=raw,
+                )
+
+        user_ids: List[str] = []
+        ip_chunks, ai_chunks, am_chunks = [], [], []
+        nnz = 0
+        assets_t = None
+        for _base, uids, assets_t, ip, ai, am in cls._parquet_chunks(
+                path, assets, max_bits, None, check_uid):
+            user_ids.extend(uids)
+            ip_chunks.append(ip[1:] + np.uint64(nnz))
+            ai_chunks.append(ai)
+            am_chunks.append(am)
+            nnz += int(ip[-1])
+        if not user_ids:
+            raise LedgerError("ledger has no data rows", path=os.fspath(path))
+        ip = np.concatenate([np.zeros(1, np.uint64)] + ip_chunks)
+        ai = np.concatenate(ai_chunks)
+        am = np.concatenate(am_chunks)
+        return cls._trusted(user_ids, assets_t, ip, ai, am, max_bits)
+
+    @classmethod
+    def _parquet_chunks(cls, path, assets, max_bits, batch_rows, check_uid):
+        """Generator behind :meth:`from_parquet` and ``stark_por.stream``.
+
+        Yields ``(base, user_ids, assets, indptr, asset_index, amounts)`` per
+        record batch of at most ``batch_rows`` rows (default: about 2**21
+        cells), ``base`` being the 0-based index of the batch's first row.
+        ``check_uid(uid, index, raw)`` is called for every valid user id
+        before the batch's cells are parsed (duplicate checks live there).
         """
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -841,12 +916,9 @@ class Ledger:
             plan.append((i, pos_of[name]))
 
         k = len(assets_t)
-        batch_rows = max(1024, (1 << 21) // k)
-        user_ids: List[str] = []
-        first_row = {}
-        ip_chunks, ai_chunks, am_chunks = [], [], []
+        if batch_rows is None:
+            batch_rows = max(1024, (1 << 21) // k)
         base = 0  # rows read so far
-        nnz = 0
         try:
             batches = pf.iter_batches(batch_size=batch_rows)
             for batch in batches:
@@ -856,6 +928,7 @@ class Ledger:
                 ucol = batch.column(uid_pos)
                 if pa.types.is_dictionary(ucol.type):
                     ucol = ucol.dictionary_decode()
+                user_ids: List[str] = []
                 for r, raw in enumerate(ucol.to_pylist()):
                     idx = base + r
                     if raw is None:
@@ -866,12 +939,7 @@ class Ledger:
                     if problem is not None:
                         raise LedgerError(problem, path=spath, index=idx,
                                           column=_USER_ID_COLUMN, value=raw)
-                    j = first_row.setdefault(uid, idx)
-                    if j != idx:
-                        raise LedgerError(
-                            f"duplicates the user id in row {j}", path=spath,
-                            index=idx, column=_USER_ID_COLUMN, value=raw,
-                        )
+                    check_uid(uid, idx, raw)
                     user_ids.append(uid)
                 dense = np.zeros((b, k), dtype=np.uint64)
                 for ci, ak in plan:
@@ -879,19 +947,11 @@ class Ledger:
                         batch.column(ci), assets_t[ak], max_bits, spath, base
                     )
                 ip, ai, am = _dense_to_csr(dense)
-                ip_chunks.append(ip[1:] + np.uint64(nnz))
-                ai_chunks.append(ai)
-                am_chunks.append(am)
-                nnz += int(ip[-1])
+                del dense
+                yield base, user_ids, assets_t, ip, ai, am
                 base += b
         except pa.ArrowException as e:
             raise LedgerError(f"cannot read Parquet file: {e}", path=spath) from None
-        if not user_ids:
-            raise LedgerError("ledger has no data rows", path=spath)
-        ip = np.concatenate([np.zeros(1, np.uint64)] + ip_chunks)
-        ai = np.concatenate(ai_chunks)
-        am = np.concatenate(am_chunks)
-        return cls._trusted(user_ids, assets_t, ip, ai, am, max_bits)
 
     # ---------------------------------------------------------------- queries
 
