@@ -19,12 +19,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import pyverify
+from ._files import atomic_path
 from .errors import InvalidInclusionProof
 from .pyverify import Entry, InclusionProof
 
@@ -107,9 +107,7 @@ class InclusionStore:
         n_leaves = statement.num_leaves
         if len(tree) != 64 * n_leaves or len(salts) != 32 * len(user_ids):
             raise ValueError("the tree or the salts do not match the statement")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             db = sqlite3.connect(tmp)
             try:
                 db.execute("PRAGMA journal_mode = OFF")
@@ -133,15 +131,6 @@ class InclusionStore:
             finally:
                 db.close()
             os.chmod(tmp, 0o600)
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
         return path
 
     # -- reading ------------------------------------------------------------------------------
@@ -226,21 +215,8 @@ def export_all(store: Union[InclusionStore, PathLike], out: Union[PathLike, IO[s
     st, owned = _open(store)
     try:
         if isinstance(out, (str, os.PathLike)):
-            path = Path(out)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    count = _write_all(st, f)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
-                raise
-            return count
+            with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
+                return _write_all(st, f)
         return _write_all(st, out)
     finally:
         if owned:

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _native
-from .errors import InvalidProof, ProofFormatError
+from ._files import atomic_write
+from .errors import ProofFormatError
 from .ledger import Asset, Ledger
 
 __all__ = ["Proof", "Statement", "prove", "verify", "SECURITY_PRESETS", "atomic_write"]
@@ -147,28 +147,6 @@ class Proof:
 def summary_path(path: PathLike) -> Path:
     path = Path(path)
     return path.with_name(path.name + ".json")
-
-
-def atomic_write(path: PathLike, data: bytes) -> None:
-    """Writes ``data`` to ``path`` so that readers see either the old file or the new one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        # mkstemp makes the file private; published files get the usual umask permissions
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def prove(
