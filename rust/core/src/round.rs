@@ -36,7 +36,7 @@
 
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
-use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, hash_bytes, node_digest, Digest};
+use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, hash_bytes, merkle_tree, Digest};
 use stark_por_solvency::layout::PARTS;
 use stark_por_solvency::{CircuitError, PublicInputs, StatementParams};
 use winterfell::math::{fields::f64::BaseElement as Felt, StarkField};
@@ -172,11 +172,7 @@ impl RoundFile {
 
 /// The root over `roots` (a power of two of them), with the tree's own node hash.
 fn top_root(roots: &[Digest]) -> Digest {
-    let mut level = roots.to_vec();
-    while level.len() > 1 {
-        level = level.chunks(2).map(|p| node_digest(&p[0], &p[1])).collect();
-    }
-    level[0]
+    merkle_tree(roots)[1]
 }
 
 /// Exact per-part sums of the batches' totals, refused if one reaches the field modulus.
@@ -242,6 +238,7 @@ fn prove_round_checked(
     let assets_digest = stub.assets_digest();
     let mut tree = vec![[0u8; 32]; 2 * n];
     let mut batches = Vec::with_capacity(count);
+    let mut roots = Vec::with_capacity(count);
     let (mut trace_rows, mut trace_columns, mut security_bits) = (0, 0, u32::MAX);
     for i in 0..count {
         let chunk = &leaves[i * size..(i + 1) * size];
@@ -267,6 +264,7 @@ fn prove_round_checked(
         trace_rows = trace_rows.max(info.length());
         trace_columns = info.main_trace_width() + info.aux_segment_width();
         security_bits = security_bits.min(stark_por_solvency::security_bits(&proof));
+        roots.push(pi.root);
         batches.push(Batch {
             root: digest_to_bytes(&pi.root),
             totals: pi.totals.iter().map(|parts| parts.map(|x| x.as_int())).collect(),
@@ -274,10 +272,9 @@ fn prove_round_checked(
         });
     }
     drop(leaves);
-    for i in (1..count).rev() {
-        let left = digest_from_bytes(&tree[2 * i]).expect("our own digests are canonical");
-        let right = digest_from_bytes(&tree[2 * i + 1]).expect("our own digests are canonical");
-        tree[i] = digest_to_bytes(&node_digest(&left, &right));
+    // the nodes above the batches are the top tree over the batch roots (same heap numbering)
+    for (node, digest) in merkle_tree(&roots).iter().enumerate().take(count).skip(1) {
+        tree[node] = digest_to_bytes(digest);
     }
     let totals = sum_totals(ledger.assets.len(), batches.iter().map(|b| b.totals.clone()))
         .ok_or_else(|| Error::Input("a round total part reaches the field modulus".into()))?;
