@@ -13,61 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
-import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Optional, Sequence
 
 from .errors import InvalidInclusionProof, InvalidProof, LedgerError, StarkPorError
+from .progress import Reporter
 from .proof import SECURITY_PRESETS, Proof, Statement, prove, summary_path, verify
 
 EXIT_OK, EXIT_INVALID, EXIT_INPUT = 0, 1, 2
-
-
-class Console:
-    """Progress on stderr for people; silent with ``--quiet``."""
-
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self.tty = sys.stderr.isatty()
-
-    def info(self, message: str) -> None:
-        if not self.quiet:
-            print(message, file=sys.stderr, flush=True)
-
-    @contextmanager
-    def step(self, label: str) -> Iterator[None]:
-        """Shows ``label`` with a live elapsed-time spinner while the block runs."""
-        if self.quiet:
-            yield
-            return
-        start = time.perf_counter()
-        done = threading.Event()
-
-        def spin() -> None:
-            frames = "|/-\\"
-            i = 0
-            while not done.wait(0.2):
-                elapsed = time.perf_counter() - start
-                print(f"\r{frames[i % 4]} {label} … {elapsed:5.1f}s", end="", file=sys.stderr, flush=True)
-                i += 1
-
-        spinner = threading.Thread(target=spin, daemon=True) if self.tty else None
-        if spinner:
-            spinner.start()
-        ok = False
-        try:
-            yield
-            ok = True
-        finally:
-            done.set()
-            if spinner:
-                spinner.join()
-            elapsed = time.perf_counter() - start
-            mark = "✓" if ok else "✗"
-            prefix = "\r" if self.tty else ""
-            print(f"{prefix}{mark} {label} ({elapsed:.1f}s)      ", file=sys.stderr, flush=True)
 
 
 def format_statement(s: Statement) -> str:
@@ -87,7 +40,7 @@ def format_statement(s: Statement) -> str:
     return "\n".join(lines)
 
 
-def cmd_demo(args: argparse.Namespace, con: Console) -> int:
+def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
     from .ledger import Ledger
     from .synthetic import generate, write_csv
 
@@ -122,7 +75,7 @@ def cmd_demo(args: argparse.Namespace, con: Console) -> int:
     return EXIT_OK if exact and included else EXIT_INVALID
 
 
-def demo_inclusion(proof_path: Path, statement: Statement, user_id: str, out: Path, con: Console) -> bool:
+def demo_inclusion(proof_path: Path, statement: Statement, user_id: str, out: Path, con: Reporter) -> bool:
     """Exports one user's inclusion proof and checks it with both verifiers."""
     from .inclusion import export, store_path, verify_inclusion
 
@@ -143,7 +96,7 @@ def demo_inclusion(proof_path: Path, statement: Statement, user_id: str, out: Pa
 VERIFIERS = {False: "Rust core", True: "pure-Python verifier"}
 
 
-def cmd_inclusion_export(args: argparse.Namespace, con: Console) -> int:
+def cmd_inclusion_export(args: argparse.Namespace, con: Reporter) -> int:
     from .inclusion import InclusionStore, export, export_all, store_path
 
     store_file = Path(args.store) if args.store else store_path(args.proof)
@@ -173,7 +126,7 @@ def cmd_inclusion_export(args: argparse.Namespace, con: Console) -> int:
     return EXIT_OK
 
 
-def cmd_inclusion_verify(args: argparse.Namespace, con: Console) -> int:
+def cmd_inclusion_verify(args: argparse.Namespace, con: Reporter) -> int:
     from .inclusion import load_inclusion, verify_inclusion
     from .pyverify import Rejected, parse_root
 
@@ -231,7 +184,7 @@ def batch_size_arg(text: str) -> int:
     return value
 
 
-def cmd_prove(args: argparse.Namespace, con: Console) -> int:
+def cmd_prove(args: argparse.Namespace, con: Reporter) -> int:
     from .ledger import Ledger
 
     try:
@@ -260,7 +213,7 @@ def cmd_prove(args: argparse.Namespace, con: Console) -> int:
     return EXIT_OK
 
 
-def cmd_verify(args: argparse.Namespace, con: Console) -> int:
+def cmd_verify(args: argparse.Namespace, con: Reporter) -> int:
     try:
         with con.step(f"verifying {args.proof}"):
             statement = verify(args.proof, min_security=args.min_security)
@@ -273,7 +226,7 @@ def cmd_verify(args: argparse.Namespace, con: Console) -> int:
     return EXIT_OK
 
 
-def cmd_report(args: argparse.Namespace, con: Console) -> int:
+def cmd_report(args: argparse.Namespace, con: Reporter) -> int:
     from .report import report
     from .reserves import load
 
@@ -305,6 +258,8 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="stark-por", description="Transparent zk-STARK proofs of solvency.")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.add_argument("--log-format", choices=("text", "json"), default="text",
+                   help="progress on stderr as text for people or JSON Lines for log collectors")
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help="generate a synthetic ledger, prove, verify, and print a summary")
@@ -370,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    con = Console(args.quiet)
+    con = Reporter(args.log_format, quiet=args.quiet)
     try:
         return args.run(args, con)
     except (LedgerError, UsageError, ValueError) as e:
