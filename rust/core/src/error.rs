@@ -22,6 +22,9 @@ pub enum Error {
     /// An inclusion proof does not show the user inside the expected root.
     #[error(transparent)]
     Inclusion(#[from] crate::inclusion::InclusionError),
+    /// The work folder of a streamed round cannot be used (I/O error or damaged state).
+    #[error("{0}")]
+    Work(String),
     /// A bug: never caused by input. Reported, never panicked.
     #[error("internal error: {0}")]
     Internal(String),

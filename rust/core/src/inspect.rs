@@ -33,7 +33,7 @@ pub struct TraceDump {
 /// Builds the trace `prove` would build (default security), and its auxiliary columns for the
 /// given challenges `(α, β, δ)`, each a quadratic-extension pair.
 pub fn trace_dump(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str, challenges: [[u64; 2]; 3]) -> Result<TraceDump> {
-    check_ledger(ledger)?;
+    check_ledger(ledger, 0)?;
     guard("building the trace", || {
         let (leaves, _) = build_leaves(ledger, secret, round_id);
         let stub = Statement {

@@ -19,7 +19,12 @@ fn derive(secret: &[u8], label: &str, round_id: &str, parts: &[&[u8]]) -> [u8; 3
 
 /// The salt of a user's id commitment. Changes every round.
 pub fn user_salt(secret: &[u8], round_id: &str, user_id: &str) -> [u8; 32] {
-    derive(secret, "stark-por/v1/salt", round_id, &[user_id.as_bytes()])
+    user_salt_bytes(secret, round_id, user_id.as_bytes())
+}
+
+/// [`user_salt`] of an id given as its UTF-8 bytes.
+pub fn user_salt_bytes(secret: &[u8], round_id: &str, user_id: &[u8]) -> [u8; 32] {
+    derive(secret, "stark-por/v1/salt", round_id, &[user_id])
 }
 
 /// The salt of padding leaf `index`: its id commitment is a hash nobody can tell from a user's.

@@ -2,6 +2,7 @@
 //!
 //! Plain Rust with no Python in it; the `stark-por-python` crate only converts types.
 
+pub mod batch;
 pub mod envelope;
 pub mod error;
 pub mod inclusion;
@@ -9,6 +10,7 @@ pub mod inspect;
 pub mod kdf;
 pub mod reader;
 pub mod round;
+pub mod spill;
 pub mod statement;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -16,7 +18,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use stark_por_solvency::hash::{digest_to_bytes, id_commitment, Digest};
-use stark_por_solvency::{CircuitError, Leaf, StatementParams};
+use stark_por_solvency::{CircuitError, Leaf};
 
 pub use envelope::ProofFile;
 pub use round::prove_round;
@@ -84,7 +86,16 @@ pub fn prove(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str, security: Se
 /// Checks the ledger, the secret and the round id; returns the statement without the
 /// proof-dependent fields (leaf count, root, totals).
 fn prepare(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str) -> Result<Statement> {
-    check_ledger(ledger)?;
+    check_ledger(ledger, 0)?;
+    check_stub(secret, round_id, ledger.assets, ledger.range_bits)
+}
+
+/// Checks the secret, round id, assets and range bound; returns the statement without the
+/// proof-dependent fields.
+fn check_stub(secret: &[u8], round_id: &str, assets: &[Asset], range_bits: u32) -> Result<Statement> {
+    if !(stark_por_solvency::air::MIN_RANGE_BITS..=stark_por_solvency::air::MAX_RANGE_BITS).contains(&range_bits) {
+        return Err(Error::Input(format!("range bound of {range_bits} bits is unsupported (32 to 63)")));
+    }
     if secret.len() < kdf::MIN_SECRET_BYTES {
         return Err(Error::Input(format!(
             "the master secret must be at least {} bytes, got {}",
@@ -94,8 +105,8 @@ fn prepare(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str) -> Result<Stat
     }
     let statement_stub = Statement {
         round_id: round_id.to_string(),
-        assets: ledger.assets.to_vec(),
-        range_bits: ledger.range_bits,
+        assets: assets.to_vec(),
+        range_bits,
         num_leaves: 0,
         root: [0; 32],
         totals: vec![],
@@ -110,15 +121,8 @@ fn prove_checked(
     stub: Statement,
     security: Security,
 ) -> Result<ProveOutput> {
-    let round_id = stub.round_id.as_str();
-    let (leaves, positions, salts) = build_leaves_and_salts(ledger, secret, round_id);
-    let params = StatementParams {
-        num_assets: ledger.assets.len(),
-        range_bits: ledger.range_bits,
-        assets_digest: stub.assets_digest(),
-        round_digest: stub.round_digest(),
-    };
-    let seed = kdf::blinding_seed(secret, round_id, &witness_digest(&leaves));
+    let (leaves, positions, salts) = build_leaves_and_salts(ledger, secret, &stub.round_id);
+    let (params, seed) = round::batch_params_and_seed(&stub, secret, 0, 1, &leaves);
     let (proof, pub_inputs, tree) = stark_por_solvency::prove_with_tree(&leaves, &params, security, seed)?;
     drop(leaves);
     let mut tree: Vec<[u8; 32]> = tree.par_iter().map(digest_to_bytes).collect();
@@ -206,9 +210,10 @@ pub fn user_commitment(salt: &[u8; 32], user_id: &str) -> Digest {
     id_commitment(salt, user_id.as_bytes())
 }
 
-fn check_ledger(l: &LedgerRef<'_>) -> Result<()> {
+/// Checks a ledger (or a chunk of one whose first user is user `first` of the ledger).
+fn check_ledger(l: &LedgerRef<'_>, first: usize) -> Result<()> {
     let n = l.user_ids.len();
-    let bad = |user: Option<usize>, message: String| Err(Error::Ledger { user, asset: None, message });
+    let bad = |user: Option<usize>, message: String| Err(Error::Ledger { user: user.map(|u| u + first), asset: None, message });
     if n == 0 {
         return bad(None, "the ledger has no users".into());
     }
@@ -221,14 +226,14 @@ fn check_ledger(l: &LedgerRef<'_>) -> Result<()> {
     let mut seen = std::collections::HashSet::with_capacity(n);
     for (i, id) in l.user_ids.iter().enumerate() {
         if id.is_empty() || id.len() > 256 {
-            return bad(Some(i), format!("user {i}: id must be 1 to 256 bytes"));
+            return bad(Some(i), format!("user {}: id must be 1 to 256 bytes", i + first));
         }
         if !seen.insert(id.as_str()) {
-            return bad(Some(i), format!("user {i}: duplicate user id {id:?}"));
+            return bad(Some(i), format!("user {}: duplicate user id {id:?}", i + first));
         }
         let (lo, hi) = (l.indptr[i], l.indptr[i + 1]);
         if hi < lo {
-            return bad(Some(i), format!("user {i}: indptr decreases"));
+            return bad(Some(i), format!("user {}: indptr decreases", i + first));
         }
     }
     if !(stark_por_solvency::air::MIN_RANGE_BITS..=stark_por_solvency::air::MAX_RANGE_BITS).contains(&l.range_bits) {
@@ -240,15 +245,15 @@ fn check_ledger(l: &LedgerRef<'_>) -> Result<()> {
         for e in lo..hi {
             let (asset, amount) = (l.asset_index[e] as usize, l.amounts[e]);
             let name = l.assets.get(asset).map(|a| a.name.clone());
-            let fail = |message: String| Err(Error::Ledger { user: Some(i), asset: name.clone(), message });
+            let fail = |message: String| Err(Error::Ledger { user: Some(i + first), asset: name.clone(), message });
             if asset >= l.assets.len() {
-                return fail(format!("user {i}: asset index {asset} is not in the asset list"));
+                return fail(format!("user {}: asset index {asset} is not in the asset list", i + first));
             }
             if e > lo && l.asset_index[e - 1] as usize >= asset {
-                return fail(format!("user {i}: assets are not strictly increasing"));
+                return fail(format!("user {}: assets are not strictly increasing", i + first));
             }
             if amount == 0 || amount >= bound {
-                return fail(format!("user {i}: amount {amount} is not in [1, 2^{})", l.range_bits));
+                return fail(format!("user {}: amount {amount} is not in [1, 2^{})", i + first, l.range_bits));
             }
         }
     }

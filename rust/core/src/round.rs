@@ -34,19 +34,23 @@
 //! The round statement is the ordinary statement encoding (round id, range bound, `N'`, round
 //! root, assets and round totals), so `read_statement` reads either kind the same way.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, hash_bytes, merkle_tree, Digest};
 use stark_por_solvency::layout::PARTS;
-use stark_por_solvency::{CircuitError, PublicInputs, StatementParams};
+use stark_por_solvency::{CircuitError, Leaf, PublicInputs, StatementParams};
 use winterfell::math::{fields::f64::BaseElement as Felt, StarkField};
 use winterfell::Proof;
 
+use crate::batch::{prove_batch, BatchJob, BatchOutput};
 use crate::envelope::{read_header, read_proof_block, read_statement_block, write_header, KIND_ROUND};
 use crate::error::{Error, Result};
 use crate::reader::Reader;
 use crate::statement::{round_digest, Statement};
-use crate::{build_leaves_and_salts, guard, kdf, prepare, witness_digest, LedgerRef, ProveOutput, Security, Verified};
+use crate::{build_leaves_and_salts, guard, kdf, prepare, witness_digest, LedgerRef, ProofFile, ProveOutput, Security, Verified};
 
 /// Capacity tag of the batch binding digest.
 pub const BATCH_TAG: u64 = u64::from_be_bytes(*b"stpr/bt\x01");
@@ -199,15 +203,93 @@ fn sum_totals(num_assets: usize, batches: impl Iterator<Item = Vec<[u64; PARTS]>
         .collect()
 }
 
-/// Proves `ledger` as a round of batches of `2^batch_log2` leaves. A round that fits in one
-/// batch is an ordinary single proof (kind 1). The leaf order, salts, tree and root are those
-/// `prove` would give for the same ledger, secret and round id.
+/// The circuit parameters and blinding seed of batch `index` of `count` over `leaves`. A round
+/// of one batch is an ordinary single proof: the round's own digest, and the seed `prove` uses.
+pub(crate) fn batch_params_and_seed(
+    stub: &Statement,
+    secret: &[u8],
+    index: u64,
+    count: u64,
+    leaves: &[Leaf],
+) -> (StatementParams, [u8; 32]) {
+    let witness = witness_digest(leaves);
+    let (round_digest, seed_input) = if count == 1 {
+        (stub.round_digest(), witness)
+    } else {
+        let mut h = Sha256::new();
+        h.update(b"stark-por/v1/batch");
+        h.update(index.to_le_bytes());
+        h.update(count.to_le_bytes());
+        h.update(witness);
+        (batch_digest(&stub.round_id, index, count), h.finalize().into())
+    };
+    let params = StatementParams {
+        num_assets: stub.assets.len(),
+        range_bits: stub.range_bits,
+        assets_digest: stub.assets_digest(),
+        round_digest,
+    };
+    (params, kdf::blinding_seed(secret, &stub.round_id, &seed_input))
+}
+
+/// Heap index, in the round's tree, of node `h` of the tree of batch `index` (`2^d ≤ h < 2^(d+1)`
+/// lies `d` levels below the batch root, which is node `count + index`).
+pub fn round_node_index(count: u64, index: u64, h: u64) -> u64 {
+    let d = h.ilog2();
+    ((count + index) << d) + (h - (1 << d))
+}
+
+/// Builds a round's proof file from its proved batches, given in index order. Returns the file,
+/// its statement and the round tree's nodes above the batches (heap-numbered, `[0]` unused;
+/// empty for a round of one batch, which is an ordinary single proof).
+pub fn assemble(
+    stub: &Statement,
+    num_leaves: u64,
+    batch_log2: u32,
+    outputs: impl Iterator<Item = Result<BatchOutput>>,
+) -> Result<(Vec<u8>, Statement, Vec<[u8; 32]>)> {
+    let size = 1u64 << batch_log2.min(num_leaves.ilog2());
+    let count = num_leaves / size;
+    let mut batches = Vec::with_capacity(count as usize);
+    for (i, out) in outputs.enumerate() {
+        let out = out?;
+        if out.index != i as u64 || out.count != count || out.totals.len() != stub.assets.len() {
+            return Err(Error::Work(format!("batch result {i} is batch {} of {}, not {i} of {count}", out.index, out.count)));
+        }
+        batches.push(Batch { root: out.root, totals: out.totals, proof: out.proof });
+    }
+    if batches.len() as u64 != count {
+        return Err(Error::Work(format!("{} batch results for a round of {count} batches", batches.len())));
+    }
+    let totals = sum_totals(stub.assets.len(), batches.iter().map(|b| b.totals.clone()))
+        .ok_or_else(|| Error::Input("a round total part reaches the field modulus".into()))?;
+    if count == 1 {
+        let b = batches.pop().ok_or_else(|| Error::Internal("no batch".into()))?;
+        let statement = Statement { num_leaves, root: b.root, totals, ..stub.clone() };
+        let file = ProofFile { statement: statement.clone(), proof: b.proof }.to_bytes();
+        return Ok((file, statement, vec![]));
+    }
+    let roots = batches
+        .iter()
+        .map(|b| digest_from_bytes(&b.root).ok_or_else(|| Error::Work("a batch root is not a canonical digest".into())))
+        .collect::<Result<Vec<Digest>>>()?;
+    let mut top: Vec<[u8; 32]> = merkle_tree(&roots).iter().take(count as usize).map(digest_to_bytes).collect();
+    top[0] = [0; 32];
+    let statement = Statement { num_leaves, root: top[1], totals, ..stub.clone() };
+    let file = RoundFile { statement: statement.clone(), batch_log2: batch_log2 as u8, batches }.to_bytes();
+    Ok((file, statement, top))
+}
+
+/// Proves `ledger` as a round of batches of `2^batch_log2` leaves, `workers` batches side by
+/// side. A round that fits in one batch is an ordinary single proof (kind 1). The leaf order,
+/// salts, tree and root are those `prove` would give for the same ledger, secret and round id.
 pub fn prove_round(
     ledger: &LedgerRef<'_>,
     secret: &[u8],
     round_id: &str,
     security: Security,
     batch_log2: u32,
+    workers: usize,
 ) -> Result<ProveOutput> {
     if !(1..40).contains(&batch_log2) {
         return Err(Error::Input(format!("batch size 2^{batch_log2} is not in 2^1..2^39")));
@@ -217,7 +299,7 @@ pub fn prove_round(
         return crate::prove(ledger, secret, round_id, security);
     }
     let stub = prepare(ledger, secret, round_id)?;
-    guard("proving", || prove_round_checked(ledger, secret, stub, security, batch_log2))?
+    guard("proving", || prove_round_checked(ledger, secret, stub, security, batch_log2, workers.max(1)))?
 }
 
 fn prove_round_checked(
@@ -226,60 +308,59 @@ fn prove_round_checked(
     stub: Statement,
     security: Security,
     batch_log2: u32,
+    workers: usize,
 ) -> Result<ProveOutput> {
-    let round_id = stub.round_id.clone();
-    let (leaves, positions, salts) = build_leaves_and_salts(ledger, secret, &round_id);
-    let n = leaves.len();
-    if n as u64 > MAX_ROUND_LEAVES {
+    let (leaves, positions, salts) = build_leaves_and_salts(ledger, secret, &stub.round_id);
+    let n = leaves.len() as u64;
+    if n > MAX_ROUND_LEAVES {
         return Err(Error::Input(format!("a round holds at most 2^40 leaves, not {n}")));
     }
     let size = 1usize << batch_log2;
-    let count = n / size;
-    let assets_digest = stub.assets_digest();
-    let mut tree = vec![[0u8; 32]; 2 * n];
-    let mut batches = Vec::with_capacity(count);
-    let mut roots = Vec::with_capacity(count);
-    let (mut trace_rows, mut trace_columns, mut security_bits) = (0, 0, u32::MAX);
-    for i in 0..count {
-        let chunk = &leaves[i * size..(i + 1) * size];
-        let params = StatementParams {
-            num_assets: ledger.assets.len(),
-            range_bits: ledger.range_bits,
-            assets_digest,
-            round_digest: batch_digest(&round_id, i as u64, count as u64),
-        };
-        let mut h = Sha256::new();
-        h.update(b"stark-por/v1/batch");
-        h.update((i as u64).to_le_bytes());
-        h.update((count as u64).to_le_bytes());
-        h.update(witness_digest(chunk));
-        let seed = kdf::blinding_seed(secret, &round_id, &h.finalize().into());
-        let (proof, pi, batch_tree) = stark_por_solvency::prove_with_tree(chunk, &params, security, seed)?;
-        // batch node h (depth d) is node (B + i)·2^d + (h − 2^d) of the full tree
-        for (h, digest) in batch_tree.iter().enumerate().skip(1) {
-            let d = h.ilog2();
-            tree[((count + i) << d) + (h - (1 << d))] = digest_to_bytes(digest);
+    let count = leaves.len() / size;
+    // plain threads taking the next batch: a rayon worker waiting on a batch would steal and
+    // start further batches, holding more than `workers` traces at once
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<BatchOutput>>>> = Mutex::new((0..count).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(count) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                let chunk = &leaves[i * size..(i + 1) * size];
+                let (params, seed) = batch_params_and_seed(&stub, secret, i as u64, count as u64, chunk);
+                let job = BatchJob { index: i as u64, count: count as u64, security, params, seed, leaves: chunk.to_vec() };
+                let out = prove_batch(&job);
+                let failed = out.is_err();
+                if let Ok(mut r) = results.lock() {
+                    r[i] = Some(out);
+                }
+                if failed {
+                    next.store(count, Ordering::Relaxed);
+                }
+            });
         }
-        let info = proof.trace_info();
-        trace_rows = trace_rows.max(info.length());
-        trace_columns = info.main_trace_width() + info.aux_segment_width();
-        security_bits = security_bits.min(stark_por_solvency::security_bits(&proof));
-        roots.push(pi.root);
-        batches.push(Batch {
-            root: digest_to_bytes(&pi.root),
-            totals: pi.totals.iter().map(|parts| parts.map(|x| x.as_int())).collect(),
-            proof,
-        });
-    }
+    });
     drop(leaves);
-    // the nodes above the batches are the top tree over the batch roots (same heap numbering)
-    for (node, digest) in merkle_tree(&roots).iter().enumerate().take(count).skip(1) {
-        tree[node] = digest_to_bytes(digest);
+    let results = results.into_inner().map_err(|_| Error::Internal("a batch worker panicked".into()))?;
+    let mut outputs = Vec::with_capacity(count);
+    for r in results {
+        outputs.push(r.unwrap_or_else(|| Err(Error::Internal("a batch was not proved".into())))?);
     }
-    let totals = sum_totals(ledger.assets.len(), batches.iter().map(|b| b.totals.clone()))
-        .ok_or_else(|| Error::Input("a round total part reaches the field modulus".into()))?;
-    let statement = Statement { num_leaves: n as u64, root: tree[1], totals, ..stub };
-    let file = RoundFile { statement: statement.clone(), batch_log2: batch_log2 as u8, batches }.to_bytes();
+    let mut tree = vec![[0u8; 32]; 2 * n as usize];
+    for out in &outputs {
+        for (h, digest) in out.tree.iter().enumerate().skip(1) {
+            tree[round_node_index(count as u64, out.index, h as u64) as usize] = *digest;
+        }
+    }
+    let (trace_rows, trace_columns) = {
+        let info = outputs[0].proof.trace_info();
+        (info.length(), info.main_trace_width() + info.aux_segment_width())
+    };
+    let security_bits = outputs.iter().map(|o| stark_por_solvency::security_bits(&o.proof)).min().unwrap_or(0);
+    let (file, statement, top) = assemble(&stub, n, batch_log2, outputs.into_iter().map(Ok))?;
+    tree[1..count].copy_from_slice(&top[1..]);
     Ok(ProveOutput { file, statement, security_bits, positions, trace_rows, trace_columns, salts, tree })
 }
 
@@ -323,20 +404,20 @@ pub fn verify_round(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::inclusion::{path_from_tree, walk_path};
     use crate::statement::Asset;
 
-    struct Owned {
-        ids: Vec<String>,
-        assets: Vec<Asset>,
-        indptr: Vec<u64>,
-        asset_index: Vec<u32>,
-        amounts: Vec<u64>,
+    pub(crate) struct Owned {
+        pub ids: Vec<String>,
+        pub assets: Vec<Asset>,
+        pub indptr: Vec<u64>,
+        pub asset_index: Vec<u32>,
+        pub amounts: Vec<u64>,
     }
 
-    fn ledger(n: usize) -> Owned {
+    pub(crate) fn ledger(n: usize) -> Owned {
         let assets = vec![Asset { name: "BTC".into(), decimals: 8 }, Asset { name: "USDT".into(), decimals: 6 }];
         let (mut indptr, mut asset_index, mut amounts) = (vec![0u64], vec![], vec![]);
         for u in 0..n {
@@ -354,7 +435,19 @@ mod tests {
     }
 
     impl Owned {
-        fn view(&self) -> LedgerRef<'_> {
+        /// Users `lo..hi` as a ledger of their own.
+        pub(crate) fn slice(&self, lo: usize, hi: usize) -> Owned {
+            let (a, b) = (self.indptr[lo] as usize, self.indptr[hi] as usize);
+            Owned {
+                ids: self.ids[lo..hi].to_vec(),
+                assets: self.assets.clone(),
+                indptr: self.indptr[lo..=hi].iter().map(|p| p - a as u64).collect(),
+                asset_index: self.asset_index[a..b].to_vec(),
+                amounts: self.amounts[a..b].to_vec(),
+            }
+        }
+
+        pub(crate) fn view(&self) -> LedgerRef<'_> {
             LedgerRef {
                 user_ids: &self.ids,
                 assets: &self.assets,
@@ -373,7 +466,7 @@ mod tests {
         static ROUND: std::sync::OnceLock<(Vec<u8>, ProveOutput)> = std::sync::OnceLock::new();
         ROUND.get_or_init(|| {
             let l = ledger(50);
-            let out = prove_round(&l.view(), SECRET, "r-1", Security::Bits100, 4).unwrap();
+            let out = prove_round(&l.view(), SECRET, "r-1", Security::Bits100, 4, 2).unwrap();
             (out.file.clone(), out)
         })
     }
@@ -493,7 +586,7 @@ mod tests {
     #[test]
     fn a_batch_from_another_round_is_rejected() {
         let l = ledger(50);
-        let other = prove_round(&l.view(), SECRET, "r-2", Security::Bits100, 4).unwrap();
+        let other = prove_round(&l.view(), SECRET, "r-2", Security::Bits100, 4, 2).unwrap();
         let mut f = decoded();
         let o = RoundFile::from_bytes(&other.file).unwrap();
         f.batches[2].proof = o.batches[2].proof.clone();
@@ -507,10 +600,10 @@ mod tests {
     #[test]
     fn a_round_of_one_batch_is_a_single_proof() {
         let l = ledger(10);
-        let out = prove_round(&l.view(), SECRET, "r-1", Security::Bits100, 4).unwrap();
+        let out = prove_round(&l.view(), SECRET, "r-1", Security::Bits100, 4, 2).unwrap();
         assert_eq!(crate::envelope::file_kind(&out.file).unwrap(), crate::envelope::KIND_SOLVENCY);
         crate::verify(&out.file, 100).unwrap();
-        assert!(prove_round(&l.view(), SECRET, "r-1", Security::Bits100, 0).is_err());
+        assert!(prove_round(&l.view(), SECRET, "r-1", Security::Bits100, 0, 2).is_err());
     }
 
     #[test]

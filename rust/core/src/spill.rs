@@ -1,0 +1,517 @@
+//! Placing a ledger that arrives in chunks, in memory bounded by a chunk and a batch.
+//!
+//! A round's leaf order is the ascending order of the secret position keys of all users and
+//! padding slots (`kdf::position_key`), exactly as for a ledger held in memory. Sorting that
+//! needs no global array: each user is appended, as it streams past, to one of 256 bucket
+//! files chosen by the first byte of its key. Once the ledger has been read, the padding slots
+//! are appended the same way and every bucket is sorted on its own. The leaf at position `p`
+//! is then found by walking the bucket counts, and batch `i` (positions `i·2^k ..`) reads only
+//! the few buckets it overlaps. Keys are uniform, so a bucket holds about `N'/256` records.
+//!
+//! Two records with the same key are the same user id (HMAC-SHA256 does not collide): they
+//! meet when their bucket is sorted, so duplicate ids are refused however far apart they stood.
+//!
+//! The folder is private working state (ids and balances): it is created mode 0700 and removed
+//! by the caller once the round is written. The layout file is written last, atomically: a
+//! folder without it holds no finished placement and is read again from the ledger.
+//!
+//! Bucket record: `key (32) | ordinal u64 | id length u16 | id | entries u32 | (asset u32,
+//! amount u64)*` — the ordinal is the user's 0-based place in the ledger (for error messages),
+//! or the padding index when the id length is 0. Assets are numbered from 1.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use stark_por_solvency::hash::id_commitment;
+use stark_por_solvency::Leaf;
+
+use crate::batch::BatchJob;
+use crate::error::{Error, Result};
+use crate::round::batch_params_and_seed;
+use crate::statement::Statement;
+use crate::{check_ledger, check_stub, kdf, Asset, LedgerRef, Security};
+
+/// Buckets a round is spread over.
+pub const BUCKETS: usize = 256;
+const LAYOUT_FILE: &str = "layout.bin";
+const LAYOUT_MAGIC: &[u8; 8] = b"STPRLAY1";
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Work(format!("{}: {e}", path.display()))
+}
+
+fn bucket_path(dir: &Path, bucket: usize) -> PathBuf {
+    dir.join(format!("bucket-{bucket:03}.bin"))
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| io_error(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| io_error(path, e))
+}
+
+/// One record of a bucket file.
+struct Record<'a> {
+    key: &'a [u8],
+    ordinal: u64,
+    /// Empty for a padding slot.
+    id: &'a [u8],
+    entries: Vec<(u32, u64)>,
+}
+
+fn encode_record(out: &mut Vec<u8>, key: &[u8; 32], ordinal: u64, id: &[u8], entries: impl ExactSizeIterator<Item = (u32, u64)>) {
+    out.extend_from_slice(key);
+    out.extend_from_slice(&ordinal.to_le_bytes());
+    out.extend_from_slice(&(id.len() as u16).to_le_bytes());
+    out.extend_from_slice(id);
+    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    for (asset, amount) in entries {
+        out.extend_from_slice(&asset.to_le_bytes());
+        out.extend_from_slice(&amount.to_le_bytes());
+    }
+}
+
+/// Splits a bucket file into records. Our own file: a malformed one is damaged working state.
+fn parse_records<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<Record<'a>>> {
+    let damaged = || Error::Work(format!("{}: damaged bucket file; remove the work folder and prove again", path.display()));
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    let take = |at: &mut usize, n: usize| -> Result<&'a [u8]> {
+        let s = bytes.get(*at..*at + n).ok_or_else(damaged)?;
+        *at += n;
+        Ok(s)
+    };
+    while at < bytes.len() {
+        let key = take(&mut at, 32)?;
+        let ordinal = u64::from_le_bytes(take(&mut at, 8)?.try_into().unwrap_or_default());
+        let id_len = u16::from_le_bytes(take(&mut at, 2)?.try_into().unwrap_or_default()) as usize;
+        let id = take(&mut at, id_len)?;
+        let k = u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap_or_default()) as usize;
+        let raw = take(&mut at, k.checked_mul(12).ok_or_else(damaged)?)?;
+        let entries = raw
+            .chunks_exact(12)
+            .map(|e| (u32::from_le_bytes([e[0], e[1], e[2], e[3]]), u64::from_le_bytes(e[4..12].try_into().unwrap_or_default())))
+            .collect();
+        out.push(Record { key, ordinal, id, entries });
+    }
+    Ok(out)
+}
+
+/// Where the leaves of a round are: how many records each sorted bucket holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub num_users: u64,
+    pub num_leaves: u64,
+    pub counts: Vec<u64>,
+}
+
+impl Layout {
+    /// The finished layout in `dir`, or `None` when placement did not finish there.
+    pub fn load(dir: &Path) -> Result<Option<Layout>> {
+        let path = dir.join(LAYOUT_FILE);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(&path, e)),
+        };
+        let word = |i: usize| bytes.get(8 + 8 * i..16 + 8 * i).map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()));
+        if bytes.len() != 8 + 8 * (2 + BUCKETS) || &bytes[..8] != LAYOUT_MAGIC {
+            return Err(Error::Work(format!("{}: damaged layout file", path.display())));
+        }
+        let (num_users, num_leaves) = (word(0).unwrap_or(0), word(1).unwrap_or(0));
+        let counts: Vec<u64> = (0..BUCKETS).map(|b| word(2 + b).unwrap_or(0)).collect();
+        if counts.iter().sum::<u64>() != num_leaves || num_leaves != num_users.next_power_of_two().max(2) {
+            return Err(Error::Work(format!("{}: damaged layout file", path.display())));
+        }
+        Ok(Some(Layout { num_users, num_leaves, counts }))
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        let mut bytes = LAYOUT_MAGIC.to_vec();
+        for w in [self.num_users, self.num_leaves].iter().chain(&self.counts) {
+            bytes.extend_from_slice(&w.to_le_bytes());
+        }
+        write_atomically(&dir.join(LAYOUT_FILE), &bytes)
+    }
+
+    /// Position of the first record of each bucket.
+    fn starts(&self) -> Vec<u64> {
+        self.counts.iter().scan(0u64, |acc, &c| {
+            let start = *acc;
+            *acc += c;
+            Some(start)
+        }).collect()
+    }
+}
+
+/// Users streaming into bucket files.
+pub struct Spill {
+    dir: PathBuf,
+    secret: Vec<u8>,
+    round_id: String,
+    num_assets: usize,
+    range_bits: u32,
+    writers: Vec<BufWriter<File>>,
+    num_users: u64,
+}
+
+impl Spill {
+    /// Starts placing a round's users in `dir` (created private; earlier placement removed).
+    pub fn create(dir: &Path, secret: &[u8], round_id: &str, assets: &[Asset], range_bits: u32) -> Result<Self> {
+        check_stub(secret, round_id, assets, range_bits)?;
+        create_private_dir(dir)?;
+        let layout = dir.join(LAYOUT_FILE);
+        if layout.exists() {
+            fs::remove_file(&layout).map_err(|e| io_error(&layout, e))?;
+        }
+        let writers = (0..BUCKETS)
+            .map(|b| {
+                let path = bucket_path(dir, b);
+                let file = OpenOptions::new().create(true).write(true).truncate(true).open(&path).map_err(|e| io_error(&path, e))?;
+                Ok(BufWriter::with_capacity(64 << 10, file))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Spill {
+            dir: dir.to_path_buf(),
+            secret: secret.to_vec(),
+            round_id: round_id.to_string(),
+            num_assets: assets.len(),
+            range_bits,
+            writers,
+            num_users: 0,
+        })
+    }
+
+    pub fn num_users(&self) -> u64 {
+        self.num_users
+    }
+
+    /// Appends the next chunk of users (in ledger order).
+    pub fn append(&mut self, chunk: &LedgerRef<'_>) -> Result<()> {
+        if chunk.assets.len() != self.num_assets || chunk.range_bits != self.range_bits {
+            return Err(Error::Input("a chunk's assets or range bound differ from the round's".into()));
+        }
+        if chunk.user_ids.is_empty() {
+            return Ok(());
+        }
+        check_ledger(chunk, self.num_users as usize)?;
+        let (secret, round_id) = (&self.secret, &self.round_id);
+        let keys: Vec<[u8; 32]> =
+            chunk.user_ids.par_iter().map(|id| kdf::position_key(secret, round_id, kdf::Slot::User(id))).collect();
+        let mut record = Vec::with_capacity(512);
+        for (i, (id, key)) in chunk.user_ids.iter().zip(&keys).enumerate() {
+            let (lo, hi) = (chunk.indptr[i] as usize, chunk.indptr[i + 1] as usize);
+            let entries = (lo..hi).map(|e| (chunk.asset_index[e] + 1, chunk.amounts[e]));
+            record.clear();
+            encode_record(&mut record, key, self.num_users + i as u64, id.as_bytes(), entries);
+            let b = key[0] as usize;
+            self.writers[b].write_all(&record).map_err(|e| io_error(&bucket_path(&self.dir, b), e))?;
+        }
+        self.num_users += chunk.user_ids.len() as u64;
+        Ok(())
+    }
+
+    /// Adds the padding slots, sorts every bucket (refusing duplicate ids) and writes the
+    /// layout. `on_bucket` is called after each bucket is sorted (for progress).
+    pub fn finish(mut self, on_bucket: &(dyn Fn() + Sync)) -> Result<Layout> {
+        let n = self.num_users;
+        if n == 0 {
+            return Err(Error::Ledger { user: None, asset: None, message: "the ledger has no users".into() });
+        }
+        let num_leaves = n.next_power_of_two().max(2);
+        if num_leaves > crate::round::MAX_ROUND_LEAVES {
+            return Err(Error::Input(format!("a round holds at most 2^40 leaves, not {num_leaves}")));
+        }
+        let (secret, round_id) = (&self.secret, &self.round_id);
+        let mut record = Vec::with_capacity(64);
+        for start in (0..num_leaves - n).step_by(1 << 16) {
+            let end = (start + (1 << 16)).min(num_leaves - n);
+            let keys: Vec<[u8; 32]> =
+                (start..end).into_par_iter().map(|i| kdf::position_key(secret, round_id, kdf::Slot::Padding(i))).collect();
+            for (i, key) in (start..end).zip(&keys) {
+                record.clear();
+                encode_record(&mut record, key, i, b"", std::iter::empty());
+                self.writers[key[0] as usize].write_all(&record).map_err(|e| io_error(&self.dir, e))?;
+            }
+        }
+        for (b, w) in self.writers.drain(..).enumerate() {
+            let file = w.into_inner().map_err(|e| io_error(&bucket_path(&self.dir, b), e.into_error()))?;
+            file.sync_all().map_err(|e| io_error(&bucket_path(&self.dir, b), e))?;
+        }
+        let dir = &self.dir;
+        let counts = (0..BUCKETS)
+            .into_par_iter()
+            .map(|b| {
+                let count = sort_bucket(&bucket_path(dir, b))?;
+                on_bucket();
+                Ok(count)
+            })
+            .collect::<Result<Vec<u64>>>()?;
+        let layout = Layout { num_users: n, num_leaves, counts };
+        layout.save(dir)?;
+        Ok(layout)
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    match fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(io_error(dir, e)),
+    }
+}
+
+/// Sorts a bucket file by key in place (atomically); returns its record count.
+fn sort_bucket(path: &Path) -> Result<u64> {
+    let bytes = fs::read(path).map_err(|e| io_error(path, e))?;
+    let mut records = parse_records(path, &bytes)?;
+    records.sort_unstable_by(|a, b| a.key.cmp(b.key));
+    for pair in records.windows(2) {
+        if pair[0].key == pair[1].key {
+            let (a, b) = (pair[0].ordinal.min(pair[1].ordinal), pair[0].ordinal.max(pair[1].ordinal));
+            let id = String::from_utf8_lossy(pair[0].id);
+            return Err(Error::Ledger {
+                user: Some(b as usize),
+                asset: None,
+                message: format!("user {b}: duplicate user id {id:?} (first seen as user {a})"),
+            });
+        }
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    for r in &records {
+        encode_record(&mut out, r.key.try_into().unwrap_or(&[0; 32]), r.ordinal, r.id, r.entries.iter().copied());
+    }
+    write_atomically(path, &out)?;
+    Ok(records.len() as u64)
+}
+
+/// A user's row in leaf order: what the inclusion store keeps.
+pub struct UserRow {
+    pub user_id: String,
+    pub position: u64,
+    pub salt: [u8; 32],
+    /// (asset, amount), assets numbered from 1.
+    pub entries: Vec<(u32, u64)>,
+}
+
+/// A placed round: reads batches and users back from the sorted buckets.
+pub struct Placement<'a> {
+    pub dir: &'a Path,
+    pub layout: &'a Layout,
+    pub secret: &'a [u8],
+    pub round_id: &'a str,
+}
+
+impl Placement<'_> {
+    /// Calls `f(position, record)` for the records at positions `lo..hi`, in order.
+    fn for_each(&self, lo: u64, hi: u64, mut f: impl FnMut(u64, Record<'_>) -> Result<()>) -> Result<()> {
+        let starts = self.layout.starts();
+        for b in 0..BUCKETS {
+            let (start, count) = (starts[b], self.layout.counts[b]);
+            if count == 0 || start + count <= lo || start >= hi {
+                continue;
+            }
+            let path = bucket_path(self.dir, b);
+            let bytes = fs::read(&path).map_err(|e| io_error(&path, e))?;
+            let records = parse_records(&path, &bytes)?;
+            if records.len() as u64 != count {
+                return Err(Error::Work(format!("{}: holds {} records, the layout says {count}", path.display(), records.len())));
+            }
+            for (j, r) in records.into_iter().enumerate() {
+                let p = start + j as u64;
+                if (lo..hi).contains(&p) {
+                    f(p, r)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn leaf(&self, r: &Record<'_>) -> Result<Leaf> {
+        if r.id.is_empty() {
+            let salt = kdf::padding_salt(self.secret, self.round_id, r.ordinal);
+            return Ok(Leaf { idc: id_commitment(&salt, b""), entries: vec![] });
+        }
+        let salt = kdf::user_salt_bytes(self.secret, self.round_id, r.id);
+        Ok(Leaf { idc: id_commitment(&salt, r.id), entries: r.entries.clone() })
+    }
+
+    /// The job of batch `index` of `2^batch_log2` leaves (the whole round when it is one batch).
+    pub fn batch_job(&self, stub: &Statement, security: Security, batch_log2: u32, index: u64) -> Result<BatchJob> {
+        let size = 1u64 << batch_log2.min(self.layout.num_leaves.ilog2());
+        let count = self.layout.num_leaves / size;
+        if index >= count {
+            return Err(Error::Input(format!("batch {index} is not one of the round's {count}")));
+        }
+        let mut records = Vec::with_capacity(size as usize);
+        self.for_each(index * size, (index + 1) * size, |_, r| {
+            records.push((r.ordinal, r.id.to_vec(), r.entries));
+            Ok(())
+        })?;
+        let leaves = records
+            .par_iter()
+            .map(|(ordinal, id, entries)| {
+                self.leaf(&Record { key: &[], ordinal: *ordinal, id, entries: entries.clone() })
+            })
+            .collect::<Result<Vec<Leaf>>>()?;
+        let (params, seed) = batch_params_and_seed(stub, self.secret, index, count, &leaves);
+        Ok(BatchJob { index, count, security, params, seed, leaves })
+    }
+
+    /// The users of bucket `bucket`, in leaf order (padding skipped).
+    pub fn users_in_bucket(&self, bucket: usize) -> Result<Vec<UserRow>> {
+        let starts = self.layout.starts();
+        let (start, count) = (starts[bucket], self.layout.counts[bucket]);
+        let mut rows = Vec::new();
+        self.for_each(start, start + count, |position, r| {
+            if !r.id.is_empty() {
+                let user_id = String::from_utf8(r.id.to_vec())
+                    .map_err(|_| Error::Work("a bucket file holds an id that is not UTF-8".into()))?;
+                let salt = kdf::user_salt_bytes(self.secret, self.round_id, r.id);
+                rows.push(UserRow { user_id, position, salt, entries: r.entries });
+            }
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::prove_batch;
+    use crate::round::{assemble, prove_round, tests::ledger};
+
+    const SECRET: &[u8] = b"spill-test-secret-0123456789";
+
+    fn stub(l: &crate::round::tests::Owned) -> Statement {
+        check_stub(SECRET, "r-1", &l.assets, 62).unwrap()
+    }
+
+    /// Streams `l` in chunks of `chunk` users through a fresh folder and proves every batch.
+    fn streamed(l: &crate::round::tests::Owned, chunk: usize, batch_log2: u32) -> (Vec<u8>, Layout, tempfile_dir::Dir) {
+        let dir = tempfile_dir::Dir::new();
+        let mut spill = Spill::create(dir.path(), SECRET, "r-1", &l.assets, 62).unwrap();
+        for lo in (0..l.ids.len()).step_by(chunk) {
+            let part = l.slice(lo, (lo + chunk).min(l.ids.len()));
+            spill.append(&part.view()).unwrap();
+        }
+        let layout = spill.finish(&|| ()).unwrap();
+        assert_eq!(Layout::load(dir.path()).unwrap().as_ref(), Some(&layout));
+        let placement = Placement { dir: dir.path(), layout: &layout, secret: SECRET, round_id: "r-1" };
+        let stub = stub(l);
+        let count = (layout.num_leaves >> batch_log2).max(1);
+        let outputs = (0..count).map(|i| prove_batch(&placement.batch_job(&stub, Security::Bits100, batch_log2, i)?));
+        let (file, _, _) = assemble(&stub, layout.num_leaves, batch_log2, outputs).unwrap();
+        (file, layout, dir)
+    }
+
+    #[test]
+    fn a_streamed_round_is_byte_for_byte_the_in_memory_round() {
+        let l = ledger(27);
+        let expected = prove_round(&l.view(), SECRET, "r-1", Security::Bits100, 3, 2).unwrap();
+        for chunk in [1, 5, 27] {
+            let (file, layout, dir) = streamed(&l, chunk, 3);
+            assert_eq!(file, expected.file, "chunks of {chunk}");
+            assert_eq!((layout.num_users, layout.num_leaves), (27, 32));
+            // users come back at the positions and with the salts the in-memory prover used
+            let placement = Placement { dir: dir.path(), layout: &layout, secret: SECRET, round_id: "r-1" };
+            let mut seen = 0;
+            for b in 0..BUCKETS {
+                for row in placement.users_in_bucket(b).unwrap() {
+                    let u: usize = row.user_id.strip_prefix("user-").unwrap().parse().unwrap();
+                    assert_eq!(row.position, expected.positions[u]);
+                    assert_eq!(row.salt, expected.salts[u]);
+                    seen += 1;
+                }
+            }
+            assert_eq!(seen, 27);
+        }
+        assert!(crate::verify(&expected.file, 100).is_ok());
+    }
+
+    #[test]
+    fn a_streamed_round_of_one_batch_is_a_single_proof_of_the_same_statement() {
+        let l = ledger(6);
+        let (file, _, _dir) = streamed(&l, 4, 5);
+        let single = crate::prove(&l.view(), SECRET, "r-1", Security::Bits100).unwrap();
+        let v = crate::verify(&file, 100).unwrap();
+        assert_eq!(v.statement, single.statement);
+        assert_eq!(crate::envelope::file_kind(&file).unwrap(), crate::envelope::KIND_SOLVENCY);
+    }
+
+    #[test]
+    fn an_id_repeated_in_another_chunk_is_refused_naming_both_users() {
+        let mut l = ledger(10);
+        l.ids[8] = "user-2".into();
+        let dir = tempfile_dir::Dir::new();
+        let mut spill = Spill::create(dir.path(), SECRET, "r-1", &l.assets, 62).unwrap();
+        spill.append(&l.slice(0, 5).view()).unwrap();
+        spill.append(&l.slice(5, 10).view()).unwrap();
+        match spill.finish(&|| ()) {
+            Err(Error::Ledger { user: Some(8), message, .. }) => assert!(message.contains("first seen as user 2"), "{message}"),
+            Err(other) => panic!("wrong error {other:?}"),
+            Ok(_) => panic!("duplicate accepted"),
+        }
+        assert_eq!(Layout::load(dir.path()).unwrap(), None, "no layout for a refused ledger");
+    }
+
+    #[test]
+    fn a_bad_row_in_a_later_chunk_is_named_by_its_place_in_the_ledger() {
+        let mut l = ledger(10);
+        l.amounts[l.indptr[6] as usize] = 0; // user 6 holds BTC
+        let dir = tempfile_dir::Dir::new();
+        let mut spill = Spill::create(dir.path(), SECRET, "r-1", &l.assets, 62).unwrap();
+        spill.append(&l.slice(0, 5).view()).unwrap();
+        match spill.append(&l.slice(5, 10).view()) {
+            Err(Error::Ledger { user: Some(6), message, .. }) => assert!(message.starts_with("user 6:"), "{message}"),
+            other => panic!("wrong result {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn a_damaged_bucket_is_reported_not_panicked() {
+        let l = ledger(9);
+        let dir = tempfile_dir::Dir::new();
+        let mut spill = Spill::create(dir.path(), SECRET, "r-1", &l.assets, 62).unwrap();
+        spill.append(&l.view()).unwrap();
+        let layout = spill.finish(&|| ()).unwrap();
+        let b = layout.counts.iter().position(|&c| c > 0).unwrap();
+        let path = bucket_path(dir.path(), b);
+        let bytes = fs::read(&path).unwrap();
+        fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        let placement = Placement { dir: dir.path(), layout: &layout, secret: SECRET, round_id: "r-1" };
+        assert!(matches!(placement.users_in_bucket(b), Err(Error::Work(_))));
+    }
+
+    /// A temporary folder removed on drop (std only).
+    mod tempfile_dir {
+        use std::path::{Path, PathBuf};
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        pub struct Dir(PathBuf);
+
+        impl Dir {
+            pub fn new() -> Self {
+                static NEXT: AtomicU32 = AtomicU32::new(0);
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                let path = std::env::temp_dir().join(format!("stark-por-spill-{}-{n}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&path);
+                Dir(path)
+            }
+
+            pub fn path(&self) -> &Path {
+                &self.0
+            }
+        }
+
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+}
