@@ -4,6 +4,7 @@
     >>> ledger = stark_por.Ledger.from_csv("ledger.csv", assets="assets.csv")
     >>> proof = stark_por.prove(ledger, secret=key, round_id="2026-11")
     >>> proof.save("2026-11.stpor")
+    >>> stark_por.prove_file("ledger.csv", "2026-11.stpor", secret=key, round_id="2026-11")  # any size
     >>> statement = stark_por.verify("2026-11.stpor")
     >>> statement.totals_decimal["BTC"]
     >>> stark_por.inclusion.export("2026-11.stpor.db", "alice").save("alice.json")  # exchange
@@ -13,11 +14,12 @@
 
 from ._native import __version__
 from .errors import InsufficientSecurity, InvalidProof, LedgerError, ProofFormatError, StarkPorError
-from .errors import InvalidInclusionProof, ReservesError, UnverifiedStatementError
+from .errors import InvalidInclusionProof, ReservesError, UnverifiedStatementError, WorkFolderError
 from .inclusion import InclusionProof, InclusionStore, verify_inclusion
 from .ledger import Asset, Ledger
 from .proof import Proof, Statement, prove, verify
 from .report import SolvencyReport, report  # binds stark_por.report to the function, not the module
+from .rounds import ResumeMismatch, prove_file
 
 __all__ = [
     "__version__",
@@ -26,6 +28,7 @@ __all__ = [
     "Proof",
     "Statement",
     "prove",
+    "prove_file",
     "verify",
     "StarkPorError",
     "LedgerError",
@@ -40,4 +43,6 @@ __all__ = [
     "InclusionStore",
     "verify_inclusion",
     "InvalidInclusionProof",
+    "WorkFolderError",
+    "ResumeMismatch",
 ]

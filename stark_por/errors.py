@@ -199,6 +199,11 @@ def _rebuild_reserves_error(reason, row, column, value, path, index):
     return ReservesError(reason, row=row, column=column, value=value, path=path, index=index)
 
 
+class WorkFolderError(StarkPorError):
+    """The work folder of a streamed round cannot be used: it belongs to something else, was
+    made from other inputs (:class:`stark_por.rounds.ResumeMismatch`) or is damaged."""
+
+
 class UnverifiedStatementError(StarkPorError, TypeError):
     """A report needs the statement returned by :func:`stark_por.verify`, not one read
     without verification (``Proof.load(path).statement``) or built by hand."""

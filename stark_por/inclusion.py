@@ -21,7 +21,7 @@ import os
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import IO, TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import pyverify
 from ._files import atomic_path
@@ -103,10 +103,30 @@ class InclusionStore:
         amounts: "np.ndarray",
     ) -> Path:
         """Writes a store atomically (readers see the old file or the new one), mode 0600."""
-        path = Path(path)
+        import numpy as np
+
         n_leaves = statement.num_leaves
         if len(tree) != 64 * n_leaves or len(salts) != 32 * len(user_ids):
             raise ValueError("the tree or the salts do not match the statement")
+        users = dict(user_ids=user_ids, positions=positions, salts=salts, indptr=indptr,
+                     asset_index=asset_index, amounts=amounts)
+        nodes = (np.arange(1, 2 * n_leaves, dtype=np.uint64), memoryview(tree)[32:])
+        return cls.write_streamed(path, statement=statement, users=[users], nodes=[nodes])
+
+    @classmethod
+    def write_streamed(
+        cls,
+        path: PathLike,
+        *,
+        statement: "Statement",
+        users: Iterable[dict],
+        nodes: Iterable[Tuple["np.ndarray", bytes]],
+    ) -> Path:
+        """:meth:`write` from parts: ``users`` yields dicts of the :meth:`write` user arrays
+        (``user_ids``, ``positions``, ``salts``, ``indptr``, ``asset_index``, ``amounts``),
+        ``nodes`` yields ``(heap indices, 32 bytes per digest)``; every node 1 .. 2·N' − 1 once."""
+        path = Path(path)
+        n_leaves = statement.num_leaves
         with atomic_path(path) as tmp:
             db = sqlite3.connect(tmp)
             try:
@@ -118,15 +138,19 @@ class InclusionStore:
                     "INSERT INTO meta VALUES (?, ?, ?, ?, ?, ?)",
                     (STORE_FORMAT, STORE_VERSION, statement.round_id, statement.root, n_leaves, assets),
                 )
-                db.executemany(
-                    "INSERT INTO users VALUES (?, ?, ?, ?)",
-                    _user_rows(user_ids, positions, salts, indptr, asset_index, amounts),
-                )
+                for part in users:
+                    db.executemany("INSERT INTO users VALUES (?, ?, ?, ?)", _user_rows(**part))
                 db.execute("CREATE UNIQUE INDEX users_by_leaf ON users(leaf_index)")
-                view = memoryview(tree)
-                db.executemany(
-                    "INSERT INTO nodes VALUES (?, ?)", ((i, view[32 * i : 32 * i + 32]) for i in range(1, 2 * n_leaves))
-                )
+                written = 0
+                for indices, digests in nodes:
+                    view = memoryview(digests)
+                    db.executemany(
+                        "INSERT INTO nodes VALUES (?, ?)",
+                        ((i, view[32 * j : 32 * j + 32]) for j, i in enumerate(indices.tolist())),
+                    )
+                    written += len(indices)
+                if written != 2 * n_leaves - 1:
+                    raise ValueError(f"{written} tree nodes for a tree of {2 * n_leaves - 1}")
                 db.commit()
             finally:
                 db.close()
@@ -176,7 +200,7 @@ class InclusionStore:
         )
 
 
-def _user_rows(user_ids, positions, salts: bytes, indptr, asset_index, amounts) -> Iterator[tuple]:
+def _user_rows(*, user_ids, positions, salts: bytes, indptr, asset_index, amounts) -> Iterator[tuple]:
     # plain lists: element access on numpy arrays is slow in a Python loop
     ptr, assets, values, where = indptr.tolist(), asset_index.tolist(), amounts.tolist(), positions.tolist()
     for u, user_id in enumerate(user_ids):

@@ -139,8 +139,14 @@ impl BatchJob {
 
 /// Proves a batch, deterministically (one thread: see the module notes).
 pub fn prove_batch(job: &BatchJob) -> Result<BatchOutput> {
+    prove_batch_on(job, 1)
+}
+
+/// [`prove_batch`] on `threads` threads: faster for a lone batch, but the grinding nonce (so the
+/// bytes, never the validity) then depends on timing.
+pub fn prove_batch_on(job: &BatchJob, threads: usize) -> Result<BatchOutput> {
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
+        .num_threads(threads.max(1))
         .build()
         .map_err(|e| Error::Internal(format!("cannot start a prover thread: {e}")))?;
     let proved = guard("proving", || {
@@ -213,6 +219,25 @@ impl BatchOutput {
         }
         Ok(BatchOutput { job_digest, index, count, root, totals, proof, tree })
     }
+}
+
+/// Decodes, proves (on `threads` threads) and encodes a job: the whole work of a remote worker.
+pub fn prove_encoded(job: &[u8], threads: usize) -> Result<Vec<u8>> {
+    Ok(prove_batch_on(&BatchJob::from_bytes(job)?, threads)?.to_bytes())
+}
+
+/// Whether `output` is the result of exactly `job` (its recorded job digest matches).
+pub fn answers(job: &[u8], output: &[u8]) -> bool {
+    let digest: [u8; 32] = Sha256::digest(job).into();
+    output.len() >= 40 && &output[..8] == OUTPUT_MAGIC && output[8..40] == digest
+}
+
+/// The nodes of a batch result's tree as (round heap index, digest): where they sit in the
+/// tree of a round of `count` batches of `num_leaves` leaves over `num_assets` assets.
+pub fn round_nodes(output: &[u8], num_assets: usize, num_leaves: usize, count: u64) -> Result<Vec<(u64, [u8; 32])>> {
+    let out = BatchOutput::from_bytes(output, num_assets, num_leaves)?;
+    let index = out.index;
+    Ok(out.tree.into_iter().enumerate().skip(1).map(|(h, d)| (crate::round::round_node_index(count, index, h as u64), d)).collect())
 }
 
 #[cfg(test)]

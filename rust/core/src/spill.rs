@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use stark_por_solvency::hash::id_commitment;
 use stark_por_solvency::Leaf;
 
-use crate::batch::BatchJob;
+use crate::batch::{BatchJob, BatchOutput};
 use crate::error::{Error, Result};
 use crate::round::batch_params_and_seed;
 use crate::statement::Statement;
@@ -152,7 +152,7 @@ pub struct Spill {
     dir: PathBuf,
     secret: Vec<u8>,
     round_id: String,
-    num_assets: usize,
+    assets: Vec<Asset>,
     range_bits: u32,
     writers: Vec<BufWriter<File>>,
     num_users: u64,
@@ -178,7 +178,7 @@ impl Spill {
             dir: dir.to_path_buf(),
             secret: secret.to_vec(),
             round_id: round_id.to_string(),
-            num_assets: assets.len(),
+            assets: assets.to_vec(),
             range_bits,
             writers,
             num_users: 0,
@@ -189,9 +189,15 @@ impl Spill {
         self.num_users
     }
 
+    /// [`Spill::append`] of a chunk given as its arrays, under the round's assets and bound.
+    pub fn append_parts(&mut self, user_ids: &[String], indptr: &[u64], asset_index: &[u32], amounts: &[u64]) -> Result<()> {
+        let assets = self.assets.clone();
+        self.append(&LedgerRef { user_ids, assets: &assets, indptr, asset_index, amounts, range_bits: self.range_bits })
+    }
+
     /// Appends the next chunk of users (in ledger order).
     pub fn append(&mut self, chunk: &LedgerRef<'_>) -> Result<()> {
-        if chunk.assets.len() != self.num_assets || chunk.range_bits != self.range_bits {
+        if chunk.assets != self.assets.as_slice() || chunk.range_bits != self.range_bits {
             return Err(Error::Input("a chunk's assets or range bound differ from the round's".into()));
         }
         if chunk.user_ids.is_empty() {
@@ -376,6 +382,52 @@ impl Placement<'_> {
             Ok(())
         })?;
         Ok(rows)
+    }
+}
+
+/// What a driver needs to rebuild a round's placement from its folder.
+pub struct RoundSpec<'a> {
+    pub dir: &'a Path,
+    pub secret: &'a [u8],
+    pub round_id: &'a str,
+    pub assets: &'a [Asset],
+    pub range_bits: u32,
+}
+
+impl RoundSpec<'_> {
+    fn layout(&self) -> Result<Layout> {
+        Layout::load(self.dir)?.ok_or_else(|| Error::Work(format!("{}: the ledger was not placed here", self.dir.display())))
+    }
+
+    /// The encoded job of batch `index`.
+    pub fn batch_job(&self, security: Security, batch_log2: u32, index: u64) -> Result<Vec<u8>> {
+        let stub = check_stub(self.secret, self.round_id, self.assets, self.range_bits)?;
+        let layout = self.layout()?;
+        let placement = Placement { dir: self.dir, layout: &layout, secret: self.secret, round_id: self.round_id };
+        Ok(placement.batch_job(&stub, security, batch_log2, index)?.to_bytes())
+    }
+
+    /// The round file from the batch results in `outputs` (index order): file, statement and
+    /// the nodes above the batches.
+    pub fn assemble(&self, batch_log2: u32, outputs: &[PathBuf]) -> Result<(Vec<u8>, Statement, Vec<[u8; 32]>)> {
+        let stub = check_stub(self.secret, self.round_id, self.assets, self.range_bits)?;
+        let layout = self.layout()?;
+        let size = 1usize << batch_log2.min(layout.num_leaves.ilog2());
+        let decoded = outputs.iter().map(|path| {
+            let bytes = fs::read(path).map_err(|e| io_error(path, e))?;
+            BatchOutput::from_bytes(&bytes, self.assets.len(), size)
+                .map_err(|e| Error::Work(format!("{}: damaged batch result ({e})", path.display())))
+        });
+        crate::round::assemble(&stub, layout.num_leaves, batch_log2, decoded)
+    }
+
+    /// The users of `bucket` in leaf order, with their positions and salts.
+    pub fn users_in_bucket(&self, bucket: usize) -> Result<Vec<UserRow>> {
+        if bucket >= BUCKETS {
+            return Err(Error::Input(format!("bucket {bucket} is not one of {BUCKETS}")));
+        }
+        let layout = self.layout()?;
+        Placement { dir: self.dir, layout: &layout, secret: self.secret, round_id: self.round_id }.users_in_bucket(bucket)
     }
 }
 

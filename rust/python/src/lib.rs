@@ -36,6 +36,7 @@ fn to_py(py: Python<'_>, err: Error) -> PyErr {
                 kwargs.set_item("reason", e.reason())?;
                 ("InvalidInclusionProof", e.to_string())
             },
+            Error::Work(m) => ("WorkFolderError", m.clone()),
             Error::Internal(m) => return Ok(pyo3::exceptions::PyRuntimeError::new_err(m.clone())),
         };
         let exc = errors.getattr(class)?.call((message,), Some(&kwargs))?;
@@ -127,7 +128,7 @@ fn prove<'py>(
     let out = py
         .detach(|| match batch_log2 {
             None => core::prove(&ledger.view(), &secret, &round_id, security),
-            Some(k) => core::prove_round(&ledger.view(), &secret, &round_id, security, k),
+            Some(k) => core::prove_round(&ledger.view(), &secret, &round_id, security, k, 2),
         })
         .map_err(|e| to_py(py, e))?;
     let d = PyDict::new(py);
@@ -268,6 +269,193 @@ fn walk_path<'py>(py: Python<'py>, leaf: &[u8], leaf_index: u64, path: &[u8]) ->
     Ok(PyBytes::new(py, &reached))
 }
 
+fn assets_of(assets: Vec<(String, u8)>) -> Vec<Asset> {
+    assets.into_iter().map(|(name, decimals)| Asset { name, decimals }).collect()
+}
+
+/// Spill(dir, secret, round_id, assets, range_bits): places a ledger streamed in chunks.
+#[pyclass(module = "stark_por._native")]
+struct Spill {
+    inner: Option<core::spill::Spill>,
+}
+
+impl Spill {
+    fn open(&mut self) -> PyResult<&mut core::spill::Spill> {
+        self.inner.as_mut().ok_or_else(|| PyValueError::new_err("this spill is finished"))
+    }
+}
+
+#[pymethods]
+impl Spill {
+    #[new]
+    fn new(py: Python<'_>, dir: std::path::PathBuf, secret: &[u8], round_id: &str, assets: Vec<(String, u8)>, range_bits: u32) -> PyResult<Self> {
+        let spill = core::spill::Spill::create(&dir, secret, round_id, &assets_of(assets), range_bits).map_err(|e| to_py(py, e))?;
+        Ok(Spill { inner: Some(spill) })
+    }
+
+    /// append(user_ids, indptr, asset_index, amounts): the next chunk of users.
+    fn append(
+        &mut self,
+        py: Python<'_>,
+        user_ids: Vec<String>,
+        indptr: PyReadonlyArray1<'_, u64>,
+        asset_index: PyReadonlyArray1<'_, u32>,
+        amounts: PyReadonlyArray1<'_, u64>,
+    ) -> PyResult<()> {
+        let spill = self.open()?;
+        let chunk = OwnedLedger {
+            user_ids,
+            assets: vec![],
+            indptr: indptr.to_vec()?,
+            asset_index: asset_index.to_vec()?,
+            amounts: amounts.to_vec()?,
+            range_bits: 0,
+        };
+        let result = py.detach(|| spill.append_parts(&chunk.user_ids, &chunk.indptr, &chunk.asset_index, &chunk.amounts));
+        result.map_err(|e| to_py(py, e))
+    }
+
+    #[getter]
+    fn num_users(&self) -> u64 {
+        self.inner.as_ref().map_or(0, |s| s.num_users())
+    }
+
+    /// finish() -> dict(num_users, num_leaves): pads, sorts and writes the layout.
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let spill = self.inner.take().ok_or_else(|| PyValueError::new_err("this spill is finished"))?;
+        let layout = py.detach(|| spill.finish(&|| ())).map_err(|e| to_py(py, e))?;
+        layout_dict(py, &layout)
+    }
+}
+
+fn layout_dict<'py>(py: Python<'py>, layout: &core::spill::Layout) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("num_users", layout.num_users)?;
+    d.set_item("num_leaves", layout.num_leaves)?;
+    Ok(d)
+}
+
+/// spill_layout(dir) -> dict(num_users, num_leaves), or None when no placement finished there.
+#[pyfunction]
+fn spill_layout<'py>(py: Python<'py>, dir: std::path::PathBuf) -> PyResult<Option<Bound<'py, PyDict>>> {
+    match core::spill::Layout::load(&dir).map_err(|e| to_py(py, e))? {
+        Some(layout) => Ok(Some(layout_dict(py, &layout)?)),
+        None => Ok(None),
+    }
+}
+
+/// batch_job(dir, secret, round_id, assets, range_bits, security, batch_log2, index) -> job bytes.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn batch_job<'py>(
+    py: Python<'py>,
+    dir: std::path::PathBuf,
+    secret: &[u8],
+    round_id: &str,
+    assets: Vec<(String, u8)>,
+    range_bits: u32,
+    security_name: &str,
+    batch_log2: u32,
+    index: u64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let security = security(security_name)?;
+    let assets = assets_of(assets);
+    let spec = core::spill::RoundSpec { dir: &dir, secret, round_id, assets: &assets, range_bits };
+    let job = py.detach(|| spec.batch_job(security, batch_log2, index)).map_err(|e| to_py(py, e))?;
+    Ok(PyBytes::new(py, &job))
+}
+
+/// prove_batch(job, threads=1) -> result bytes. On one thread it is deterministic: the same job
+/// gives the same bytes anywhere.
+#[pyfunction]
+#[pyo3(signature = (job, threads=1))]
+fn prove_batch<'py>(py: Python<'py>, job: &[u8], threads: usize) -> PyResult<Bound<'py, PyBytes>> {
+    let job = job.to_vec();
+    let out = py.detach(|| core::batch::prove_encoded(&job, threads)).map_err(|e| to_py(py, e))?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// batch_answers(job, result) -> whether `result` was proved from exactly `job`.
+#[pyfunction]
+fn batch_answers(job: &[u8], result: &[u8]) -> bool {
+    core::batch::answers(job, result)
+}
+
+/// batch_nodes(result, num_assets, batch_leaves, count) -> (heap indices uint64, digests bytes).
+#[pyfunction]
+fn batch_nodes<'py>(
+    py: Python<'py>,
+    result: &[u8],
+    num_assets: usize,
+    batch_leaves: usize,
+    count: u64,
+) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyBytes>)> {
+    let nodes = core::batch::round_nodes(result, num_assets, batch_leaves, count).map_err(|e| to_py(py, e))?;
+    let (index, digest): (Vec<u64>, Vec<[u8; 32]>) = nodes.into_iter().unzip();
+    Ok((PyArray1::from_vec(py, index), PyBytes::new(py, digest.as_flattened())))
+}
+
+/// assemble_round(dir, secret, round_id, assets, range_bits, batch_log2, result paths) ->
+/// dict(file=bytes, statement=dict, top=bytes (32 per node above the batches, heap order from 0)).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn assemble_round<'py>(
+    py: Python<'py>,
+    dir: std::path::PathBuf,
+    secret: &[u8],
+    round_id: &str,
+    assets: Vec<(String, u8)>,
+    range_bits: u32,
+    batch_log2: u32,
+    results: Vec<std::path::PathBuf>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let assets = assets_of(assets);
+    let spec = core::spill::RoundSpec { dir: &dir, secret, round_id, assets: &assets, range_bits };
+    let (file, statement, top) = py.detach(|| spec.assemble(batch_log2, &results)).map_err(|e| to_py(py, e))?;
+    let d = PyDict::new(py);
+    d.set_item("file", PyBytes::new(py, &file))?;
+    d.set_item("statement", statement_dict(py, &statement, None)?)?;
+    d.set_item("top", PyBytes::new(py, top.as_flattened()))?;
+    Ok(d)
+}
+
+/// bucket_users(dir, secret, round_id, assets, range_bits, bucket) -> dict(user_ids, positions,
+/// salts (32 bytes each), indptr, asset_index (0-based), amounts): one bucket's users, leaf order.
+#[pyfunction]
+fn bucket_users<'py>(
+    py: Python<'py>,
+    dir: std::path::PathBuf,
+    secret: &[u8],
+    round_id: &str,
+    assets: Vec<(String, u8)>,
+    range_bits: u32,
+    bucket: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let assets = assets_of(assets);
+    let spec = core::spill::RoundSpec { dir: &dir, secret, round_id, assets: &assets, range_bits };
+    let rows = py.detach(|| spec.users_in_bucket(bucket)).map_err(|e| to_py(py, e))?;
+    let (mut indptr, mut asset_index, mut amounts) = (vec![0u64], vec![], vec![]);
+    let (mut ids, mut positions, mut salts) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()), Vec::new());
+    for row in rows {
+        for (asset, amount) in row.entries {
+            asset_index.push(asset - 1);
+            amounts.push(amount);
+        }
+        indptr.push(amounts.len() as u64);
+        ids.push(row.user_id);
+        positions.push(row.position);
+        salts.extend_from_slice(&row.salt);
+    }
+    let d = PyDict::new(py);
+    d.set_item("user_ids", ids)?;
+    d.set_item("positions", PyArray1::from_vec(py, positions))?;
+    d.set_item("salts", PyBytes::new(py, &salts))?;
+    d.set_item("indptr", PyArray1::from_vec(py, indptr))?;
+    d.set_item("asset_index", PyArray1::from_vec(py, asset_index))?;
+    d.set_item("amounts", PyArray1::from_vec(py, amounts))?;
+    Ok(d)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -279,5 +467,14 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(inclusion_leaf, m)?)?;
     m.add_function(wrap_pyfunction!(id_commitment, m)?)?;
     m.add_function(wrap_pyfunction!(walk_path, m)?)?;
+    m.add("SPILL_BUCKETS", core::spill::BUCKETS)?;
+    m.add_class::<Spill>()?;
+    m.add_function(wrap_pyfunction!(spill_layout, m)?)?;
+    m.add_function(wrap_pyfunction!(batch_job, m)?)?;
+    m.add_function(wrap_pyfunction!(prove_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(batch_answers, m)?)?;
+    m.add_function(wrap_pyfunction!(batch_nodes, m)?)?;
+    m.add_function(wrap_pyfunction!(assemble_round, m)?)?;
+    m.add_function(wrap_pyfunction!(bucket_users, m)?)?;
     Ok(())
 }
