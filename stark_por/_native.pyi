@@ -1,6 +1,7 @@
 """Type stub of the Rust extension. Use the wrappers in :mod:`stark_por` instead."""
 
-from typing import Any, Sequence
+import os
+from typing import Any, Sequence, final
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +16,15 @@ __all__ = [
     "inclusion_leaf",
     "id_commitment",
     "walk_path",
+    "SPILL_BUCKETS",
+    "Spill",
+    "spill_layout",
+    "batch_job",
+    "prove_batch",
+    "batch_answers",
+    "batch_nodes",
+    "assemble_round",
+    "bucket_users",
 ]
 
 __version__: str
@@ -63,3 +73,50 @@ def verify_inclusion(
 def inclusion_leaf(user_id: str, salt: bytes, entries: Sequence[tuple[int, int]]) -> bytes: ...
 def id_commitment(salt: bytes, user_id: str) -> bytes: ...
 def walk_path(leaf: bytes, leaf_index: int, path: bytes) -> bytes: ...
+
+SPILL_BUCKETS: int
+
+@final
+class Spill:
+    def __new__(
+        cls, dir: str | os.PathLike[str], secret: bytes, round_id: str, assets: Sequence[tuple[str, int]], range_bits: int
+    ) -> Spill: ...
+    def append(
+        self,
+        user_ids: Sequence[str],
+        indptr: npt.NDArray[np.uint64],
+        asset_index: npt.NDArray[np.uint32],
+        amounts: npt.NDArray[np.uint64],
+    ) -> None: ...
+    @property
+    def num_users(self) -> int: ...
+    def finish(self) -> dict[str, Any]: ...
+
+def spill_layout(dir: str | os.PathLike[str]) -> dict[str, Any] | None: ...
+def batch_job(
+    dir: str | os.PathLike[str],
+    secret: bytes,
+    round_id: str,
+    assets: Sequence[tuple[str, int]],
+    range_bits: int,
+    security_name: str,
+    batch_log2: int,
+    index: int,
+) -> bytes: ...
+def prove_batch(job: bytes, threads: int = 1) -> bytes: ...
+def batch_answers(job: bytes, result: bytes) -> bool: ...
+def batch_nodes(
+    result: bytes, num_assets: int, batch_leaves: int, count: int
+) -> tuple[npt.NDArray[np.uint64], bytes]: ...
+def assemble_round(
+    dir: str | os.PathLike[str],
+    secret: bytes,
+    round_id: str,
+    assets: Sequence[tuple[str, int]],
+    range_bits: int,
+    batch_log2: int,
+    results: Sequence[str | os.PathLike[str]],
+) -> dict[str, Any]: ...
+def bucket_users(
+    dir: str | os.PathLike[str], secret: bytes, round_id: str, assets: Sequence[tuple[str, int]], range_bits: int, bucket: int
+) -> dict[str, Any]: ...

@@ -185,31 +185,31 @@ def batch_size_arg(text: str) -> int:
 
 
 def cmd_prove(args: argparse.Namespace, con: Reporter) -> int:
-    from .ledger import Ledger
+    from .rounds import prove_file
 
     try:
         secret = Path(args.secret_file).read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read the secret file {args.secret_file}: {e.strerror}")
-    with con.step(f"loading {args.ledger}"):
-        if str(args.ledger).endswith(".parquet"):
-            ledger = Ledger.from_parquet(args.ledger, assets=args.assets, max_bits=args.range_bits)
-        else:
-            ledger = Ledger.from_csv(args.ledger, assets=args.assets, max_bits=args.range_bits)
-    con.info(f"  {ledger.num_users:,} users, {ledger.num_assets} assets, {ledger.num_entries:,} balances")
-    with con.step("proving"):
-        proof = prove(
-            ledger,
-            secret=secret,
-            round_id=args.round_id,
-            security=args.security,
-            range_bits=args.range_bits,
-            batch_size=args.batch_size,
-        )
-    path = proof.save(args.output)
-    con.info(f"  proof {len(proof):,} bytes → {path} (summary: {summary_path(path)})")
+    statement = prove_file(
+        args.ledger,
+        args.output,
+        secret=secret,
+        round_id=args.round_id,
+        assets=args.assets,
+        security=args.security,
+        range_bits=args.range_bits,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        executor="ray" if args.ray else "local",
+        ray_address=None if args.ray in (None, "local") else args.ray,
+        resume=args.resume,
+        keep_work=args.keep_work,
+        reporter=con,
+    )
+    con.info(f"  summary: {summary_path(args.output)}")
     if not args.quiet:
-        print(format_statement(proof.statement))
+        print(format_statement(statement))
     return EXIT_OK
 
 
@@ -279,10 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--assets", help="assets CSV (asset,decimals); default: <ledger>.assets.csv")
     pr.add_argument("--security", choices=sorted(SECURITY_PRESETS), default="100")
     pr.add_argument("--range-bits", type=int, default=62, help="prove every balance < 2^BITS (32–63)")
+    pr.add_argument("--workers", type=int, help="batches proved side by side (default: one per core)")
+    pr.add_argument("--resume", action="store_true", help="continue an interrupted run from <output>.work")
+    pr.add_argument("--ray", metavar="ADDRESS", help="prove batches on a Ray cluster (ADDRESS, or 'local')")
+    pr.add_argument("--keep-work", action="store_true", help="keep the work folder (private: ids and balances)")
     pr.add_argument(
         "--batch-size",
         type=batch_size_arg,
-        help="prove in batches of this many leaves (a power of two, e.g. 4096 or 2^12), one round file",
+        help="leaves per batch (a power of two, e.g. 4096 or 2^12; default 2^14, less if memory is short)",
     )
     pr.set_defaults(run=cmd_prove)
 

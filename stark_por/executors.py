@@ -66,6 +66,11 @@ class RayNotInstalledError(StarkPorError, ImportError):
 
 
 class Executor(Protocol):
+    @property
+    def slots(self) -> int:
+        """Tasks that can run at once."""
+        ...
+
     def map_unordered(self, fn: Task, items: Iterable[tuple[K, bytes]], *,
                       max_in_flight: int) -> Iterator[tuple[K, bytes]]: ...
 
@@ -146,7 +151,7 @@ class LocalExecutor:
     def __init__(self, workers: int) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a positive int, got {workers!r}")
-        self.workers = workers
+        self.workers = self.slots = workers
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="stark-por-task")
 
@@ -272,6 +277,12 @@ class RayExecutor:
                 ray.cancel(ref)
 
         return _run_bounded(items, max_in_flight, submit, wait_any, collect, cancel)
+
+    @property
+    def slots(self) -> int:
+        """Tasks the cluster can run at once (its CPUs over each task's share)."""
+        cpus = int(self._ray.cluster_resources().get("CPU", 1))
+        return max(1, cpus // self.num_cpus_per_task)
 
     def close(self) -> None:
         if self._owns:

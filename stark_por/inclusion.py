@@ -120,7 +120,7 @@ class InclusionStore:
         *,
         statement: "Statement",
         users: Iterable[dict],
-        nodes: Iterable[Tuple["np.ndarray", bytes]],
+        nodes: Iterable[Tuple["np.ndarray", Union[bytes, memoryview]]],
     ) -> Path:
         """:meth:`write` from parts: ``users`` yields dicts of the :meth:`write` user arrays
         (``user_ids``, ``positions``, ``salts``, ``indptr``, ``asset_index``, ``amounts``),

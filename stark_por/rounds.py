@@ -123,9 +123,9 @@ def _assets_fingerprint(ledger: Path, assets: Any) -> str:
     return hashlib.sha256(json.dumps(canon).encode()).hexdigest()
 
 
-def _secret_tag(secret: bytes, round_id: str) -> str:
-    # proves the secret is the same without writing it (or anything it derives) to disk
-    return hmac.new(secret, b"stark-por/v1/work-folder\x00" + round_id.encode(), hashlib.sha256).hexdigest()
+def _secret_tag(secret: bytes) -> str:
+    # tells the secret apart without writing it (or anything the proof uses) to disk
+    return hmac.new(secret, b"stark-por/v1/work-folder", hashlib.sha256).hexdigest()
 
 
 def _write_json(path: Path, value: dict) -> None:
@@ -145,7 +145,7 @@ class _Round:
         self.inputs = {
             "ledger_sha256": _file_sha256(ledger),
             "assets_sha256": _assets_fingerprint(ledger, assets),
-            "secret_tag": _secret_tag(secret, round_id),
+            "secret_tag": _secret_tag(secret),
             "round_id": round_id,
             "security": security,
             "range_bits": range_bits,
@@ -340,8 +340,10 @@ def prove_file(
             for i, job in jobs():
                 done(i, _native.prove_batch(job, workers))
         else:
-            with make_executor(executor, workers=workers, address=ray_address) as pool:
-                for i, result in pool.map_unordered(_native.prove_batch, jobs(), max_in_flight=workers + 1):
+            # a Ray cluster decides its own size; one job waits ready beside each running one
+            size = None if executor == "ray" and ray_address else workers
+            with make_executor(executor, workers=size, address=ray_address) as pool:
+                for i, result in pool.map_unordered(_native.prove_batch, jobs(), max_in_flight=pool.slots + 1):
                     done(i, result)
 
     with con.step("assembling and verifying the round"):

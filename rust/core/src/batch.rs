@@ -226,10 +226,18 @@ pub fn prove_encoded(job: &[u8], threads: usize) -> Result<Vec<u8>> {
     Ok(prove_batch_on(&BatchJob::from_bytes(job)?, threads)?.to_bytes())
 }
 
-/// Whether `output` is the result of exactly `job` (its recorded job digest matches).
+/// Whether `output` is a whole, well-formed result of exactly `job` (its recorded job digest
+/// matches). The proof itself is checked when the round is verified before it is written.
 pub fn answers(job: &[u8], output: &[u8]) -> bool {
     let digest: [u8; 32] = Sha256::digest(job).into();
-    output.len() >= 40 && &output[..8] == OUTPUT_MAGIC && output[8..40] == digest
+    if output.len() < 40 || output[8..40] != digest {
+        return false;
+    }
+    match BatchJob::from_bytes(job) {
+        Ok(j) => BatchOutput::from_bytes(output, j.params.num_assets, j.leaves.len())
+            .is_ok_and(|o| o.index == j.index && o.count == j.count),
+        Err(_) => false,
+    }
 }
 
 /// The nodes of a batch result's tree as (round heap index, digest): where they sit in the
@@ -278,5 +286,10 @@ mod tests {
         assert_eq!(out.to_bytes(), a);
         assert_eq!(out.job_digest, j.digest());
         assert!(BatchOutput::from_bytes(&a[..a.len() - 1], 2, 8).is_err());
+        let encoded = j.to_bytes();
+        assert!(answers(&encoded, &a));
+        assert!(!answers(&encoded, &a[..a.len() - 32]), "a truncated result answers nothing");
+        let other = BatchJob { index: 2, ..job() }.to_bytes();
+        assert!(!answers(&other, &a), "a result answers only its own job");
     }
 }

@@ -1,0 +1,224 @@
+"""Streamed, resumable, distributed rounds (issue 4): `prove_file` and `stark-por prove`.
+
+A batch is at least 2^13 trace rows whatever its leaf count, so rounds here have few users
+and small batches; the machinery is the one a million users go through."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from stark_por import LedgerError, ResumeMismatch, WorkFolderError, prove, prove_file, verify, verify_inclusion
+from stark_por.cli import EXIT_INPUT, EXIT_OK, main as cli
+from stark_por.inclusion import export, store_path
+from stark_por.rounds import choose_batch_log2, work_folder
+from stark_por.synthetic import generate, write_csv
+
+SECRET = b"prove-file-secret-0123456789abcdef"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def ledger():
+    return generate(150, num_assets=3, seed=11)  # N' = 256 leaves: 8 batches of 32
+
+
+@pytest.fixture(scope="module")
+def ledger_csv(ledger, tmp_path_factory):
+    path = tmp_path_factory.mktemp("ledger") / "ledger.csv"
+    write_csv(ledger, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def in_memory(ledger):
+    """The same round proved from the ledger in memory: what every streamed run must equal."""
+    return prove(ledger, secret=SECRET, round_id="2026-11", batch_size=32).data
+
+
+@pytest.fixture(scope="module")
+def streamed(ledger_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("streamed") / "round.stpor"
+    statement = prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11", batch_size=32, chunk_users=40)
+    return out, statement
+
+
+def test_a_streamed_round_is_the_in_memory_round_byte_for_byte(streamed, in_memory):
+    out, statement = streamed
+    assert out.read_bytes() == in_memory
+    assert verify(out) == statement
+    assert statement.num_leaves == 256 and statement.security_bits >= 100
+    assert not work_folder(out).exists(), "the private work folder is removed once the round is written"
+    summary = json.loads(Path(f"{out}.json").read_text())
+    assert summary["root"] == statement.root
+
+
+def test_every_user_is_included_for_both_verifiers(streamed, ledger):
+    out, statement = streamed
+    assert os.stat(store_path(out)).st_mode & 0o777 == 0o600
+    for user in ledger.user_ids:
+        proof = export(store_path(out), user)
+        expected = verify_inclusion(proof, statement)
+        assert verify_inclusion(proof, statement, pure=True) == expected
+
+
+def test_a_round_of_one_batch_is_a_single_proof(ledger, ledger_csv, tmp_path):
+    out = tmp_path / "single.stpor"
+    statement = prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11")
+    single = prove(ledger, secret=SECRET, round_id="2026-11")
+    assert verify(out) == verify(single)
+    assert statement.root == single.statement.root
+
+
+def test_an_id_repeated_far_away_is_refused_naming_both_lines(tmp_path):
+    path = tmp_path / "dup.csv"
+    write_csv(generate(120, num_assets=2, seed=5), path)
+    lines = path.read_text().splitlines()
+    first_id = lines[2].split(",")[0]
+    lines[100] = first_id + "," + lines[100].split(",", 1)[1]  # line 101 repeats line 3's id
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(LedgerError) as e:
+        prove_file(path, tmp_path / "r.stpor", secret=SECRET, round_id="r", batch_size=32, chunk_users=16)
+    assert e.value.row == 101 and "line 3" in str(e.value)
+    assert not (tmp_path / "r.stpor").exists()
+
+
+def test_batch_size_follows_memory():
+    assert choose_batch_log2(1 << 20, workers=2, memory=24 << 30) == 14
+    assert choose_batch_log2(1 << 20, workers=2, memory=2 << 30) < 14
+    assert choose_batch_log2(1 << 8, workers=2, memory=24 << 30) == 8
+
+
+# -- kill -9 and resume ---------------------------------------------------------------------------
+
+
+def _prove_cmd(ledger_csv: Path, out: Path, secret_file: Path, *extra: str) -> list:
+    return [sys.executable, "-m", "stark_por.cli", "--log-format", "json", "prove", str(ledger_csv), "-o", str(out),
+            "--round-id", "2026-11", "--secret-file", str(secret_file), "--batch-size", "32", *extra]
+
+
+@pytest.fixture(scope="module")
+def killed(ledger_csv, tmp_path_factory):
+    """A `stark-por prove` killed with SIGKILL once two batches are finished: its work folder."""
+    folder = tmp_path_factory.mktemp("killed")
+    secret_file = folder / "secret"
+    secret_file.write_bytes(SECRET)
+    out = folder / "round.stpor"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(_prove_cmd(ledger_csv, out, secret_file, "--workers", "1"), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    batches = work_folder(out) / "batches"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if batches.is_dir() and len(list(batches.glob("batch-*.bin"))) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read().decode()}"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = {p.name: p.stat().st_mtime_ns for p in batches.glob("batch-*.bin")}
+    assert 2 <= len(finished) < 8
+    assert not out.exists(), "no round file before every batch is proved"
+    return out, secret_file, finished
+
+
+def _copy_work(killed, tmp_path) -> tuple:
+    out, secret_file, finished = killed
+    mine = tmp_path / out.name
+    shutil.copytree(work_folder(out), work_folder(mine))
+    return mine, secret_file, finished
+
+
+def test_a_killed_run_resumes_reusing_its_batches_and_ends_identical(killed, tmp_path, ledger_csv, in_memory):
+    out, secret_file, finished = _copy_work(killed, tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(_prove_cmd(ledger_csv, out, secret_file, "--resume", "--keep-work"), env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    events = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
+    assert any(e["event"] == "resume" for e in events)
+    assert out.read_bytes() == in_memory, "the resumed round is the uninterrupted one"
+    batches = work_folder(out) / "batches"
+    for name, mtime in finished.items():
+        assert (batches / name).stat().st_mtime_ns == mtime, f"{name} was proved again"
+
+
+def test_a_damaged_batch_result_is_proved_again_never_used(killed, tmp_path, ledger_csv, in_memory):
+    out, secret_file, finished = _copy_work(killed, tmp_path)
+    batches = work_folder(out) / "batches"
+    victim = batches / sorted(finished)[0]
+    victim.write_bytes(victim.read_bytes()[:-100])  # as if a foreign tool had truncated it
+    (batches / ".batch-000005.bin.x.tmp").write_bytes(b"half a write")  # a temp file is never a result
+    statement = prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11", batch_size=32, resume=True)
+    assert out.read_bytes() == in_memory
+    assert statement.num_leaves == 256
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (dict(secret=b"another-secret-0123456789abcdef!!"), "secret"),
+        (dict(security="128"), "security"),
+        (dict(batch_size=64), "batch size"),
+        (dict(range_bits=50), "range bound"),
+    ],
+)
+def test_resume_with_other_inputs_is_refused_naming_them(killed, tmp_path, ledger_csv, change, field):
+    out, _, _ = _copy_work(killed, tmp_path)
+    args = dict(secret=SECRET, round_id="2026-11", batch_size=32, resume=True) | change
+    with pytest.raises(ResumeMismatch) as e:
+        prove_file(ledger_csv, out, **args)
+    assert e.value.fields == (field,)
+    assert not out.exists()
+    assert (work_folder(out) / "manifest.json").is_file(), "a refused resume loses nothing"
+
+
+def test_resume_against_another_ledger_is_refused(killed, tmp_path, ledger_csv):
+    out, _, _ = _copy_work(killed, tmp_path)
+    other = tmp_path / "ledger.csv"
+    shutil.copy(ledger_csv, other)
+    shutil.copy(ledger_csv.with_name("ledger.assets.csv"), tmp_path / "ledger.assets.csv")
+    with open(other, "a") as fh:
+        fh.write("late-user,1,,\n")
+    with pytest.raises(ResumeMismatch) as e:
+        prove_file(other, out, secret=SECRET, round_id="2026-11", batch_size=32, resume=True)
+    assert e.value.fields == ("ledger",)
+
+
+def test_an_unfinished_round_is_not_overwritten_without_resume(killed, tmp_path, ledger_csv, capsys):
+    out, secret_file, _ = _copy_work(killed, tmp_path)
+    with pytest.raises(WorkFolderError, match="--resume"):
+        prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11", batch_size=32)
+    code = cli(["prove", str(ledger_csv), "-o", str(out), "--round-id", "2026-12", "--secret-file",
+                str(secret_file), "--batch-size", "32", "--resume"])
+    assert code == EXIT_INPUT
+    assert "different round id" in capsys.readouterr().err
+
+
+# -- Ray --------------------------------------------------------------------------------------------
+
+
+def test_a_round_proved_on_ray_is_the_local_round(ledger_csv, tmp_path, in_memory):
+    pytest.importorskip("ray")
+    out = tmp_path / "ray.stpor"
+    prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11", batch_size=32, executor="ray", workers=2)
+    assert out.read_bytes() == in_memory
+
+
+def test_cli_prove_streams_and_verifies(ledger_csv, tmp_path, in_memory, capsys):
+    secret_file = tmp_path / "secret"
+    secret_file.write_bytes(SECRET)
+    out = tmp_path / "cli.stpor"
+    code = cli(["--quiet", "prove", str(ledger_csv), "-o", str(out), "--round-id", "2026-11",
+                "--secret-file", str(secret_file), "--batch-size", "2^5"])
+    assert code == EXIT_OK
+    assert out.read_bytes() == in_memory
+    assert cli(["--quiet", "verify", str(out)]) == EXIT_OK
