@@ -95,13 +95,13 @@ def machine() -> str:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| users | leaves | batches | end-to-end s | users/s | peak RSS MiB | round file KB | store MB | verify round s |",
+        "| users | leaves | batches | end-to-end s | users/s | peak RSS MiB | round file KB | store MB | verify round ms |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['users']:,} | {r['num_leaves']:,} | {r['batches']} | {r['seconds']:.1f} | {r['users'] / r['seconds']:,.0f} "
-            f"| {r['peak_rss_mib']:,.0f} | {r['round_bytes'] / 1e3:,.0f} | {r['store_bytes'] / 1e6:,.1f} | {r['verify_s']:.2f} |"
+            f"| {r['peak_rss_mib']:,.0f} | {r['round_bytes'] / 1e3:,.0f} | {r['store_bytes'] / 1e6:,.1f} | {r['verify_s'] * 1e3:,.1f} |"
         )
     return "\n".join(lines)
 

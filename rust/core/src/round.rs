@@ -281,7 +281,7 @@ pub fn assemble(
 }
 
 /// Proves `ledger` as a round of batches of `2^batch_log2` leaves, `workers` batches side by
-/// side. A round that fits in one batch is an ordinary single proof (kind 1). The leaf order,
+/// side (0: one per core). A round that fits in one batch is an ordinary single proof (kind 1). The leaf order,
 /// salts, tree and root are those `prove` would give for the same ledger, secret and round id.
 pub fn prove_round(
     ledger: &LedgerRef<'_>,
@@ -299,7 +299,11 @@ pub fn prove_round(
         return crate::prove(ledger, secret, round_id, security);
     }
     let stub = prepare(ledger, secret, round_id)?;
-    guard("proving", || prove_round_checked(ledger, secret, stub, security, batch_log2, workers.max(1)))?
+    let workers = match workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    guard("proving", || prove_round_checked(ledger, secret, stub, security, batch_log2, workers))?
 }
 
 fn prove_round_checked(

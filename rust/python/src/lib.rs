@@ -128,7 +128,7 @@ fn prove<'py>(
     let out = py
         .detach(|| match batch_log2 {
             None => core::prove(&ledger.view(), &secret, &round_id, security),
-            Some(k) => core::prove_round(&ledger.view(), &secret, &round_id, security, k, 2),
+            Some(k) => core::prove_round(&ledger.view(), &secret, &round_id, security, k, 0),
         })
         .map_err(|e| to_py(py, e))?;
     let d = PyDict::new(py);
