@@ -299,6 +299,11 @@ def prove_file(
     folder = work_folder(output)
     rnd = _Round(folder, ledger, bytes(secret), round_id, str(security), int(range_bits), batch_size, assets, con)
     rnd.open(resume)
+    if resume:
+        # temp files of writes a kill interrupted (atomic_path names them ".<name>.*.tmp")
+        for name in (output.name, summary_path(output).name, store_path(output).name):
+            for stale in output.parent.glob(f".{name}.*.tmp"):
+                stale.unlink(missing_ok=True)
 
     placed = rnd.place(chunk_users)
     assets_list = [tuple(a) for a in placed["assets"]]

@@ -91,6 +91,38 @@ def test_an_id_repeated_far_away_is_refused_naming_both_lines(tmp_path):
     assert not (tmp_path / "r.stpor").exists()
 
 
+def _write_parquet(ledger, path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    dense = ledger.to_dense()
+    cols = {"user_id": pa.array(list(ledger.user_ids), pa.string())}
+    for j, a in enumerate(ledger.assets):
+        cols[a.name] = pa.array(dense[:, j], pa.uint64())
+    pq.write_table(pa.table(cols), path, row_group_size=50)
+
+
+def test_a_parquet_ledger_streams_to_the_same_round(ledger, ledger_csv, tmp_path, in_memory):
+    _write_parquet(ledger, tmp_path / "ledger.parquet")
+    shutil.copy(ledger_csv.with_name("ledger.assets.csv"), tmp_path / "ledger.assets.csv")
+    out = tmp_path / "pq.stpor"
+    prove_file(tmp_path / "ledger.parquet", out, secret=SECRET, round_id="2026-11", batch_size=32, chunk_users=40)
+    assert out.read_bytes() == in_memory
+
+
+def test_a_parquet_id_repeated_far_away_is_refused_naming_both_rows(ledger, ledger_csv, tmp_path):
+    from stark_por.ledger import Ledger
+
+    ids = list(ledger.user_ids)
+    ids[120] = ids[3]
+    twin = Ledger._trusted(ids, ledger.assets, ledger.indptr, ledger.asset_index, ledger.amounts, ledger.max_bits)
+    _write_parquet(twin, tmp_path / "ledger.parquet")
+    shutil.copy(ledger_csv.with_name("ledger.assets.csv"), tmp_path / "ledger.assets.csv")
+    with pytest.raises(LedgerError) as e:
+        prove_file(tmp_path / "ledger.parquet", tmp_path / "r.stpor", secret=SECRET, round_id="r", batch_size=32)
+    assert e.value.index == 120 and "row 3" in str(e.value)
+
+
 def test_batch_size_follows_memory():
     assert choose_batch_log2(1 << 20, workers=2, memory=24 << 30) == 14
     assert choose_batch_log2(1 << 20, workers=2, memory=2 << 30) < 14
@@ -157,9 +189,22 @@ def test_a_damaged_batch_result_is_proved_again_never_used(killed, tmp_path, led
     victim = batches / sorted(finished)[0]
     victim.write_bytes(victim.read_bytes()[:-100])  # as if a foreign tool had truncated it
     (batches / ".batch-000005.bin.x.tmp").write_bytes(b"half a write")  # a temp file is never a result
+    stale_store = out.parent / f".{out.name}.db.x.tmp"
+    stale_store.write_bytes(b"half a store")  # killed while writing the inclusion store
     statement = prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11", batch_size=32, resume=True)
     assert out.read_bytes() == in_memory
     assert statement.num_leaves == 256
+    assert not stale_store.exists()
+
+
+def test_a_placement_cut_short_is_placed_again_and_finished_batches_still_count(killed, tmp_path, ledger_csv, in_memory):
+    out, _, finished = _copy_work(killed, tmp_path)
+    (work_folder(out) / "spill" / "layout.bin").unlink()  # as if killed while sorting the buckets
+    prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11", batch_size=32, resume=True, keep_work=True)
+    assert out.read_bytes() == in_memory
+    batches = work_folder(out) / "batches"
+    for name, mtime in finished.items():
+        assert (batches / name).stat().st_mtime_ns == mtime, f"{name} was proved again"
 
 
 @pytest.mark.parametrize(
