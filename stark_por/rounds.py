@@ -42,7 +42,7 @@ from .errors import LedgerError, StarkPorError, WorkFolderError
 from .ledger import DEFAULT_MAX_BITS, Asset, _find_assets_file
 from .progress import Reporter
 from .proof import DEFAULT_RANGE_BITS, SECURITY_PRESETS, Statement, summary_path
-from .stream import DEFAULT_CHUNK_USERS, iter_ledger_chunks, locate_user
+from .stream import DEFAULT_CHUNK_USERS, estimate_users, iter_ledger_chunks, locate_user
 
 __all__ = ["prove_file", "ResumeMismatch", "work_folder", "DEFAULT_BATCH_LOG2", "choose_batch_log2"]
 
@@ -205,7 +205,8 @@ class _Round:
             return placed
         spill = None
         assets: Optional[List[Tuple[str, int]]] = None
-        with self.con.bar(f"reading {self.ledger.name}", total=None, unit="users") as bar:
+        estimate = estimate_users(self.ledger)
+        with self.con.bar(f"reading {self.ledger.name}", total=estimate, unit="users") as bar:
             for chunk in iter_ledger_chunks(self.ledger, assets=self.assets_arg, max_bits=self.range_bits,
                                             chunk_users=chunk_users, check_duplicates=False):
                 if spill is None:
@@ -217,7 +218,11 @@ class _Round:
                     np.ascontiguousarray(chunk.asset_index, dtype=np.uint32),
                     np.ascontiguousarray(chunk.amounts, dtype=np.uint64),
                 )
+                if estimate is not None and bar.done + chunk.num_users > estimate:
+                    estimate = None  # the estimate fell short: show the count and rate only
+                    bar.set_total(None)
                 bar.advance(chunk.num_users)
+            bar.set_total(bar.done)
         assert spill is not None and assets is not None  # the stream refuses a ledger without rows
         with self.con.step("placing users and padding in the secret leaf order"):
             try:

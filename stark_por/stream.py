@@ -42,7 +42,7 @@ from .ledger import (
     _open_text,
 )
 
-__all__ = ["iter_ledger_chunks", "locate_user", "DEFAULT_CHUNK_USERS"]
+__all__ = ["iter_ledger_chunks", "locate_user", "estimate_users", "DEFAULT_CHUNK_USERS"]
 
 DEFAULT_CHUNK_USERS = 65536
 
@@ -192,3 +192,26 @@ def locate_user(path, ordinal: int, *, assets=None, max_bits: int = DEFAULT_MAX_
                                row=line, column=_USER_ID_COLUMN, value=uid)
         seen += led.num_users
     return None
+
+
+def estimate_users(path, sample_bytes: int = 1 << 20) -> Optional[int]:
+    """About how many users the ledger at ``path`` holds, without reading it: exact for Parquet
+    (its metadata), from the mean line length of the first ``sample_bytes`` for CSV. For
+    progress bars only."""
+    spath = os.fspath(path)
+    try:
+        if spath.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(spath).metadata.num_rows)
+        size = os.path.getsize(spath)
+        with open(spath, "rb") as fh:
+            sample = fh.read(sample_bytes)
+    except (OSError, ImportError, ValueError):
+        return None
+    lines = sample.count(b"\n") + (0 if sample.endswith(b"\n") or not sample else 1)
+    if len(sample) == size or lines < 2:
+        return max(lines - 1, 0)
+    header = sample.index(b"\n") + 1
+    per_line = (len(sample) - header) / (lines - 1)
+    return max(1, round((size - header) / per_line))

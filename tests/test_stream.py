@@ -169,3 +169,19 @@ def test_parquet_duplicate_across_chunks_names_both_rows(tmp_path):
     with pytest.raises(LedgerError) as ew:
         Ledger.from_parquet(p, max_bits=50)
     assert str(ew.value) == str(e)
+
+
+def test_estimate_users_is_exact_for_small_files_and_close_for_large(tmp_path):
+    from stark_por.stream import estimate_users
+
+    small = tmp_path / "small.csv"
+    write_csv(generate(300, num_assets=3, seed=2), small)
+    assert estimate_users(small) == 300
+    big = tmp_path / "big.csv"
+    write_csv(generate(20_000, num_assets=3, seed=2), big)
+    estimate = estimate_users(big, sample_bytes=64 << 10)
+    assert abs(estimate - 20_000) < 20_000 * 0.1
+    p = tmp_path / "led.parquet"
+    _parquet(generate(123, num_assets=2, max_bits=50, seed=1), p, row_group_size=50)
+    assert estimate_users(p) == 123
+    assert estimate_users(tmp_path / "missing.csv") is None
