@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
 from .errors import InvalidInclusionProof, InvalidProof, LedgerError, StarkPorError
 from .progress import Reporter
-from .proof import SECURITY_PRESETS, Proof, Statement, prove, summary_path, verify
+from .proof import SECURITY_PRESETS, Proof, Statement, summary_path, verify
 
 EXIT_OK, EXIT_INVALID, EXIT_INPUT = 0, 1, 2
 
@@ -41,27 +42,26 @@ def format_statement(s: Statement) -> str:
 
 
 def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
-    from .ledger import Ledger
+    from .rounds import prove_file, work_folder
     from .synthetic import generate, write_csv
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ledger_path = out / "ledger.csv"
     with con.step(f"generating a ledger of {args.users:,} users × {args.assets} assets"):
-        synthetic = generate(args.users, num_assets=args.assets, seed=args.seed)
-        write_csv(synthetic, ledger_path)
-    with con.step(f"loading {ledger_path}"):
-        ledger = Ledger.from_csv(ledger_path)
+        ledger = generate(args.users, num_assets=args.assets, seed=args.seed)
+        write_csv(ledger, ledger_path)
     secret_path = out / "secret.key"
     if not secret_path.exists():
         secret_path.write_bytes(os.urandom(32))
         secret_path.chmod(0o600)
     round_id = args.round_id
-    with con.step(f"proving liabilities ({ledger.num_entries:,} balances)"):
-        proof = prove(ledger, secret=secret_path.read_bytes(), round_id=round_id, security=args.security)
-    proof_path = proof.save(out / f"{round_id}.stpor")
-    rows, cols = proof.trace_shape or (0, 0)
-    con.info(f"  trace {rows:,} rows × {cols} columns; proof {len(proof):,} bytes → {proof_path}")
+    proof_path = out / f"{round_id}.stpor"
+    shutil.rmtree(work_folder(proof_path), ignore_errors=True)  # the demo's own leftovers, if any
+    # the production path: the CSV streams in, is proved (in batches when large) and written
+    con.info(f"proving liabilities ({ledger.num_entries:,} balances)")
+    prove_file(ledger_path, proof_path, secret=secret_path.read_bytes(), round_id=round_id,
+               security=args.security, reporter=con)
     with con.step("verifying the proof file"):
         statement = verify(proof_path)
     print(format_statement(statement))

@@ -31,7 +31,6 @@ from .pyverify import Entry, InclusionProof
 if TYPE_CHECKING:
     import numpy as np
 
-    from .ledger import Asset
     from .proof import Statement
 
 __all__ = ["InclusionProof", "InclusionStore", "export", "export_all", "verify_inclusion", "store_path"]

@@ -493,7 +493,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     try:
         proof = InclusionProof.from_json(data)
-        balances = check(proof, parse_root(args.root, "--root"), round_id=args.round_id)
+        check(proof, parse_root(args.root, "--root"), round_id=args.round_id)
     except Rejected as e:
         print(f"NOT INCLUDED ({e.reason}): {e.message}")
         return 1

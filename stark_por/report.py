@@ -14,9 +14,6 @@ that block.  The report says so on the page.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
 import os
 from dataclasses import dataclass

@@ -47,17 +47,17 @@ import io
 import json
 import os
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Optional, Tuple, Union
 
 import coincurve
 
 from .errors import ReservesError
 from .ledger import _AmountError, format_amount, parse_amount
-from .ownership import BITCOIN_CHAINS, CHAINS, EVM_CHAINS, address_of_key, challenge_message, sign_message
+from .ownership import CHAINS, address_of_key, challenge_message, sign_message
 
 __all__ = ["Wallet", "Reserves", "load", "challenge_message", "demo_wallets", "FIELDS", "CHAINS"]
 

@@ -38,8 +38,8 @@ import numpy as np
 
 from . import _native
 from ._files import atomic_path, atomic_write
-from .errors import LedgerError, StarkPorError, WorkFolderError
-from .ledger import DEFAULT_MAX_BITS, Asset, _find_assets_file
+from .errors import LedgerError, WorkFolderError
+from .ledger import _find_assets_file
 from .progress import Reporter
 from .proof import DEFAULT_RANGE_BITS, SECURITY_PRESETS, Statement, summary_path
 from .stream import DEFAULT_CHUNK_USERS, estimate_users, iter_ledger_chunks, locate_user

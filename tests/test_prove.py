@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import struct
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-import stark_por
 from stark_por import (
     Asset,
     InsufficientSecurity,
@@ -65,7 +63,7 @@ def test_verify_accepts_bytes_paths_and_proof_objects(proof, tmp_path):
 
 def test_save_writes_a_json_summary_beside_the_proof(proof, tmp_path):
     path = proof.save(tmp_path / "round.stpor")
-    summary = json.loads((tmp_path / "round.stpor.json").read_text())
+    summary = json.loads(path.with_name("round.stpor.json").read_text())
     assert summary["root"] == proof.statement.root
     assert summary["num_leaves"] == 64
     assert [a["asset"] for a in summary["assets"]] == [a.name for a in proof.statement.assets]
