@@ -341,6 +341,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except StarkPorError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INPUT
+    except OSError as e:  # a full disk, a missing or unreadable file: say which, no traceback
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"error: {e.strerror or e}{where}", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -310,7 +310,14 @@ def prove_file(
             for stale in output.parent.glob(f".{name}.*.tmp"):
                 stale.unlink(missing_ok=True)
 
-    placed = rnd.place(chunk_users)
+    try:
+        placed = rnd.place(chunk_users)
+    except LedgerError:
+        # a ledger that cannot be proved leaves nothing worth resuming: the user fixes it and
+        # proves again, without a folder of half-placed balances in the way
+        if not any(rnd.batch_dir.glob("batch-*.bin")):
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     assets_list = [tuple(a) for a in placed["assets"]]
     num_leaves = placed["num_leaves"]
     if "batch_log2" not in placed:

@@ -91,6 +91,23 @@ def test_an_id_repeated_far_away_is_refused_naming_both_lines(tmp_path):
     assert not (tmp_path / "r.stpor").exists()
 
 
+def test_a_bad_ledger_is_refused_naming_the_line_and_leaves_no_work_folder(tmp_path):
+    path = tmp_path / "bad.csv"
+    write_csv(generate(90, num_assets=2, seed=4), path)
+    lines = path.read_text().splitlines()
+    good = list(lines)
+    uid = lines[80].split(",")[0]
+    lines[80] = f"{uid},-1," + ",".join(lines[80].split(",")[2:])
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "r.stpor"
+    with pytest.raises(LedgerError) as e:
+        prove_file(path, out, secret=SECRET, round_id="r", batch_size=32, chunk_users=16)
+    assert e.value.row == 81
+    assert not work_folder(out).exists() and not out.exists()
+    path.write_text("\n".join(good) + "\n")  # fixed: proving again needs no --resume
+    assert prove_file(path, out, secret=SECRET, round_id="r", batch_size=32).num_leaves == 128
+
+
 def _write_parquet(ledger, path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
@@ -256,6 +273,17 @@ def test_a_round_proved_on_ray_is_the_local_round(ledger_csv, tmp_path, in_memor
     out = tmp_path / "ray.stpor"
     prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11", batch_size=32, executor="ray", workers=2)
     assert out.read_bytes() == in_memory
+
+
+def test_cli_names_an_unwritable_output_without_a_traceback(ledger_csv, tmp_path, capsys):
+    secret_file = tmp_path / "secret"
+    secret_file.write_bytes(SECRET)
+    (tmp_path / "not-a-dir").write_text("a file where a folder should be")
+    code = cli(["--quiet", "prove", str(ledger_csv), "-o", str(tmp_path / "not-a-dir" / "r.stpor"),
+                "--round-id", "r", "--secret-file", str(secret_file)])
+    assert code == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "not-a-dir" in err and "Traceback" not in err
 
 
 def test_cli_prove_streams_and_verifies(ledger_csv, tmp_path, in_memory, capsys):
