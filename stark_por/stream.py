@@ -67,8 +67,8 @@ def _first_csv_line(path: str, uid: str, before: int) -> Optional[int]:
 
 def _first_parquet_row(path: str, uid: str, before: int) -> Optional[int]:
     """Index of the first row with id ``uid`` strictly before row ``before``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
     base = 0
     for batch in pq.ParquetFile(path).iter_batches(
@@ -120,7 +120,7 @@ def iter_ledger_chunks(
     chunk_users = int(chunk_users)
     max_bits = _check_max_bits(max_bits)
     spath = os.fspath(path)
-    seen = set()
+    seen: set[bytes] = set()
     seen_add = seen.add
 
     if spath.endswith(".parquet"):

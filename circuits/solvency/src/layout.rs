@@ -77,6 +77,6 @@ pub const AUX_WIDTH: usize = NUM_HELPERS + 1;
 /// Verifier challenges: α (the pole), β (packs tuples), δ (packs the three amount parts).
 pub const NUM_AUX_RANDS: usize = 3;
 
-const _: () = assert!(NUM_TERMS % TERMS_PER_HELPER == 0);
+const _: () = assert!(NUM_TERMS.is_multiple_of(TERMS_PER_HELPER));
 const _: () = assert!(MAIN_WIDTH == 128);
-const _: () = assert!(LIMBS_PER_AMOUNT % PARTS == 0);
+const _: () = assert!(LIMBS_PER_AMOUNT.is_multiple_of(PARTS));

@@ -456,7 +456,8 @@ mod tests {
     fn out_of_domain_fields_are_malformed() {
         let r = round();
         let base = &r.proofs[0];
-        let cases: Vec<Box<dyn Fn(&mut InclusionProof)>> = vec![
+        type Tamper = Box<dyn Fn(&mut InclusionProof)>;
+        let cases: Vec<Tamper> = vec![
             Box::new(|p| p.user_id.clear()),
             Box::new(|p| p.user_id = "x".repeat(257)),
             Box::new(|p| p.round_id.clear()),

@@ -315,8 +315,7 @@ impl Placement<'_> {
     /// Calls `f(position, record)` for the records at positions `lo..hi`, in order.
     fn for_each(&self, lo: u64, hi: u64, mut f: impl FnMut(u64, Record<'_>) -> Result<()>) -> Result<()> {
         let starts = self.layout.starts();
-        for b in 0..BUCKETS {
-            let (start, count) = (starts[b], self.layout.counts[b]);
+        for (b, (&start, &count)) in starts.iter().zip(&self.layout.counts).enumerate() {
             if count == 0 || start + count <= lo || start >= hi {
                 continue;
             }

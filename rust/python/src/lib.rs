@@ -194,7 +194,7 @@ fn digest32(bytes: &[u8], what: &str) -> PyResult<[u8; 32]> {
 }
 
 fn digests(bytes: &[u8], what: &str) -> PyResult<Vec<[u8; 32]>> {
-    if bytes.len() % 32 != 0 {
+    if !bytes.len().is_multiple_of(32) {
         return Err(PyValueError::new_err(format!("{what} must be a multiple of 32 bytes, not {}", bytes.len())));
     }
     Ok(bytes.chunks_exact(32).map(|c| c.try_into().expect("chunks_exact gives 32 bytes")).collect())
