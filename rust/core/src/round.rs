@@ -25,6 +25,11 @@
 //! is the sum over about `N/B` random users. Hiding them needs committed batch totals (an
 //! aggregation proof) — not done here.
 //!
+//! **Where the leaves come from.** [`prove_round`] builds them from a ledger held in memory;
+//! `spill.rs` builds the very same leaves from a ledger streamed in chunks, through bucket
+//! files. Either way each batch becomes a `batch::BatchJob`, proved on one thread so that its
+//! bytes never depend on timing, and [`assemble`] turns the results into the round file.
+//!
 //! File layout (kind 2), all integers little-endian:
 //! ```text
 //! magic "STARKPOR" | version u16 | kind u8 = 2 | statement length u32 | round statement
