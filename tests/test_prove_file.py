@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from stark_por import LedgerError, ResumeMismatch, WorkFolderError, prove, prove_file, verify, verify_inclusion
 from stark_por.cli import EXIT_INPUT, EXIT_OK, main as cli
@@ -295,3 +296,48 @@ def test_cli_prove_streams_and_verifies(ledger_csv, tmp_path, in_memory, capsys)
     assert code == EXIT_OK
     assert out.read_bytes() == in_memory
     assert cli(["--quiet", "verify", str(out)]) == EXIT_OK
+
+
+# -- placement, as a property ------------------------------------------------------------------------
+
+
+def _placement(ledger, order, chunk, folder: Path) -> dict:
+    """Streams the ledger's users in `order`, `chunk` at a time; returns user → (position, salt)."""
+    import numpy as np
+
+    from stark_por import _native
+
+    assets = [(a.name, a.decimals) for a in ledger.assets]
+    spill = _native.Spill(folder, SECRET, "2026-11", assets, 62)
+    for lo in range(0, len(order), chunk):
+        part = order[lo:lo + chunk]
+        ids, indptr, asset_index, amounts = [], [0], [], []
+        for u in part:
+            a, b = int(ledger.indptr[u]), int(ledger.indptr[u + 1])
+            ids.append(ledger.user_ids[u])
+            asset_index.extend(ledger.asset_index[a:b])
+            amounts.extend(ledger.amounts[a:b])
+            indptr.append(len(amounts))
+        spill.append(ids, np.array(indptr, np.uint64), np.array(asset_index, np.uint32), np.array(amounts, np.uint64))
+    layout = spill.finish()
+    placed = {}
+    for b in range(_native.SPILL_BUCKETS):
+        rows = _native.bucket_users(folder, SECRET, "2026-11", assets, 62, b)
+        for i, user in enumerate(rows["user_ids"]):
+            placed[user] = (int(rows["positions"][i]), rows["salts"][32 * i:32 * i + 32])
+    assert len(placed) == layout["num_users"] == ledger.num_users
+    return placed
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 300), chunk=st.integers(1, 64), seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_placement_ignores_chunking_and_row_order_and_fills_distinct_leaves(tmp_path, n, chunk, seed, data):
+    ledger = generate(n, num_assets=3, seed=seed % 1000)
+    order = data.draw(st.permutations(range(n)))
+    run = tmp_path / f"run-{seed}-{chunk}"
+    a = _placement(ledger, list(range(n)), n, run / "whole")
+    b = _placement(ledger, order, chunk, run / "shuffled")
+    assert a == b, "a user's leaf and salt depend only on the secret, the round and the id"
+    positions = sorted(p for p, _ in a.values())
+    leaves = max(2, 1 << (n - 1).bit_length())
+    assert len(set(positions)) == n and positions[-1] < leaves
