@@ -250,6 +250,45 @@ class _Round:
         return _native.batch_job(self.spill_dir, self.secret, self.round_id, assets, self.range_bits,
                                  self.security, batch_log2, i)
 
+    def prove_batches(self, assets, batch_log2: int, count: int, executor: str, workers: int,
+                      ray_address: Optional[str]) -> List[Path]:
+        """Proves every batch without a valid result on disk; returns the results' paths."""
+        from .executors import make_executor
+
+        self.batch_dir.mkdir(mode=0o700, exist_ok=True)
+        with self.con.bar("proving", total=count, unit="batches") as bar:
+            pending = []
+            for i in range(count):
+                path = self.batch_path(i)
+                if path.is_file():
+                    if _native.batch_answers(self.job(assets, batch_log2, i), path.read_bytes()):
+                        bar.advance()
+                        continue
+                    self.con.warn(f"batch {i}: the result on disk answers another job; proving it again",
+                                  event="batch_stale", batch=i)
+                pending.append(i)
+
+            def jobs() -> Iterator[Tuple[int, bytes]]:
+                for i in pending:
+                    yield i, self.job(assets, batch_log2, i)
+
+            def done(i: int, result: bytes) -> None:
+                with atomic_path(self.batch_path(i)) as tmp:
+                    tmp.write_bytes(result)
+                bar.advance()
+
+            if count == 1:
+                # a lone batch (an ordinary single proof) gets every core; it has nothing to resume
+                for i, job in jobs():
+                    done(i, _native.prove_batch(job, workers))
+            else:
+                # a Ray cluster decides its own size; one job waits ready beside each running one
+                size = None if executor == "ray" and ray_address else workers
+                with make_executor(executor, workers=size, address=ray_address) as pool:
+                    for i, result in pool.map_unordered(_native.prove_batch, jobs(), max_in_flight=pool.slots + 1):
+                        done(i, result)
+        return [self.batch_path(i) for i in range(count)]
+
 
 def prove_file(
     ledger: PathLike,
@@ -282,7 +321,6 @@ def prove_file(
     ``assets``, ``secret``, ``round_id``, ``security`` and ``range_bits`` are as for
     :func:`stark_por.prove` and :meth:`stark_por.Ledger.from_csv`.
     """
-    from .executors import make_executor
     from .inclusion import InclusionStore, store_path
 
     con = reporter or Reporter(quiet=True)
@@ -331,40 +369,9 @@ def prove_file(
         batches=count, batch_log2=batch_log2, executor=executor, workers=workers,
     )
 
-    rnd.batch_dir.mkdir(mode=0o700, exist_ok=True)
-    with con.bar("proving", total=count, unit="batches") as bar:
-        pending = []
-        for i in range(count):
-            path = rnd.batch_path(i)
-            if path.is_file():
-                if _native.batch_answers(rnd.job(assets_list, batch_log2, i), path.read_bytes()):
-                    bar.advance()
-                    continue
-                con.warn(f"batch {i}: the result on disk answers another job; proving it again", event="batch_stale", batch=i)
-            pending.append(i)
-
-        def jobs() -> Iterator[Tuple[int, bytes]]:
-            for i in pending:
-                yield i, rnd.job(assets_list, batch_log2, i)
-
-        def done(i: int, result: bytes) -> None:
-            with atomic_path(rnd.batch_path(i)) as tmp:
-                tmp.write_bytes(result)
-            bar.advance()
-
-        if count == 1:
-            # a lone batch (an ordinary single proof) gets every core; it has nothing to resume
-            for i, job in jobs():
-                done(i, _native.prove_batch(job, workers))
-        else:
-            # a Ray cluster decides its own size; one job waits ready beside each running one
-            size = None if executor == "ray" and ray_address else workers
-            with make_executor(executor, workers=size, address=ray_address) as pool:
-                for i, result in pool.map_unordered(_native.prove_batch, jobs(), max_in_flight=pool.slots + 1):
-                    done(i, result)
+    results = rnd.prove_batches(assets_list, batch_log2, count, executor, workers, ray_address)
 
     with con.step("assembling and verifying the round"):
-        results = [rnd.batch_path(i) for i in range(count)]
         out = _native.assemble_round(rnd.spill_dir, rnd.secret, round_id, assets_list, rnd.range_bits, batch_log2, results)
         # the round is checked as any verifier will check it before it is published
         statement = Statement._from_native(_native.verify(out["file"], 100))
