@@ -190,6 +190,9 @@ impl BatchOutput {
 
     /// Decodes an output of a batch of `num_leaves` leaves over `num_assets` assets.
     pub fn from_bytes(bytes: &[u8], num_assets: usize, num_leaves: usize) -> Result<Self> {
+        if num_leaves < 2 || !num_leaves.is_power_of_two() {
+            return Err(Error::Input(format!("a batch of {num_leaves} leaves is not a tree")));
+        }
         let mut r = Reader::new(bytes);
         if r.take(8, "batch magic")? != OUTPUT_MAGIC {
             return Err(Error::format(0, "not a stark-por batch result"));
@@ -286,6 +289,7 @@ mod tests {
         assert_eq!(out.to_bytes(), a);
         assert_eq!(out.job_digest, j.digest());
         assert!(BatchOutput::from_bytes(&a[..a.len() - 1], 2, 8).is_err());
+        assert!(BatchOutput::from_bytes(&a, 2, 0).is_err() && round_nodes(&a, 2, 0, 4).is_err());
         let encoded = j.to_bytes();
         assert!(answers(&encoded, &a));
         assert!(!answers(&encoded, &a[..a.len() - 32]), "a truncated result answers nothing");
