@@ -36,7 +36,8 @@ def jobs_for(log_batch: int, cores: int, folder: Path) -> list[bytes]:
         spill = spill or _native.Spill(spill_dir, SECRET, "split", assets, 62)
         spill.append(list(chunk.user_ids), chunk.indptr, chunk.asset_index, chunk.amounts)
     spill.finish()
-    return [_native.batch_job(spill_dir, SECRET, "split", assets, 62, "100", log_batch, i) for i in range(cores)]
+    placement = _native.Placement(spill_dir, SECRET, "split", assets, 62)
+    return [placement.batch_job("100", log_batch, i) for i in range(cores)]
 
 
 def main() -> None:

@@ -19,12 +19,10 @@ __all__ = [
     "SPILL_BUCKETS",
     "Spill",
     "spill_layout",
-    "batch_job",
     "prove_batch",
     "batch_answers",
     "batch_nodes",
-    "assemble_round",
-    "bucket_users",
+    "Placement",
 ]
 
 __version__: str
@@ -93,30 +91,16 @@ class Spill:
     def finish(self) -> dict[str, Any]: ...
 
 def spill_layout(dir: str | os.PathLike[str]) -> dict[str, Any] | None: ...
-def batch_job(
-    dir: str | os.PathLike[str],
-    secret: bytes,
-    round_id: str,
-    assets: Sequence[tuple[str, int]],
-    range_bits: int,
-    security_name: str,
-    batch_log2: int,
-    index: int,
-) -> bytes: ...
 def prove_batch(job: bytes, threads: int = 1) -> bytes: ...
 def batch_answers(job: bytes, result: bytes) -> bool: ...
 def batch_nodes(
     result: bytes, num_assets: int, batch_leaves: int, count: int
 ) -> tuple[npt.NDArray[np.uint64], bytes]: ...
-def assemble_round(
-    dir: str | os.PathLike[str],
-    secret: bytes,
-    round_id: str,
-    assets: Sequence[tuple[str, int]],
-    range_bits: int,
-    batch_log2: int,
-    results: Sequence[str | os.PathLike[str]],
-) -> dict[str, Any]: ...
-def bucket_users(
-    dir: str | os.PathLike[str], secret: bytes, round_id: str, assets: Sequence[tuple[str, int]], range_bits: int, bucket: int
-) -> dict[str, Any]: ...
+@final
+class Placement:
+    def __new__(
+        cls, dir: str | os.PathLike[str], secret: bytes, round_id: str, assets: Sequence[tuple[str, int]], range_bits: int
+    ) -> Placement: ...
+    def batch_job(self, security_name: str, batch_log2: int, index: int) -> bytes: ...
+    def assemble(self, batch_log2: int, results: Sequence[str | os.PathLike[str]]) -> dict[str, Any]: ...
+    def bucket_users(self, bucket: int) -> dict[str, Any]: ...

@@ -149,6 +149,26 @@ def summary_path(path: PathLike) -> Path:
     return path.with_name(path.name + ".json")
 
 
+def check_prove_args(secret, round_id, security, batch_size) -> Optional[int]:
+    """Checks the arguments :func:`prove` and :func:`stark_por.prove_file` share; returns
+    ``log2(batch_size)``, or ``None`` when no batch size is given."""
+    if not isinstance(secret, (bytes, bytearray)):
+        raise TypeError("secret must be bytes")
+    if not isinstance(round_id, str):
+        raise TypeError("round_id must be a string")
+    if str(security) not in SECURITY_PRESETS:
+        raise ValueError(f"security must be one of {sorted(SECURITY_PRESETS)}, not {security!r}")
+    batch_log2 = None
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError("batch_size must be an integer or None")
+        batch_size = int(batch_size)
+        if batch_size < 2 or batch_size & (batch_size - 1) or batch_size > 2**39:
+            raise ValueError(f"batch_size must be a power of two from 2 to 2**39, not {batch_size}")
+        batch_log2 = batch_size.bit_length() - 1
+    return batch_log2
+
+
 def prove(
     ledger: Ledger,
     *,
@@ -172,20 +192,7 @@ def prove(
     """
     if not isinstance(ledger, Ledger):
         raise TypeError(f"prove() takes a Ledger, not {type(ledger).__name__}")
-    if not isinstance(secret, (bytes, bytearray)):
-        raise TypeError("secret must be bytes")
-    if not isinstance(round_id, str):
-        raise TypeError("round_id must be a string")
-    if str(security) not in SECURITY_PRESETS:
-        raise ValueError(f"security must be one of {sorted(SECURITY_PRESETS)}, not {security!r}")
-    batch_log2 = None
-    if batch_size is not None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise TypeError("batch_size must be an integer or None")
-        batch_size = int(batch_size)
-        if batch_size < 2 or batch_size & (batch_size - 1) or batch_size > 2**39:
-            raise ValueError(f"batch_size must be a power of two from 2 to 2**39, not {batch_size}")
-        batch_log2 = batch_size.bit_length() - 1
+    batch_log2 = check_prove_args(secret, round_id, security, batch_size)
     out = _native.prove(
         list(ledger.user_ids),
         [(a.name, a.decimals) for a in ledger.assets],

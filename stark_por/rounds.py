@@ -41,7 +41,7 @@ from ._files import atomic_path, atomic_write
 from .errors import LedgerError, WorkFolderError
 from .ledger import _find_assets_file
 from .progress import Reporter
-from .proof import DEFAULT_RANGE_BITS, SECURITY_PRESETS, Statement, summary_path
+from .proof import DEFAULT_RANGE_BITS, Statement, check_prove_args, summary_path
 from .stream import DEFAULT_CHUNK_USERS, estimate_users, iter_ledger_chunks, locate_user
 
 __all__ = ["prove_file", "ResumeMismatch", "work_folder", "DEFAULT_BATCH_LOG2", "choose_batch_log2"]
@@ -152,6 +152,8 @@ class _Round:
             "batch_size": batch_size,
         }
         self.manifest: Dict[str, Any] = {}
+        #: The finished placement, set by :meth:`place`.
+        self.placement: _native.Placement
 
     # -- manifest -------------------------------------------------------------------------------
 
@@ -202,6 +204,7 @@ class _Round:
         placed = self.manifest.get("placement")
         if placed and _native.spill_layout(self.spill_dir) is not None:
             self.con.info(f"placement reused: {placed['num_users']:,} users", event="placement_reused")
+            self._open_placement(placed)
             return placed
         spill = None
         assets: Optional[List[Tuple[str, int]]] = None
@@ -232,7 +235,12 @@ class _Round:
         placed = {"assets": assets, **layout}
         self.manifest["placement"] = placed
         self.save()
+        self._open_placement(placed)
         return placed
+
+    def _open_placement(self, placed: dict) -> None:
+        assets = [tuple(a) for a in placed["assets"]]
+        self.placement = _native.Placement(self.spill_dir, self.secret, self.round_id, assets, self.range_bits)
 
     def _duplicate_error(self, e: LedgerError) -> LedgerError:
         """The core names duplicates by user number; find their lines in the file for people."""
@@ -246,11 +254,10 @@ class _Round:
     def batch_path(self, i: int) -> Path:
         return self.batch_dir / f"batch-{i:06d}.bin"
 
-    def job(self, assets, batch_log2: int, i: int) -> bytes:
-        return _native.batch_job(self.spill_dir, self.secret, self.round_id, assets, self.range_bits,
-                                 self.security, batch_log2, i)
+    def job(self, batch_log2: int, i: int) -> bytes:
+        return self.placement.batch_job(self.security, batch_log2, i)
 
-    def prove_batches(self, assets, batch_log2: int, count: int, executor: str, workers: int,
+    def prove_batches(self, batch_log2: int, count: int, executor: str, workers: int,
                       ray_address: Optional[str]) -> List[Path]:
         """Proves every batch without a valid result on disk; returns the results' paths."""
         from .executors import make_executor
@@ -261,7 +268,7 @@ class _Round:
             for i in range(count):
                 path = self.batch_path(i)
                 if path.is_file():
-                    if _native.batch_answers(self.job(assets, batch_log2, i), path.read_bytes()):
+                    if _native.batch_answers(self.job(batch_log2, i), path.read_bytes()):
                         bar.advance()
                         continue
                     self.con.warn(f"batch {i}: the result on disk answers another job; proving it again",
@@ -270,7 +277,7 @@ class _Round:
 
             def jobs() -> Iterator[Tuple[int, bytes]]:
                 for i in pending:
-                    yield i, self.job(assets, batch_log2, i)
+                    yield i, self.job(batch_log2, i)
 
             def done(i: int, result: bytes) -> None:
                 with atomic_path(self.batch_path(i)) as tmp:
@@ -324,15 +331,7 @@ def prove_file(
     from .inclusion import InclusionStore, store_path
 
     con = reporter or Reporter(quiet=True)
-    if not isinstance(secret, (bytes, bytearray)):
-        raise TypeError("secret must be bytes")
-    if not isinstance(round_id, str):
-        raise TypeError("round_id must be a string")
-    if str(security) not in SECURITY_PRESETS:
-        raise ValueError(f"security must be one of {sorted(SECURITY_PRESETS)}, not {security!r}")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-                                   or batch_size < 2 or batch_size & (batch_size - 1) or batch_size > 2**39):
-        raise ValueError(f"batch_size must be a power of two from 2 to 2**39, not {batch_size!r}")
+    batch_log2 = check_prove_args(secret, round_id, security, batch_size)
     if executor not in ("local", "ray"):
         raise ValueError(f"executor must be 'local' or 'ray', not {executor!r}")
     workers = int(workers or os.cpu_count() or 1)
@@ -340,6 +339,7 @@ def prove_file(
     if not ledger.is_file():
         raise LedgerError("no such ledger file", path=str(ledger))
     folder = work_folder(output)
+    batch_size = None if batch_log2 is None else 1 << batch_log2  # a plain int for the manifest
     rnd = _Round(folder, ledger, bytes(secret), round_id, str(security), int(range_bits), batch_size, assets, con)
     rnd.open(resume)
     if resume:
@@ -356,10 +356,9 @@ def prove_file(
         if not any(rnd.batch_dir.glob("batch-*.bin")):
             shutil.rmtree(folder, ignore_errors=True)
         raise
-    assets_list = [tuple(a) for a in placed["assets"]]
     num_leaves = placed["num_leaves"]
     if "batch_log2" not in placed:
-        placed["batch_log2"] = (batch_size.bit_length() - 1) if batch_size else choose_batch_log2(num_leaves, workers)
+        placed["batch_log2"] = batch_log2 if batch_log2 is not None else choose_batch_log2(num_leaves, workers)
         rnd.save()
     batch_log2 = min(placed["batch_log2"], num_leaves.bit_length() - 1)
     count = num_leaves >> batch_log2
@@ -369,10 +368,10 @@ def prove_file(
         batches=count, batch_log2=batch_log2, executor=executor, workers=workers,
     )
 
-    results = rnd.prove_batches(assets_list, batch_log2, count, executor, workers, ray_address)
+    results = rnd.prove_batches(batch_log2, count, executor, workers, ray_address)
 
     with con.step("assembling and verifying the round"):
-        out = _native.assemble_round(rnd.spill_dir, rnd.secret, round_id, assets_list, rnd.range_bits, batch_log2, results)
+        out = rnd.placement.assemble(batch_log2, results)
         # the round is checked as any verifier will check it before it is published
         statement = Statement._from_native(_native.verify(out["file"], 100))
         atomic_write(output, out["file"])
@@ -383,8 +382,8 @@ def prove_file(
             InclusionStore.write_streamed(
                 store_path(output),
                 statement=statement,
-                users=_store_users(rnd, assets_list, bar),
-                nodes=_store_nodes(rnd, out["top"], results, len(assets_list), batch_log2, count),
+                users=_store_users(rnd.placement, bar),
+                nodes=_store_nodes(out["top"], results, len(placed["assets"]), batch_log2, count),
             )
     if not keep_work:
         shutil.rmtree(folder, ignore_errors=True)
@@ -392,14 +391,14 @@ def prove_file(
     return statement
 
 
-def _store_users(rnd: _Round, assets, bar) -> Iterator[dict]:
+def _store_users(placement: "_native.Placement", bar) -> Iterator[dict]:
     for b in range(_native.SPILL_BUCKETS):
-        users = _native.bucket_users(rnd.spill_dir, rnd.secret, rnd.round_id, assets, rnd.range_bits, b)
+        users = placement.bucket_users(b)
         yield users
         bar.advance(len(users["user_ids"]))
 
 
-def _store_nodes(rnd: _Round, top: bytes, results: List[Path], num_assets: int, batch_log2: int,
+def _store_nodes(top: bytes, results: List[Path], num_assets: int, batch_log2: int,
                  count: int) -> Iterator[Tuple[np.ndarray, bytes]]:
     if count > 1:
         yield np.arange(1, count, dtype=np.uint64), top[32:]

@@ -321,8 +321,9 @@ def _placement(ledger, order, chunk, folder: Path) -> dict:
         spill.append(ids, np.array(indptr, np.uint64), np.array(asset_index, np.uint32), np.array(amounts, np.uint64))
     layout = spill.finish()
     placed = {}
+    placement = _native.Placement(folder, SECRET, "2026-11", assets, 62)
     for b in range(_native.SPILL_BUCKETS):
-        rows = _native.bucket_users(folder, SECRET, "2026-11", assets, 62, b)
+        rows = placement.bucket_users(b)
         for i, user in enumerate(rows["user_ids"]):
             placed[user] = (int(rows["positions"][i]), rows["salts"][32 * i:32 * i + 32])
     assert len(placed) == layout["num_users"] == ledger.num_users

@@ -303,15 +303,28 @@ pub struct UserRow {
     pub entries: Vec<(u32, u64)>,
 }
 
-/// A placed round: reads batches and users back from the sorted buckets.
-pub struct Placement<'a> {
-    pub dir: &'a Path,
-    pub layout: &'a Layout,
-    pub secret: &'a [u8],
-    pub round_id: &'a str,
+/// A placed round: reads batches and users back from the sorted buckets of its folder.
+pub struct Placement {
+    dir: PathBuf,
+    layout: Layout,
+    secret: Vec<u8>,
+    /// The round's statement without the proof-dependent fields.
+    stub: Statement,
 }
 
-impl Placement<'_> {
+impl Placement {
+    /// The placement finished in `dir` for this secret, round id, asset list and range bound.
+    pub fn open(dir: &Path, secret: &[u8], round_id: &str, assets: &[Asset], range_bits: u32) -> Result<Self> {
+        let stub = check_stub(secret, round_id, assets, range_bits)?;
+        let layout = Layout::load(dir)?
+            .ok_or_else(|| Error::Work(format!("{}: the ledger was not placed here", dir.display())))?;
+        Ok(Placement { dir: dir.to_path_buf(), layout, secret: secret.to_vec(), stub })
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
     /// Calls `f(position, record)` for the records at positions `lo..hi`, in order.
     fn for_each(&self, lo: u64, hi: u64, mut f: impl FnMut(u64, Record<'_>) -> Result<()>) -> Result<()> {
         let starts = self.layout.starts();
@@ -319,7 +332,7 @@ impl Placement<'_> {
             if count == 0 || start + count <= lo || start >= hi {
                 continue;
             }
-            let path = bucket_path(self.dir, b);
+            let path = bucket_path(&self.dir, b);
             let bytes = fs::read(&path).map_err(|e| io_error(&path, e))?;
             let records = parse_records(&path, &bytes)?;
             if records.len() as u64 != count {
@@ -335,17 +348,19 @@ impl Placement<'_> {
         Ok(())
     }
 
-    fn leaf(&self, r: &Record<'_>) -> Result<Leaf> {
-        if r.id.is_empty() {
-            let salt = kdf::padding_salt(self.secret, self.round_id, r.ordinal);
-            return Ok(Leaf { idc: id_commitment(&salt, b""), entries: vec![] });
+    /// The leaf of a record: a user's (id empty: padding slot `ordinal`'s).
+    fn leaf(&self, ordinal: u64, id: &[u8], entries: Vec<(u32, u64)>) -> Leaf {
+        let round_id = &self.stub.round_id;
+        if id.is_empty() {
+            let salt = kdf::padding_salt(&self.secret, round_id, ordinal);
+            return Leaf { idc: id_commitment(&salt, b""), entries: vec![] };
         }
-        let salt = kdf::user_salt_bytes(self.secret, self.round_id, r.id);
-        Ok(Leaf { idc: id_commitment(&salt, r.id), entries: r.entries.clone() })
+        let salt = kdf::user_salt_bytes(&self.secret, round_id, id);
+        Leaf { idc: id_commitment(&salt, id), entries }
     }
 
     /// The job of batch `index` of `2^batch_log2` leaves (the whole round when it is one batch).
-    pub fn batch_job(&self, stub: &Statement, security: Security, batch_log2: u32, index: u64) -> Result<BatchJob> {
+    pub fn batch_job(&self, security: Security, batch_log2: u32, index: u64) -> Result<BatchJob> {
         let size = 1u64 << batch_log2.min(self.layout.num_leaves.ilog2());
         let count = self.layout.num_leaves / size;
         if index >= count {
@@ -356,77 +371,41 @@ impl Placement<'_> {
             records.push((r.ordinal, r.id.to_vec(), r.entries));
             Ok(())
         })?;
-        let leaves = records
-            .par_iter()
-            .map(|(ordinal, id, entries)| {
-                self.leaf(&Record { key: &[], ordinal: *ordinal, id, entries: entries.clone() })
-            })
-            .collect::<Result<Vec<Leaf>>>()?;
-        let (params, seed) = batch_params_and_seed(stub, self.secret, index, count, &leaves);
+        let leaves: Vec<Leaf> =
+            records.into_par_iter().map(|(ordinal, id, entries)| self.leaf(ordinal, &id, entries)).collect();
+        let (params, seed) = batch_params_and_seed(&self.stub, &self.secret, index, count, &leaves);
         Ok(BatchJob { index, count, security, params, seed, leaves })
-    }
-
-    /// The users of bucket `bucket`, in leaf order (padding skipped).
-    pub fn users_in_bucket(&self, bucket: usize) -> Result<Vec<UserRow>> {
-        let starts = self.layout.starts();
-        let (start, count) = (starts[bucket], self.layout.counts[bucket]);
-        let mut rows = Vec::new();
-        self.for_each(start, start + count, |position, r| {
-            if !r.id.is_empty() {
-                let user_id = String::from_utf8(r.id.to_vec())
-                    .map_err(|_| Error::Work("a bucket file holds an id that is not UTF-8".into()))?;
-                let salt = kdf::user_salt_bytes(self.secret, self.round_id, r.id);
-                rows.push(UserRow { user_id, position, salt, entries: r.entries });
-            }
-            Ok(())
-        })?;
-        Ok(rows)
-    }
-}
-
-/// What a driver needs to rebuild a round's placement from its folder.
-pub struct RoundSpec<'a> {
-    pub dir: &'a Path,
-    pub secret: &'a [u8],
-    pub round_id: &'a str,
-    pub assets: &'a [Asset],
-    pub range_bits: u32,
-}
-
-impl RoundSpec<'_> {
-    fn layout(&self) -> Result<Layout> {
-        Layout::load(self.dir)?.ok_or_else(|| Error::Work(format!("{}: the ledger was not placed here", self.dir.display())))
-    }
-
-    /// The encoded job of batch `index`.
-    pub fn batch_job(&self, security: Security, batch_log2: u32, index: u64) -> Result<Vec<u8>> {
-        let stub = check_stub(self.secret, self.round_id, self.assets, self.range_bits)?;
-        let layout = self.layout()?;
-        let placement = Placement { dir: self.dir, layout: &layout, secret: self.secret, round_id: self.round_id };
-        Ok(placement.batch_job(&stub, security, batch_log2, index)?.to_bytes())
     }
 
     /// The round file from the batch results in `outputs` (index order): file, statement and
     /// the nodes above the batches.
     pub fn assemble(&self, batch_log2: u32, outputs: &[PathBuf]) -> Result<(Vec<u8>, Statement, Vec<[u8; 32]>)> {
-        let stub = check_stub(self.secret, self.round_id, self.assets, self.range_bits)?;
-        let layout = self.layout()?;
-        let size = 1usize << batch_log2.min(layout.num_leaves.ilog2());
+        let size = 1usize << batch_log2.min(self.layout.num_leaves.ilog2());
         let decoded = outputs.iter().map(|path| {
             let bytes = fs::read(path).map_err(|e| io_error(path, e))?;
-            BatchOutput::from_bytes(&bytes, self.assets.len(), size)
+            BatchOutput::from_bytes(&bytes, self.stub.assets.len(), size)
                 .map_err(|e| Error::Work(format!("{}: damaged batch result ({e})", path.display())))
         });
-        crate::round::assemble(&stub, layout.num_leaves, batch_log2, decoded)
+        crate::round::assemble(&self.stub, self.layout.num_leaves, batch_log2, decoded)
     }
 
-    /// The users of `bucket` in leaf order, with their positions and salts.
+    /// The users of bucket `bucket`, in leaf order (padding skipped), with positions and salts.
     pub fn users_in_bucket(&self, bucket: usize) -> Result<Vec<UserRow>> {
         if bucket >= BUCKETS {
             return Err(Error::Input(format!("bucket {bucket} is not one of {BUCKETS}")));
         }
-        let layout = self.layout()?;
-        Placement { dir: self.dir, layout: &layout, secret: self.secret, round_id: self.round_id }.users_in_bucket(bucket)
+        let (start, count) = (self.layout.starts()[bucket], self.layout.counts[bucket]);
+        let mut rows = Vec::new();
+        self.for_each(start, start + count, |position, r| {
+            if !r.id.is_empty() {
+                let user_id = String::from_utf8(r.id.to_vec())
+                    .map_err(|_| Error::Work("a bucket file holds an id that is not UTF-8".into()))?;
+                let salt = kdf::user_salt_bytes(&self.secret, &self.stub.round_id, r.id);
+                rows.push(UserRow { user_id, position, salt, entries: r.entries });
+            }
+            Ok(())
+        })?;
+        Ok(rows)
     }
 }
 
@@ -452,11 +431,10 @@ mod tests {
         }
         let layout = spill.finish(&|| ()).unwrap();
         assert_eq!(Layout::load(dir.path()).unwrap().as_ref(), Some(&layout));
-        let placement = Placement { dir: dir.path(), layout: &layout, secret: SECRET, round_id: "r-1" };
-        let stub = stub(l);
+        let placement = Placement::open(dir.path(), SECRET, "r-1", &l.assets, 62).unwrap();
         let count = (layout.num_leaves >> batch_log2).max(1);
-        let outputs = (0..count).map(|i| prove_batch(&placement.batch_job(&stub, Security::Bits100, batch_log2, i)?));
-        let (file, _, _) = assemble(&stub, layout.num_leaves, batch_log2, outputs).unwrap();
+        let outputs = (0..count).map(|i| prove_batch(&placement.batch_job(Security::Bits100, batch_log2, i)?));
+        let (file, _, _) = assemble(&stub(l), layout.num_leaves, batch_log2, outputs).unwrap();
         (file, layout, dir)
     }
 
@@ -469,7 +447,7 @@ mod tests {
             assert_eq!(file, expected.file, "chunks of {chunk}");
             assert_eq!((layout.num_users, layout.num_leaves), (27, 32));
             // users come back at the positions and with the salts the in-memory prover used
-            let placement = Placement { dir: dir.path(), layout: &layout, secret: SECRET, round_id: "r-1" };
+            let placement = Placement::open(dir.path(), SECRET, "r-1", &l.assets, 62).unwrap();
             let mut seen = 0;
             for b in 0..BUCKETS {
                 for row in placement.users_in_bucket(b).unwrap() {
@@ -534,7 +512,7 @@ mod tests {
         let path = bucket_path(dir.path(), b);
         let bytes = fs::read(&path).unwrap();
         fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
-        let placement = Placement { dir: dir.path(), layout: &layout, secret: SECRET, round_id: "r-1" };
+        let placement = Placement::open(dir.path(), SECRET, "r-1", &l.assets, 62).unwrap();
         assert!(matches!(placement.users_in_bucket(b), Err(Error::Work(_))));
     }
 

@@ -303,15 +303,8 @@ impl Spill {
         amounts: PyReadonlyArray1<'_, u64>,
     ) -> PyResult<()> {
         let spill = self.open()?;
-        let chunk = OwnedLedger {
-            user_ids,
-            assets: vec![],
-            indptr: indptr.to_vec()?,
-            asset_index: asset_index.to_vec()?,
-            amounts: amounts.to_vec()?,
-            range_bits: 0,
-        };
-        let result = py.detach(|| spill.append_parts(&chunk.user_ids, &chunk.indptr, &chunk.asset_index, &chunk.amounts));
+        let (indptr, asset_index, amounts) = (indptr.to_vec()?, asset_index.to_vec()?, amounts.to_vec()?);
+        let result = py.detach(|| spill.append_parts(&user_ids, &indptr, &asset_index, &amounts));
         result.map_err(|e| to_py(py, e))
     }
 
@@ -344,27 +337,6 @@ fn spill_layout<'py>(py: Python<'py>, dir: std::path::PathBuf) -> PyResult<Optio
     }
 }
 
-/// batch_job(dir, secret, round_id, assets, range_bits, security, batch_log2, index) -> job bytes.
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn batch_job<'py>(
-    py: Python<'py>,
-    dir: std::path::PathBuf,
-    secret: &[u8],
-    round_id: &str,
-    assets: Vec<(String, u8)>,
-    range_bits: u32,
-    security_name: &str,
-    batch_log2: u32,
-    index: u64,
-) -> PyResult<Bound<'py, PyBytes>> {
-    let security = security(security_name)?;
-    let assets = assets_of(assets);
-    let spec = core::spill::RoundSpec { dir: &dir, secret, round_id, assets: &assets, range_bits };
-    let job = py.detach(|| spec.batch_job(security, batch_log2, index)).map_err(|e| to_py(py, e))?;
-    Ok(PyBytes::new(py, &job))
-}
-
 /// prove_batch(job, threads=1) -> result bytes. On one thread it is deterministic: the same job
 /// gives the same bytes anywhere.
 #[pyfunction]
@@ -395,65 +367,63 @@ fn batch_nodes<'py>(
     Ok((PyArray1::from_vec(py, index), PyBytes::new(py, digest.as_flattened())))
 }
 
-/// assemble_round(dir, secret, round_id, assets, range_bits, batch_log2, result paths) ->
-/// dict(file=bytes, statement=dict, top=bytes (32 per node above the batches, heap order from 0)).
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn assemble_round<'py>(
-    py: Python<'py>,
-    dir: std::path::PathBuf,
-    secret: &[u8],
-    round_id: &str,
-    assets: Vec<(String, u8)>,
-    range_bits: u32,
-    batch_log2: u32,
-    results: Vec<std::path::PathBuf>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let assets = assets_of(assets);
-    let spec = core::spill::RoundSpec { dir: &dir, secret, round_id, assets: &assets, range_bits };
-    let (file, statement, top) = py.detach(|| spec.assemble(batch_log2, &results)).map_err(|e| to_py(py, e))?;
-    let d = PyDict::new(py);
-    d.set_item("file", PyBytes::new(py, &file))?;
-    d.set_item("statement", statement_dict(py, &statement, None)?)?;
-    d.set_item("top", PyBytes::new(py, top.as_flattened()))?;
-    Ok(d)
+/// Placement(dir, secret, round_id, assets, range_bits): a round placed by `Spill`, read back.
+#[pyclass(module = "stark_por._native", frozen)]
+struct Placement {
+    inner: core::spill::Placement,
 }
 
-/// bucket_users(dir, secret, round_id, assets, range_bits, bucket) -> dict(user_ids, positions,
-/// salts (32 bytes each), indptr, asset_index (0-based), amounts): one bucket's users, leaf order.
-#[pyfunction]
-fn bucket_users<'py>(
-    py: Python<'py>,
-    dir: std::path::PathBuf,
-    secret: &[u8],
-    round_id: &str,
-    assets: Vec<(String, u8)>,
-    range_bits: u32,
-    bucket: usize,
-) -> PyResult<Bound<'py, PyDict>> {
-    let assets = assets_of(assets);
-    let spec = core::spill::RoundSpec { dir: &dir, secret, round_id, assets: &assets, range_bits };
-    let rows = py.detach(|| spec.users_in_bucket(bucket)).map_err(|e| to_py(py, e))?;
-    let (mut indptr, mut asset_index, mut amounts) = (vec![0u64], vec![], vec![]);
-    let (mut ids, mut positions, mut salts) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()), Vec::new());
-    for row in rows {
-        for (asset, amount) in row.entries {
-            asset_index.push(asset - 1);
-            amounts.push(amount);
-        }
-        indptr.push(amounts.len() as u64);
-        ids.push(row.user_id);
-        positions.push(row.position);
-        salts.extend_from_slice(&row.salt);
+#[pymethods]
+impl Placement {
+    #[new]
+    fn new(py: Python<'_>, dir: std::path::PathBuf, secret: &[u8], round_id: &str, assets: Vec<(String, u8)>, range_bits: u32) -> PyResult<Self> {
+        let inner = core::spill::Placement::open(&dir, secret, round_id, &assets_of(assets), range_bits).map_err(|e| to_py(py, e))?;
+        Ok(Placement { inner })
     }
-    let d = PyDict::new(py);
-    d.set_item("user_ids", ids)?;
-    d.set_item("positions", PyArray1::from_vec(py, positions))?;
-    d.set_item("salts", PyBytes::new(py, &salts))?;
-    d.set_item("indptr", PyArray1::from_vec(py, indptr))?;
-    d.set_item("asset_index", PyArray1::from_vec(py, asset_index))?;
-    d.set_item("amounts", PyArray1::from_vec(py, amounts))?;
-    Ok(d)
+
+    /// batch_job(security, batch_log2, index) -> the encoded job of batch `index`.
+    fn batch_job<'py>(&self, py: Python<'py>, security_name: &str, batch_log2: u32, index: u64) -> PyResult<Bound<'py, PyBytes>> {
+        let security = security(security_name)?;
+        let job = py.detach(|| self.inner.batch_job(security, batch_log2, index)).map_err(|e| to_py(py, e))?;
+        Ok(PyBytes::new(py, &job.to_bytes()))
+    }
+
+    /// assemble(batch_log2, result paths) -> dict(file=bytes, statement=dict, top=bytes (32 per
+    /// node above the batches, heap order from 0)).
+    fn assemble<'py>(&self, py: Python<'py>, batch_log2: u32, results: Vec<std::path::PathBuf>) -> PyResult<Bound<'py, PyDict>> {
+        let (file, statement, top) = py.detach(|| self.inner.assemble(batch_log2, &results)).map_err(|e| to_py(py, e))?;
+        let d = PyDict::new(py);
+        d.set_item("file", PyBytes::new(py, &file))?;
+        d.set_item("statement", statement_dict(py, &statement, None)?)?;
+        d.set_item("top", PyBytes::new(py, top.as_flattened()))?;
+        Ok(d)
+    }
+
+    /// bucket_users(bucket) -> dict(user_ids, positions, salts (32 bytes each), indptr,
+    /// asset_index (0-based), amounts): one bucket's users, in leaf order.
+    fn bucket_users<'py>(&self, py: Python<'py>, bucket: usize) -> PyResult<Bound<'py, PyDict>> {
+        let rows = py.detach(|| self.inner.users_in_bucket(bucket)).map_err(|e| to_py(py, e))?;
+        let (mut indptr, mut asset_index, mut amounts) = (vec![0u64], vec![], vec![]);
+        let (mut ids, mut positions, mut salts) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()), Vec::new());
+        for row in rows {
+            for (asset, amount) in row.entries {
+                asset_index.push(asset - 1);
+                amounts.push(amount);
+            }
+            indptr.push(amounts.len() as u64);
+            ids.push(row.user_id);
+            positions.push(row.position);
+            salts.extend_from_slice(&row.salt);
+        }
+        let d = PyDict::new(py);
+        d.set_item("user_ids", ids)?;
+        d.set_item("positions", PyArray1::from_vec(py, positions))?;
+        d.set_item("salts", PyBytes::new(py, &salts))?;
+        d.set_item("indptr", PyArray1::from_vec(py, indptr))?;
+        d.set_item("asset_index", PyArray1::from_vec(py, asset_index))?;
+        d.set_item("amounts", PyArray1::from_vec(py, amounts))?;
+        Ok(d)
+    }
 }
 
 #[pymodule]
@@ -470,11 +440,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SPILL_BUCKETS", core::spill::BUCKETS)?;
     m.add_class::<Spill>()?;
     m.add_function(wrap_pyfunction!(spill_layout, m)?)?;
-    m.add_function(wrap_pyfunction!(batch_job, m)?)?;
     m.add_function(wrap_pyfunction!(prove_batch, m)?)?;
     m.add_function(wrap_pyfunction!(batch_answers, m)?)?;
     m.add_function(wrap_pyfunction!(batch_nodes, m)?)?;
-    m.add_function(wrap_pyfunction!(assemble_round, m)?)?;
-    m.add_function(wrap_pyfunction!(bucket_users, m)?)?;
+    m.add_class::<Placement>()?;
     Ok(())
 }
