@@ -213,12 +213,19 @@ def cmd_prove(args: argparse.Namespace, con: Reporter) -> int:
     return EXIT_OK
 
 
-def cmd_verify(args: argparse.Namespace, con: Reporter) -> int:
+def verified(args: argparse.Namespace, con: Reporter) -> Optional[Statement]:
+    """The statement of ``args.proof`` if it verifies; otherwise says why and gives ``None``."""
     try:
         with con.step(f"verifying {args.proof}"):
-            statement = verify(args.proof, min_security=args.min_security)
+            return verify(args.proof, min_security=args.min_security)
     except InvalidProof as e:
         print(f"INVALID: {e}", file=sys.stderr)
+        return None
+
+
+def cmd_verify(args: argparse.Namespace, con: Reporter) -> int:
+    statement = verified(args, con)
+    if statement is None:
         return EXIT_INVALID
     print("VALID")
     if not args.quiet:
@@ -230,11 +237,8 @@ def cmd_report(args: argparse.Namespace, con: Reporter) -> int:
     from .report import report
     from .reserves import load
 
-    try:
-        with con.step(f"verifying {args.proof}"):
-            statement = verify(args.proof, min_security=args.min_security)
-    except InvalidProof as e:
-        print(f"INVALID: {e}", file=sys.stderr)
+    statement = verified(args, con)
+    if statement is None:
         return EXIT_INVALID
     with con.step(f"checking the wallets of {args.reserves}"):
         rep = report(statement, load(args.reserves), exchange=args.exchange)
