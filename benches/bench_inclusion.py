@@ -38,7 +38,7 @@ def timed(f, repeat: int) -> float:
 
 def synthetic_million() -> dict:
     import stark_por
-    from stark_por import pyverify
+    from stark_por.verifiers import pyverify
 
     rng = random.Random(1)
     depth = 20

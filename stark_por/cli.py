@@ -128,7 +128,7 @@ def cmd_inclusion_export(args: argparse.Namespace, con: Reporter) -> int:
 
 def cmd_inclusion_verify(args: argparse.Namespace, con: Reporter) -> int:
     from .inclusion import load_inclusion, verify_inclusion
-    from .pyverify import Rejected, parse_root
+    from .verifiers.pyverify import Rejected, parse_root
 
     if args.root:
         try:
@@ -325,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     anchor = iv.add_mutually_exclusive_group(required=True)
     anchor.add_argument("--proof", help="the round's proof file: verified first, then the inclusion against it")
     anchor.add_argument("--root", help="the round's published root (64 hex digits)")
-    iv.add_argument("--pure", action="store_true", help="use the pure-Python verifier (stark_por.pyverify)")
+    iv.add_argument("--pure", action="store_true", help="use the pure-Python verifier (stark_por.verifiers.pyverify)")
     iv.add_argument("--min-security", type=int, default=100)
     iv.set_defaults(run=cmd_inclusion_verify)
     return p

@@ -7,7 +7,7 @@ user's :class:`InclusionProof` and :func:`export_all` every user's, as JSON Line
 
 The user side: :func:`verify_inclusion` checks a proof against the round's verified
 :class:`~stark_por.Statement` (or only its published root) with the Rust core, or with the
-independent pure-Python verifier :mod:`stark_por.pyverify` (``pure=True``).
+independent pure-Python verifier :mod:`stark_por.verifiers.pyverify` (``pure=True``).
 
 The store holds every user's balances and salts: it is the exchange's private data, written
 readable by its owner only. Never publish it; publish the proofs' statement and hand each user
@@ -23,10 +23,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from . import pyverify
+from .verifiers import pyverify
 from ._files import atomic_path
 from .errors import InvalidInclusionProof
-from .pyverify import Entry, InclusionProof
+from .verifiers.pyverify import Entry, InclusionProof
 
 if TYPE_CHECKING:
     import numpy as np

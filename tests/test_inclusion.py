@@ -26,7 +26,8 @@ from stark_por import (
     verify,
     verify_inclusion,
 )
-from stark_por import _native, pyverify
+from stark_por import _native
+from stark_por.verifiers import pyverify
 from stark_por.cli import main as cli
 from stark_por.errors import INCLUSION_REASONS
 from stark_por.inclusion import export, export_all, store_path
@@ -35,7 +36,7 @@ from stark_por.synthetic import generate
 SECRET = b"inclusion-test-secret-0123456789"
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = json.loads((ROOT / "tests" / "vectors" / "inclusion.json").read_text())
-PYVERIFY_FILE = ROOT / "stark_por" / "pyverify.py"
+PYVERIFY_FILE = ROOT / "stark_por" / "verifiers" / "pyverify.py"
 BOTH = pytest.mark.parametrize("pure", [False, True], ids=["rust", "pure"])
 
 

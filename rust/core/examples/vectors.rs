@@ -1,4 +1,4 @@
-//! Prints the inclusion test vectors that both verifiers (Rust and `stark_por/pyverify.py`)
+//! Prints the inclusion test vectors that both verifiers (Rust and `stark_por/verifiers/pyverify.py`)
 //! are checked against:
 //!
 //! ```text

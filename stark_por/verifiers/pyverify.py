@@ -4,7 +4,7 @@ Standard library only, no native code, no package imports: copy this one file an
 
     python pyverify.py me.json --root <published root hex> [--round <round id>]
 
-(or ``python -m stark_por.pyverify ...``). It is a second implementation of what the Rust core
+(or ``python -m stark_por.verifiers.pyverify ...``). It is a second implementation of what the Rust core
 checks (``rust/core/src/inclusion.rs``), meant to be read in one sitting:
 
 1. the field GF(p), p = 2^64 - 2^32 + 1, and the Rescue-Prime permutation ``Rp64_256`` of
