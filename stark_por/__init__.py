@@ -18,7 +18,7 @@ from .errors import InvalidInclusionProof, ReservesError, UnverifiedStatementErr
 from .inclusion import InclusionProof, InclusionStore, verify_inclusion
 from .ledger import Asset, Ledger
 from .proof import Proof, Statement, prove, verify
-from .report import SolvencyReport, report  # binds stark_por.report to the function, not the module
+from .reserves.report import SolvencyReport, report  # binds stark_por.report to the function, not the module
 from .rounds import ResumeMismatch, prove_file
 
 __all__ = [

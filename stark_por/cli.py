@@ -67,7 +67,7 @@ def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
     print(format_statement(statement))
     exact = all(statement.totals[a.name] == t for a, t in zip(ledger.assets, ledger.totals()))
     print(f"totals match the ledger exactly: {'yes' if exact else 'NO'}")
-    from .report import write_demo_report
+    from .reserves.report import write_demo_report
 
     report_path, rep = write_demo_report(statement, out)
     print(f"proof of reserves (demo wallets, real signatures): {rep.verdict} → {report_path}")
@@ -234,7 +234,7 @@ def cmd_verify(args: argparse.Namespace, con: Reporter) -> int:
 
 
 def cmd_report(args: argparse.Namespace, con: Reporter) -> int:
-    from .report import report
+    from .reserves.report import report
     from .reserves import load
 
     statement = verified(args, con)

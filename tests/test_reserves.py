@@ -26,7 +26,7 @@ import pytest
 import stark_por
 from stark_por import Asset, Ledger, Proof, ReservesError, UnverifiedStatementError, prove, verify
 from stark_por.cli import main
-from stark_por.ownership import (
+from stark_por.reserves.ownership import (
     EVM_CHAINS,
     Address,
     address_of_key,
@@ -36,7 +36,7 @@ from stark_por.ownership import (
     sign_message,
     signer_of,
 )
-from stark_por.report import SolvencyReport
+from stark_por.reserves.report import SolvencyReport
 from stark_por.reserves import Reserves, Wallet, demo_wallets, load
 
 ROUND = "2026-11"

@@ -55,8 +55,8 @@ from typing import Iterator, List, Optional, Tuple, Union
 
 import coincurve
 
-from .errors import ReservesError
-from .ledger import _AmountError, format_amount, parse_amount
+from ..errors import ReservesError
+from ..ledger import _AmountError, format_amount, parse_amount
 from .ownership import CHAINS, address_of_key, challenge_message, sign_message
 
 __all__ = ["Wallet", "Reserves", "load", "challenge_message", "demo_wallets", "FIELDS", "CHAINS"]
@@ -210,7 +210,7 @@ class Reserves:
     def save(self, path: PathLike) -> Path:
         """Writes the wallets as JSON (``.json``) or CSV (any other suffix); JSON keeps
         the exchange and round."""
-        from .proof import atomic_write
+        from .._files import atomic_write
 
         path = Path(path)
         if path.suffix.lower() == ".json":

@@ -1,7 +1,7 @@
 """Proof of reserves: a verified liabilities statement + reserves wallets -> :class:`SolvencyReport`.
 
 :func:`report` counts, per asset, only the wallets whose ownership signature
-verifies for *this* round (see :func:`stark_por.ownership.challenge_message`),
+verifies for *this* round (see :func:`stark_por.reserves.ownership.challenge_message`),
 compares them with the liabilities the STARK proof established, and names
 every wallet it did not count and why.  The verdict passes when every asset
 with liabilities is covered (verified reserves ≥ liabilities, compared as exact
@@ -22,11 +22,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from .errors import ReservesError, UnverifiedStatementError
-from .ledger import format_amount
+from ..errors import ReservesError, UnverifiedStatementError
+from ..ledger import format_amount
 from .ownership import CHAINS, AddressError, check_signature, challenge_message, parse_address
-from .proof import Statement, atomic_write
-from .reserves import Reserves, Wallet, demo_wallets, load
+from ..proof import Statement, atomic_write
+from .wallets import Reserves, Wallet, demo_wallets, load
 
 __all__ = ["report", "SolvencyReport", "AssetResult", "WalletResult", "Flag", "write_demo_report",
            "WALLET_STATUSES"]
@@ -223,21 +223,21 @@ class SolvencyReport:
         return challenge_message(self.exchange, self.round_id, "ADDRESS")
 
     def to_markdown(self) -> str:
-        from . import _render
+        from . import render
 
-        return _render.markdown(self)
+        return render.markdown(self)
 
     def to_html(self) -> str:
         """One self-contained page (no external resources, no script)."""
-        from . import _render
+        from . import render
 
-        return _render.html_page(self)
+        return render.html_page(self)
 
     def chart_png(self) -> bytes:
         """The reserve-ratio bar chart as PNG bytes (matplotlib)."""
-        from . import _render
+        from . import render
 
-        return _render.chart_png(self)
+        return render.chart_png(self)
 
     def save(self, path: PathLike, format: Optional[str] = None) -> Path:
         """Writes ``format`` (``"html"``, ``"json"`` or ``"markdown"``; by default from the

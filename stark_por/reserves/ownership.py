@@ -43,7 +43,7 @@ import bech32m
 import coincurve
 from Crypto.Hash import RIPEMD160, keccak
 
-from .errors import ReservesError
+from ..errors import ReservesError
 
 __all__ = [
     "BITCOIN_CHAINS",

@@ -1,4 +1,4 @@
-"""Renders a :class:`~stark_por.report.SolvencyReport` as Markdown, HTML and a PNG chart.
+"""Renders a :class:`~stark_por.reserves.report.SolvencyReport` as Markdown, HTML and a PNG chart.
 
 Every string that came from a file (exchange, addresses, labels, reasons) is
 escaped; the HTML page loads nothing from elsewhere and runs no script.
@@ -11,7 +11,7 @@ import io
 from html import escape
 from typing import List
 
-from . import __version__
+from .. import __version__
 
 _PASS, _FAIL, _INK, _LINE = "#1b7f3b", "#b42318", "#1d232b", "#e3e6ea"
 _MAX_FLAGS_SHOWN = 60
