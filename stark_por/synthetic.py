@@ -17,19 +17,24 @@ How a ledger is drawn (all vectorized numpy, seeded, deterministic):
 
 The same ``(num_users, num_assets, mean_held, max_bits, seed)`` always give
 the same ledger, on any machine.
+
+These balances ignore prices and decimals (W1 totals billions of BTC and a
+fraction of an ETH); they stay for comparison with earlier figures.  The
+exchange-like workloads W3/W4 (native decimals, USD prices, amounts up to
+2^112) are in :mod:`stark_por.workloads`.
 """
 
 from __future__ import annotations
 
-import csv
-import math
 import os
 from pathlib import Path
 from typing import Optional, Tuple, Union
 
 import numpy as np
 
-from .ledger import Asset, Ledger, format_amount
+from .ledger import Asset, Ledger
+from .workloads.draws import MAX_HELD, choose_assets, held_counts
+from .workloads.files import write_assets_csv, write_ledger_csv
 
 __all__ = ["generate", "W1", "W2", "default_assets", "write_csv", "assets_path_for"]
 
@@ -43,8 +48,6 @@ _TICKERS: Tuple[Tuple[str, int], ...] = (
 # decimals of the synthetic tokens TKN023, TKN024, ... (cycled)
 _TOKEN_DECIMALS = (18, 6, 8, 9, 12, 0, 2)
 
-MAX_HELD = 22  # nobody holds more than 22 assets
-
 
 def default_assets(num_assets: int) -> Tuple[Asset, ...]:
     """The first ``num_assets`` assets: the 22 tickers, then ``TKN023``, ..."""
@@ -56,38 +59,6 @@ def default_assets(num_assets: int) -> Tuple[Asset, ...]:
         out.append(Asset(f"TKN{k + 1:0{width}d}",
                          _TOKEN_DECIMALS[(k - len(_TICKERS)) % len(_TOKEN_DECIMALS)]))
     return tuple(out)
-
-
-def _clipped_poisson_mean(lam: float, c: int) -> float:
-    """E[min(X, c)] for X ~ Poisson(lam) = sum_{j<c} P(X > j)."""
-    if lam == 0.0:
-        return 0.0
-    p = math.exp(-lam)  # P(X = 0)
-    cdf = p
-    total = 0.0
-    for j in range(c):
-        total += 1.0 - cdf
-        p *= lam / (j + 1)
-        cdf += p
-    return total
-
-
-def _solve_lambda(extra_mean: float, c: int) -> float:
-    """lam such that E[min(Poisson(lam), c)] == extra_mean (bisection)."""
-    if extra_mean <= 0.0:
-        return 0.0
-    lo, hi = 0.0, 1.0
-    while _clipped_poisson_mean(hi, c) < extra_mean:
-        hi *= 2.0
-        if hi > 1e4:
-            return hi
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        if _clipped_poisson_mean(mid, c) < extra_mean:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
 
 
 def generate(
@@ -119,45 +90,8 @@ def generate(
         raise ValueError("max_bits must be between 32 and 63")
 
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5EED]))
-    if mean_held >= cap:
-        held = np.full(num_users, cap, dtype=np.int64)
-    else:
-        lam = _solve_lambda(mean_held - 1.0, cap - 1)
-        held = 1 + np.minimum(rng.poisson(lam, size=num_users), cap - 1)
-
-    # Which assets: weighted sampling without replacement.  Every slot draws
-    # an asset from the Zipf distribution; slots that repeat an asset already
-    # held by the same user draw again (= successive sampling without
-    # replacement), touching only the users that still have repeats.
-    w = 1.0 / np.arange(1, k + 1, dtype=np.float64)
-    cdf = np.cumsum(w)
-    cdf /= cdf[-1]
-
-    def draw(size: int) -> np.ndarray:
-        a = np.searchsorted(cdf, rng.random(size), side="right")
-        return np.minimum(a, k - 1).astype(np.int64)
-
-    ip = np.zeros(num_users + 1, dtype=np.int64)
-    np.cumsum(held, out=ip[1:])
-    nnz = int(ip[-1])
-    owner = np.repeat(np.arange(num_users, dtype=np.int64), held)
-    ai = draw(nnz)
-    idx = np.arange(nnz, dtype=np.int64)  # entries of users that may repeat
-    while idx.size:
-        key = owner[idx] * k + ai[idx]
-        order = np.argsort(key, kind="stable")
-        sk = key[order]
-        dup = idx[order[1:][sk[1:] == sk[:-1]]]
-        if not dup.size:
-            break
-        ai[dup] = draw(dup.size)
-        users = np.unique(owner[dup])
-        lens = held[users]
-        starts = ip[users]
-        # entry positions of `users`: starts[u] + 0..lens[u]-1
-        offs = np.repeat(starts - np.cumsum(lens) + lens, lens)
-        idx = offs + np.arange(int(lens.sum()), dtype=np.int64)
-    ai = (np.sort(owner * k + ai) % k).astype(np.uint32)
+    held = held_counts(rng, num_users, mean_held, cap)
+    ip, ai = choose_assets(rng, held, 1.0 / np.arange(1, k + 1, dtype=np.float64))  # Zipf
     ip = ip.astype(np.uint64)
 
     u = rng.random(ai.shape[0])
@@ -193,27 +127,6 @@ def write_csv(ledger: Ledger, path: Union[str, os.PathLike]) -> Path:
     blank for 0), so ``Ledger.from_csv(path, max_bits=ledger.max_bits)``
     gives back an equal ledger.  Returns the assets file path.
     """
-    path = Path(path)
-    apath = assets_path_for(path)
-    with open(apath, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["asset", "decimals"])
-        for a in ledger.assets:
-            w.writerow([a.name, a.decimals])
-
-    k = ledger.num_assets
-    decs = [a.decimals for a in ledger.assets]
-    indptr = ledger.indptr.tolist()
-    ai = ledger.asset_index.tolist()
-    am = ledger.amounts.tolist()
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["user_id"] + [a.name for a in ledger.assets])
-        blank = [""] * k
-        for i, uid in enumerate(ledger.user_ids):
-            row = blank.copy()
-            for p in range(indptr[i], indptr[i + 1]):
-                j = ai[p]
-                row[j] = format_amount(am[p], decs[j])
-            w.writerow([uid] + row)
+    apath = write_assets_csv(ledger.assets, assets_path_for(path))
+    write_ledger_csv(ledger, path)
     return apath

@@ -1,0 +1,185 @@
+"""Writing a workload as the files an exchange would hand to ``stark-por prove``.
+
+A folder holds ``ledger.csv`` and/or ``ledger.parquet``, ``assets.csv`` (``asset,decimals``:
+the file the ledger readers look for beside a ledger) and, for priced workloads,
+``prices.csv`` (``asset,usd_price,source,timestamp``). Every file is written atomically.
+
+Amounts are written exactly, whatever their size:
+
+* CSV: display units, shortest exact decimal (``format_amount``), blank for 0.
+* Parquet, ``amounts="decimal"`` (default): one ``decimal128(38, decimals)`` column per asset,
+  null where the user holds none: the unscaled value *is* the amount in smallest units, exact
+  up to 10^38 - 1 (> 2^126). ``amounts="string"``: the CSV's decimal text.
+
+What today's readers (``Ledger.from_csv``/``from_parquet``, ``stark_por.stream``) do with
+amounts of 2^64 and more: CSV cells and Parquet strings are parsed to Python ints and only the
+range bound (``max_bits`` <= 63) refuses them; Parquet decimals are refused as soon as the high
+64 bits are non-zero (only the low limb is read, and scale changes use uint64); integer columns
+stop at uint64. A reader for the 2^112 bound needs: ``MAX_MAX_BITS`` raised, amounts held as two
+limbs or Python ints instead of ``uint64`` arrays, and the decimal path combining both limbs.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, Sequence, Union
+
+import numpy as np
+
+from .._files import atomic_path
+from ..ledger import Asset, format_amount
+from .listings import PRICES_AS_OF, Listing
+
+__all__ = ["write_ledger_csv", "write_assets_csv", "write_prices_csv", "write_parquet",
+           "write_workload", "ledger_file", "PARQUET_AMOUNT_TYPES"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+PARQUET_AMOUNT_TYPES = ("decimal", "string")
+_DECIMAL128_MAX = 10**38 - 1
+_LOW64 = (1 << 64) - 1
+
+
+@contextmanager
+def _published(path: PathLike) -> Iterator[Path]:
+    """An atomic write that ends with the usual umask permissions (0600 while written)."""
+    with atomic_path(path) as tmp:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+
+
+def write_assets_csv(assets: Iterable[Asset], path: PathLike) -> Path:
+    """``asset,decimals``, one row per asset in statement order (read by ``load_assets``)."""
+    with _published(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["asset", "decimals"])
+        for a in assets:
+            w.writerow([a.name, a.decimals])
+    return Path(path)
+
+
+def write_prices_csv(listings: Iterable[Listing], path: PathLike, *, as_of: str = PRICES_AS_OF) -> Path:
+    """``asset,usd_price,source,timestamp``: the exact decimal price of one whole token."""
+    with _published(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["asset", "usd_price", "source", "timestamp"])
+        for x in listings:
+            w.writerow([x.name, format(x.price, "f"), "synthetic", as_of])
+    return Path(path)
+
+
+def write_ledger_csv(ledger, path: PathLike) -> Path:
+    """``user_id,<ASSET>,…`` rows of ``ledger`` (a ``Ledger`` or an ``ExchangeWorkload``),
+    amounts in display units, exact."""
+    decs = [a.decimals for a in ledger.assets]
+    indptr = ledger.indptr.tolist()
+    ai = ledger.asset_index.tolist()
+    am = ledger.amounts.tolist()
+    with _published(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["user_id"] + [a.name for a in ledger.assets])
+        blank = [""] * len(decs)
+        for i, uid in enumerate(ledger.user_ids):
+            row = blank.copy()
+            for p in range(indptr[i], indptr[i + 1]):
+                j = ai[p]
+                row[j] = format_amount(am[p], decs[j])
+            w.writerow([uid] + row)
+    return Path(path)
+
+
+def _decimal_column(t, rows: np.ndarray, vals: Sequence[int], length: int):
+    import pyarrow as pa
+
+    data = np.zeros((length, 2), dtype=np.uint64)  # little-endian 128-bit two's complement
+    data[rows, 0] = np.array([v & _LOW64 for v in vals], dtype=np.uint64)
+    data[rows, 1] = np.array([v >> 64 for v in vals], dtype=np.uint64)
+    valid = np.zeros(length, dtype=bool)
+    valid[rows] = True
+    bits = np.packbits(valid, bitorder="little")
+    return pa.Array.from_buffers(t, length, [pa.py_buffer(bits), pa.py_buffer(data)],
+                                 null_count=length - int(rows.size))
+
+
+def write_parquet(ledger, path: PathLike, *, amounts: str = "decimal", chunk_users: int | None = None) -> Path:
+    """One row per user, column ``user_id`` then one column per asset (see the module
+    docstring for ``amounts``); a row group per ``chunk_users`` users."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if amounts not in PARQUET_AMOUNT_TYPES:
+        raise ValueError(f"amounts must be one of {PARQUET_AMOUNT_TYPES}, not {amounts!r}")
+    assets = ledger.assets
+    k = len(assets)
+    if amounts == "decimal":
+        types = [pa.decimal128(38, a.decimals) for a in assets]
+        if ledger.num_entries and max(ledger.amounts.tolist()) > _DECIMAL128_MAX:
+            raise ValueError("an amount has more than 38 digits: write amounts='string'")
+    else:
+        types = [pa.string()] * k
+    schema = pa.schema([pa.field("user_id", pa.string(), nullable=False)]
+                       + [pa.field(a.name, t) for a, t in zip(assets, types)])
+    n = ledger.num_users
+    step = chunk_users or max(1024, (1 << 21) // k)
+    ip = ledger.indptr.astype(np.int64)
+    with _published(path) as tmp, pq.ParquetWriter(tmp, schema) as w:
+        for s in range(0, n, step):
+            e = min(n, s + step)
+            lo, hi = int(ip[s]), int(ip[e])
+            row = np.repeat(np.arange(e - s, dtype=np.int64), np.diff(ip[s:e + 1]))
+            col = ledger.asset_index[lo:hi].astype(np.int64)
+            order = np.argsort(col, kind="stable")
+            row, col = row[order], col[order]
+            vals = ledger.amounts[lo:hi][order].tolist()
+            cut = np.searchsorted(col, np.arange(k + 1))
+            arrays = [pa.array(ledger.user_ids[s:e], pa.string())]
+            for j, a in enumerate(assets):
+                r, v = row[cut[j]:cut[j + 1]], vals[cut[j]:cut[j + 1]]
+                if amounts == "decimal":
+                    arrays.append(_decimal_column(types[j], r, v, e - s))
+                else:
+                    cells: list[str | None] = [None] * (e - s)
+                    for i, x in zip(r.tolist(), v):
+                        cells[i] = format_amount(x, a.decimals)
+                    arrays.append(pa.array(cells, pa.string()))
+            w.write_table(pa.Table.from_arrays(arrays, schema=schema))
+    return Path(path)
+
+
+def write_workload(ledger, folder: PathLike, formats: Sequence[str] = ("csv",), *,
+                   parquet_amounts: str = "decimal") -> Dict[str, Path]:
+    """Write ``ledger`` (a ``Ledger`` or an ``ExchangeWorkload``) into ``folder``:
+    ``ledger.csv`` and/or ``ledger.parquet`` (``formats``), ``assets.csv``, and ``prices.csv``
+    when it has listings. Returns ``{"csv"|"parquet"|"assets"|"prices": path}``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    bad = set(formats) - {"csv", "parquet"}
+    if bad:
+        raise ValueError(f"unknown ledger format(s) {sorted(bad)}: use 'csv' and/or 'parquet'")
+    out = {"assets": write_assets_csv(ledger.assets, folder / "assets.csv")}
+    if getattr(ledger, "listings", None):
+        out["prices"] = write_prices_csv(ledger.listings, folder / "prices.csv")
+    if "csv" in formats:
+        out["csv"] = write_ledger_csv(ledger, folder / "ledger.csv")
+    if "parquet" in formats:
+        out["parquet"] = write_parquet(ledger, folder / "ledger.parquet", amounts=parquet_amounts)
+    return out
+
+
+def ledger_file(name: str, n: int, folder: PathLike, *, fmt: str = "csv", seed: int = 1) -> Path:
+    """The ledger file of workload ``name`` (W1…W4) with ``n`` users, written under ``folder``
+    (``<folder>/<name>-<n>-seed<seed>/ledger.<fmt>`` beside its ``assets.csv``) unless already
+    there. The benchmarks' hook: prove what it returns with ``stark_por.prove_file``."""
+    from . import workload
+
+    if fmt not in ("csv", "parquet"):
+        raise ValueError("fmt must be 'csv' or 'parquet'")
+    sub = Path(folder) / f"{name.lower()}-{n}-seed{seed}"
+    path = sub / f"ledger.{fmt}"
+    if not path.is_file():  # written last and atomically: if it is there, so are the others
+        write_workload(workload(name, n, seed=seed), sub, (fmt,))
+    return path
