@@ -33,10 +33,11 @@ from typing import Optional, Tuple, Union
 import numpy as np
 
 from .ledger import Asset, Ledger
+from .workloads import W3, W4  # noqa: F401  (re-exported: W1 … W4 all by name from here)
 from .workloads.draws import MAX_HELD, choose_assets, held_counts
 from .workloads.files import write_assets_csv, write_ledger_csv
 
-__all__ = ["generate", "W1", "W2", "default_assets", "write_csv", "assets_path_for"]
+__all__ = ["generate", "W1", "W2", "W3", "W4", "default_assets", "write_csv", "assets_path_for"]
 
 # The first 22 assets look like real tickers (decimals as on their main chain).
 _TICKERS: Tuple[Tuple[str, int], ...] = (

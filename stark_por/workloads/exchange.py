@@ -66,7 +66,8 @@ class PortfolioModel:
 class ExchangeWorkload:
     """Users' holdings in CSR form, like :class:`~stark_por.ledger.Ledger` (same attribute
     names, so writers take either) but with ``amounts`` as exact Python ints of any size
-    (numpy ``object`` array) and a price per asset."""
+    (numpy ``object`` array) and a price per asset. Made by :func:`draw_exchange`, whose
+    output is valid by construction: the constructor does not check its arrays."""
 
     name: str
     listings: Tuple[Listing, ...]
