@@ -300,3 +300,22 @@ def test_summary():
     btc = next(a for a in w1.assets if a.name == "BTC")
     assert btc.usd is not None and btc.usd > 10**9 and w1.at_least_2_62 == 0
     assert summarize(synthetic.W2(100)).usd is None  # unpriced long-tail tokens
+
+
+def test_writer_refusals_and_types(tmp_path):
+    w = W3(50, seed=8)
+    with pytest.raises(ValueError, match="amounts must be one of"):
+        write_workload(w, tmp_path, ("parquet",), parquet_amounts="float")
+    with pytest.raises(ValueError, match="unknown ledger format"):
+        write_workload(w, tmp_path, ("xlsx",))
+    files = write_workload(w, tmp_path, ("parquet",))
+    schema = pq.read_schema(files["parquet"])
+    assert [str(schema.field(x.name).type) for x in w.listings] == \
+        [f"decimal128(38, {x.decimals})" for x in w.listings]
+    huge = ExchangeWorkload("h", W3_LISTINGS[:1], ["a"], np.array([0, 1], np.uint64),
+                            np.array([0], np.uint32), np.array([10**38], object), np.ones(1))
+    with pytest.raises(ValueError, match="38 digits"):
+        write_workload(huge, tmp_path / "h", ("parquet",))
+    files = write_workload(huge, tmp_path / "h", ("csv", "parquet"), parquet_amounts="string")
+    want = {("a", "BTC"): 10**38}
+    assert read_csv_entries(files["csv"], {"BTC": 8}) == want == read_parquet_entries(files["parquet"], {"BTC": 8})
