@@ -15,6 +15,7 @@
 from ._native import __version__
 from .errors import InsufficientSecurity, InvalidProof, LedgerError, ProofFormatError, StarkPorError
 from .errors import InvalidInclusionProof, ReservesError, UnverifiedStatementError, WorkFolderError
+from .errors import ChainError, HistoryError, PricesError
 from .inclusion import InclusionProof, InclusionStore, verify_inclusion
 from .ledger import Asset, Ledger
 from .proof import Proof, Statement, prove, verify
@@ -39,6 +40,9 @@ __all__ = [
     "SolvencyReport",
     "ReservesError",
     "UnverifiedStatementError",
+    "ChainError",
+    "PricesError",
+    "HistoryError",
     "InclusionProof",
     "InclusionStore",
     "verify_inclusion",

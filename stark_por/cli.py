@@ -1,5 +1,5 @@
 """The ``stark-por`` command line: ``demo``, ``prove``, ``verify``, ``report``,
-``inclusion export``, ``inclusion verify``.
+``history``, ``inclusion export``, ``inclusion verify``.
 
 Exit codes: 0 success (for ``verify``: the proof is valid; for ``report``: every
 asset with liabilities is covered by verified reserves; for ``inclusion verify``:
@@ -240,8 +240,24 @@ def cmd_report(args: argparse.Namespace, con: Reporter) -> int:
     statement = verified(args, con)
     if statement is None:
         return EXIT_INVALID
-    with con.step(f"checking the wallets of {args.reserves}"):
-        rep = report(statement, load(args.reserves), exchange=args.exchange)
+    from .reserves.chains import parse_chain_option
+
+    nodes = {}
+    for spec in args.chain or ():
+        chain, url = parse_chain_option(spec)
+        if chain in nodes:
+            raise UsageError(f"--chain {chain} is given twice")
+        nodes[chain] = url
+    chain_ids = {}
+    for spec in args.chain_id or ():
+        chain, _, ident = spec.partition("=")
+        if not ident.strip().isdigit():
+            raise UsageError(f"--chain-id {spec!r} is not CHAIN=NUMBER")
+        chain_ids[chain.strip().lower()] = int(ident)
+    step = f"checking the wallets of {args.reserves}" + (f" on {', '.join(nodes)}" if nodes else "")
+    with con.step(step):
+        rep = report(statement, load(args.reserves), exchange=args.exchange, chains=nodes, prices=args.prices,
+                     timeout=args.timeout, retries=args.retries, chain_ids=chain_ids)
     for path, fmt in ((args.output, "html"), (args.json, "json"), (args.markdown, "markdown")):
         if path:
             con.info(f"  wrote {rep.save(path, fmt)}")
@@ -253,6 +269,20 @@ def cmd_report(args: argparse.Namespace, con: Reporter) -> int:
         print(f"{len(rep.flags)} item(s) need attention (see the report)")
     print(rep.verdict)
     return EXIT_OK if rep.passed else EXIT_INVALID
+
+
+def cmd_history(args: argparse.Namespace, con: Reporter) -> int:
+    from .reserves.history import build
+
+    with con.step(f"reading {len(args.reports)} report(s)"):
+        hist = build(args.reports)
+    con.info(f"  wrote {hist.save(args.output)}")
+    streak, first, last = hist.longest_streak
+    for r in hist.rounds:
+        print(f"  {'ok  ' if r.passed else 'FAIL'} {r.round_id}  {len(r.covered)}/{len(r.owed)} assets covered")
+    print(f"{sum(r.passed for r in hist.rounds)} of {len(hist.rounds)} rounds fully covered; longest streak "
+          f"{streak} round(s)" + (f" ({first} to {last})" if streak else ""))
+    return EXIT_OK
 
 
 class UsageError(Exception):
@@ -307,8 +337,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", help="also write the report as JSON")
     r.add_argument("--markdown", help="also write the report as Markdown")
     r.add_argument("--exchange", help="exchange name in the signed challenge (default: the JSON file's)")
+    r.add_argument("--chain", action="append", metavar="CHAIN=URL",
+                   help="read balances on CHAIN at each wallet's snapshot block from this node: an EVM JSON-RPC "
+                   "node (an archive node for old blocks) or, for bitcoin, an Esplora API; repeat per chain")
+    r.add_argument("--chain-id", action="append", metavar="CHAIN=ID",
+                   help="the chain id an EVM node must serve, for a private or test network (default: the "
+                   "chain's public id, e.g. 1 for ethereum)")
+    r.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for each node answer (default 20)")
+    r.add_argument("--retries", type=int, default=2, help="more tries of a request that got no answer (default 2)")
+    r.add_argument("--prices", help="USD prices of the round (CSV or JSON: asset, usd, source, time)")
     r.add_argument("--min-security", type=int, default=100)
     r.set_defaults(run=cmd_report)
+
+    h = sub.add_parser("history", help="track record across rounds: a page from the JSON reports of several "
+                       "rounds of one exchange (oldest first)")
+    h.add_argument("reports", nargs="+", help="JSON reports (stark-por report --json), oldest round first")
+    h.add_argument("-o", "--output", required=True, help="HTML page to write")
+    h.set_defaults(run=cmd_history)
 
     inc = sub.add_parser("inclusion", help="users' inclusion proofs: export them, verify one")
     inc_sub = inc.add_subparsers(dest="inclusion_command", required=True)

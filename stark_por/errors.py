@@ -18,6 +18,11 @@ so callers (the CLI in particular) can catch one class and print ``str(exc)``.
   :class:`LedgerError`, so input errors are caught together).
 * :class:`UnverifiedStatementError` -- a reserves report was asked for a
   liabilities statement that did not come from :func:`stark_por.verify`.
+* :class:`ChainError` -- a blockchain node could not give a wallet's balance at
+  its snapshot block (unreachable, too slow, another block, a malformed answer);
+  names the node and the wallet.
+* :class:`HistoryError` -- reserves reports that cannot form one track record
+  (another exchange, a round twice, a report altered since it was written).
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ __all__ = [
     "InvalidInclusionProof",
     "ReservesError",
     "UnverifiedStatementError",
+    "PricesError",
+    "ChainError",
+    "HistoryError",
 ]
 
 # Raw cell values quoted in messages are cut to this many characters so that a
@@ -195,6 +203,19 @@ class ReservesError(LedgerError):
         )
 
 
+class PricesError(ReservesError):
+    """Bad prices file; ``index`` is the 0-based price of a JSON file (``prices.json price 2, …``)."""
+
+    _index_word = "price"
+
+    def __reduce__(self):
+        return (_rebuild_prices_error, (self.reason, self.row, self.column, self.value, self.path, self.index))
+
+
+def _rebuild_prices_error(reason, row, column, value, path, index):
+    return PricesError(reason, row=row, column=column, value=value, path=path, index=index)
+
+
 def _rebuild_reserves_error(reason, row, column, value, path, index):
     return ReservesError(reason, row=row, column=column, value=value, path=path, index=index)
 
@@ -207,6 +228,33 @@ class WorkFolderError(StarkPorError):
 class UnverifiedStatementError(StarkPorError, TypeError):
     """A report needs the statement returned by :func:`stark_por.verify`, not one read
     without verification (``Proof.load(path).statement``) or built by hand."""
+
+
+class ChainError(StarkPorError):
+    """A node did not give a wallet's balance at its snapshot block.
+
+    ``node`` is ``"CHAIN node URL"``, ``wallet`` says which wallet (asset,
+    address, where in the reserves file) and ``reason`` what went wrong, e.g.
+    ``ethereum node http://127.0.0.1:8545, wallet USDT 0x5aAe… (reserves.csv
+    line 4): answered block 21000001 when asked for block 21000000``.
+    """
+
+    def __init__(self, reason: str, *, node: str, wallet: Optional[str] = None) -> None:
+        self.reason = reason
+        self.node = node
+        self.wallet = wallet
+        super().__init__(f"{node}" + (f", wallet {wallet}" if wallet else "") + f": {reason}")
+
+    def __reduce__(self):
+        return (_rebuild_chain_error, (self.reason, self.node, self.wallet))
+
+
+def _rebuild_chain_error(reason, node, wallet):
+    return ChainError(reason, node=node, wallet=wallet)
+
+
+class HistoryError(StarkPorError, ValueError):
+    """Reports that cannot be one exchange's track record; names the file at fault."""
 
 
 class InvalidInclusionProof(StarkPorError):

@@ -488,7 +488,8 @@ def test_json_output_is_exact_strings(mixed_report):
 def test_markdown_output(mixed_report):
     md = mixed_report.to_markdown()
     assert md.startswith("# Example <Exchange> — Proof of reserves, round 2026-11")
-    assert "**FAIL: 1 of 4 assets are not covered by verified reserves: DOGE (20.00%)**" in md
+    assert ("**FAIL: 1 of 4 assets are not covered by verified reserves: DOGE (20.00%); "
+            "balances as declared by the exchange (not checked on-chain)**") in md
     assert "| ETH | 4 | 4.000000000000000001 | 100.00% | 0 | 1 / 1 | PASS |" in md
     assert all(line.count(" | ") >= 6 for line in md.splitlines() if line.startswith("| ✗"))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import io
 from html import escape
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import List
 
 from .. import __version__
@@ -19,6 +21,12 @@ _MAX_FLAGS_SHOWN = 60
 
 def _amount(d) -> str:
     return format(d, ",f")
+
+
+def _cents(d: Decimal) -> str:
+    """``$1,234.57`` (to the cent, half-even) for display; the JSON report keeps the exact value."""
+    sign = "−" if d < 0 else ""
+    return f"{sign}${abs(d).quantize(Decimal('0.01')):,f}"
 
 
 def _counts(rep):
@@ -87,8 +95,10 @@ def markdown(rep) -> str:
         "",
         f"- Liabilities proof: verified, {s.security_bits}-bit security, root `{s.root}`, "
         f"{s.num_leaves:,} leaves",
+        f"- Statement fingerprint: `{rep.fingerprint}`",
         f"- Assets covered: {len(covered)} of {len(owed)}",
         f"- Wallets verified: {len(counted)} of {len(rep.wallets)}",
+        f"- Balances: {_md(rep.balances_basis)}",
         "",
         "| Asset | Liabilities | Verified reserves | Ratio | Unverified (not counted) | Wallets verified | Result |",
         "|---|--:|--:|--:|--:|--:|---|",
@@ -97,16 +107,30 @@ def markdown(rep) -> str:
         result = "PASS" if a.passed else "**FAIL**"
         out.append(f"| {_md(a.asset)} | {_amount(a.liabilities)} | {_amount(a.verified)} | {a.percent} | "
                    f"{_amount(a.unverified)} | {a.wallets_verified} / {a.wallets_listed} | {result} |")
+    if rep.prices is not None:
+        out += ["", "## In US dollars", "", "| Asset | Price | Liabilities | Verified reserves | Surplus |",
+                "|---|--:|--:|--:|--:|"]
+        for a in rep.assets:
+            if a.price is not None:
+                out.append(f"| {_md(a.asset)} | {_usd_price(a.price.usd)} | {_cents(a.liabilities_usd)} | "
+                           f"{_cents(a.verified_usd)} | {_cents(a.surplus_usd)} |")
+        tot = rep.usd_totals
+        out.append(f"| **Total** | | **{_cents(tot['liabilities'])}** | **{_cents(tot['verified_reserves'])}** | "
+                   f"**{_cents(tot['surplus'])}** |")
+        out += ["", f"Prices: {_md(_sources(rep))}. Amounts rounded to the cent for display; the JSON report "
+                    "keeps them exact."]
     if rep.flags:
         out += ["", f"## Needs attention ({len(rep.flags)})", ""]
         out += [f"- **{_md(f.kind)}**: {_md(f.message)}" for f in rep.flags]
-    out += ["", "## Wallets", "", "| | Asset | Chain | Address | Balance | Snapshot | Ownership |",
-            "|---|---|---|---|--:|---|---|"]
+    out += ["", "## Wallets", "",
+            "| | Asset | Chain | Address | Balance (declared) | Snapshot | Ownership | On-chain balance |",
+            "|---|---|---|---|--:|---|---|---|"]
     for w in rep.wallets:
         mark = "✓" if w.counted else "✗"
         out.append(f"| {mark} | {_md(w.wallet.asset)} | {_md(w.wallet.chain)} | `{_md(w.address or w.wallet.address)}` | "
-                   f"{_md(w.wallet.balance_text)} | {_md(w.wallet.snapshot)} | {_md(w.detail)} |")
-    out += ["", "## What was checked", "", _METHOD_MD.format(round=_md(s.round_id))]
+                   f"{_md(w.wallet.balance_text)} | {_md(w.wallet.snapshot)} | {_md(w.detail)} | "
+                   f"{_md(w.balance_detail)} |")
+    out += ["", "## What was checked", "", _METHOD_MD.format(round=_md(s.round_id), balances=_balances_sentence(rep))]
     if rep.challenge_template():
         out += ["", "Challenge message (with the wallet's address in place of ADDRESS):", "", "```",
                 rep.challenge_template(), "```"]
@@ -118,8 +142,28 @@ _METHOD_MD = (
     "Liabilities are the per-asset totals of the verified zk-STARK liabilities proof of round {round}. "
     "A wallet counts only if its signature, by the address's own key, verifies over this round's "
     "challenge message. Ratios are verified reserves ÷ liabilities, computed exactly and rounded down. "
-    "Balances are as declared at each wallet's snapshot: compare them with the chain at that block."
+    "{balances}"
 )
+
+
+def _balances_sentence(rep) -> str:
+    read, total = rep.checked_on_chain
+    if total and read == total:
+        return ("Every counted balance was read from the chain at its wallet's snapshot block, from nodes the "
+                "auditor chose; a balance that differs from the declared one counts at its on-chain value.")
+    if read == 0:
+        return ("Balances are as declared at each wallet's snapshot, not read from a chain: compare them with the "
+                "chain at that block (stark-por report --chain CHAIN=URL does).")
+    return (f"{read} of {total} counted balances were read from the chain at their snapshot blocks; the others "
+            "are as declared.")
+
+
+def _sources(rep) -> str:
+    return "; ".join(f"{p.asset} {_usd_price(p.usd)} from {p.source} at {p.time}" for p in rep.prices)
+
+
+def _usd_price(d) -> str:
+    return f"${d:,f}"
 
 
 # ------------------------------------------------------------------------------------- html
@@ -167,10 +211,12 @@ def html_page(rep) -> str:
     word, cls = ("PASS", "pass") if rep.passed else ("FAIL", "fail")
     if rep.passed:
         sentence = (f"Every one of the {len(owed)} assets with customer liabilities is covered by reserves "
-                    f"in wallets whose ownership was verified for this round.")
+                    f"in wallets whose ownership was verified for this round; {rep.balances_basis}.")
     else:
         bad = ", ".join(f"{a.asset} ({a.percent})" for a in rep.uncovered)
-        sentence = f"{len(rep.uncovered)} of {len(owed)} assets are not covered by verified reserves: {bad}."
+        sentence = (f"{len(rep.uncovered)} of {len(owed)} assets are not covered by verified reserves: {bad}; "
+                    f"{rep.balances_basis}.")
+    read, total = rep.checked_on_chain
     png = chart_png(rep)
     chart = base64.b64encode(png).decode("ascii")
     width, height = _png_size(png)
@@ -188,6 +234,7 @@ def html_page(rep) -> str:
         '<div class="facts">',
         _fact(f"{len(covered)} / {len(owed)}", "assets covered by verified reserves"),
         _fact(f"{len(counted)} / {len(rep.wallets)}", "wallets with verified ownership"),
+        _fact(f"{read} / {total}", "counted balances checked on-chain"),
         _fact(f"✓ {s.security_bits}-bit", "liabilities proof verified (zk-STARK)"),
         _fact(f"{len(rep.flags)}", "items needing attention"),
         "</div>",
@@ -224,6 +271,27 @@ def html_page(rep) -> str:
         '<th class=num>Unverified (not counted)</th><th class=num>Wallets verified</th><th>Result</th>'
         f'</tr></thead><tbody>{"".join(rows)}</tbody></table></section>'
     )
+    if rep.prices is not None:
+        urows = []
+        for a in rep.assets:
+            if a.price is None:
+                continue
+            cls = "ok" if a.surplus_usd >= 0 else "bad"
+            urows.append(f"<tr><td><b>{e(a.asset)}</b></td><td class=num>{e(_usd_price(a.price.usd))}</td>"
+                         f"<td class=num>{_cents(a.liabilities_usd)}</td><td class=num>{_cents(a.verified_usd)}</td>"
+                         f'<td class="num {cls}">{_cents(a.surplus_usd)}</td></tr>')
+        tot = rep.usd_totals
+        cls = "ok" if tot["surplus"] >= 0 else "bad"
+        urows.append(f"<tr><td><b>Total</b></td><td></td><td class=num><b>{_cents(tot['liabilities'])}</b></td>"
+                     f"<td class=num><b>{_cents(tot['verified_reserves'])}</b></td>"
+                     f'<td class="num {cls}"><b>{_cents(tot["surplus"])}</b></td></tr>')
+        parts.append(
+            '<section id="usd" class="card"><h2>In US dollars</h2><table><thead><tr><th>Asset</th>'
+            '<th class=num>Price</th><th class=num>Liabilities</th><th class=num>Verified reserves</th>'
+            f'<th class=num>Surplus</th></tr></thead><tbody>{"".join(urows)}</tbody></table>'
+            f'<p class="muted">Prices: {e(_sources(rep))}. Rounded to the cent for display; the JSON report '
+            "keeps exact values.</p></section>"
+        )
     wrows = []
     for w in rep.wallets:
         mark = '<td class="mark ok" title="verified">✓</td>' if w.counted else \
@@ -233,15 +301,20 @@ def html_page(rep) -> str:
             f"<tr>{mark}<td>{e(w.wallet.asset)}</td><td>{e(w.wallet.chain)}</td>"
             f'<td class="mono">{e(w.address or w.wallet.address)}{label}</td>'
             f"<td class=num>{e(_amount(w.wallet.balance))}</td><td class=nowrap>{e(w.wallet.snapshot)}</td>"
-            f'<td class="{"ok" if w.counted else "bad"}" style="font-weight:400">{e(w.detail)}</td></tr>'
+            f'<td class="{"ok" if w.counted else "bad"}" style="font-weight:400">{e(w.detail)}</td>'
+            f'<td class="{_CHECK_CLASS[w.balance_check]}" data-check="{w.balance_check}" '
+            f'style="font-weight:400">{e(w.balance_detail)}{_block_note(w)}</td></tr>'
         )
     parts.append(
         f'<section id="wallets" class="card"><h2>Wallets ({len(counted)} of {len(rep.wallets)} verified)</h2>'
-        '<table><thead><tr><th></th><th>Asset</th><th>Chain</th><th>Address</th><th class=num>Balance</th>'
-        f'<th>Snapshot</th><th>Ownership signature</th></tr></thead><tbody>{"".join(wrows)}</tbody></table>'
+        '<table><thead><tr><th></th><th>Asset</th><th>Chain</th><th>Address</th><th class=num>Balance (declared)</th>'
+        '<th>Snapshot</th><th>Ownership signature</th><th>On-chain balance</th></tr></thead>'
+        f'<tbody>{"".join(wrows)}</tbody></table>'
         "</section>"
     )
-    method = [f"<p>{e(_METHOD_MD.format(round=s.round_id))}</p>",
+    method = [f"<p>{e(_METHOD_MD.format(round=s.round_id, balances=_balances_sentence(rep)))}</p>",
+              f'<p>Statement fingerprint <span class="mono" id="fingerprint">{e(rep.fingerprint)}</span>: compare it '
+              "with the one the exchange published for this round.</p>",
               f'<p>Liabilities proof root <span class="mono">{e(s.root)}</span>, {s.num_leaves:,} leaves, '
               f"every balance proven in [0, 2<sup>{s.range_bits}</sup>).</p>"]
     if rep.challenge_template():
@@ -253,6 +326,18 @@ def html_page(rep) -> str:
     return "\n".join(parts) + "\n"
 
 
+_CHECK_CLASS = {"matches": "ok", "differs": "bad", "not_checked": "muted"}
+
+
+def _block_note(w) -> str:
+    if w.reading is None:
+        return ""
+    r = w.reading
+    when = datetime.fromtimestamp(r.block_time, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return (f'<div class="muted mono" title="block hash">{escape(r.block_hash)}</div>'
+            f'<div class="muted">{escape(when)} · {escape(r.node)}</div>')
+
+
 def _fact(big: str, small: str) -> str:
     return f'<div class="fact"><b>{escape(big)}</b><span>{escape(small)}</span></div>'
 
@@ -260,3 +345,141 @@ def _fact(big: str, small: str) -> str:
 def _png_size(png: bytes):
     # IHDR: 8-byte signature, 4-byte length, "IHDR", then width and height (big endian).
     return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+# ---------------------------------------------------------------------------------- history
+
+_SERIES = ("#1f5aa6", "#c2410c", "#7c3aed", "#0f766e", "#b45309", "#be185d", "#4d7c0f", "#334155")
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=120)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig) -> bytes:
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def history_ratio_png(hist) -> bytes:
+    """Each asset's reserve ratio per round (lines), against the dashed 100% line."""
+    from matplotlib.ticker import PercentFormatter
+
+    fig = _figure(8, 4.2)
+    ax = fig.add_subplot()
+    x = list(range(len(hist.rounds)))
+    top = 150.0
+    for i, (name, ratios) in enumerate(hist.ratios().items()):
+        ys = [None if r is None else float(r * 100) for r in ratios]
+        top = max(top, min(max((y for y in ys if y is not None), default=0.0), 300.0))
+        ax.plot(x, [float("nan") if y is None else min(y, 300.0) for y in ys], marker="o", markersize=4,
+                linewidth=1.6, color=_SERIES[i % len(_SERIES)], label=name)
+    ax.axhline(100, color=_FAIL, linestyle="--", linewidth=1.2)
+    ax.text(x[-1] if x else 0, 100, "100% = fully covered ", ha="right", va="bottom", fontsize=8.5, color=_FAIL)
+    ax.set_ylim(0, top * 1.1)
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax.set_xticks(x, [r.round_id for r in hist.rounds], rotation=30 if len(x) > 6 else 0, fontsize=8.5)
+    ax.set_ylabel("verified reserves ÷ liabilities", fontsize=9.5, color=_INK)
+    ax.grid(axis="y", color=_LINE)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(fontsize=8.5, ncol=min(len(hist.asset_names), 6) or 1, loc="lower left", frameon=False)
+    return _png(fig)
+
+
+def history_usd_png(hist) -> bytes:
+    """Total verified reserves and liabilities in USD per priced round."""
+    fig = _figure(8, 3.4)
+    ax = fig.add_subplot()
+    pts = [(i, r.usd) for i, r in enumerate(hist.rounds) if r.usd is not None]
+    xs = [i for i, _ in pts]
+    ax.plot(xs, [float(u["verified_reserves"]) for _, u in pts], marker="o", color=_PASS, label="verified reserves")
+    ax.plot(xs, [float(u["liabilities"]) for _, u in pts], marker="s", color=_INK, linestyle="--",
+            label="liabilities")
+    ax.set_xticks(range(len(hist.rounds)), [r.round_id for r in hist.rounds], fontsize=8.5)
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(lambda v, _: f"${v:,.0f}")
+    ax.set_ylabel("USD", fontsize=9.5, color=_INK)
+    ax.grid(axis="y", color=_LINE)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(fontsize=8.5, frameon=False)
+    if not pts:
+        ax.text(0.5, 0.5, "no round was valued in USD", transform=ax.transAxes, ha="center", color=_INK)
+    return _png(fig)
+
+
+def _img(png: bytes, ident: str, alt: str) -> str:
+    w, h = _png_size(png)
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<img class="chart" id="{ident}" width="{w}" height="{h}" alt="{escape(alt)}" '
+            f'src="data:image/png;base64,{data}">')
+
+
+def history_page(hist) -> str:
+    e = escape
+    n = len(hist.rounds)
+    passed = sum(r.passed for r in hist.rounds)
+    streak, first, last = hist.longest_streak
+    latest = hist.rounds[-1]
+    cls = "pass" if latest.passed else "fail"
+    span = f"{e(hist.rounds[0].round_id)} to {e(latest.round_id)}" if n > 1 else e(latest.round_id)
+    streak_text = (f"{streak} round{'s' if streak != 1 else ''} ({e(first)}" +
+                   (f" to {e(last)})" if streak > 1 else ")")) if streak else "none"
+    rows = []
+    for r in hist.rounds:
+        result = '<span class="ok">✓ PASS</span>' if r.passed else '<span class="bad">✗ FAIL</span>'
+        usd = r.usd
+        money = ("<td class=num>" + _cents(usd["liabilities"]) + "</td><td class=num>" +
+                 _cents(usd["verified_reserves"]) + "</td>") if usd else '<td class="muted">–</td><td class="muted">–</td>'
+        rows.append(
+            f'<tr data-passed="{str(r.passed).lower()}"><td><b>{e(r.round_id)}</b></td>'
+            f"<td class=num>{len(r.covered)} / {len(r.owed)}</td>{money}"
+            f'<td class="mono">{e(r.fingerprint[:16])}…</td><td class="muted">{e(r.balances_basis)}</td>'
+            f"<td class=nowrap>{result}</td></tr>"
+        )
+    ratio_alt = "Reserve ratio per asset over the rounds: " + "; ".join(
+        f"{name} " + ", ".join("–" if r is None else f"{r * 100:.2f}%" for r in ratios)
+        for name, ratios in hist.ratios().items())
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(hist.exchange)} — proof of reserves track record</title>",
+        f"<style>{_CSS}</style></head><body><main>",
+        f'<p class="kicker">Proof of reserves · track record · {span}</p>',
+        f"<h1>{e(hist.exchange)}</h1>",
+        f'<section id="verdict" class="verdict {cls}" data-streak="{streak}">',
+        f'<div class="word">{passed} of {n} rounds fully covered</div>'
+        f"<p>Longest run of fully covered rounds: {streak_text}. Latest round {e(latest.round_id)}: "
+        f'{"every asset covered" if latest.passed else "not every asset covered"}.</p></section>',
+        '<div class="facts">',
+        _fact(f"{streak}", "longest streak of full coverage (rounds)"),
+        _fact(f"{hist.current_streak}", "fully covered rounds in a row, to the latest"),
+        _fact(f"{len(latest.covered)} / {len(latest.owed)}", "assets covered in the latest round"),
+        _fact(f"{n}", "rounds, each bound to its statement fingerprint"),
+        "</div>",
+        f'<section id="ratios" class="card"><h2>Reserve ratio per asset</h2>'
+        f'{_img(history_ratio_png(hist), "ratio-history", ratio_alt)}</section>',
+        f'<section id="usd" class="card"><h2>Reserves and liabilities in US dollars</h2>'
+        f'{_img(history_usd_png(hist), "usd-history", "Total verified reserves and liabilities in USD per round")}'
+        "</section>",
+        '<section id="rounds" class="card"><h2>Rounds</h2><table><thead><tr><th>Round</th>'
+        "<th class=num>Assets covered</th><th class=num>Liabilities (USD)</th><th class=num>Reserves (USD)</th>"
+        "<th>Statement fingerprint</th><th>Balances</th><th>Result</th></tr></thead>"
+        f'<tbody>{"".join(rows)}</tbody></table></section>',
+        '<section id="method" class="card"><h2>What was checked</h2><p>Each round\'s JSON report was re-read: '
+        "its statement fingerprint recomputed from its round id, root and totals, its ratios and USD figures "
+        "from its exact amounts and prices. Reports of another exchange or a round given twice are refused. "
+        "Signatures and balances are as each report found them.</p></section>",
+        f"<footer>Generated by stark-por {e(__version__)}.</footer></main></body></html>",
+    ]
+    return "\n".join(parts) + "\n"

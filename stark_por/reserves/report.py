@@ -7,29 +7,42 @@ every wallet it did not count and why.  The verdict passes when every asset
 with liabilities is covered (verified reserves ≥ liabilities, compared as exact
 integers in smallest units).
 
-What it does not check: the balances themselves.  They are as the reserves
-file declares them at its snapshot; anyone can compare them with the chain at
-that block.  The report says so on the page.
+Balances: given a node per chain (``chains={"ethereum": URL, …}``), every
+counted wallet's balance is read from the chain at the wallet's snapshot block
+(:mod:`stark_por.reserves.chains`); a wallet whose on-chain balance differs from
+the declared one counts at its on-chain value and is flagged.  Without a node
+a balance is as the reserves file declares it, and the report says so.
+
+Prices: given a prices file (:mod:`stark_por.reserves.prices`), liabilities,
+reserves and surplus are valued in USD per asset and in total, exactly.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Context, Decimal, localcontext
+from decimal import ROUND_FLOOR, Context, Decimal, Inexact, localcontext
 from fractions import Fraction
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ..errors import ReservesError, UnverifiedStatementError
+from ..errors import PricesError, ReservesError, UnverifiedStatementError
 from ..ledger import format_amount
-from .ownership import CHAINS, AddressError, check_signature, challenge_message, parse_address
 from ..proof import Statement, atomic_write
+from . import prices as _prices
+from .chains import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Reading, connect, native_asset
+from .ownership import CHAINS, EVM_CHAINS, AddressError, check_signature, challenge_message, parse_address
+from .prices import Price, Prices
 from .wallets import Reserves, Wallet, demo_wallets, load
 
 __all__ = ["report", "SolvencyReport", "AssetResult", "WalletResult", "Flag", "write_demo_report",
-           "WALLET_STATUSES"]
+           "WALLET_STATUSES", "liabilities_of", "statement_fingerprint", "REPORT_FORMAT", "REPORT_VERSION"]
+
+#: The JSON report's ``format`` and ``version`` (2: on-chain balances, USD, fingerprint).
+REPORT_FORMAT = "stark-por reserves report"
+REPORT_VERSION = 2
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -50,6 +63,42 @@ WALLET_STATUSES = {
 }
 
 _RATIO_DIGITS = 40  # significant digits of AssetResult.ratio (rounded down)
+# Products and sums of exact decimals stay exact: a result that would need rounding raises Inexact.
+_EXACT = Context(prec=400, traps=[Inexact])
+
+
+def liabilities_of(statement: Statement) -> Dict[str, int]:
+    """What the reserves of each asset are compared with, in smallest units: the proven
+    per-asset totals of customer balances.  The one place this figure is chosen."""
+    return {a.name: statement.totals[a.name] for a in statement.assets}
+
+
+def statement_fingerprint(round_id: str, range_bits: int, num_leaves: int, root: str,
+                          assets: Sequence[Tuple[str, int, int]]) -> str:
+    """SHA-256 over everything a round's statement publishes (``docs``' ANCHOR spec, version 1):
+    round id, range bits, tree size, root and each asset's name, decimals and exact total.
+
+    ``assets`` is ``[(name, decimals, total_units), …]`` in statement order.  A report carries
+    it so that a track record cannot mix in a report of another round (:mod:`.history`).
+    """
+    def u(n: int, size: int) -> bytes:
+        return n.to_bytes(size, "little")
+
+    rid = round_id.encode("utf-8")
+    data = b"stark-por/statement\x00" + u(1, 2) + u(len(rid), 2) + rid + u(range_bits, 1) + u(num_leaves, 8)
+    data += bytes.fromhex(root) + u(len(assets), 4)
+    for name, decimals, total in assets:
+        t = total.to_bytes((total.bit_length() + 7) // 8, "little")
+        data += u(len(name), 1) + name.encode("ascii") + u(decimals, 1) + u(len(t), 2) + t
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fingerprint_of(statement: Statement) -> str:
+    native = getattr(statement, "fingerprint", None)  # the Rust one, once the statement carries it
+    if isinstance(native, str):
+        return native
+    return statement_fingerprint(statement.round_id, statement.range_bits, statement.num_leaves, statement.root,
+                                 [(a.name, a.decimals, statement.totals[a.name]) for a in statement.assets])
 
 
 def _dec(units: int, decimals: int) -> Decimal:
@@ -61,9 +110,19 @@ def _grouped(d: Decimal) -> str:
     return format(d, ",f")
 
 
+def _usd_of(amount: Decimal, price: Price) -> Decimal:
+    with localcontext(_EXACT):
+        return amount * price.usd
+
+
 @dataclass(frozen=True)
 class WalletResult:
-    """How one wallet of the reserves file was judged."""
+    """How one wallet of the reserves file was judged.
+
+    ``reading`` is its balance as read from the chain at its snapshot block (``None`` when not
+    read); ``units`` what it counts for, in the asset's smallest units (the on-chain balance
+    when read, else the declared one; ``None`` when not counted).
+    """
 
     wallet: Wallet
     status: str
@@ -71,20 +130,32 @@ class WalletResult:
     counted: bool
     address: Optional[str] = None  # canonical form, when the address parsed
     signer: Optional[str] = None
+    reading: Optional[Reading] = None
+    units: Optional[int] = None
+    balance_check: str = "not_checked"  # "matches", "differs" or "not_checked"
+    balance_detail: str = "not checked (no node given)"
+
+    @property
+    def balance(self) -> Decimal:
+        """The balance this wallet stands for: on-chain when read, else as declared."""
+        return self.reading.balance if self.reading is not None else self.wallet.balance
 
     def to_dict(self) -> dict:
         w = self.wallet
         return {
             "asset": w.asset, "chain": w.chain, "address": self.address or w.address,
-            "balance": w.balance_text, "block": w.block, "time": w.time, "label": w.label,
+            "balance": w.balance_text, "block": w.block, "time": w.time, "label": w.label, "token": w.token,
             "status": self.status, "counted": self.counted, "detail": self.detail,
             "signer": self.signer, "source": w.source,
+            "balance_check": self.balance_check, "balance_detail": self.balance_detail,
+            "on_chain": None if self.reading is None else self.reading.to_dict(),
         }
 
 
 @dataclass(frozen=True)
 class AssetResult:
-    """One asset: liabilities (from the proof), verified and unverified reserves, ratio, pass/fail."""
+    """One asset: liabilities (from the proof), verified and unverified reserves, ratio, pass/fail,
+    and with a price, the same in USD."""
 
     asset: str
     decimals: int
@@ -93,6 +164,7 @@ class AssetResult:
     unverified: Decimal
     wallets_verified: int
     wallets_listed: int
+    price: Optional[Price] = None
 
     @property
     def liabilities(self) -> Decimal:
@@ -101,6 +173,22 @@ class AssetResult:
     @property
     def verified(self) -> Decimal:
         return _dec(self.verified_units, self.decimals)
+
+    @property
+    def liabilities_usd(self) -> Optional[Decimal]:
+        return None if self.price is None else _usd_of(self.liabilities, self.price)
+
+    @property
+    def verified_usd(self) -> Optional[Decimal]:
+        return None if self.price is None else _usd_of(self.verified, self.price)
+
+    @property
+    def surplus_usd(self) -> Optional[Decimal]:
+        """Verified reserves − liabilities, in USD (negative when short)."""
+        if self.price is None:
+            return None
+        with localcontext(_EXACT):
+            return self.verified_usd - self.liabilities_usd
 
     @property
     def ratio_fraction(self) -> Optional[Fraction]:
@@ -134,21 +222,27 @@ class AssetResult:
 
     def to_dict(self) -> dict:
         ratio = self.ratio
-        return {
+        d = {
             "asset": self.asset, "decimals": self.decimals,
-            "liabilities": str(self.liabilities), "verified_reserves": str(self.verified),
-            "unverified_reserves": str(self.unverified),
+            "liabilities": str(self.liabilities), "liabilities_units": str(self.liabilities_units),
+            "verified_reserves": str(self.verified), "unverified_reserves": str(self.unverified),
             "ratio": None if ratio is None else str(ratio), "percent": self.percent,
             "passed": self.passed,
             "wallets_verified": self.wallets_verified, "wallets_listed": self.wallets_listed,
+            "usd": None,
         }
+        if self.price is not None:
+            d["usd"] = {"price": format(self.price.usd, "f"), "liabilities": format(self.liabilities_usd, "f"),
+                        "verified_reserves": format(self.verified_usd, "f"),
+                        "surplus": format(self.surplus_usd, "f")}
+        return d
 
 
 @dataclass(frozen=True)
 class Flag:
     """Something the reader should know: ``kind`` (a wallet status, ``"no_reserves"``,
-    ``"not_covered"``, ``"mixed_snapshots"`` or ``"other_round"``), what it is about,
-    and a sentence."""
+    ``"not_covered"``, ``"mixed_snapshots"``, ``"other_round"``, ``"balance_differs"`` or
+    ``"unpriced"``), what it is about, and a sentence."""
 
     kind: str
     subject: str
@@ -168,10 +262,16 @@ class SolvencyReport:
     assets: Tuple[AssetResult, ...]
     wallets: Tuple[WalletResult, ...]
     flags: Tuple[Flag, ...]
+    prices: Optional[Prices] = None
 
     @property
     def round_id(self) -> str:
         return self.statement.round_id
+
+    @property
+    def fingerprint(self) -> str:
+        """The statement fingerprint of the liabilities this report judged against."""
+        return _fingerprint_of(self.statement)
 
     @property
     def passed(self) -> bool:
@@ -183,31 +283,68 @@ class SolvencyReport:
         return tuple(a for a in self.assets if not a.passed)
 
     @property
+    def checked_on_chain(self) -> Tuple[int, int]:
+        """``(counted wallets whose balance was read on-chain, counted wallets)``."""
+        counted = self.counted()
+        return sum(w.reading is not None for w in counted), len(counted)
+
+    @property
+    def balances_basis(self) -> str:
+        """Whether the counted balances were read on-chain or are as declared, in words."""
+        read, total = self.checked_on_chain
+        if total and read == total:
+            return "balances checked on-chain at each wallet's snapshot block"
+        if read == 0:
+            return "balances as declared by the exchange (not checked on-chain)"
+        return f"{read} of {total} counted balances checked on-chain, the rest as declared"
+
+    @property
     def verdict(self) -> str:
-        """One sentence, e.g. ``"PASS: all 22 assets are covered by verified reserves"``."""
+        """One sentence, e.g. ``"PASS: all 22 assets … covered by verified reserves; balances checked on-chain …"``."""
         owed = [a for a in self.assets if a.liabilities_units > 0]
         if self.passed:
-            return f"PASS: all {len(owed)} assets with liabilities are covered by verified reserves"
+            return (f"PASS: all {len(owed)} assets with liabilities are covered by verified reserves; "
+                    f"{self.balances_basis}")
         bad = ", ".join(f"{a.asset} ({a.percent})" for a in self.uncovered)
-        return f"FAIL: {len(self.uncovered)} of {len(owed)} assets are not covered by verified reserves: {bad}"
+        return (f"FAIL: {len(self.uncovered)} of {len(owed)} assets are not covered by verified reserves: {bad}; "
+                f"{self.balances_basis}")
 
     def counted(self) -> Tuple[WalletResult, ...]:
         return tuple(w for w in self.wallets if w.counted)
+
+    @property
+    def usd_totals(self) -> Optional[Dict[str, Decimal]]:
+        """``{"liabilities", "verified_reserves", "surplus"}`` in USD over the priced assets
+        (every asset with liabilities is priced); ``None`` without prices."""
+        if self.prices is None:
+            return None
+        priced = [a for a in self.assets if a.price is not None]
+        with localcontext(_EXACT):
+            liabilities = sum((a.liabilities_usd for a in priced), Decimal(0))
+            reserves = sum((a.verified_usd for a in priced), Decimal(0))
+            return {"liabilities": liabilities, "verified_reserves": reserves, "surplus": reserves - liabilities}
 
     # ------------------------------------------------------------------ outputs
 
     def to_dict(self) -> dict:
         s = self.statement
+        read, total = self.checked_on_chain
+        usd = self.usd_totals
         return {
-            "format": "stark-por reserves report",
-            "version": 1,
+            "format": REPORT_FORMAT,
+            "version": REPORT_VERSION,
             "exchange": self.exchange,
             "round_id": s.round_id,
             "passed": self.passed,
             "verdict": self.verdict,
             "liabilities_proof": {"verified": True, "root": s.root, "num_leaves": s.num_leaves,
-                                  "range_bits": s.range_bits, "security_bits": s.security_bits},
+                                  "range_bits": s.range_bits, "security_bits": s.security_bits,
+                                  "fingerprint": self.fingerprint},
+            "balances": {"basis": self.balances_basis, "counted_wallets": total, "checked_on_chain": read},
             "challenge": self.challenge_template(),
+            "prices": None if self.prices is None else {
+                "sources": list(self.prices.sources), "prices": [p.to_dict() for p in self.prices]},
+            "usd": None if usd is None else {k: format(v, "f") for k, v in usd.items()},
             "assets": [a.to_dict() for a in self.assets],
             "wallets": [w.to_dict() for w in self.wallets],
             "flags": [f.to_dict() for f in self.flags],
@@ -273,7 +410,9 @@ def _require_verified(statement) -> Statement:
 
 
 def report(statement: Statement, reserves: Union[Reserves, Sequence[Wallet], PathLike], *,
-           exchange: Optional[str] = None) -> SolvencyReport:
+           exchange: Optional[str] = None, chains: Optional[Mapping[str, object]] = None,
+           prices: Union[Prices, PathLike, None] = None, timeout: float = DEFAULT_TIMEOUT,
+           retries: int = DEFAULT_RETRIES, chain_ids: Optional[Mapping[str, int]] = None) -> SolvencyReport:
     """Judges ``reserves`` against the liabilities of a verified ``statement``.
 
     ``statement`` must come from :func:`stark_por.verify` (else
@@ -281,6 +420,16 @@ def report(statement: Statement, reserves: Union[Reserves, Sequence[Wallet], Pat
     list of :class:`Wallet` or a path for :func:`stark_por.reserves.load`.
     ``exchange`` names the exchange in the challenge message; it defaults to
     the reserves file's own, and is required as soon as any wallet is signed.
+
+    ``chains`` maps a chain to the URL of a node (``{"ethereum": "http://…", "bitcoin":
+    "https://…/api"}``; an EVM JSON-RPC node, an Esplora API for bitcoin) or to a client
+    from :func:`stark_por.reserves.chains.connect`: every counted wallet on those chains is
+    read at its snapshot block, with ``timeout`` seconds per answer and ``retries`` more
+    tries; ``chain_ids`` overrides the chain id an EVM node must serve (a test network).
+    A node that fails raises :class:`~stark_por.errors.ChainError` before anything is written.
+
+    ``prices`` (a :class:`~stark_por.reserves.prices.Prices` or a prices file) values the
+    round in USD; every asset with liabilities needs a price (else :class:`PricesError`).
     """
     statement = _require_verified(statement)
     if isinstance(reserves, (str, os.PathLike)):
@@ -294,6 +443,9 @@ def report(statement: Statement, reserves: Union[Reserves, Sequence[Wallet], Pat
                             "(CLI: --exchange NAME) or put \"exchange\" in the JSON reserves file")
     if exchange is not None:
         challenge_message(exchange, statement.round_id, "x")  # validates the name early
+    liabilities = liabilities_of(statement)
+    prices = _checked_prices(prices, statement, liabilities)
+    nodes = _clients(chains, timeout, retries, chain_ids)
 
     decimals = {a.name: a.decimals for a in statement.assets}
     first_seen: Dict[tuple, str] = {}
@@ -312,21 +464,136 @@ def report(statement: Statement, reserves: Union[Reserves, Sequence[Wallet], Pat
     for w, addr in zip(reserves, parsed):
         canonical = addr.canonical if addr is not None and not isinstance(addr, Exception) else None
         results.append(_judge(w, addr, canonical, decimals, first_seen, addresses, exchange, statement.round_id))
+    tokens = _tokens(results)
+    results = _read_on_chain(results, parsed, tokens, nodes, decimals)
 
     assets = []
     for a in statement.assets:
         mine = [r for r in results if r.wallet.asset == a.name and r.status != "duplicate"]
         counted = [r for r in mine if r.counted]
         with localcontext(Context(prec=1000)):  # exact: sums of exact decimals
-            unverified = sum((r.wallet.balance for r in mine if not r.counted), Decimal(0))
+            unverified = sum((r.balance for r in mine if not r.counted), Decimal(0))
         assets.append(AssetResult(
-            asset=a.name, decimals=a.decimals, liabilities_units=statement.totals[a.name],
-            verified_units=sum(r.wallet.units(a.decimals) for r in counted),
+            asset=a.name, decimals=a.decimals, liabilities_units=liabilities[a.name],
+            verified_units=sum(r.units for r in counted),
             unverified=unverified, wallets_verified=len(counted), wallets_listed=len(mine),
+            price=None if prices is None else prices.get(a.name),
         ))
-    flags = _flags(statement, reserves, assets, results)
+    flags = _flags(statement, reserves, assets, results, priced=prices is not None)
     return SolvencyReport(exchange=exchange, statement=statement, assets=tuple(assets),
-                          wallets=tuple(results), flags=tuple(flags))
+                          wallets=tuple(results), flags=tuple(flags), prices=prices)
+
+
+def _checked_prices(prices, statement: Statement, liabilities: Dict[str, int]) -> Optional[Prices]:
+    if prices is None:
+        return None
+    if isinstance(prices, (str, os.PathLike)):
+        prices = _prices.load(prices)
+    if not isinstance(prices, Prices):
+        raise TypeError(f"prices must be a Prices or a prices file, not {type(prices).__name__}")
+    where = prices.path or "prices"
+    if prices.round_id is not None and prices.round_id != statement.round_id:
+        raise PricesError(f"are for round {prices.round_id!r}, the liabilities proof for round "
+                          f"{statement.round_id!r}", path=where)
+    missing = [a for a, units in liabilities.items() if units > 0 and prices.get(a) is None]
+    if missing:
+        raise PricesError(f"give no USD price for {', '.join(missing)}, which "
+                          f"{'has' if len(missing) == 1 else 'have'} liabilities", path=where, column="asset")
+    return prices
+
+
+def _clients(chains, timeout, retries, chain_ids) -> dict:
+    if not chains:
+        return {}
+    urls = {c: u for c, u in chains.items() if isinstance(u, str)}
+    clients = {c: n for c, n in chains.items() if not isinstance(n, str)}
+    clients.update(connect(urls, timeout=timeout, retries=retries, chain_ids=chain_ids))
+    return clients
+
+
+def _tokens(results: List[WalletResult]) -> Dict[Tuple[str, str], str]:
+    """``{(asset, chain): token contract}`` from the wallets that name one; refuses a token on a
+    chain's own coin, a token that is not a contract address, and two tokens for one asset on one chain."""
+    tokens: Dict[Tuple[str, str], Tuple[str, str]] = {}
+    for r in results:
+        w = r.wallet
+        if w.token is None or r.status in ("duplicate", "unknown_chain", "invalid_address"):
+            continue
+        where = w.source or f"{w.asset} wallet {w.address}"
+        if w.chain not in EVM_CHAINS or native_asset(w.chain, w.asset):
+            raise ReservesError(f"{where}: {w.asset} on {w.chain} is the chain's own coin, not a token: "
+                                f"leave the token ({w.token}) empty")
+        try:
+            token = parse_address(w.chain, w.token).canonical
+        except AddressError as e:
+            raise ReservesError(f"{where}: token contract {w.token} {e}") from None
+        key = (w.asset, w.chain)
+        if key in tokens and tokens[key][0] != token:
+            raise ReservesError(f"{where}: {w.asset} on {w.chain} has token {token} here but "
+                                f"{tokens[key][0]} at {tokens[key][1]}")
+        tokens.setdefault(key, (token, where))
+    return {k: v[0] for k, v in tokens.items()}
+
+
+def _read_on_chain(results: List[WalletResult], parsed, tokens, nodes, decimals) -> List[WalletResult]:
+    """Each counted wallet on a chain with a node, read at its snapshot block; every read
+    happens (and every node confirms its blocks) before any result is built."""
+    todo = []
+    for i, (r, addr) in enumerate(zip(results, parsed)):
+        w = r.wallet
+        if not r.counted or w.chain not in nodes:
+            continue
+        where = f"{w.asset} {r.address} ({w.source})" if w.source else f"{w.asset} {r.address}"
+        if w.block is None:
+            raise ReservesError(f"{where}: has no snapshot block, so its balance cannot be read on-chain "
+                                f"(give its block on {w.chain})")
+        token = None
+        if w.chain in EVM_CHAINS and not native_asset(w.chain, w.asset):
+            token = tokens.get((w.asset, w.chain))
+            if token is None:
+                raise ReservesError(f"{where}: {w.asset} is an ERC-20 token on {w.chain} (not its own coin) and "
+                                    "no wallet names its token contract (column token)")
+        todo.append((i, addr, token, where))
+    readings = {}
+    for i, addr, token, where in todo:
+        w = results[i].wallet
+        node = nodes[w.chain]
+        target = addr if w.chain not in EVM_CHAINS else addr.canonical
+        readings[i] = node.balance(target, w.block, token=token, wallet=where)
+    for node in {id(n): n for n in (nodes[results[i].wallet.chain] for i in readings)}.values():
+        node.confirm()
+
+    out = []
+    for i, r in enumerate(results):
+        if i in readings:
+            out.append(_with_reading(r, readings[i], decimals[r.wallet.asset]))
+        elif r.counted:
+            detail = ("not checked (no node given)" if r.wallet.chain not in nodes else "not checked")
+            out.append(_replace(r, units=r.wallet.units(decimals[r.wallet.asset]), balance_detail=detail))
+        else:
+            out.append(_replace(r, balance_detail="not checked (not counted)"))
+    return out
+
+
+def _replace(r: WalletResult, **changes) -> WalletResult:
+    from dataclasses import replace
+
+    return replace(r, **changes)
+
+
+def _with_reading(r: WalletResult, reading: Reading, decimals: int) -> WalletResult:
+    w = r.wallet
+    # Counted at the on-chain value, in the asset's smallest units (rounded down: never overstated).
+    units = reading.units * 10 ** decimals // 10 ** reading.decimals
+    at = f"on-chain at block {reading.block}"
+    if reading.balance == w.balance:
+        check, detail = "matches", f"{at}: matches"
+    else:
+        check = "differs"
+        detail = f"{at}: differs (declared {_grouped(w.balance)}, chain {_grouped(reading.balance)})"
+    if units * 10 ** reading.decimals != reading.units * 10 ** decimals:
+        detail += f"; counted as {_grouped(_dec(units, decimals))} ({w.asset} has {decimals} decimals)"
+    return _replace(r, reading=reading, units=units, balance_check=check, balance_detail=detail)
 
 
 def _judge(w: Wallet, addr, canonical, decimals, first_seen, addresses, exchange, round_id) -> WalletResult:
@@ -358,8 +625,12 @@ def _judge(w: Wallet, addr, canonical, decimals, first_seen, addresses, exchange
     return result(check.status, detail, check.signer)
 
 
-def _flags(statement: Statement, reserves: Reserves, assets, results) -> List[Flag]:
+def _flags(statement: Statement, reserves: Reserves, assets, results, *, priced: bool = False) -> List[Flag]:
     flags: List[Flag] = []
+    for a in assets:
+        if priced and a.price is None and a.verified_units > 0:
+            flags.append(Flag("unpriced", a.asset, f"{a.asset} has verified reserves but no USD price: "
+                                                   "left out of the USD totals"))
     if reserves.round_id is not None and reserves.round_id != statement.round_id:
         flags.append(Flag("other_round", "reserves file",
                           f"the reserves file is for round {reserves.round_id!r}; "
@@ -383,6 +654,15 @@ def _flags(statement: Statement, reserves: Reserves, assets, results) -> List[Fl
             where = f" ({w.source})" if w.source else ""
             flags.append(Flag(r.status, f"{w.asset} {w.chain} {w.address}",
                               f"{w.asset} wallet {w.address} on {w.chain}{where}: {r.detail}; not counted"))
+    for r in results:
+        if r.balance_check == "differs":
+            w, chain = r.wallet, r.reading
+            with localcontext(_EXACT):
+                diff = chain.balance - w.balance
+            flags.append(Flag("balance_differs", f"{w.asset} {w.chain} {r.address}",
+                              f"{w.asset} wallet {r.address} on {w.chain}: declared {_grouped(w.balance)}, "
+                              f"on-chain {_grouped(chain.balance)} at block {chain.block} "
+                              f"({'+' if diff > 0 else ''}{_grouped(diff)}); counted at its on-chain value"))
     blocks: Dict[str, set] = {}
     for r in results:
         if r.counted and r.wallet.block is not None:

@@ -16,6 +16,10 @@ skipped; a ``message`` cell with line breaks must be quoted)::
     BTC,bitcoin,bc1q…,1250.5,870000,,H4c…=,,cold wallet 1
     USDT,ethereum,0x5aAe…,3000000,21000000,,0x8f1e…1b,,
 
+``token`` names the ERC-20 contract of an asset that is not the chain's own
+coin (USDT on ethereum: ``0xdAC17F958D2ee523a2206206994597C13D831ec7``): it is
+needed to read the balance on-chain, and must be the same for every wallet of
+that asset on that chain.
 ``asset``, ``chain``, ``address`` and ``balance`` are required; ``block``
 (a non-negative integer) and ``time`` (ISO 8601, e.g. ``2026-11-30T00:00:00Z``)
 are each optional but every wallet needs at least one of them; ``signature``,
@@ -64,7 +68,7 @@ __all__ = ["Wallet", "Reserves", "load", "challenge_message", "demo_wallets", "F
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: Every field of a wallet, in file order.
-FIELDS = ("asset", "chain", "address", "balance", "block", "time", "signature", "message", "label")
+FIELDS = ("asset", "chain", "address", "token", "balance", "block", "time", "signature", "message", "label")
 _REQUIRED = ("asset", "chain", "address", "balance")
 _MAX_FIELD = 4096
 
@@ -142,6 +146,7 @@ class Wallet:
     signature: Optional[str] = None
     message: Optional[str] = None
     label: Optional[str] = None
+    token: Optional[str] = None
     source: Optional[str] = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -152,7 +157,7 @@ class Wallet:
         set_(self, "balance", _balance(self.balance))
         set_(self, "block", _block(self.block))
         set_(self, "time", _time(self.time))
-        for name in ("signature", "message", "label"):
+        for name in ("signature", "message", "label", "token"):
             set_(self, name, _text(name, getattr(self, name), required=False))
         if self.block is None and self.time is None:
             raise ReservesError("has no snapshot: give its block height, its time, or both", column="block")

@@ -1,0 +1,271 @@
+"""A track record across rounds, built from the JSON reports of several rounds.
+
+``stark-por history 2026-09.json 2026-10.json 2026-11.json -o history.html``
+(or :func:`build` then :meth:`History.save`) shows each asset's reserve ratio
+over the rounds against the 100% line, total reserves and liabilities in USD
+over time, the assets covered per round and the longest run of rounds in which
+every asset was covered.  Rounds are taken in the order given (oldest first).
+
+What it checks, so that a history cannot mix in a report of another round or
+another exchange (:class:`~stark_por.errors.HistoryError` names the file):
+
+* each file is a JSON reserves report of version 2;
+* its statement fingerprint is recomputed from the round id, tree size, range,
+  root and per-asset totals it carries, and must match (a report whose
+  liabilities were edited, or glued to another round's root, is refused);
+* each asset's ratio, pass/fail and USD figures are recomputed from its exact
+  amounts and price, and must match what the report says;
+* every report names the same exchange; no round id and no fingerprint twice.
+
+A report is only as good as the run that wrote it: the history re-checks its
+arithmetic and its binding to one liabilities statement, not its signatures or
+balances (re-run ``stark-por report`` for that).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Context, Decimal, InvalidOperation, localcontext
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+from .._files import atomic_write
+from ..errors import HistoryError
+from ..ledger import _AmountError, parse_amount
+from .report import _EXACT, _RATIO_DIGITS, REPORT_FORMAT, REPORT_VERSION, statement_fingerprint
+
+__all__ = ["History", "Round", "RoundAsset", "build", "load_round"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class RoundAsset:
+    """One asset of one round, as re-checked from the report."""
+
+    asset: str
+    liabilities_units: int
+    verified_units: int
+    decimals: int
+    liabilities_usd: Optional[Decimal]
+    verified_usd: Optional[Decimal]
+
+    @property
+    def owed(self) -> bool:
+        return self.liabilities_units > 0
+
+    @property
+    def passed(self) -> bool:
+        return self.verified_units >= self.liabilities_units
+
+    @property
+    def ratio(self) -> Optional[Decimal]:
+        """Verified reserves ÷ liabilities (40 digits, rounded down); ``None`` when nothing is owed."""
+        if not self.owed:
+            return None
+        with localcontext(Context(prec=_RATIO_DIGITS, rounding=ROUND_FLOOR)):
+            return Decimal(self.verified_units) / Decimal(self.liabilities_units)
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round's report, re-checked."""
+
+    path: str
+    exchange: str
+    round_id: str
+    fingerprint: str
+    root: str
+    assets: Tuple[RoundAsset, ...]
+    balances_basis: str
+    usd: Optional[Dict[str, Decimal]]  # liabilities, verified_reserves, surplus; None without prices
+
+    @property
+    def owed(self) -> Tuple[RoundAsset, ...]:
+        return tuple(a for a in self.assets if a.owed)
+
+    @property
+    def covered(self) -> Tuple[RoundAsset, ...]:
+        return tuple(a for a in self.owed if a.passed)
+
+    @property
+    def passed(self) -> bool:
+        return len(self.covered) == len(self.owed)
+
+
+@dataclass(frozen=True)
+class History:
+    """Rounds of one exchange, oldest first."""
+
+    rounds: Tuple[Round, ...]
+
+    @property
+    def exchange(self) -> str:
+        return self.rounds[0].exchange
+
+    @property
+    def asset_names(self) -> List[str]:
+        """Every asset with liabilities in some round, in order of first appearance."""
+        return list(dict.fromkeys(a.asset for r in self.rounds for a in r.owed))
+
+    def ratios(self) -> Dict[str, List[Optional[Decimal]]]:
+        """Per asset, its ratio in each round (``None`` where it had no liabilities)."""
+        out = {}
+        for name in self.asset_names:
+            row = []
+            for r in self.rounds:
+                a = next((a for a in r.owed if a.asset == name), None)
+                row.append(None if a is None else a.ratio)
+            out[name] = row
+        return out
+
+    @property
+    def longest_streak(self) -> Tuple[int, Optional[str], Optional[str]]:
+        """``(rounds, first round id, last round id)`` of the longest run of fully covered rounds."""
+        best = (0, None, None)
+        run = 0
+        for i, r in enumerate(self.rounds):
+            run = run + 1 if r.passed else 0
+            if run > best[0]:
+                best = (run, self.rounds[i - run + 1].round_id, r.round_id)
+        return best
+
+    @property
+    def current_streak(self) -> int:
+        """Fully covered rounds in a row, counting back from the latest."""
+        n = 0
+        for r in reversed(self.rounds):
+            if not r.passed:
+                break
+            n += 1
+        return n
+
+    def to_html(self) -> str:
+        from . import render
+
+        return render.history_page(self)
+
+    def save(self, path: PathLike) -> Path:
+        """Writes the page (HTML) atomically."""
+        path = Path(path)
+        atomic_write(path, self.to_html().encode("utf-8"))
+        return path
+
+
+def _fail(path: str, reason: str) -> HistoryError:
+    return HistoryError(f"{path}: {reason}")
+
+
+def _field(doc: dict, key: str, kind, path: str, where: str = ""):
+    value = doc.get(key) if isinstance(doc, dict) else None
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise _fail(path, f"{where}field {key!r} is missing or not {getattr(kind, '__name__', kind)}")
+    return value
+
+
+def _decimal(text, path: str, what: str) -> Decimal:
+    try:
+        d = Decimal(text) if isinstance(text, str) else None
+    except InvalidOperation:
+        d = None
+    if d is None or not d.is_finite():
+        raise _fail(path, f"{what} {text!r} is not a decimal number")
+    return d
+
+
+def load_round(path: PathLike) -> Round:
+    """Reads one JSON reserves report and re-checks it (see the module docstring)."""
+    spath = os.fspath(path)
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise _fail(spath, f"cannot read: {e.strerror}") from None
+    except (UnicodeDecodeError, ValueError) as e:
+        raise _fail(spath, f"is not a JSON report ({e})") from None
+    if not isinstance(doc, dict) or doc.get("format") != REPORT_FORMAT:
+        raise _fail(spath, f"is not a {REPORT_FORMAT} (write one with stark-por report --json)")
+    if doc.get("version") != REPORT_VERSION:
+        raise _fail(spath, f"is a report of version {doc.get('version')!r}; the history reads version "
+                           f"{REPORT_VERSION} (write it again with this stark-por)")
+    exchange = doc.get("exchange")
+    if not isinstance(exchange, str) or not exchange:
+        raise _fail(spath, "names no exchange: a track record is one exchange's")
+    round_id = _field(doc, "round_id", str, spath)
+    proof = _field(doc, "liabilities_proof", dict, spath)
+    root = _field(proof, "root", str, spath, "liabilities_proof ")
+    fingerprint = _field(proof, "fingerprint", str, spath, "liabilities_proof ")
+    num_leaves = _field(proof, "num_leaves", int, spath, "liabilities_proof ")
+    range_bits = _field(proof, "range_bits", int, spath, "liabilities_proof ")
+    items = _field(doc, "assets", list, spath)
+    assets = []
+    for i, a in enumerate(items):
+        where = f"asset {i}: "
+        name = _field(a, "asset", str, spath, where)
+        decimals = _field(a, "decimals", int, spath, where)
+        try:
+            liabilities = int(_field(a, "liabilities_units", str, spath, where))
+            verified = parse_amount(_field(a, "verified_reserves", str, spath, where), decimals)
+        except (ValueError, _AmountError) as e:
+            raise _fail(spath, f"{where}amounts are not exact decimals of {decimals} places ({e})") from None
+        if liabilities < 0:
+            raise _fail(spath, f"{where}liabilities_units is negative")
+        ra = RoundAsset(name, liabilities, verified, decimals, None, None)
+        if a.get("passed") is not ra.passed or a.get("ratio") != (None if ra.ratio is None else str(ra.ratio)):
+            raise _fail(spath, f"{name}: the ratio or pass/fail does not follow from its amounts "
+                               "(the report was altered)")
+        usd = a.get("usd")
+        if usd is not None:
+            price = _decimal(_field(usd, "price", str, spath, where + "usd "), spath, f"{name} price")
+            with localcontext(_EXACT):
+                liab_usd = Decimal(liabilities).scaleb(-decimals) * price
+                ver_usd = Decimal(verified).scaleb(-decimals) * price
+            for key, value in (("liabilities", liab_usd), ("verified_reserves", ver_usd),
+                               ("surplus", ver_usd - liab_usd)):
+                if _decimal(usd.get(key), spath, f"{name} usd {key}") != value:
+                    raise _fail(spath, f"{name}: usd {key} is not amount × price (the report was altered)")
+            ra = RoundAsset(name, liabilities, verified, decimals, liab_usd, ver_usd)
+        assets.append(ra)
+    computed = statement_fingerprint(round_id, range_bits, num_leaves, root,
+                                     [(a.asset, a.decimals, a.liabilities_units) for a in assets])
+    if computed != fingerprint:
+        raise _fail(spath, f"its fingerprint {fingerprint[:16]}… does not match its round, root and totals "
+                           f"({computed[:16]}…): the report mixes rounds or was altered")
+    if bool(doc.get("passed")) != all(a.passed for a in assets if a.owed):
+        raise _fail(spath, "its verdict does not follow from its assets (the report was altered)")
+    usd_totals = None
+    if doc.get("usd") is not None:
+        priced = [a for a in assets if a.liabilities_usd is not None]
+        with localcontext(_EXACT):
+            usd_totals = {"liabilities": sum((a.liabilities_usd for a in priced), Decimal(0)),
+                          "verified_reserves": sum((a.verified_usd for a in priced), Decimal(0))}
+            usd_totals["surplus"] = usd_totals["verified_reserves"] - usd_totals["liabilities"]
+        for key, value in usd_totals.items():
+            if _decimal(doc["usd"].get(key) if isinstance(doc["usd"], dict) else None, spath, f"usd {key}") != value:
+                raise _fail(spath, f"its USD total {key} is not the sum over its assets (the report was altered)")
+    basis = (doc.get("balances") or {}).get("basis") if isinstance(doc.get("balances"), dict) else None
+    return Round(spath, exchange, round_id, fingerprint, root, tuple(assets), str(basis or "not stated"),
+                 usd_totals)
+
+
+def build(paths: Sequence[PathLike]) -> History:
+    """The track record of the reports at ``paths`` (oldest first); refuses reports of different
+    exchanges, a round twice, and any report that does not re-check."""
+    if not paths:
+        raise HistoryError("a history needs at least one report")
+    rounds = [load_round(p) for p in paths]
+    first = rounds[0]
+    seen_round: Dict[str, str] = {}
+    seen_fp: Dict[str, str] = {}
+    for r in rounds:
+        if r.exchange != first.exchange:
+            raise _fail(r.path, f"is a report of exchange {r.exchange!r}, {first.path} of {first.exchange!r}: "
+                                "a history is one exchange's")
+        if r.round_id in seen_round:
+            raise _fail(r.path, f"repeats round {r.round_id!r} of {seen_round[r.round_id]}")
+        if r.fingerprint in seen_fp:
+            raise _fail(r.path, f"has the same liabilities statement as {seen_fp[r.fingerprint]}")
+        seen_round[r.round_id] = r.path
+        seen_fp[r.fingerprint] = r.path
+    return History(tuple(rounds))
