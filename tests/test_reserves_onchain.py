@@ -13,6 +13,7 @@ import hashlib
 import json
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,6 +29,9 @@ from stark_por.reserves import Reserves, Wallet
 from stark_por.reserves.ownership import address_of_key, challenge_message, sign_message
 from stark_por.reserves.prices import Price, Prices
 from stark_por.reserves.prices import load as load_prices
+from test_reserves import _chromium, browser  # noqa: F401  (browser is a fixture)
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"  # git-ignored: screenshots kept for a look
 
 ROUND = "2026-12"
 EXCHANGE = "Chain Exchange"
@@ -366,3 +370,26 @@ def test_cli_reads_the_chains_and_writes_nothing_when_a_node_fails(tmp_path, pro
     assert not out.exists() and not js.exists()
     assert main(base + ["--chain", "ethereum"]) == 2
     assert main(base + ["--chain", "dogechain=http://127.0.0.1:1"]) == 2
+
+
+# --------------------------------------------------------------------------------------- browser
+
+
+def test_onchain_usd_report_renders_in_headless_chromium(browser, statement, evm, btc, tmp_path):  # noqa: F811
+    from PIL import Image
+
+    rep = run(statement, wallets(evm, btc, eth="5"), nodes(evm, btc), prices=PRICES)
+    page = tmp_path / "report.html"
+    rep.save(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report-onchain.png"
+    r = _chromium("--window-size=1200,2200", f"--screenshot={shot}", page.as_uri())
+    assert shot.exists(), r.stderr[-2000:]
+    img = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3)
+    assert len(np.unique(img, axis=0)) > 200
+    dom = _chromium("--virtual-time-budget=10000", "--dump-dom", page.as_uri()).stdout
+    assert dom.count('data-check="matches"') == 4 and dom.count('data-check="differs"') == 1
+    assert f"on-chain at block {evm.snapshot}: differs (declared 5, chain 4)" in dom
+    assert 'id="usd"' in dom and "$2,690,888.04" in dom and "test feed" in dom
+    assert "balances checked on-chain at each wallet's snapshot block" in dom
+    assert rep.fingerprint in dom

@@ -199,7 +199,7 @@ def load_round(path: PathLike) -> Round:
     num_leaves = _field(proof, "num_leaves", int, spath, "liabilities_proof ")
     range_bits = _field(proof, "range_bits", int, spath, "liabilities_proof ")
     items = _field(doc, "assets", list, spath)
-    assets = []
+    parsed = []
     for i, a in enumerate(items):
         where = f"asset {i}: "
         name = _field(a, "asset", str, spath, where)
@@ -211,27 +211,32 @@ def load_round(path: PathLike) -> Round:
             raise _fail(spath, f"{where}amounts are not exact decimals of {decimals} places ({e})") from None
         if liabilities < 0:
             raise _fail(spath, f"{where}liabilities_units is negative")
-        ra = RoundAsset(name, liabilities, verified, decimals, None, None)
+        parsed.append((a, RoundAsset(name, liabilities, verified, decimals, None, None)))
+    # First the binding to one statement: round id, tree, root and totals.
+    computed = statement_fingerprint(round_id, range_bits, num_leaves, root,
+                                     [(ra.asset, ra.decimals, ra.liabilities_units) for _, ra in parsed])
+    if computed != fingerprint:
+        raise _fail(spath, f"its fingerprint {fingerprint[:16]}… does not match its round, root and totals "
+                           f"({computed[:16]}…): the report mixes rounds or was altered")
+    # Then its arithmetic: ratios, pass/fail and USD follow from the exact amounts.
+    assets = []
+    for a, ra in parsed:
+        name = ra.asset
         if a.get("passed") is not ra.passed or a.get("ratio") != (None if ra.ratio is None else str(ra.ratio)):
             raise _fail(spath, f"{name}: the ratio or pass/fail does not follow from its amounts "
                                "(the report was altered)")
         usd = a.get("usd")
         if usd is not None:
-            price = _decimal(_field(usd, "price", str, spath, where + "usd "), spath, f"{name} price")
+            price = _decimal(_field(usd, "price", str, spath, f"{name} usd "), spath, f"{name} price")
             with localcontext(_EXACT):
-                liab_usd = Decimal(liabilities).scaleb(-decimals) * price
-                ver_usd = Decimal(verified).scaleb(-decimals) * price
-            for key, value in (("liabilities", liab_usd), ("verified_reserves", ver_usd),
-                               ("surplus", ver_usd - liab_usd)):
+                liab_usd = Decimal(ra.liabilities_units).scaleb(-ra.decimals) * price
+                ver_usd = Decimal(ra.verified_units).scaleb(-ra.decimals) * price
+                surplus = ver_usd - liab_usd
+            for key, value in (("liabilities", liab_usd), ("verified_reserves", ver_usd), ("surplus", surplus)):
                 if _decimal(usd.get(key), spath, f"{name} usd {key}") != value:
                     raise _fail(spath, f"{name}: usd {key} is not amount × price (the report was altered)")
-            ra = RoundAsset(name, liabilities, verified, decimals, liab_usd, ver_usd)
+            ra = RoundAsset(name, ra.liabilities_units, ra.verified_units, ra.decimals, liab_usd, ver_usd)
         assets.append(ra)
-    computed = statement_fingerprint(round_id, range_bits, num_leaves, root,
-                                     [(a.asset, a.decimals, a.liabilities_units) for a in assets])
-    if computed != fingerprint:
-        raise _fail(spath, f"its fingerprint {fingerprint[:16]}… does not match its round, root and totals "
-                           f"({computed[:16]}…): the report mixes rounds or was altered")
     if bool(doc.get("passed")) != all(a.passed for a in assets if a.owed):
         raise _fail(spath, "its verdict does not follow from its assets (the report was altered)")
     usd_totals = None

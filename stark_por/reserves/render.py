@@ -441,7 +441,7 @@ def history_page(hist) -> str:
         money = ("<td class=num>" + _cents(usd["liabilities"]) + "</td><td class=num>" +
                  _cents(usd["verified_reserves"]) + "</td>") if usd else '<td class="muted">–</td><td class="muted">–</td>'
         rows.append(
-            f'<tr data-passed="{str(r.passed).lower()}"><td><b>{e(r.round_id)}</b></td>'
+            f'<tr data-passed="{str(r.passed).lower()}"><td class=nowrap><b>{e(r.round_id)}</b></td>'
             f"<td class=num>{len(r.covered)} / {len(r.owed)}</td>{money}"
             f'<td class="mono">{e(r.fingerprint[:16])}…</td><td class="muted">{e(r.balances_basis)}</td>'
             f"<td class=nowrap>{result}</td></tr>"
