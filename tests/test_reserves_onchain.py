@@ -319,14 +319,14 @@ def test_a_price_missing_for_an_asset_with_liabilities_is_refused(statement, evm
 
 
 @pytest.mark.parametrize("text, where", [
-    ("asset,usd,source,time\nBTC,1e5,feed,2026-12-01T00:00:00Z\n", "line 2, column usd: '1e5' is not a plain"),
-    ("asset,usd,source,time\nBTC,-3,feed,2026-12-01T00:00:00Z\n", "line 2, column usd: '-3'"),
-    ("asset,usd,source,time\nBTC,0,feed,2026-12-01T00:00:00Z\n", "is zero"),
-    ("asset,usd,source,time\nBTC,1,,2026-12-01T00:00:00Z\n", "line 2, column source: is missing"),
-    ("asset,usd,source,time\nBTC,1,feed,yesterday\n", "line 2, column time: 'yesterday' is not an ISO 8601"),
-    ("asset,usd,source,time\nBTC,1,f,2026-12-01\nBTC,2,f,2026-12-01\n", "line 3, column asset: 'BTC' is priced twice"),
+    ("asset,usd_price,source,timestamp\nBTC,1e5,feed,2026-12-01T00:00:00Z\n", "line 2, column usd_price: '1e5' is not a plain"),
+    ("asset,usd_price,source,timestamp\nBTC,-3,feed,2026-12-01T00:00:00Z\n", "line 2, column usd_price: '-3'"),
+    ("asset,usd_price,source,timestamp\nBTC,0,feed,2026-12-01T00:00:00Z\n", "is zero"),
+    ("asset,usd_price,source,timestamp\nBTC,1,,2026-12-01T00:00:00Z\n", "line 2, column source: is missing"),
+    ("asset,usd_price,source,timestamp\nBTC,1,feed,yesterday\n", "line 2, column timestamp: 'yesterday' is not an ISO 8601"),
+    ("asset,usd_price,source,timestamp\nBTC,1,f,2026-12-01\nBTC,2,f,2026-12-01\n", "line 3, column asset: 'BTC' is priced twice"),
     ("asset,usd,source\nBTC,1,f\n", "header must name exactly"),
-    ('{"prices": [{"asset": "BTC", "usd": 1.5e3, "source": "f", "time": "2026-12-01"}]}', "price 0, column usd"),
+    ('{"prices": [{"asset": "BTC", "usd_price": 1.5e3, "source": "f", "timestamp": "2026-12-01"}]}', "price 0, column usd_price"),
 ])
 def test_bad_prices_files_are_refused_naming_line_and_field(tmp_path, text, where):
     path = tmp_path / ("p.json" if text.startswith("{") else "p.csv")
@@ -345,9 +345,9 @@ def test_prices_files_round_trip_exactly(tmp_path_factory, items, as_json):
     prices = Prices.of([Price(a, p, "feed, with a comma", "2026-12-01T00:00:00+00:00") for a, p in items], ROUND)
     path = tmp_path_factory.mktemp("prices") / ("p.json" if as_json else "p.csv")
     back = load_prices(prices.save(path))
-    assert [(p.asset, p.usd, p.source, p.time) for p in back] == [(p.asset, p.usd, p.source, p.time) for p in prices]
+    assert [p.to_dict() for p in back] == [p.to_dict() for p in prices]
     for p in back:  # the value is the exact number written, not a float's neighbour
-        assert Fraction(p.usd) == Fraction(dict(items)[p.asset])
+        assert Fraction(p.usd_price) == Fraction(dict(items)[p.asset])
 
 
 # ------------------------------------------------------------------------------------------- CLI
@@ -393,3 +393,11 @@ def test_onchain_usd_report_renders_in_headless_chromium(browser, statement, evm
     assert 'id="usd"' in dom and "$2,690,888.04" in dom and "test feed" in dom
     assert "balances checked on-chain at each wallet's snapshot block" in dom
     assert rep.fingerprint in dom
+
+
+def test_a_workloads_prices_file_is_read_as_is(tmp_path):
+    from stark_por.workloads import W3, write_prices_csv
+
+    w = W3(8, seed=1)
+    prices = load_prices(write_prices_csv(w.listings, tmp_path / "prices.csv"))
+    assert {p.asset: p.usd_price for p in prices} == w.prices

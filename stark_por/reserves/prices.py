@@ -2,12 +2,13 @@
 
 CSV, a header then one asset per line::
 
-    asset,usd,source,time
+    asset,usd_price,source,timestamp
     BTC,97250.12,CoinGecko daily close,2026-11-30T00:00:00Z
     USDT,0.9998,CoinGecko daily close,2026-11-30T00:00:00Z
 
-or JSON ``{"round_id": "2026-11", "prices": [{"asset": …, "usd": "97250.12",
-"source": …, "time": …}, …]}`` (``round_id`` optional; prices as strings or
+(the columns of the ``prices.csv`` that :mod:`stark_por.workloads` writes), or JSON
+``{"round_id": "2026-11", "prices": [{"asset": …, "usd_price": "97250.12",
+"source": …, "timestamp": …}, …]}`` (``round_id`` optional; prices as strings or
 JSON numbers, read from their literal text).  Every field is required: a price
 without its source and time cannot be checked by the reader.  Prices are
 exact decimals (never floats); an asset listed twice is refused.
@@ -34,52 +35,53 @@ from .wallets import _Number
 __all__ = ["Price", "Prices", "load"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-FIELDS = ("asset", "usd", "source", "time")
+FIELDS = ("asset", "usd_price", "source", "timestamp")
 _MAX_FIELD = 1024
 
 
 @dataclass(frozen=True)
 class Price:
-    """One asset's price: ``usd`` per display unit (exact), where it came from and when."""
+    """One asset's price: ``usd_price`` dollars per whole unit (exact), its source and timestamp."""
 
     asset: str
-    usd: Decimal
+    usd_price: Decimal
     source: str
-    time: str
+    timestamp: str
 
     def __post_init__(self) -> None:
-        for name in ("asset", "source", "time"):
+        for name in ("asset", "source", "timestamp"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
                 raise ReservesError("is missing", column=name)
             if len(value) > _MAX_FIELD:
                 raise ReservesError(f"is longer than {_MAX_FIELD} characters", column=name, value=value)
             object.__setattr__(self, name, value.strip())
-        object.__setattr__(self, "usd", _usd(self.usd))
+        object.__setattr__(self, "usd_price", _usd(self.usd_price))
         try:
-            datetime.fromisoformat(self.time)
+            datetime.fromisoformat(self.timestamp)
         except ValueError:
-            raise ReservesError("is not an ISO 8601 time (e.g. 2026-11-30T00:00:00Z)", column="time",
-                                value=self.time) from None
+            raise ReservesError("is not an ISO 8601 time (e.g. 2026-11-30T00:00:00Z)", column="timestamp",
+                                value=self.timestamp) from None
 
     def to_dict(self) -> dict:
-        return {"asset": self.asset, "usd": format(self.usd, "f"), "source": self.source, "time": self.time}
+        return {"asset": self.asset, "usd_price": format(self.usd_price, "f"), "source": self.source,
+                "timestamp": self.timestamp}
 
 
 def _usd(value) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise ReservesError(f"must be a decimal number as text, not {type(value).__name__}", column="usd",
+        raise ReservesError(f"must be a decimal number as text, not {type(value).__name__}", column="usd_price",
                             value=str(value))
     text = str(value).strip()
     # Plain decimals only: no sign, exponent, separators, NaN or infinity.
     if not text or not all(c.isdigit() or c == "." for c in text) or text.count(".") > 1 or text in (".",):
-        raise ReservesError("is not a plain decimal number (e.g. 97250.12)", column="usd", value=text)
+        raise ReservesError("is not a plain decimal number (e.g. 97250.12)", column="usd_price", value=text)
     try:
         d = Decimal(text)
     except InvalidOperation:
-        raise ReservesError("is not a plain decimal number (e.g. 97250.12)", column="usd", value=text) from None
+        raise ReservesError("is not a plain decimal number (e.g. 97250.12)", column="usd_price", value=text) from None
     if d == 0:
-        raise ReservesError("is zero: an asset without a price is left out, not priced at 0", column="usd",
+        raise ReservesError("is zero: an asset without a price is left out, not priced at 0", column="usd_price",
                             value=text)
     return d
 
@@ -217,9 +219,9 @@ def _rows_json(text: str, path: str):
         if not isinstance(item, dict) or set(item) != set(FIELDS):
             raise ReservesError(f"must be an object with exactly the keys {', '.join(FIELDS)}", path=path,
                                 index=i)
-        values = {k: (str(v) if isinstance(v, _Number) and k == "usd" else v) for k, v in item.items()}
+        values = {k: (str(v) if isinstance(v, _Number) and k == "usd_price" else v) for k, v in item.items()}
         for k, v in values.items():
-            if k != "usd" and isinstance(v, _Number):
+            if k != "usd_price" and isinstance(v, _Number):
                 raise ReservesError("must be text, not a number", path=path, index=i, column=k, value=str(v))
         rows.append(({"index": i}, values))
     return rows, round_id

@@ -112,7 +112,7 @@ def markdown(rep) -> str:
                 "|---|--:|--:|--:|--:|"]
         for a in rep.assets:
             if a.price is not None:
-                out.append(f"| {_md(a.asset)} | {_usd_price(a.price.usd)} | {_cents(a.liabilities_usd)} | "
+                out.append(f"| {_md(a.asset)} | {_usd_price(a.price.usd_price)} | {_cents(a.liabilities_usd)} | "
                            f"{_cents(a.verified_usd)} | {_cents(a.surplus_usd)} |")
         tot = rep.usd_totals
         out.append(f"| **Total** | | **{_cents(tot['liabilities'])}** | **{_cents(tot['verified_reserves'])}** | "
@@ -159,7 +159,7 @@ def _balances_sentence(rep) -> str:
 
 
 def _sources(rep) -> str:
-    return "; ".join(f"{p.asset} {_usd_price(p.usd)} from {p.source} at {p.time}" for p in rep.prices)
+    return "; ".join(f"{p.asset} {_usd_price(p.usd_price)} from {p.source} at {p.timestamp}" for p in rep.prices)
 
 
 def _usd_price(d) -> str:
@@ -277,7 +277,7 @@ def html_page(rep) -> str:
             if a.price is None:
                 continue
             cls = "ok" if a.surplus_usd >= 0 else "bad"
-            urows.append(f"<tr><td><b>{e(a.asset)}</b></td><td class=num>{e(_usd_price(a.price.usd))}</td>"
+            urows.append(f"<tr><td><b>{e(a.asset)}</b></td><td class=num>{e(_usd_price(a.price.usd_price))}</td>"
                          f"<td class=num>{_cents(a.liabilities_usd)}</td><td class=num>{_cents(a.verified_usd)}</td>"
                          f'<td class="num {cls}">{_cents(a.surplus_usd)}</td></tr>')
         tot = rep.usd_totals

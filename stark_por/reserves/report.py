@@ -112,7 +112,7 @@ def _grouped(d: Decimal) -> str:
 
 def _usd_of(amount: Decimal, price: Price) -> Decimal:
     with localcontext(_EXACT):
-        return amount * price.usd
+        return amount * price.usd_price
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,7 @@ class AssetResult:
             "usd": None,
         }
         if self.price is not None:
-            d["usd"] = {"price": format(self.price.usd, "f"), "liabilities": format(self.liabilities_usd, "f"),
+            d["usd"] = {"price": format(self.price.usd_price, "f"), "liabilities": format(self.liabilities_usd, "f"),
                         "verified_reserves": format(self.verified_usd, "f"),
                         "surplus": format(self.surplus_usd, "f")}
         return d
