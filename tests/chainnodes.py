@@ -165,6 +165,9 @@ def _evm_handler(server: "RpcServer", method: str, path: str, data: Optional[byt
         result["number"] = hex(int(result["number"], 16) + 1)
     if fault == "malformed" and name == "eth_getBalance":
         result = "not a number"
+    if fault == "rpc_error" and name == "eth_getBalance":  # what a pruned node says about an old block
+        return 200, json.dumps({"jsonrpc": "2.0", "id": req.get("id"),
+                                "error": {"code": -32000, "message": "missing trie node"}})
     if fault == "garbage":
         return 200, "<html>502 bad gateway</html>"
     body = {"jsonrpc": "2.0", "id": req.get("id")}

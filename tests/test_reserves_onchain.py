@@ -199,6 +199,7 @@ def test_an_overstated_balance_fails_when_read_on_chain(statement, evm, btc):
     ("wrong_block", "answered block {n1} when asked for block {n}"),
     ("malformed", "gave a malformed answer to eth_getBalance"),
     ("garbage", "gave a malformed answer to eth_chainId"),
+    ("rpc_error", "answered eth_getBalance({addr}, {n}) with an error: {{'code': -32000, 'message': 'missing trie node'}}"),
 ])
 def test_evm_node_faults_name_the_node_and_the_wallet(statement, evm, btc, fault, expect, tmp_path):
     url = closed_port_url() if fault == "unreachable" else evm.server.url
@@ -208,7 +209,7 @@ def test_evm_node_faults_name_the_node_and_the_wallet(statement, evm, btc, fault
         run(statement, ws, {"ethereum": url}, timeout=0.3, retries=0)
     msg = str(e.value)
     assert msg.startswith(f"ethereum node {url}, wallet ETH {ws[0].address} (test wallet eth): ")
-    assert expect.format(n=evm.snapshot, n1=evm.snapshot + 1) in msg
+    assert expect.format(n=evm.snapshot, n1=evm.snapshot + 1, addr=ws[0].address) in msg
     assert e.value.node == f"ethereum node {url}" and "test wallet eth" in e.value.wallet
 
 

@@ -19,7 +19,7 @@ from typing import Callable, Dict, Optional, Tuple, TypeVar
 
 import requests
 from web3 import HTTPProvider, Web3
-from web3.exceptions import BlockNotFound
+from web3.exceptions import BlockNotFound, Web3RPCError
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
 from ...errors import ChainError
@@ -68,6 +68,8 @@ class EvmNode:
         except requests.RequestException as e:
             raise ChainError(request_failure(e, what, self.timeout, self.retries), node=self.name,
                              wallet=wallet) from None
+        except Web3RPCError as e:  # the node answered with a JSON-RPC error (e.g. "missing trie node")
+            raise ChainError(f"answered {what} with an error: {_short(e)}", node=self.name, wallet=wallet) from None
         except Exception as e:  # whatever web3 raised while decoding the answer: not a usable answer
             raise ChainError(f"gave a malformed answer to {what}: {type(e).__name__}: {_short(e)}",
                              node=self.name, wallet=wallet) from None
