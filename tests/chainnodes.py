@@ -161,6 +161,10 @@ def _evm_handler(server: "RpcServer", method: str, path: str, data: Optional[byt
     resp = dict(server.chain.rpc(name, params))
     resp.pop("jsonrpc", None)
     result = _jsonable(resp.get("result"))
+    if fault == "reorg" and name == "eth_getBlockByNumber" and isinstance(result, dict):
+        server.blocks_served += 1  # the second time a block is asked for, it has another hash
+        if server.blocks_served > 1:
+            result["hash"] = "0x" + hashlib.sha256(result["hash"].encode()).hexdigest()
     if fault == "wrong_block" and name == "eth_getBlockByNumber" and isinstance(result, dict):
         result["number"] = hex(int(result["number"], 16) + 1)
     if fault == "malformed" and name == "eth_getBalance":
@@ -184,6 +188,7 @@ class RpcServer(_Server):
     def __init__(self, chain: EvmChain, delay: float = 1.0) -> None:
         self.chain = chain
         self.delay = delay
+        self.blocks_served = 0
         super().__init__(_evm_handler)
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import stark_por
 from stark_por import Asset, HistoryError, Ledger, prove, verify
@@ -101,6 +103,10 @@ def test_reports_of_another_exchange_or_a_round_twice_are_refused(reports, tmp_p
     (lambda d: d["assets"][0]["usd"].update(liabilities="1"), "usd liabilities is not amount × price"),
     (lambda d: d["usd"].update(surplus="1"), "USD total surplus is not the sum"),
     (lambda d: d.update(passed=False), "verdict does not follow"),
+    (lambda d: d["wallets"][0].update(balance="13"), "not the sum of its counted wallets"),
+    (lambda d: d["wallets"][1].update(counted=False), "not the sum of its counted wallets"),
+    (lambda d: d["balances"].update(checked_on_chain=2), "count of balances checked on-chain"),
+    (lambda d: d["assets"][0].update(percent="150.00%"), "ratio or pass/fail does not follow"),
     (lambda d: d.update(version=1), "version 1"),
     (lambda d: d.update(exchange=None), "names no exchange"),
     (lambda d: d.update(format="something else"), "is not a stark-por reserves report"),
@@ -109,6 +115,29 @@ def test_an_altered_or_mixed_report_is_refused(reports, tmp_path, edit, message)
     bad = _edited(reports[0], tmp_path / "bad.json", edit)
     with pytest.raises(HistoryError, match=message):
         build([bad] + reports[1:])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["liabilities_units", "verified_reserves", "ratio", "percent", "usd.price", "usd.liabilities",
+                        "usd.verified_reserves", "usd.surplus", "decimals"]),
+       st.integers(0, 1), st.integers(1, 10**9))
+def test_any_changed_amount_is_refused(reports, tmp_path, field, index, delta):
+    doc = json.loads(reports[0].read_text())
+    target = doc["assets"][index]
+    key = field
+    if field.startswith("usd."):
+        target, key = target["usd"], field[4:]
+    if key == "decimals":
+        target[key] += 1 + delta % 5
+    elif key == "liabilities_units":
+        target[key] = str(int(target[key]) + delta)
+    else:  # a decimal text (ratio, percent "…%"): a change in its digits
+        old = target[key].rstrip("%")
+        new = str(Decimal(old.replace(",", "")) + Decimal(delta).scaleb(-6))
+        target[key] = new + ("%" if key == "percent" else "")
+    (tmp_path / "t.json").write_text(json.dumps(doc))
+    with pytest.raises(HistoryError):
+        build([tmp_path / "t.json"])
 
 
 def test_the_report_fingerprint_is_the_statement_fingerprint(reports):

@@ -238,6 +238,13 @@ def test_retries_then_a_clear_error(statement, evm, btc):
     assert len(evm.server.requests) - before == 3
 
 
+def test_a_block_that_changes_while_reading_is_refused(statement, evm, btc):
+    evm.server.fault, evm.server.blocks_served = "reorg", 0
+    with pytest.raises(ChainError, match=f"block {evm.snapshot} changed from 0x[0-9a-f]{{64}} to 0x[0-9a-f]{{64}} "
+                                         "while balances were read"):
+        run(statement, wallets(evm, btc)[3:], {"ethereum": evm.server.url})
+
+
 def test_a_node_of_another_chain_is_refused(statement, evm, btc):
     with pytest.raises(ChainError, match=f"serves chain id {TESTER_CHAIN_ID}, not ethereum \\(1\\)"):
         run(statement, wallets(evm, btc)[3:4], {"ethereum": evm.server.url}, chain_ids={})

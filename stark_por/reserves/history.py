@@ -27,14 +27,15 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Context, Decimal, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .._files import atomic_write
 from ..errors import HistoryError
 from ..ledger import _AmountError, parse_amount
-from .report import _EXACT, _RATIO_DIGITS, REPORT_FORMAT, REPORT_VERSION, statement_fingerprint
+from .report import (_EXACT, REPORT_FORMAT, REPORT_VERSION, balances_basis, percent_of, ratio_of,
+                     statement_fingerprint)
 
 __all__ = ["History", "Round", "RoundAsset", "build", "load_round"]
 
@@ -63,10 +64,7 @@ class RoundAsset:
     @property
     def ratio(self) -> Optional[Decimal]:
         """Verified reserves ÷ liabilities (40 digits, rounded down); ``None`` when nothing is owed."""
-        if not self.owed:
-            return None
-        with localcontext(Context(prec=_RATIO_DIGITS, rounding=ROUND_FLOOR)):
-            return Decimal(self.verified_units) / Decimal(self.liabilities_units)
+        return ratio_of(self.verified_units, self.liabilities_units)
 
 
 @dataclass(frozen=True)
@@ -222,7 +220,8 @@ def load_round(path: PathLike) -> Round:
     assets = []
     for a, ra in parsed:
         name = ra.asset
-        if a.get("passed") is not ra.passed or a.get("ratio") != (None if ra.ratio is None else str(ra.ratio)):
+        if a.get("passed") is not ra.passed or a.get("ratio") != (None if ra.ratio is None else str(ra.ratio)) \
+                or a.get("percent") != percent_of(ra.ratio):
             raise _fail(spath, f"{name}: the ratio or pass/fail does not follow from its amounts "
                                "(the report was altered)")
         usd = a.get("usd")
@@ -249,9 +248,37 @@ def load_round(path: PathLike) -> Round:
         for key, value in usd_totals.items():
             if _decimal(doc["usd"].get(key) if isinstance(doc["usd"], dict) else None, spath, f"usd {key}") != value:
                 raise _fail(spath, f"its USD total {key} is not the sum over its assets (the report was altered)")
-    basis = (doc.get("balances") or {}).get("basis") if isinstance(doc.get("balances"), dict) else None
-    return Round(spath, exchange, round_id, fingerprint, root, tuple(assets), str(basis or "not stated"),
+    basis = _basis(doc, assets, spath)
+    return Round(spath, exchange, round_id, fingerprint, root, tuple(assets), basis,
                  usd_totals)
+
+
+def _basis(doc: dict, assets: Sequence[RoundAsset], path: str) -> str:
+    """The report's balances basis, after checking it against its own wallet list: the counted
+    wallets, how many were read on-chain, and that each asset's verified reserves are their sum."""
+    wallets = _field(doc, "wallets", list, path)
+    balances = _field(doc, "balances", dict, path)
+    decimals = {a.asset: a.decimals for a in assets}
+    sums = {a.asset: 0 for a in assets}
+    counted = read = 0
+    for i, w in enumerate(wallets):
+        if not isinstance(w, dict) or w.get("counted") is not True:
+            continue
+        counted += 1
+        chain = w.get("on_chain")
+        read += chain is not None
+        try:
+            d = decimals[w["asset"]]
+            # As the report counted it: the on-chain units in the asset's decimals (rounded down), else declared.
+            sums[w["asset"]] += parse_amount(w["balance"], d) if chain is None else \
+                int(chain["units"]) * 10 ** d // 10 ** int(chain["decimals"])
+        except (KeyError, TypeError, ValueError, _AmountError):
+            raise _fail(path, f"wallet {i} is counted but its asset or balance does not read") from None
+    if any(sums[a.asset] != a.verified_units for a in assets):
+        raise _fail(path, "an asset's verified reserves are not the sum of its counted wallets (the report was altered)")
+    if balances.get("counted_wallets") != counted or balances.get("checked_on_chain") != read:
+        raise _fail(path, "its count of balances checked on-chain does not match its wallets (the report was altered)")
+    return balances_basis(read, counted)
 
 
 def build(paths: Sequence[PathLike]) -> History:

@@ -67,6 +67,32 @@ _RATIO_DIGITS = 40  # significant digits of AssetResult.ratio (rounded down)
 _EXACT = Context(prec=400, traps=[Inexact])
 
 
+def ratio_of(verified_units: int, liabilities_units: int) -> Optional[Decimal]:
+    """Reserves ÷ liabilities to 40 significant digits, rounded down (never overstated);
+    ``None`` when nothing is owed."""
+    if liabilities_units == 0:
+        return None
+    with localcontext(Context(prec=_RATIO_DIGITS, rounding=ROUND_FLOOR)):
+        return Decimal(verified_units) / Decimal(liabilities_units)
+
+
+def percent_of(ratio: Optional[Decimal]) -> str:
+    """``"104.99%"`` (rounded down to 2 places), or ``"n/a"``."""
+    if ratio is None:
+        return "n/a"
+    with localcontext(Context(prec=_RATIO_DIGITS + 10, rounding=ROUND_FLOOR)):
+        return f"{(ratio * 100).quantize(Decimal('0.01')):,f}%"
+
+
+def balances_basis(read: int, counted: int) -> str:
+    """What the counted balances rest on, in words, when ``read`` of ``counted`` were read on-chain."""
+    if counted and read == counted:
+        return "balances checked on-chain at each wallet's snapshot block"
+    if read == 0:
+        return "balances as declared by the exchange (not checked on-chain)"
+    return f"{read} of {counted} counted balances checked on-chain, the rest as declared"
+
+
 def liabilities_of(statement: Statement) -> Dict[str, int]:
     """What the reserves of each asset are compared with, in smallest units: the proven
     per-asset totals of customer balances.  The one place this figure is chosen."""
@@ -201,19 +227,12 @@ class AssetResult:
     def ratio(self) -> Optional[Decimal]:
         """Verified reserves ÷ liabilities to 40 significant digits, rounded down
         (never overstated); ``None`` when nothing is owed."""
-        if self.liabilities_units == 0:
-            return None
-        with localcontext(Context(prec=_RATIO_DIGITS, rounding=ROUND_FLOOR)):
-            return Decimal(self.verified_units) / Decimal(self.liabilities_units)
+        return ratio_of(self.verified_units, self.liabilities_units)
 
     @property
     def percent(self) -> str:
         """The ratio in percent, rounded down to 2 places (``"104.99%"``), or ``"n/a"``."""
-        r = self.ratio
-        if r is None:
-            return "n/a"
-        with localcontext(Context(prec=_RATIO_DIGITS + 10, rounding=ROUND_FLOOR)):
-            return f"{(r * 100).quantize(Decimal('0.01')):,f}%"
+        return percent_of(self.ratio)
 
     @property
     def passed(self) -> bool:
@@ -291,12 +310,7 @@ class SolvencyReport:
     @property
     def balances_basis(self) -> str:
         """Whether the counted balances were read on-chain or are as declared, in words."""
-        read, total = self.checked_on_chain
-        if total and read == total:
-            return "balances checked on-chain at each wallet's snapshot block"
-        if read == 0:
-            return "balances as declared by the exchange (not checked on-chain)"
-        return f"{read} of {total} counted balances checked on-chain, the rest as declared"
+        return balances_basis(*self.checked_on_chain)
 
     @property
     def verdict(self) -> str:
