@@ -345,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "chain's public id, e.g. 1 for ethereum)")
     r.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for each node answer (default 20)")
     r.add_argument("--retries", type=int, default=2, help="more tries of a request that got no answer (default 2)")
-    r.add_argument("--prices", help="USD prices of the round (CSV or JSON: asset, usd, source, time)")
+    r.add_argument("--prices", help="USD prices of the round (CSV or JSON: asset, usd_price, source, timestamp)")
     r.add_argument("--min-security", type=int, default=100)
     r.set_defaults(run=cmd_report)
 
