@@ -245,6 +245,23 @@ def test_a_block_that_changes_while_reading_is_refused(statement, evm, btc):
         run(statement, wallets(evm, btc)[3:], {"ethereum": evm.server.url})
 
 
+def test_a_secret_in_a_node_url_is_never_shown(statement, evm, btc, tmp_path):
+    port = evm.server.url.rsplit(":", 1)[1]
+    url = f"http://user:SECRET0@127.0.0.1:{port}/v3/SECRET1?key=SECRET2"
+    rep = run(statement, wallets(evm, btc)[3:], {"ethereum": url})
+    assert rep.wallets[0].reading.node == f"http://127.0.0.1:{port}/…"
+    for text in (rep.to_json(), rep.to_html(), rep.to_markdown()):
+        assert "SECRET" not in text
+    for fault in ("garbage", "rpc_error", "drop"):
+        evm.server.fault = fault
+        with pytest.raises(ChainError) as e:
+            run(statement, wallets(evm, btc)[3:4], {"ethereum": url}, retries=0)
+        assert "SECRET" not in str(e.value) and f"ethereum node http://127.0.0.1:{port}/…" in str(e.value)
+    with pytest.raises(ChainError) as e:
+        run(statement, wallets(evm, btc)[3:4], {"ethereum": closed_port_url() + "/SECRET3"}, retries=0)
+    assert "SECRET" not in str(e.value)
+
+
 def test_a_node_of_another_chain_is_refused(statement, evm, btc):
     with pytest.raises(ChainError, match=f"serves chain id {TESTER_CHAIN_ID}, not ethereum \\(1\\)"):
         run(statement, wallets(evm, btc)[3:4], {"ethereum": evm.server.url}, chain_ids={})

@@ -60,7 +60,7 @@ class Reading:
     (hash and time as the node gave them; for Bitcoin the header was hashed here)."""
 
     chain: str
-    node: str
+    node: str  # the node's public URL (:func:`public_url`: no credentials or key)
     address: str
     block: int
     block_hash: str
@@ -82,6 +82,22 @@ class Reading:
                 "units": str(self.units), "decimals": self.decimals, "token": self.token}
 
 
+def public_url(url: str) -> str:
+    """``url`` as it may be shown and published: scheme, host and port only.
+
+    Node URLs often carry a secret (``https://user:pass@host``, an API key in the path or
+    query); the report is published, so it names a node without them (``/…`` marks a path)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    rest = "/…" if parts.path.strip("/") or parts.query else ""
+    return f"{parts.scheme}://{host}{port}{rest}"
+
+
 def request_failure(e: BaseException, what: str, timeout: float, retries: int) -> str:
     """Why a request that raised ``e`` got no answer, in words: timed out, unreachable, or other."""
     import requests
@@ -93,7 +109,10 @@ def request_failure(e: BaseException, what: str, timeout: float, retries: int) -
         return f"no answer to {what} within {timeout:g} s ({tries})"
     if isinstance(e, requests.ConnectionError):
         return f"unreachable ({tries}): {type(reason or e).__name__}"
-    return f"{what} failed: {type(e).__name__}: {str(e)[:200]}"
+    response = getattr(e, "response", None)
+    if response is not None:  # requests' own message would quote the URL, and so any key in it
+        return f"answered {what} with HTTP {response.status_code}"
+    return f"{what} failed: {type(e).__name__}"
 
 
 def parse_chain_option(text: str) -> Tuple[str, str]:

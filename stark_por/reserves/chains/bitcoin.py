@@ -42,7 +42,7 @@ from urllib3.util.retry import Retry
 
 from ...errors import ChainError
 from ..ownership import Address
-from . import NATIVE_DECIMALS, Reading, request_failure
+from . import NATIVE_DECIMALS, Reading, public_url, request_failure
 
 __all__ = ["EsploraNode", "script_pubkey", "MAX_TRANSACTIONS"]
 
@@ -89,7 +89,7 @@ class EsploraNode:
 
     @property
     def name(self) -> str:
-        return f"{self.chain} node {self.url}"
+        return f"{self.chain} node {public_url(self.url)}"
 
     def _fail(self, reason: str, wallet: Optional[str]) -> ChainError:
         return ChainError(reason, node=self.name, wallet=wallet)
@@ -206,7 +206,7 @@ class EsploraNode:
             for txin in tx.inputs:
                 spent.add((txin.txid, txin.txout_index))
         units = sum(v for outpoint, v in funded.items() if outpoint not in spent)
-        return Reading(self.chain, self.url, address.canonical, height, block_hash, time, units,
+        return Reading(self.chain, public_url(self.url), address.canonical, height, block_hash, time, units,
                        NATIVE_DECIMALS[self.chain])
 
     def confirm(self) -> None:

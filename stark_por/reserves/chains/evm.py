@@ -23,7 +23,7 @@ from web3.exceptions import BlockNotFound, Web3RPCError
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
 from ...errors import ChainError
-from . import NATIVE_DECIMALS, Reading, request_failure
+from . import NATIVE_DECIMALS, Reading, public_url, request_failure
 
 __all__ = ["EvmNode", "ERC20_ABI"]
 
@@ -57,7 +57,7 @@ class EvmNode:
 
     @property
     def name(self) -> str:
-        return f"{self.chain} node {self.url}"
+        return f"{self.chain} node {public_url(self.url)}"
 
     def _ask(self, what: str, wallet: Optional[str], call: Callable[[], T]) -> T:
         """Runs one request; every way it can fail becomes a ChainError naming node and wallet."""
@@ -135,7 +135,7 @@ class EvmNode:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ChainError(f"gave a malformed {name} {value!r} at block {height}", node=self.name,
                                  wallet=wallet)
-        return Reading(self.chain, self.url, address, height, block_hash, time, units, decimals, token)
+        return Reading(self.chain, public_url(self.url), address, height, block_hash, time, units, decimals, token)
 
     def confirm(self) -> None:
         """Asks every block read again: a different hash means the chain reorganised while reading."""
