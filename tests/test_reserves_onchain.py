@@ -288,6 +288,9 @@ def test_token_contract_mistakes_are_refused(statement, evm, btc):
     on_native = Wallet(**{**ws[3].__dict__, "token": evm.token.address})
     with pytest.raises(ReservesError, match="ETH on ethereum is the chain's own coin, not a token"):
         run(statement, ws[:3] + [on_native, ws[4]], {})
+    btc_token = Wallet(**{**ws[0].__dict__, "token": evm.token.address})
+    with pytest.raises(ReservesError, match="bitcoin has no token contracts"):
+        run(statement, [btc_token] + ws[1:], {})
     second = signed("USDT", "ethereum", "1", "usdt2", block=evm.snapshot, token=addr("ethereum", "other"))
     with pytest.raises(ReservesError, match="USDT on ethereum has token .* here but"):
         run(statement, ws + [second], {})

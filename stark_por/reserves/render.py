@@ -93,9 +93,8 @@ def markdown(rep) -> str:
         "",
         f"**{_md(rep.verdict)}**",
         "",
-        f"- Liabilities proof: verified, {s.security_bits}-bit security, root `{s.root}`, "
-        f"{s.num_leaves:,} leaves",
-        f"- Statement fingerprint: `{rep.fingerprint}`",
+        f"- Liabilities proof: verified, {s.security_bits}-bit security, statement fingerprint `{rep.fingerprint}`, "
+        f"root `{s.root}`, {s.num_leaves:,} leaves",
         f"- Assets covered: {len(covered)} of {len(owed)}",
         f"- Wallets verified: {len(counted)} of {len(rep.wallets)}",
         f"- Balances: {_md(rep.balances_basis)}",
@@ -313,9 +312,8 @@ def html_page(rep) -> str:
         "</section>"
     )
     method = [f"<p>{e(_METHOD_MD.format(round=s.round_id, balances=_balances_sentence(rep)))}</p>",
-              f'<p>Statement fingerprint <span class="mono" id="fingerprint">{e(rep.fingerprint)}</span>: compare it '
-              "with the one the exchange published for this round.</p>",
-              f'<p>Liabilities proof root <span class="mono">{e(s.root)}</span>, {s.num_leaves:,} leaves, '
+              f'<p>Statement fingerprint <span class="mono">{e(rep.fingerprint)}</span>. '
+              f'Liabilities proof root <span class="mono">{e(s.root)}</span>, {s.num_leaves:,} leaves, '
               f"every balance proven in [0, 2<sup>{s.range_bits}</sup>).</p>"]
     if rep.challenge_template():
         method.append("<p>Each wallet signs this challenge, with its own address in place of ADDRESS "

@@ -351,9 +351,9 @@ class SolvencyReport:
             "round_id": s.round_id,
             "passed": self.passed,
             "verdict": self.verdict,
-            "liabilities_proof": {"verified": True, "root": s.root, "num_leaves": s.num_leaves,
-                                  "range_bits": s.range_bits, "security_bits": s.security_bits,
-                                  "fingerprint": self.fingerprint},
+            "liabilities_proof": {"verified": True, "fingerprint": self.fingerprint, "root": s.root,
+                                  "num_leaves": s.num_leaves, "range_bits": s.range_bits,
+                                  "security_bits": s.security_bits},
             "balances": {"basis": self.balances_basis, "counted_wallets": total, "checked_on_chain": read},
             "challenge": self.challenge_template(),
             "prices": None if self.prices is None else {
@@ -534,7 +534,9 @@ def _tokens(results: List[WalletResult]) -> Dict[Tuple[str, str], str]:
         if w.token is None or r.status in ("duplicate", "unknown_chain", "invalid_address"):
             continue
         where = w.source or f"{w.asset} wallet {w.address}"
-        if w.chain not in EVM_CHAINS or native_asset(w.chain, w.asset):
+        if w.chain not in EVM_CHAINS:
+            raise ReservesError(f"{where}: {w.chain} has no token contracts: leave the token ({w.token}) empty")
+        if native_asset(w.chain, w.asset):
             raise ReservesError(f"{where}: {w.asset} on {w.chain} is the chain's own coin, not a token: "
                                 f"leave the token ({w.token}) empty")
         try:
