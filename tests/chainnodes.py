@@ -115,10 +115,14 @@ class EvmChain:
                                               Web3(self.provider, middleware=[]).middleware_onion)
         self.funder = self.w3.eth.accounts[0]
         out = vyper.compile_code(ERC20_VY, output_formats=["bytecode", "abi"])
-        factory = self.w3.eth.contract(abi=out["abi"], bytecode=out["bytecode"])
-        tx = factory.constructor(10 ** 30, token_decimals).transact({"from": self.funder})
-        self.token = self.w3.eth.contract(address=self.w3.eth.wait_for_transaction_receipt(tx).contractAddress,
-                                          abi=out["abi"])
+        self._factory = self.w3.eth.contract(abi=out["abi"], bytecode=out["bytecode"])
+        self.token = self.deploy_token(token_decimals)
+
+    def deploy_token(self, decimals: int):
+        """Another instance of the ERC-20 contract, with ``decimals`` decimals; accounts[0] holds its supply."""
+        tx = self._factory.constructor(10 ** 40, decimals).transact({"from": self.funder})
+        return self.w3.eth.contract(address=self.w3.eth.wait_for_transaction_receipt(tx).contractAddress,
+                                    abi=self._factory.abi)
 
     def add_key(self, secret: bytes) -> str:
         """Lets the tests send from a wallet whose key they hold."""
@@ -127,8 +131,8 @@ class EvmChain:
     def send_eth(self, to: str, wei: int, sender: Optional[str] = None) -> None:
         self.w3.eth.send_transaction({"from": sender or self.funder, "to": to, "value": wei})
 
-    def send_token(self, to: str, units: int, sender: Optional[str] = None) -> None:
-        self.token.functions.transfer(to, units).transact({"from": sender or self.funder})
+    def send_token(self, to: str, units: int, sender: Optional[str] = None, token=None) -> None:
+        (token or self.token).functions.transfer(to, units).transact({"from": sender or self.funder})
 
     @property
     def height(self) -> int:

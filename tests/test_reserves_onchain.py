@@ -175,6 +175,23 @@ def test_a_declared_balance_that_differs_counts_at_its_on_chain_value(statement,
     assert any("declared 5, on-chain 4 at block" in f.message and "(-1)" in f.message for f in kinds)
 
 
+def test_a_token_with_more_decimals_than_the_asset_counts_rounded_down(statement, evm, btc):
+    # USDT with 18 decimals (as on bsc), here a second contract on the same test chain served as "bsc".
+    token18 = evm.deploy_token(18)
+    holder = addr("bsc", "usdt-18")
+    evm.send_token(holder, 2_000_000 * 10**18 + 7, token=token18)  # 2,000,000.000000000000000007
+    block = evm.height
+    ws = wallets(evm, btc)[:4] + [signed("USDT", "bsc", "2000000", "usdt-18", block=block, token=token18.address)]
+    rep = run(statement, ws, {"bsc": evm.server.url}, chain_ids={"bsc": TESTER_CHAIN_ID})
+    w = rep.wallets[-1]
+    assert w.reading.units == 2_000_000 * 10**18 + 7 and w.reading.decimals == 18
+    assert w.units == 2_000_000 * 10**6  # the 7 wei-like units below USDT's 6 decimals are not counted
+    assert w.balance_check == "differs" and w.balance_detail == (
+        f"on-chain at block {block}: differs (declared 2,000,000, chain 2,000,000.000000000000000007); "
+        "counted as 2,000,000 (USDT has 6 decimals)")
+    assert next(a for a in rep.assets if a.asset == "USDT").verified_units == 2_000_000 * 10**6
+
+
 def test_an_overstated_balance_fails_when_read_on_chain(statement, evm, btc):
     # Declared, BTC would pass (8 ≥ 7); read on-chain at the wallets' block 4, W2 is empty: 6 < 7.
     ws = wallets(evm, btc)
