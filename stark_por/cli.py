@@ -280,8 +280,9 @@ def cmd_history(args: argparse.Namespace, con: Reporter) -> int:
     streak, first, last = hist.longest_streak
     for r in hist.rounds:
         print(f"  {'ok  ' if r.passed else 'FAIL'} {r.round_id}  {len(r.covered)}/{len(r.owed)} assets covered")
+    span = "" if not streak else f" ({first})" if first == last else f" ({first} to {last})"
     print(f"{sum(r.passed for r in hist.rounds)} of {len(hist.rounds)} rounds fully covered; longest streak "
-          f"{streak} round(s)" + (f" ({first} to {last})" if streak else ""))
+          f"{streak} round(s){span}")
     return EXIT_OK
 
 

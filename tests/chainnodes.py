@@ -157,6 +157,7 @@ def _jsonable(value):
 def _evm_handler(server: "RpcServer", method: str, path: str, data: Optional[bytes]):
     req = json.loads(data)
     name, params = req["method"], req.get("params", [])
+    server.methods.append(name)
     fault = server.fault
     if fault == "slow":
         time.sleep(server.delay)
@@ -193,6 +194,7 @@ class RpcServer(_Server):
         self.chain = chain
         self.delay = delay
         self.blocks_served = 0
+        self.methods: List[str] = []  # JSON-RPC methods asked, in order
         super().__init__(_evm_handler)
 
 

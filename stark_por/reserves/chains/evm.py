@@ -50,8 +50,10 @@ class EvmNode:
         # web3 counts every try (the first included) as a retry: ``retries`` more tries is retries + 1.
         retry = ExceptionRetryConfiguration(errors=(requests.ConnectionError, requests.Timeout),
                                             retries=retries + 1, backoff_factor=0.1)
-        self.w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout},
-                                    exception_retry_configuration=retry))
+        # web3 asks eth_chainId before each eth_call: the chain id alone is cached (never a block,
+        # whose second reading is the reorganisation check).
+        self.w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retry,
+                                    cache_allowed_requests=True, cacheable_requests={"eth_chainId"}))
         self._blocks: Dict[int, Tuple[str, int]] = {}
         self._chain_checked = False
 
