@@ -8,15 +8,15 @@
     >>> statement = stark_por.verify("2026-11.stpor")
     >>> statement.totals_decimal["BTC"]
     >>> stark_por.inclusion.export("2026-11.stpor.db", "alice").save("alice.json")  # exchange
-    >>> stark_por.verify_inclusion(Path("alice.json"), statement)  # user: {"BTC": Decimal(...)}
+    >>> stark_por.verify_inclusion(Path("alice.json"), statement, user_id="alice")  # {"BTC": Decimal(...)}
     >>> stark_por.report(statement, "reserves.csv", exchange="Example").save("report.html")
 """
 
 from ._native import __version__
 from .errors import InsufficientSecurity, InvalidProof, LedgerError, ProofFormatError, StarkPorError
-from .errors import InvalidInclusionProof, ReservesError, UnverifiedStatementError, WorkFolderError
+from .errors import InvalidInclusionProof, InvalidSummary, ReservesError, UnverifiedStatementError, WorkFolderError
 from .errors import ChainError, HistoryError, PricesError
-from .inclusion import InclusionProof, InclusionStore, verify_inclusion
+from .inclusion import InclusionProof, InclusionStore, PublishedSummary, verify_inclusion
 from .ledger import Asset, Ledger
 from .proof import Proof, Statement, prove, verify
 from .reserves.report import SolvencyReport, report  # binds stark_por.report to the function, not the module
@@ -45,8 +45,10 @@ __all__ = [
     "HistoryError",
     "InclusionProof",
     "InclusionStore",
+    "PublishedSummary",
     "verify_inclusion",
     "InvalidInclusionProof",
+    "InvalidSummary",
     "WorkFolderError",
     "ResumeMismatch",
 ]

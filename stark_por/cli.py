@@ -28,6 +28,7 @@ def format_statement(s: Statement) -> str:
     width = max(len(a.name) for a in s.assets)
     lines = [
         f"round        {s.round_id}",
+        f"fingerprint  {s.fingerprint} (publish it: users check their inclusion against it)",
         f"root         {s.root}",
         f"leaves (N')  {s.num_leaves:,} (user count padded to a power of two)",
         f"range        every balance in [0, 2^{s.range_bits})",
@@ -85,7 +86,7 @@ def demo_inclusion(proof_path: Path, statement: Statement, user_id: str, out: Pa
     for pure in (False, True):
         try:
             with con.step(f"checking it with the {VERIFIERS[pure]}"):
-                balances = verify_inclusion(out, statement, pure=pure)
+                balances = verify_inclusion(out, statement, user_id=user_id, pure=pure)
             print(f"  INCLUDED ({VERIFIERS[pure]}): " + (", ".join(f"{a} {v:,f}" for a, v in balances.items()) or "no balances"))
         except InvalidInclusionProof as e:
             print(f"  NOT INCLUDED ({VERIFIERS[pure]}, {e.reason}): {e.message}")
@@ -127,42 +128,51 @@ def cmd_inclusion_export(args: argparse.Namespace, con: Reporter) -> int:
 
 
 def cmd_inclusion_verify(args: argparse.Namespace, con: Reporter) -> int:
-    from .inclusion import load_inclusion, verify_inclusion
-    from .verifiers.pyverify import Rejected, parse_root
+    from .inclusion import BARE_ROOT, PublishedSummary, load_inclusion, verify_inclusion
+    from .verifiers.pyverify import parse_expect, parse_fingerprint
 
-    if args.root:
-        try:
-            parse_root(args.root.strip(), "--root")
-        except Rejected as e:
-            raise UsageError(e.message) from None
-    if args.proof:
-        try:
-            with con.step(f"verifying the liabilities proof {args.proof}"):
-                anchor = verify(args.proof, min_security=args.min_security)
-        except InvalidProof as e:
-            print(f"INVALID liabilities proof: {e}", file=sys.stderr)
-            return EXIT_INVALID
-        root = anchor.root
-    else:
-        anchor = root = args.root.strip().lower()
+    if args.root is not None:
+        raise UsageError(f"--root is not accepted: {BARE_ROOT} (--summary ROUND.stpor.json), or verify the round "
+                         "yourself (--proof ROUND.stpor)")
+    if args.proof is None and args.summary is None:
+        raise UsageError("give the round to check against: --proof ROUND.stpor or --summary ROUND.stpor.json")
+    fingerprint = None if args.fingerprint is None else parse_fingerprint(args.fingerprint, "--fingerprint")
+    expect = None if args.expect is None else parse_expect(args.expect)
     try:
         inclusion = load_inclusion(Path(args.inclusion))
-        balances = verify_inclusion(inclusion, anchor, pure=args.pure)
+        if args.proof:
+            try:
+                with con.step(f"verifying the liabilities proof {args.proof}"):
+                    anchor = verify(args.proof, min_security=args.min_security)
+            except InvalidProof as e:
+                print(f"INVALID liabilities proof: {e}", file=sys.stderr)
+                return EXIT_INVALID
+        else:
+            anchor = PublishedSummary.load(args.summary)
+        balances = verify_inclusion(inclusion, anchor, user_id=args.user, expect=expect,
+                                    fingerprint=None if fingerprint is None else fingerprint.hex(), pure=args.pure)
     except OSError as e:
-        raise UsageError(f"cannot read {args.inclusion}: {e.strerror}")
+        raise UsageError(f"cannot read {e.filename}: {e.strerror}")
     except InvalidInclusionProof as e:
         print(f"NOT INCLUDED ({e.reason}): {e.message}")
         return EXIT_INVALID
-    print(f"INCLUDED: user {inclusion.user_id!r} is in round {inclusion.round_id!r}, root {root} "
-          f"(checked by the {VERIFIERS[args.pure]})")
+    print(f"INCLUDED: user {inclusion.user_id!r} is in round {inclusion.round_id!r} of {anchor.num_leaves:,} leaves, "
+          f"root {anchor.root} (checked by the {VERIFIERS[args.pure]})")
     width = max((len(a) for a in balances), default=0)
     for asset, amount in balances.items():
         print(f"  {asset:<{width}}  {amount:,f}")
     if not balances:
         print("  (no balances)")
-    if not args.proof:
-        print("note: only the root was checked; the asset names and round id are the exchange's labels "
-              "until checked against the verified proof (--proof)")
+    if expect is not None:
+        print(f"your expected balances match ({', '.join(sorted(expect))})")
+    print(f"statement fingerprint {anchor.fingerprint}")
+    if fingerprint is not None:
+        print("  equal to the fingerprint you gave")
+    elif args.proof:
+        print("  (of the proof you verified: compare it with the one the exchange published)")
+    else:
+        print("  compare it with the fingerprint the exchange published: the check above holds for that "
+              "statement only if they are equal (or pass --fingerprint)")
     return EXIT_OK
 
 
@@ -366,11 +376,24 @@ def build_parser() -> argparse.ArgumentParser:
     ie.add_argument("-o", "--output", required=True, help="file to write (- for stdout)")
     ie.add_argument("--store", help="inclusion store (default: <proof>.db)")
     ie.set_defaults(run=cmd_inclusion_export)
-    iv = inc_sub.add_parser("verify", help="check an inclusion proof; exit code 0 only when the user is included")
+    iv = inc_sub.add_parser(
+        "verify", help="check an inclusion proof; exit code 0 only when the user is included",
+        description="Check that an inclusion proof shows you inside a round. Get from the exchange's publication: "
+                    "your inclusion proof, the round's summary (ROUND.stpor.json) or proof file (ROUND.stpor), and "
+                    "the statement fingerprint it published (auditors attest the same value).")
     iv.add_argument("inclusion", help="the user's inclusion proof (JSON)")
-    anchor = iv.add_mutually_exclusive_group(required=True)
+    iv.add_argument("--user", required=True,
+                    help="your own user id. It matters: without it an exchange could give two users with the same "
+                         "balances one shared leaf, count them once, and hand both the same proof")
+    anchor = iv.add_mutually_exclusive_group()
     anchor.add_argument("--proof", help="the round's proof file: verified first, then the inclusion against it")
-    anchor.add_argument("--root", help="the round's published root (64 hex digits)")
+    anchor.add_argument("--summary", help="the round's published summary (ROUND.stpor.json); compare the fingerprint "
+                        "printed with the published one, or pass --fingerprint")
+    anchor.add_argument("--root", help=argparse.SUPPRESS)  # refused: a root cannot vouch for asset names
+    iv.add_argument("--fingerprint", help="the statement fingerprint the exchange published (64 hex digits): "
+                    "refused unless the round's statement has it")
+    iv.add_argument("--expect", help="the balances you expect, e.g. BTC=0.5,ETH=2 (exact; an asset the proof "
+                    "lacks counts as 0; assets not named are not compared)")
     iv.add_argument("--pure", action="store_true", help="use the pure-Python verifier (stark_por.verifiers.pyverify)")
     iv.add_argument("--min-security", type=int, default=100)
     iv.set_defaults(run=cmd_inclusion_verify)

@@ -261,11 +261,14 @@ class InvalidInclusionProof(StarkPorError):
     """An inclusion proof that does not show the user inside the expected root.
 
     ``reason`` is one of :data:`INCLUSION_REASONS`: ``"malformed"`` (not JSON, a field
-    missing or out of its domain), ``"unknown-version"``, ``"wrong-round"`` (another round
-    than the statement's), ``"asset-mismatch"`` (an asset labelled otherwise than in the
-    statement), ``"leaf-mismatch"`` (the id, salt and balances do not hash to the proof's
-    leaf), ``"path-mismatch"`` (the path does not lead from that leaf to the proof's root)
-    or ``"root-mismatch"`` (a consistent proof of another tree). ``message`` says more.
+    missing or out of its domain, in the proof or the round's summary), ``"unknown-version"``,
+    ``"wrong-user"`` (the proof is another user's), ``"wrong-statement"`` (the statement's
+    fingerprint is not the one the user was given), ``"wrong-round"`` (another round than the
+    statement's), ``"asset-mismatch"`` (an asset labelled otherwise than in the statement),
+    ``"leaf-mismatch"`` (the id, salt and balances do not hash to the proof's leaf),
+    ``"path-mismatch"`` (the path does not lead from that leaf to the proof's root),
+    ``"root-mismatch"`` (a consistent proof of another tree) or ``"balance-mismatch"`` (the
+    proven balances are not the ones the user expects). ``message`` says more.
     """
 
     def __init__(self, message: str, reason: str = "malformed") -> None:
@@ -281,9 +284,19 @@ class InvalidInclusionProof(StarkPorError):
 INCLUSION_REASONS = (
     "malformed",
     "unknown-version",
+    "wrong-user",
+    "wrong-statement",
     "wrong-round",
     "asset-mismatch",
     "leaf-mismatch",
     "path-mismatch",
     "root-mismatch",
+    "balance-mismatch",
 )
+
+
+class InvalidSummary(InvalidInclusionProof):
+    """A round's published summary (``ROUND.stpor.json``) that cannot anchor an inclusion
+    check: not a summary, a field out of its domain, or a ``fingerprint`` field its other
+    fields do not give (``reason`` ``"malformed"``), or a statement version this code does not
+    read (``"unknown-version"``)."""

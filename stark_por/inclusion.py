@@ -5,9 +5,13 @@ The exchange side: :func:`stark_por.prove` keeps what inclusion proofs are cut f
 (``ROUND.stpor.db``, an SQLite file: no server). From the store, :func:`export` produces one
 user's :class:`InclusionProof` and :func:`export_all` every user's, as JSON Lines.
 
-The user side: :func:`verify_inclusion` checks a proof against the round's verified
-:class:`~stark_por.Statement` (or only its published root) with the Rust core, or with the
-independent pure-Python verifier :mod:`stark_por.verifiers.pyverify` (``pure=True``).
+The user side: :func:`verify_inclusion` checks a proof, for the user's own id, against an
+anchor that fixes the round's asset list: the :class:`~stark_por.Statement` that
+:func:`stark_por.verify` returns, or the round's published summary (:class:`PublishedSummary`,
+``ROUND.stpor.json``) whose fingerprint the user compares with the one the exchange published.
+A bare root is no anchor: a leaf commits to asset indices, not to the names and decimals a
+proof shows. The Rust core checks, or the independent pure-Python verifier
+:mod:`stark_por.verifiers.pyverify` (``pure=True``).
 
 The store holds every user's balances and salts: it is the exchange's private data, written
 readable by its owner only. Never publish it; publish the proofs' statement and hand each user
@@ -19,13 +23,16 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from types import SimpleNamespace
+from typing import IO, TYPE_CHECKING, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .verifiers import pyverify
 from ._files import atomic_path
-from .errors import InvalidInclusionProof
+from .errors import InvalidInclusionProof, InvalidSummary, UnverifiedStatementError
+from .ledger import Asset
 from .verifiers.pyverify import Entry, InclusionProof
 
 if TYPE_CHECKING:
@@ -33,7 +40,7 @@ if TYPE_CHECKING:
 
     from .proof import Statement
 
-__all__ = ["InclusionProof", "InclusionStore", "export", "export_all", "verify_inclusion", "store_path"]
+__all__ = ["InclusionProof", "InclusionStore", "PublishedSummary", "export", "export_all", "verify_inclusion", "store_path"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -283,25 +290,106 @@ def load_inclusion(source: Union[InclusionProof, str, bytes, "os.PathLike[str]"]
         raise InvalidInclusionProof(e.message, reason=e.reason) from None
 
 
+@dataclass(frozen=True)
+class PublishedSummary:
+    """A round's published summary (``ROUND.stpor.json``), decoded and checked: every field in
+    its domain and its ``fingerprint`` field (when it has one) the one the Rust core computes
+    from its fields. It is an anchor for :func:`verify_inclusion` when the user does not verify
+    the STARK proof: what it vouches for holds only if :attr:`fingerprint` is the fingerprint
+    the exchange published (pass that as ``fingerprint=`` to have it checked)."""
+
+    round_id: str
+    range_bits: int
+    num_leaves: int
+    root: str
+    assets: Tuple[Asset, ...]
+    totals: Dict[str, int]
+    #: 64 hex digits, recomputed from the fields above by the Rust core.
+    fingerprint: str
+
+    @classmethod
+    def load(cls, path: PathLike) -> "PublishedSummary":
+        """Reads and checks a summary file; :class:`InvalidSummary` (``malformed`` or
+        ``unknown-version``) names what is wrong."""
+        with open(path, "rb") as f:
+            return cls.from_json(f.read(pyverify.MAX_SUMMARY_BYTES + 1))
+
+    @classmethod
+    def from_json(cls, text: Union[str, bytes]) -> "PublishedSummary":
+        from . import _native
+        from .errors import LedgerError
+        from .proof import summary_args
+
+        try:
+            s = pyverify.Summary.from_json(text)  # the JSON format, shared with the pure verifier
+            assets = tuple(Asset(name, decimals) for name, decimals in s.assets)
+        except pyverify.Rejected as e:
+            raise InvalidSummary(e.message, reason=e.reason) from None
+        except LedgerError as e:
+            raise InvalidSummary(f"summary: {e}") from None
+        if len(assets) != len({a.name for a in assets}):
+            raise InvalidSummary("summary: an asset is listed twice")
+        fields = dict(round_id=s.round_id, range_bits=s.range_bits, num_leaves=s.num_leaves, root=s.root.hex(),
+                      assets=assets, totals={a.name: t for a, t in zip(assets, s.totals)})
+        try:
+            fingerprint = _native.statement_fingerprint(summary_args(SimpleNamespace(**fields))).hex()
+        except (ValueError, OverflowError) as e:
+            raise InvalidSummary(f"summary: {e}") from None
+        if s.stated_fingerprint is not None and s.stated_fingerprint.hex() != fingerprint:
+            raise InvalidSummary(f"summary: its fingerprint field says {s.stated_fingerprint.hex()}, its fields give "
+                                 f"{fingerprint} (a field was changed)")
+        return cls(**fields, fingerprint=fingerprint)
+
+
+BARE_ROOT = pyverify.BARE_ROOT
+
+
 def verify_inclusion(
     inclusion: Union[InclusionProof, str, bytes, "os.PathLike[str]"],
-    anchor: Union["Statement", str],
+    anchor: Union["Statement", PublishedSummary],
     *,
+    user_id: str,
+    expect: Optional[Mapping[str, Union[str, int, Decimal]]] = None,
+    fingerprint: Optional[str] = None,
     pure: bool = False,
 ) -> Dict[str, Decimal]:
-    """Checks that ``inclusion`` shows its user inside ``anchor`` and returns their balances.
+    """Checks that ``inclusion`` shows ``user_id`` inside the round ``anchor`` describes and
+    returns their balances.
 
-    ``anchor`` is the round's :class:`~stark_por.Statement` as :func:`stark_por.verify` returns
-    it (then the round id, the tree size and the asset names are checked too), or the
-    published root as 64 hex digits (then only the root is: asset names and the round id are
-    the exchange's word). ``pure=True`` uses the pure-Python verifier instead of the Rust core.
+    ``anchor`` is the :class:`~stark_por.Statement` :func:`stark_por.verify` returned, or the
+    round's :class:`PublishedSummary`; either fixes the round id, tree size, root and asset list
+    (names and decimals), all checked. ``user_id`` is the id of the user checking: without it an
+    exchange could hand two users with the same balances one shared leaf. ``fingerprint`` (64
+    hex digits), the one the exchange published, is compared with the anchor's
+    (``wrong-statement``). ``expect`` maps asset names to the balances the user expects, as
+    exact decimal strings in display units (an asset the proof lacks counts as 0;
+    ``balance-mismatch``). ``pure=True`` uses the pure-Python verifier instead of the Rust core.
     Raises :class:`InvalidInclusionProof`, whose ``reason`` names the first check that failed.
     """
+    from .proof import Statement, summary_args
+
+    if isinstance(anchor, str):
+        raise ValueError(f"verify_inclusion() no longer takes a bare root: {BARE_ROOT}")
+    if isinstance(anchor, Statement):
+        if not anchor.verified:
+            raise UnverifiedStatementError(
+                "verify_inclusion() needs the Statement returned by stark_por.verify() (this one was read, built "
+                "or changed without verification), or the round's PublishedSummary"
+            )
+    elif not isinstance(anchor, PublishedSummary):
+        raise TypeError(f"verify_inclusion() checks against a verified Statement or a PublishedSummary, "
+                        f"not {type(anchor).__name__}")
+    if not isinstance(user_id, str):
+        raise TypeError(f"user_id must be a string, not {type(user_id).__name__}")
+    expected_fp = None if fingerprint is None else pyverify.parse_fingerprint(fingerprint, "fingerprint")
+    expected = None if expect is None else _expected_balances(expect)
     proof = load_inclusion(inclusion)
-    root, round_id, num_leaves, assets = _anchor(anchor)
     if pure:
+        summary = pyverify.Summary(anchor.round_id, anchor.range_bits, anchor.num_leaves, bytes.fromhex(anchor.root),
+                                   tuple((a.name, a.decimals) for a in anchor.assets),
+                                   tuple(anchor.totals[a.name] for a in anchor.assets))
         try:
-            return pyverify.check(proof, root, round_id=round_id, num_leaves=num_leaves, assets=assets)
+            return pyverify.check(proof, summary, user_id=user_id, expect=expected, fingerprint=expected_fp)
         except pyverify.Rejected as e:
             raise InvalidInclusionProof(e.message, reason=e.reason) from None
     from . import _native
@@ -323,23 +411,24 @@ def verify_inclusion(
         proof.leaf,
         proof.root,
         b"".join(proof.path),
-        root,
-        round_id,
-        num_leaves,
-        None if assets is None else list(assets),
+        summary_args(anchor),
+        user_id,
+        expected_fp,
     )
+    if expected is not None:
+        try:
+            pyverify.check_expected(proof.balances, expected)
+        except pyverify.Rejected as e:
+            raise InvalidInclusionProof(e.message, reason=e.reason) from None
     return proof.balances
 
 
-def _anchor(anchor) -> Tuple[bytes, Optional[str], Optional[int], Optional[Tuple[Tuple[str, int], ...]]]:
-    from .proof import Statement
-
-    if isinstance(anchor, Statement):
-        assets = tuple((a.name, a.decimals) for a in anchor.assets)
-        return bytes.fromhex(anchor.root), anchor.round_id, anchor.num_leaves, assets
-    if isinstance(anchor, str):
-        try:
-            return pyverify.parse_root(anchor.strip(), "the expected root"), None, None, None
-        except pyverify.Rejected as e:
-            raise ValueError(e.message) from None
-    raise TypeError(f"verify_inclusion() checks against a Statement or a root in hex, not {type(anchor).__name__}")
+def _expected_balances(expect: Mapping[str, Union[str, int, Decimal]]) -> Dict[str, Decimal]:
+    """Exact expected balances; floats are refused (0.1 is not the decimal amount 0.1)."""
+    out: Dict[str, Decimal] = {}
+    for asset, amount in expect.items():
+        if isinstance(amount, bool) or not isinstance(amount, (str, int, Decimal)):
+            raise TypeError(f"expected {asset}: give an exact decimal string, not {type(amount).__name__}")
+        text = amount if isinstance(amount, str) else f"{amount:f}"
+        out[asset] = pyverify.parse_expected_amount(asset, text)
+    return out

@@ -34,6 +34,13 @@ DEFAULT_RANGE_BITS = 62
 DEFAULT_MIN_SECURITY = 100
 
 
+#: Marks the statements :func:`verify` returns (a statement built or altered by hand lacks it).
+_VERIFIED = object()
+
+#: Version of the statement encoding under :attr:`Statement.fingerprint`.
+STATEMENT_VERSION = 1
+
+
 @dataclass(frozen=True)
 class Statement:
     """What a liabilities proof claims, in the clear.
@@ -41,7 +48,8 @@ class Statement:
     ``totals`` are exact integers in each asset's smallest unit;
     ``totals_decimal`` the same in display units. ``security_bits`` is the
     conjectured security of the proof it came from (``None`` when the statement
-    was read without verification).
+    was read without verification). :attr:`fingerprint` binds every published field;
+    :attr:`verified` says whether :func:`verify` produced this statement.
     """
 
     round_id: str
@@ -51,6 +59,20 @@ class Statement:
     num_leaves: int
     range_bits: int
     security_bits: Optional[int] = None
+    # not an init field: dataclasses.replace() and hand-built statements never carry it
+    _verified: Optional[object] = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def verified(self) -> bool:
+        """True only for a statement :func:`verify` returned (not one read, built or replaced)."""
+        return self._verified is _VERIFIED
+
+    @property
+    def fingerprint(self) -> str:
+        """The statement fingerprint (64 hex digits): SHA-256 over every published field
+        (round id, range, tree size, root, asset names, decimals and exact totals), computed by
+        the Rust core. The exchange publishes it beside the round; users compare it."""
+        return _native.statement_fingerprint(summary_args(self)).hex()
 
     @property
     def totals_decimal(self) -> Dict[str, Decimal]:
@@ -58,9 +80,9 @@ class Statement:
         return {a.name: Decimal(f"{self.totals[a.name]}E-{a.decimals}") for a in self.assets}
 
     @classmethod
-    def _from_native(cls, d: dict) -> "Statement":
+    def _from_native(cls, d: dict, *, verified: bool = False) -> "Statement":
         assets = tuple(Asset(name, decimals) for name, decimals in d["assets"])
-        return cls(
+        statement = cls(
             round_id=d["round_id"],
             assets=assets,
             totals={a.name: int(t) for a, t in zip(assets, d["totals"])},
@@ -69,10 +91,16 @@ class Statement:
             range_bits=int(d["range_bits"]),
             security_bits=d["security_bits"],
         )
+        if verified:
+            object.__setattr__(statement, "_verified", _VERIFIED)
+        return statement
 
     def summary(self) -> dict:
-        """A JSON-ready summary for people and web pages."""
+        """A JSON-ready summary for people and web pages: every field the fingerprint binds
+        (``security_bits`` is not bound: it is the verifier's figure, not the round's)."""
         return {
+            "statement_version": STATEMENT_VERSION,
+            "fingerprint": self.fingerprint,
             "round_id": self.round_id,
             "root": self.root,
             "num_leaves": self.num_leaves,
@@ -142,6 +170,23 @@ class Proof:
 
     def __len__(self) -> int:
         return len(self.data)
+
+
+def summary_args(s) -> tuple:
+    """A statement (or a :class:`~stark_por.inclusion.PublishedSummary`) as the Rust core takes
+    it: ``(round_id, range_bits, num_leaves, root, [(asset, decimals, total as little-endian
+    bytes)])``."""
+    return (
+        s.round_id,
+        s.range_bits,
+        s.num_leaves,
+        bytes.fromhex(s.root),
+        [(a.name, a.decimals, _le_bytes(s.totals[a.name])) for a in s.assets],
+    )
+
+
+def _le_bytes(n: int) -> bytes:
+    return n.to_bytes((n.bit_length() + 7) // 8, "little")
 
 
 def summary_path(path: PathLike) -> Path:
@@ -240,4 +285,4 @@ def verify(proof: Union[Proof, bytes, PathLike], *, min_security: int = DEFAULT_
         raise TypeError(f"verify() takes a Proof, bytes or a path, not {type(proof).__name__}")
     if not isinstance(min_security, int) or min_security < DEFAULT_MIN_SECURITY:
         raise ValueError(f"min_security must be an integer ≥ {DEFAULT_MIN_SECURITY}")
-    return Statement._from_native(_native.verify(data, min_security))
+    return Statement._from_native(_native.verify(data, min_security), verified=True)

@@ -2,28 +2,37 @@
 
 Standard library only, no native code, no package imports: copy this one file anywhere and run
 
-    python pyverify.py me.json --root <published root hex> [--round <round id>]
+    python pyverify.py me.json --user <your user id> --summary ROUND.stpor.json \
+        [--fingerprint <the fingerprint the exchange published>] [--expect BTC=0.5,ETH=2]
 
-(or ``python -m stark_por.verifiers.pyverify ...``). It is a second implementation of what the Rust core
-checks (``rust/core/src/inclusion.rs``), meant to be read in one sitting:
+(or ``python -m stark_por.verifiers.pyverify ...``). It is a second implementation of what the
+Rust core checks (``rust/core/src/inclusion.rs``, ``statement.rs``), meant to be read in one
+sitting:
 
 1. the field GF(p), p = 2^64 - 2^32 + 1, and the Rescue-Prime permutation ``Rp64_256`` of
    winterfell 0.13.1, its constants transcribed from ``winter-crypto``;
 2. stark-por's hashes (``circuits/solvency/README.md``, "Hashing"): a byte-string hash for the
    id commitment, the leaf of a user and the node over two children;
 3. the inclusion proof format, JSON version 1 (:class:`InclusionProof`);
-4. the check (:func:`check`): recompute the leaf from the user's own id, salt and balances,
-   walk the sibling path and compare with the expected root.
+4. the round's published summary (:class:`Summary`) and its statement fingerprint, a SHA-256
+   over every published field (round, tree size, root, asset names, decimals and totals);
+5. the check (:func:`check`): the proof is the user's, the summary is the one the exchange
+   published (same fingerprint), the asset labels are the summary's, and the leaf recomputed
+   from the user's own id, salt and balances walks up the sibling path to the summary's root.
+
+A leaf commits to ``(asset index, amount)`` only: the names and decimals a proof shows are
+bound by comparing them with the summary's asset list, so there is no check against a bare root.
 
 Every refusal raises :class:`Rejected` with a stable ``reason`` code: ``malformed``,
-``unknown-version``, ``wrong-round``, ``asset-mismatch``, ``leaf-mismatch``,
-``path-mismatch`` or ``root-mismatch``.
+``unknown-version``, ``wrong-user``, ``wrong-statement``, ``wrong-round``, ``asset-mismatch``,
+``leaf-mismatch``, ``path-mismatch``, ``root-mismatch`` or ``balance-mismatch``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import operator
 import re
@@ -397,39 +406,198 @@ def _entry(e, i: int) -> Entry:
 
 
 # --------------------------------------------------------------------------------------------
-# 4. The check
+# 4. The round's published summary and its statement fingerprint
+# --------------------------------------------------------------------------------------------
+#   ROUND.stpor.json: {"statement_version": 1, "fingerprint": hex, "round_id": str,
+#    "range_bits": int, "num_leaves": int, "root": hex,
+#    "assets": [{"asset": name, "decimals": int, "total_units": decimal digits,
+#                "total": the same in display units (optional)}, ...], ...}
+# Other fields (such as "security_bits") are not bound by the fingerprint: never shown.
+#
+#   fingerprint = SHA-256("stark-por/statement" 0x00 || u16le(1) || u16le(len round_id) || round_id
+#       || u8(range_bits) || u64le(num_leaves) || root || u32le(K)
+#       || K x (u8(len name) || name || u8(decimals) || u16le(len t) || t))
+# with t the exact total in smallest units as minimal little-endian bytes (0 -> empty).
+
+STATEMENT_VERSION = 1
+FINGERPRINT_DOMAIN = b"stark-por/statement\x00"
+MAX_ASSETS = 65536
+MIN_RANGE_BITS, MAX_RANGE_BITS = 32, 63
+MAX_SUMMARY_BYTES = 64 << 20
+MAX_TOTAL_DIGITS = 4096  # far above any real total, below Python's int-parsing limit
+_DIGITS = re.compile(r"0|[1-9][0-9]*")
+_AMOUNT_ANY = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+@dataclass(frozen=True)
+class Summary:
+    round_id: str
+    range_bits: int
+    num_leaves: int
+    root: bytes
+    assets: Tuple[Tuple[str, int], ...]  # (name, decimals), in the statement's order
+    totals: Tuple[int, ...]  # exact totals in smallest units, same order
+    #: the summary's own "fingerprint" field, if it has one (checked by :func:`check_summary`)
+    stated_fingerprint: Optional[bytes] = None
+
+    def fingerprint(self) -> bytes:
+        h = hashlib.sha256(FINGERPRINT_DOMAIN)
+        h.update(STATEMENT_VERSION.to_bytes(2, "little"))
+        round_id = self.round_id.encode()
+        h.update(len(round_id).to_bytes(2, "little") + round_id)
+        h.update(self.range_bits.to_bytes(1, "little") + self.num_leaves.to_bytes(8, "little") + self.root)
+        h.update(len(self.assets).to_bytes(4, "little"))
+        for (name, decimals), total in zip(self.assets, self.totals):
+            t = total.to_bytes((total.bit_length() + 7) // 8, "little")
+            h.update(bytes([len(name)]) + name.encode() + bytes([decimals]) + len(t).to_bytes(2, "little") + t)
+        return h.digest()
+
+    @classmethod
+    def load(cls, path) -> "Summary":
+        with open(path, "rb") as f:
+            return cls.from_json(f.read(MAX_SUMMARY_BYTES + 1))
+
+    @classmethod
+    def from_json(cls, text) -> "Summary":
+        """Decodes every field's type and encoding; :func:`check_summary` checks the rest."""
+        if isinstance(text, (bytes, bytearray)):
+            try:
+                text = bytes(text).decode("utf-8")
+            except UnicodeDecodeError:
+                raise _malformed("summary: not UTF-8 text") from None
+        if len(text) > MAX_SUMMARY_BYTES:
+            raise _malformed(f"summary: longer than {MAX_SUMMARY_BYTES} characters")
+        try:
+            doc = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        except (ValueError, RecursionError) as e:
+            raise _malformed(f"summary: not JSON ({e})") from None
+        if not isinstance(doc, dict):
+            raise _malformed("summary: not a JSON object")
+        version = doc.get("statement_version", STATEMENT_VERSION)  # absent before it was written
+        if not _is_int(version):
+            raise _malformed("summary: statement_version must be an integer")
+        if version != STATEMENT_VERSION:
+            raise Rejected("unknown-version", f"statement version {version} (this verifier reads version {STATEMENT_VERSION})")
+        missing = sorted({"round_id", "range_bits", "num_leaves", "root", "assets"} - set(doc))
+        if missing:
+            raise _malformed(f"summary: fields missing {missing}")
+        if not isinstance(doc["round_id"], str):
+            raise _malformed("summary: round_id must be a string")
+        for key in ("range_bits", "num_leaves"):
+            if not _is_int(doc[key]) or doc[key] < 0:
+                raise _malformed(f"summary: {key} must be a non-negative integer")
+        if not isinstance(doc["assets"], list):
+            raise _malformed("summary: assets must be a list")
+        assets, totals = [], []
+        for k, a in enumerate(doc["assets"]):
+            if not isinstance(a, dict) or not {"asset", "decimals", "total_units"} <= set(a):
+                raise _malformed(f"summary: asset {k} must have the fields asset, decimals, total_units")
+            name, decimals, units = a["asset"], a["decimals"], a["total_units"]
+            if not isinstance(name, str) or not _is_int(decimals) or not 0 <= decimals < 256:
+                raise _malformed(f"summary: asset {k} needs a name and decimals (an integer)")
+            if not isinstance(units, str) or len(units) > MAX_TOTAL_DIGITS or not _DIGITS.fullmatch(units):
+                raise _malformed(f"summary: asset {k} ({name}): total_units must be at most "
+                                 f"{MAX_TOTAL_DIGITS} decimal digits, no leading zero")
+            total = int(units)
+            if "total" in a and not _same_amount(a["total"], total, decimals):
+                raise _malformed(f"summary: asset {k} ({name}): total {a['total']!r} is not total_units {units} "
+                                 f"with {decimals} decimals")
+            assets.append((name, decimals))
+            totals.append(total)
+        stated = doc.get("fingerprint")
+        if stated is not None and not (isinstance(stated, str) and re.fullmatch(r"[0-9a-f]{64}", stated)):
+            raise _malformed("summary: fingerprint must be 64 lowercase hex digits")
+        return cls(
+            round_id=doc["round_id"],
+            range_bits=doc["range_bits"],
+            num_leaves=doc["num_leaves"],
+            root=parse_root(doc["root"], "summary: root"),
+            assets=tuple(assets),
+            totals=tuple(totals),
+            stated_fingerprint=None if stated is None else bytes.fromhex(stated),
+        )
+
+
+
+def _same_amount(text, units: int, decimals: int) -> bool:
+    match = _AMOUNT_ANY.fullmatch(text) if isinstance(text, str) else None
+    return match is not None and Decimal(text) == Decimal(f"{units}E-{decimals}")
+
+
+
+def check_summary(s: Summary) -> bytes:
+    """Every field of a decoded summary in its domain, and its own ``fingerprint`` field (if
+    any) the one its fields give. Returns the fingerprint."""
+    if not 1 <= len(s.round_id.encode()) <= 256 or any(_is_control(c) for c in s.round_id):
+        raise _malformed("summary: round id must be 1 to 256 bytes without control characters")
+    if not MIN_RANGE_BITS <= s.range_bits <= MAX_RANGE_BITS:
+        raise _malformed(f"summary: range bound of {s.range_bits} bits is not in {MIN_RANGE_BITS}..{MAX_RANGE_BITS}")
+    n = s.num_leaves
+    if n < 2 or n & (n - 1) or n > 1 << MAX_DEPTH:
+        raise _malformed(f"summary: the tree size {n} is not a power of two from 2 to 2^{MAX_DEPTH}")
+    if digest_from_bytes(s.root) is None:
+        raise _malformed("summary: the root is not a canonical digest")
+    if not 1 <= len(s.assets) <= MAX_ASSETS or len(s.totals) != len(s.assets):
+        raise _malformed(f"summary: a statement lists 1 to {MAX_ASSETS} assets with one total each")
+    names = set()
+    for (name, decimals), total in zip(s.assets, s.totals):
+        if not _ASSET_NAME.fullmatch(name) or not 0 <= decimals <= MAX_DECIMALS:
+            raise _malformed(f"summary: asset {name!r} must have a name of 1 to 32 printable ASCII characters "
+                             f"(no space or comma) and 0 to {MAX_DECIMALS} decimals")
+        if name in names:
+            raise _malformed(f"summary: asset {name} is listed twice")
+        if not 0 <= total < 10**MAX_TOTAL_DIGITS:
+            raise _malformed(f"summary: the total of {name} is out of range")
+        names.add(name)
+    fingerprint = s.fingerprint()
+    if s.stated_fingerprint is not None and s.stated_fingerprint != fingerprint:
+        raise _malformed(f"summary: its fingerprint field says {s.stated_fingerprint.hex()}, its fields give "
+                         f"{fingerprint.hex()} (a field was changed)")
+    return fingerprint
+
+
+# --------------------------------------------------------------------------------------------
+# 5. The check
 # --------------------------------------------------------------------------------------------
 
 
 def check(
     proof: InclusionProof,
-    root: bytes,
+    summary: Summary,
     *,
-    round_id: Optional[str] = None,
-    num_leaves: Optional[int] = None,
-    assets: Optional[Sequence[Tuple[str, int]]] = None,
+    user_id: str,
+    expect: Optional[Dict[str, Decimal]] = None,
+    fingerprint: Optional[bytes] = None,
 ) -> Dict[str, Decimal]:
-    """Checks ``proof`` against the expected ``root`` (32 bytes) and, when the round's verified
-    statement is at hand, its round id, tree size and ``assets`` ((name, decimals) in order).
-    Returns the user's balances; raises :class:`Rejected`."""
+    """Checks that ``proof`` shows ``user_id`` inside the round ``summary`` describes.
+
+    ``fingerprint`` (32 bytes), when given, is the one the exchange published: the summary
+    must have it. ``expect`` maps asset names to the balances the user expects (display
+    units; an asset the proof does not hold counts as 0). Returns the user's balances;
+    raises :class:`Rejected`."""
     # the same order of checks as the Rust core
     if proof.version != VERSION:
         raise Rejected("unknown-version", f"format version {proof.version}")
     _check_fields(proof)
-    depth = proof.num_leaves.bit_length() - 1
+    actual = check_summary(summary)
+    if proof.user_id != user_id:
+        raise Rejected("wrong-user", f"the inclusion proof is for user {proof.user_id!r}, not {user_id!r}")
+    if fingerprint is not None and fingerprint != actual:
+        raise Rejected("wrong-statement", f"the statement's fingerprint is {actual.hex()}, not the {fingerprint.hex()} you were given")
+    if proof.round_id != summary.round_id:
+        raise Rejected("wrong-round", f"the inclusion proof is for round {proof.round_id!r}, not {summary.round_id!r}")
+    n = summary.num_leaves
+    if proof.num_leaves != n:
+        raise Rejected("path-mismatch", f"the proof places the leaf in a tree of {proof.num_leaves} leaves, the round's tree has {n}")
+    depth = n.bit_length() - 1
     if len(proof.path) != depth:
-        raise Rejected("path-mismatch", f"a tree of {proof.num_leaves} leaves needs {depth} siblings, the path has {len(proof.path)}")
-    if round_id is not None and proof.round_id != round_id:
-        raise Rejected("wrong-round", f"the inclusion proof is for round {proof.round_id!r}, not {round_id!r}")
-    if num_leaves is not None and proof.num_leaves != num_leaves:
-        raise Rejected("path-mismatch", f"the proof places the leaf in a tree of {proof.num_leaves} leaves, the round's tree has {num_leaves}")
-    if assets is not None:
-        for e in proof.entries:
-            if e.index > len(assets):
-                raise Rejected("asset-mismatch", f"the statement lists {len(assets)} assets, the proof names asset {e.index}")
-            name, decimals = assets[e.index - 1]
-            if (name, decimals) != (e.asset, e.decimals):
-                raise Rejected("asset-mismatch", f"asset {e.index} of the statement is {name} with {decimals} decimals, the proof calls it {e.asset} with {e.decimals}")
+        raise Rejected("path-mismatch", f"a tree of {n} leaves needs {depth} siblings, the path has {len(proof.path)}")
+    for e in proof.entries:
+        if e.index > len(summary.assets):
+            raise Rejected("asset-mismatch", f"the statement lists {len(summary.assets)} assets, the proof names asset {e.index}")
+        name, decimals = summary.assets[e.index - 1]
+        if (name, decimals) != (e.asset, e.decimals):
+            raise Rejected("asset-mismatch", f"asset {e.index} of the statement is {name} with {decimals} decimals, the proof calls it {e.asset} with {e.decimals}")
 
     recomputed = leaf(proof.user_id, proof.salt, [(e.index, e.units) for e in proof.entries])
     if recomputed != proof.leaf:
@@ -437,9 +605,41 @@ def check(
     reached = walk(recomputed, proof.leaf_index, proof.path)
     if reached != proof.root:
         raise Rejected("path-mismatch", f"walking the path from leaf {proof.leaf_index} does not reach the root the proof names")
-    if reached != root:
-        raise Rejected("root-mismatch", f"the proof leads to root {reached.hex()}, not to {root.hex()}")
+    if reached != summary.root:
+        raise Rejected("root-mismatch", f"the proof leads to root {reached.hex()}, not to {summary.root.hex()}")
+    if expect is not None:
+        check_expected(proof.balances, expect)
     return proof.balances
+
+
+def check_expected(proven: Dict[str, Decimal], expect: Dict[str, Decimal]) -> None:
+    """Each expected balance equals the proven one (an asset without an entry proves 0)."""
+    for asset, amount in expect.items():
+        held = proven.get(asset, Decimal(0))
+        if held != amount:
+            raise Rejected("balance-mismatch", f"{asset}: you expect {amount:f}, the proof shows {held:f}")
+
+
+def parse_expect(text: str) -> Dict[str, Decimal]:
+    """``"BTC=0.5,ETH=2"`` -> exact expected balances in display units."""
+    expect: Dict[str, Decimal] = {}
+    for item in text.split(","):
+        name, sep, amount = (part.strip() for part in item.partition("="))
+        if not sep:
+            raise ValueError(f"expected balances are ASSET=AMOUNT pairs such as BTC=0.5,ETH=2, not {item.strip()!r}")
+        if name in expect:
+            raise ValueError(f"{name} is expected twice")
+        expect[name] = parse_expected_amount(name, amount)
+    return expect
+
+
+def parse_expected_amount(asset: str, amount: str) -> Decimal:
+    """One expected balance: an asset name and an exact non-negative decimal such as 0.5."""
+    if not isinstance(asset, str) or not _ASSET_NAME.fullmatch(asset):
+        raise ValueError(f"{asset!r} is not an asset name (1 to 32 printable ASCII characters, no space or comma)")
+    if not _AMOUNT_ANY.fullmatch(amount) or len(amount) > MAX_TOTAL_DIGITS:
+        raise ValueError(f"expected {asset}: {amount!r} is not a decimal amount such as 0.5")
+    return Decimal(amount)
 
 
 def _check_fields(p: InclusionProof) -> None:
@@ -470,39 +670,73 @@ def _is_control(c: str) -> bool:
     return ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0
 
 
-def verify(text, root_hex: str, *, round_id: Optional[str] = None) -> Dict[str, Decimal]:
-    """Decodes an inclusion proof (JSON text) and checks it against a root given in hex."""
-    return check(InclusionProof.from_json(text), parse_root(root_hex, "the expected root"), round_id=round_id)
+def parse_fingerprint(value, what: str = "fingerprint") -> bytes:
+    """A statement fingerprint given as 64 hex digits."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9a-fA-F]{64}", value.strip()):
+        return bytes.fromhex(value.strip())
+    raise ValueError(f"{what} must be 64 hex digits")
+
+
+BARE_ROOT = ("a root alone cannot vouch for the asset names and decimals an inclusion proof shows "
+             "(a leaf commits to asset indices only); check against the round's published summary "
+             "(ROUND.stpor.json) and compare its fingerprint with the one the exchange published")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="pyverify", description="Check a stark-por inclusion proof against a published root (pure Python)."
+        prog="pyverify",
+        description="Check a stark-por inclusion proof against the round's published summary (pure Python).",
+        epilog="Get from the exchange: your inclusion proof, the round's summary (ROUND.stpor.json) and the "
+               "statement fingerprint it published (auditors attest the same value). Exit 0 only when included.",
     )
-    parser.add_argument("proof", help="the inclusion proof (JSON)")
-    parser.add_argument("--root", required=True, help="the round's published root, 64 hex digits")
-    parser.add_argument("--round", dest="round_id", help="the round id you expect")
+    parser.add_argument("proof", help="your inclusion proof (JSON)")
+    parser.add_argument("--summary", help="the round's published summary, ROUND.stpor.json")
+    parser.add_argument("--user", required=True,
+                        help="your own user id: without it an exchange could hand two users with the same "
+                             "balances one shared leaf and count them once")
+    parser.add_argument("--fingerprint", help="the statement fingerprint the exchange published (64 hex digits)")
+    parser.add_argument("--expect", help="the balances you expect, e.g. BTC=0.5,ETH=2 (others are not checked)")
+    parser.add_argument("--root", help=argparse.SUPPRESS)  # refused with a reason, see BARE_ROOT
     args = parser.parse_args(argv)
+    try:
+        if args.summary is None:
+            raise ValueError(f"--summary is required{': ' + BARE_ROOT if args.root else ''}")
+        if args.root is not None:
+            raise ValueError(f"--root is not accepted: {BARE_ROOT}")
+        fingerprint = None if args.fingerprint is None else parse_fingerprint(args.fingerprint, "--fingerprint")
+        expect = None if args.expect is None else parse_expect(args.expect)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     try:
         with open(args.proof, "rb") as f:
             data = f.read(MAX_PROOF_BYTES + 1)
+        summary = Summary.load(args.summary)
     except OSError as e:
-        print(f"error: cannot read {args.proof}: {e.strerror}", file=sys.stderr)
+        print(f"error: cannot read {e.filename}: {e.strerror}", file=sys.stderr)
         return 2
     try:
         proof = InclusionProof.from_json(data)
-        check(proof, parse_root(args.root, "--root"), round_id=args.round_id)
+        check(proof, summary, user_id=args.user, expect=expect, fingerprint=fingerprint)
     except Rejected as e:
         print(f"NOT INCLUDED ({e.reason}): {e.message}")
         return 1
-    print(f"INCLUDED: user {proof.user_id!r} is in round {proof.round_id!r} under root {args.root.lower()}")
+    print(f"INCLUDED: user {proof.user_id!r} is in round {proof.round_id!r} of {summary.num_leaves:,} leaves, "
+          f"root {summary.root.hex()}")
     for e in proof.entries:
         print(f"  {e.asset:<12} {e.amount_text}")
     if not proof.entries:
         print("  (no balances)")
-    print("(asset names are the exchange's labels: check them against the round's statement)")
+    if expect is not None:
+        print(f"your expected balances match ({', '.join(sorted(expect))})")
+    print(f"statement fingerprint {summary.fingerprint().hex()}")
+    if fingerprint is None:
+        print("  compare it with the fingerprint the exchange published: the check above holds for that "
+              "statement only if they are equal (or pass --fingerprint)")
+    else:
+        print("  equal to the fingerprint you gave")
     return 0
 
 

@@ -9,24 +9,30 @@
 //! |---|---|
 //! | `malformed` | a field is out of its domain (bad length, non-canonical digest, unsorted entries…) |
 //! | `unknown-version` | a format version this verifier does not read |
+//! | `wrong-user` | the proof is for another user id than the one checking it |
+//! | `wrong-statement` | the anchor's fingerprint is not the one the user was given |
 //! | `wrong-round` | the proof belongs to another round than the statement's |
 //! | `asset-mismatch` | an entry's asset (index, name, decimals) differs from the statement's list |
 //! | `leaf-mismatch` | the user's id, salt and balances do not hash to the proof's leaf |
 //! | `path-mismatch` | the path does not lead from that leaf to the proof's root (or has the wrong length) |
 //! | `root-mismatch` | a consistent proof, but of another tree than the expected root |
 //!
+//! A proof is always checked against an [`Anchor`] that carries the round's asset list: a leaf
+//! hashes `(asset index, amount)`, so the asset names and decimals a proof shows are only
+//! bound by comparing them with the list the round published. A bare root is no anchor.
+//! `balance-mismatch` (the user's expected balances differ from the proven ones) compares
+//! decoded values and is left to the caller.
+//!
 //! The JSON encoding lives in Python (`stark_por/inclusion.py`); this module works on the
 //! decoded values.
 
 use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, leaf_digest, node_digest, Digest, Entry};
 
-use crate::statement::{validate_round_id, Asset, Statement, MAX_DECIMALS};
+use crate::statement::{validate_round_id, Asset, Statement, Summary, MAX_DECIMALS, MAX_DEPTH};
 use crate::user_commitment;
 
 /// The inclusion proof format version this code reads and writes.
 pub const INCLUSION_VERSION: u64 = 1;
-/// Deepest tree an inclusion proof may describe (the circuit accepts at most 2^40 leaves).
-pub const MAX_DEPTH: u32 = 40;
 /// Longest user id, in bytes (as in the ledger).
 pub const MAX_USER_ID: usize = 256;
 /// Amounts must be below this bound to be field elements the circuit could range-check.
@@ -61,25 +67,39 @@ pub struct InclusionProof {
     pub path: Vec<[u8; 32]>,
 }
 
-/// What a proof is checked against: a verified statement, or only a published root.
+/// What a proof is checked against: the round's verified statement or its published summary.
+/// Either fixes the round id, the tree size, the root and the asset list, and has a fingerprint.
 #[derive(Debug, Clone, Copy)]
 pub struct Anchor<'a> {
-    pub root: [u8; 32],
-    pub round_id: Option<&'a str>,
-    pub num_leaves: Option<u64>,
-    pub assets: Option<&'a [Asset]>,
+    round_id: &'a str,
+    num_leaves: u64,
+    root: [u8; 32],
+    assets: &'a [Asset],
+    fingerprint: [u8; 32],
 }
 
 impl<'a> Anchor<'a> {
-    /// Everything a statement fixes: root, round, tree size and asset list.
+    /// A statement recovered by verifying the round's proof.
     pub fn statement(s: &'a Statement) -> Self {
-        Anchor { root: s.root, round_id: Some(&s.round_id), num_leaves: Some(s.num_leaves), assets: Some(&s.assets) }
+        Anchor { round_id: &s.round_id, num_leaves: s.num_leaves, root: s.root, assets: &s.assets, fingerprint: s.fingerprint() }
     }
 
-    /// Only the root: asset labels and the round are then the proof's own word.
-    pub fn root(root: [u8; 32]) -> Self {
-        Anchor { root, round_id: None, num_leaves: None, assets: None }
+    /// The round's published summary (validate it first: [`Summary::validate`]).
+    pub fn summary(s: &'a Summary) -> Self {
+        Anchor { round_id: &s.round_id, num_leaves: s.num_leaves, root: s.root, assets: &s.assets, fingerprint: s.fingerprint() }
     }
+
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
+    }
+}
+
+/// What the user checking a proof knows of their own: their id and, when they have it, the
+/// fingerprint the exchange published (or auditors attested).
+#[derive(Debug, Clone, Copy)]
+pub struct Expected<'a> {
+    pub user_id: &'a str,
+    pub fingerprint: Option<[u8; 32]>,
 }
 
 /// Why an inclusion proof was refused. `reason()` gives the stable code.
@@ -89,6 +109,10 @@ pub enum InclusionError {
     Malformed(String),
     #[error("inclusion proof version {0} is not supported (this verifier reads version {INCLUSION_VERSION})")]
     UnknownVersion(u64),
+    #[error("the inclusion proof is for user {actual:?}, not {expected:?}")]
+    WrongUser { expected: String, actual: String },
+    #[error("the statement's fingerprint is {actual}, not the {expected} you were given")]
+    WrongStatement { expected: String, actual: String },
     #[error("the inclusion proof is for round {actual:?}, not {expected:?}")]
     WrongRound { expected: String, actual: String },
     #[error("asset mismatch: {0}")]
@@ -107,6 +131,8 @@ impl InclusionError {
         match self {
             InclusionError::Malformed(_) => "malformed",
             InclusionError::UnknownVersion(_) => "unknown-version",
+            InclusionError::WrongUser { .. } => "wrong-user",
+            InclusionError::WrongStatement { .. } => "wrong-statement",
             InclusionError::WrongRound { .. } => "wrong-round",
             InclusionError::AssetMismatch(_) => "asset-mismatch",
             InclusionError::LeafMismatch => "leaf-mismatch",
@@ -158,28 +184,39 @@ pub fn path_from_tree(tree: &[Digest], leaf_index: u64) -> Vec<Digest> {
     path
 }
 
-/// Checks `proof` against `anchor`. Ok means: the user's own id, salt and balances hash to a
-/// leaf from which the path reaches the anchor's root (and, with a statement, that the round,
-/// the tree size and the asset labels are the statement's).
-pub fn verify_inclusion(proof: &InclusionProof, anchor: &Anchor<'_>) -> Result<(), InclusionError> {
+/// Checks `proof` against `anchor` for the user `expected` names. Ok means: the proof is this
+/// user's, the anchor is the statement they were told of (when they know its fingerprint), the
+/// round, tree size and asset labels are the anchor's, and the user's own id, salt and balances
+/// hash to a leaf from which the path reaches the anchor's root.
+pub fn verify_inclusion(proof: &InclusionProof, anchor: &Anchor<'_>, expected: &Expected<'_>) -> Result<(), InclusionError> {
     let checked = check_structure(proof)?;
 
-    if let Some(round) = anchor.round_id {
-        if proof.round_id != round {
-            return Err(InclusionError::WrongRound { expected: round.into(), actual: proof.round_id.clone() });
+    if proof.user_id != expected.user_id {
+        return Err(InclusionError::WrongUser { expected: expected.user_id.into(), actual: proof.user_id.clone() });
+    }
+    if let Some(fingerprint) = expected.fingerprint {
+        if fingerprint != anchor.fingerprint {
+            return Err(InclusionError::WrongStatement { expected: hex(&fingerprint), actual: hex(&anchor.fingerprint) });
         }
     }
-    if let Some(n) = anchor.num_leaves {
-        if proof.num_leaves != n {
-            return Err(InclusionError::PathMismatch(format!(
-                "the proof places the leaf in a tree of {} leaves, the round's tree has {n}",
-                proof.num_leaves
-            )));
-        }
+    if proof.round_id != anchor.round_id {
+        return Err(InclusionError::WrongRound { expected: anchor.round_id.into(), actual: proof.round_id.clone() });
     }
-    if let Some(assets) = anchor.assets {
-        check_assets(&proof.entries, assets)?;
+    let n = anchor.num_leaves;
+    if proof.num_leaves != n {
+        return Err(InclusionError::PathMismatch(format!(
+            "the proof places the leaf in a tree of {} leaves, the round's tree has {n}",
+            proof.num_leaves
+        )));
     }
+    let depth = n.trailing_zeros() as usize;
+    if checked.path.len() != depth {
+        return Err(InclusionError::PathMismatch(format!(
+            "a tree of {n} leaves needs {depth} siblings, the path has {}",
+            checked.path.len()
+        )));
+    }
+    check_assets(&proof.entries, anchor.assets)?;
 
     let entries: Vec<Entry> = proof.entries.iter().map(|e| (e.index, e.amount)).collect();
     let leaf = compute_leaf(&proof.user_id, &proof.salt, &entries);
@@ -204,7 +241,7 @@ struct Checked {
     path: Vec<Digest>,
 }
 
-/// Every field in its domain; the path as long as the tree is deep.
+/// Every field in its domain.
 fn check_structure(p: &InclusionProof) -> Result<Checked, InclusionError> {
     let bad = |m: String| Err(InclusionError::Malformed(m));
     if p.version != INCLUSION_VERSION {
@@ -251,13 +288,6 @@ fn check_structure(p: &InclusionProof) -> Result<Checked, InclusionError> {
         .enumerate()
         .map(|(level, s)| digest(s, &format!("path element {level}")))
         .collect::<Result<Vec<_>, _>>()?;
-    let depth = n.trailing_zeros() as usize;
-    if path.len() != depth {
-        return Err(InclusionError::PathMismatch(format!(
-            "a tree of {n} leaves needs {depth} siblings, the path has {}",
-            path.len()
-        )));
-    }
     Ok(Checked { leaf, path })
 }
 
@@ -365,17 +395,48 @@ mod tests {
         Round { tree, proofs, statement }
     }
 
+    fn own(p: &InclusionProof) -> Expected<'_> {
+        Expected { user_id: &p.user_id, fingerprint: None }
+    }
+
     fn reason(p: &InclusionProof, s: &Statement) -> &'static str {
-        verify_inclusion(p, &Anchor::statement(s)).unwrap_err().reason()
+        verify_inclusion(p, &Anchor::statement(s), &own(p)).unwrap_err().reason()
     }
 
     #[test]
-    fn every_user_verifies_against_the_statement_and_the_root() {
+    fn every_user_verifies_against_the_statement_and_its_summary() {
         let r = round();
+        let summary = r.statement.summary();
         for p in &r.proofs {
-            verify_inclusion(p, &Anchor::statement(&r.statement)).unwrap();
-            verify_inclusion(p, &Anchor::root(digest_to_bytes(&r.tree[1]))).unwrap();
+            verify_inclusion(p, &Anchor::statement(&r.statement), &own(p)).unwrap();
+            let expected = Expected { user_id: &p.user_id, fingerprint: Some(r.statement.fingerprint()) };
+            verify_inclusion(p, &Anchor::summary(&summary), &expected).unwrap();
         }
+    }
+
+    #[test]
+    fn a_proof_checked_by_another_user_is_wrong_user() {
+        let r = round();
+        for (a, b) in [(0, 3), (3, 0), (1, 4)] {
+            let other = Expected { user_id: &r.proofs[b].user_id, fingerprint: None };
+            let err = verify_inclusion(&r.proofs[a], &Anchor::statement(&r.statement), &other).unwrap_err();
+            assert_eq!(err.reason(), "wrong-user");
+        }
+        // ids are compared exactly: no case folding, no trimming
+        let near = Expected { user_id: "Alice", fingerprint: None };
+        let err = verify_inclusion(&r.proofs[0], &Anchor::statement(&r.statement), &near).unwrap_err();
+        assert_eq!(err.reason(), "wrong-user");
+    }
+
+    #[test]
+    fn an_anchor_with_another_fingerprint_is_wrong_statement() {
+        let r = round();
+        let mut other = r.statement.summary();
+        other.totals[0] = vec![1];
+        let p = &r.proofs[0];
+        let expected = Expected { user_id: &p.user_id, fingerprint: Some(r.statement.fingerprint()) };
+        let err = verify_inclusion(p, &Anchor::summary(&other), &expected).unwrap_err();
+        assert_eq!(err.reason(), "wrong-statement");
     }
 
     #[test]
@@ -432,18 +493,14 @@ mod tests {
         let mut other = r.statement.clone();
         other.root = digest_to_bytes(&r.tree[2]);
         assert_eq!(reason(&r.proofs[2], &other), "root-mismatch");
-        let err = verify_inclusion(&r.proofs[2], &Anchor::root(digest_to_bytes(&r.tree[3]))).unwrap_err();
-        assert_eq!(err.reason(), "root-mismatch");
     }
 
     #[test]
-    fn relabelled_assets_are_refused_against_a_statement_only() {
+    fn relabelled_assets_are_refused() {
         let r = round();
         let mut p = r.proofs[0].clone();
         p.entries[0].asset = "WBTC".into();
         assert_eq!(reason(&p, &r.statement), "asset-mismatch");
-        // the root alone does not commit to names: the labels are then the exchange's word
-        verify_inclusion(&p, &Anchor::root(r.statement.root)).unwrap();
         let mut p = r.proofs[0].clone();
         p.entries[1].decimals = 8;
         assert_eq!(reason(&p, &r.statement), "asset-mismatch");
@@ -528,7 +585,7 @@ mod tests {
                 root: out.statement.root,
                 path,
             };
-            verify_inclusion(&proof, &Anchor::statement(&out.statement)).unwrap();
+            verify_inclusion(&proof, &Anchor::statement(&out.statement), &own(&proof)).unwrap();
         }
     }
 

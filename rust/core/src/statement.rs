@@ -4,6 +4,7 @@ use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, hash_bytes, D
 use stark_por_solvency::air::combine_parts;
 use stark_por_solvency::layout::PARTS;
 use stark_por_solvency::PublicInputs;
+use sha2::{Digest as _, Sha256};
 use winterfell::math::{fields::f64::BaseElement as Felt, StarkField};
 
 use crate::error::{Error, Result};
@@ -16,6 +17,12 @@ pub const MAX_ROUND_ID: usize = 256;
 pub const MAX_DECIMALS: u8 = 30;
 /// Most assets a statement may list.
 pub const MAX_ASSETS: usize = 65_536;
+/// Version of the statement encoding under the fingerprint (see [`Summary::fingerprint`]).
+pub const STATEMENT_VERSION: u16 = 1;
+/// Deepest tree a statement may describe (the circuit accepts at most 2^40 leaves).
+pub const MAX_DEPTH: u32 = 40;
+/// Domain separation of the fingerprint: a SHA-256 of anything else never starts this way.
+const FINGERPRINT_DOMAIN: &[u8] = b"stark-por/statement\0";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Asset {
@@ -56,19 +63,26 @@ impl Statement {
         combine_parts(&self.totals[k])
     }
 
+    /// What the round publishes in the clear, totals as exact integers.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            round_id: self.round_id.clone(),
+            range_bits: self.range_bits,
+            num_leaves: self.num_leaves,
+            root: self.root,
+            assets: self.assets.clone(),
+            totals: (0..self.assets.len()).map(|k| self.total(k).to_le_bytes().to_vec()).collect(),
+        }
+    }
+
+    /// The statement fingerprint (see [`Summary::fingerprint`]).
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.summary().fingerprint()
+    }
+
     pub fn validate(&self) -> Result<()> {
         validate_round_id(&self.round_id)?;
-        if self.assets.is_empty() || self.assets.len() > MAX_ASSETS {
-            return Err(Error::Input(format!("a statement lists 1 to {MAX_ASSETS} assets, not {}", self.assets.len())));
-        }
-        let mut names = std::collections::HashSet::new();
-        for a in &self.assets {
-            a.validate()?;
-            if !names.insert(a.name.as_str()) {
-                return Err(Error::Input(format!("asset {} is listed twice", a.name)));
-            }
-        }
-        Ok(())
+        validate_assets(&self.assets)
     }
 
     /// Digest binding the asset list (order, names and decimals) into the transcript.
@@ -166,6 +180,100 @@ impl Statement {
     }
 }
 
+/// A round's published statement as a user receives it (the summary JSON): every field the
+/// fingerprint binds. It is what an inclusion proof is checked against when the user does not
+/// verify the STARK proof themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub round_id: String,
+    pub range_bits: u32,
+    pub num_leaves: u64,
+    pub root: [u8; 32],
+    pub assets: Vec<Asset>,
+    /// Exact total of each asset in its smallest unit, little-endian bytes of any length
+    /// (trailing zero bytes do not change the value nor the fingerprint).
+    pub totals: Vec<Vec<u8>>,
+}
+
+impl Summary {
+    /// Every field in the domain a statement of version 1 can have.
+    pub fn validate(&self) -> Result<()> {
+        validate_round_id(&self.round_id)?;
+        let bits = stark_por_solvency::air::MIN_RANGE_BITS..=stark_por_solvency::air::MAX_RANGE_BITS;
+        if !bits.contains(&self.range_bits) {
+            return Err(Error::Input(format!("range bound of {} bits is not in {bits:?}", self.range_bits)));
+        }
+        let n = self.num_leaves;
+        if n < 2 || !n.is_power_of_two() || n.trailing_zeros() > MAX_DEPTH {
+            return Err(Error::Input(format!("the tree size {n} is not a power of two from 2 to 2^{MAX_DEPTH}")));
+        }
+        if digest_from_bytes(&self.root).is_none() {
+            return Err(Error::Input("the root is not a canonical digest".into()));
+        }
+        if self.totals.len() != self.assets.len() {
+            return Err(Error::Input(format!("{} totals for {} assets", self.totals.len(), self.assets.len())));
+        }
+        for (a, t) in self.assets.iter().zip(&self.totals) {
+            if minimal(t).len() > u16::MAX as usize {
+                return Err(Error::Input(format!("the total of {} is longer than {} bytes", a.name, u16::MAX)));
+            }
+        }
+        validate_assets(&self.assets)
+    }
+
+    /// The statement fingerprint: SHA-256 over a versioned, length-prefixed encoding of every
+    /// published field, totals as exact integers (minimal little-endian bytes, 0 → empty), so
+    /// later statement versions extend it without changing what version 1 means:
+    ///
+    /// ```text
+    /// "stark-por/statement" 0x00 ‖ u16le(1) ‖ u16le(len round_id) ‖ round_id ‖ u8(range_bits)
+    /// ‖ u64le(num_leaves) ‖ root ‖ u32le(K) ‖ K × (u8(len name) ‖ name ‖ u8(decimals) ‖ u16le(len t) ‖ t)
+    /// ```
+    ///
+    /// Lengths are taken as the encoding's fixed widths: call it on a validated summary.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(FINGERPRINT_DOMAIN);
+        h.update(STATEMENT_VERSION.to_le_bytes());
+        h.update((self.round_id.len() as u16).to_le_bytes());
+        h.update(self.round_id.as_bytes());
+        h.update([self.range_bits as u8]);
+        h.update(self.num_leaves.to_le_bytes());
+        h.update(self.root);
+        h.update((self.assets.len() as u32).to_le_bytes());
+        for (a, t) in self.assets.iter().zip(&self.totals) {
+            let t = minimal(t);
+            h.update([a.name.len() as u8]);
+            h.update(a.name.as_bytes());
+            h.update([a.decimals]);
+            h.update((t.len() as u16).to_le_bytes());
+            h.update(t);
+        }
+        h.finalize().into()
+    }
+}
+
+/// Little-endian bytes of an unsigned integer without its trailing zero bytes.
+fn minimal(le: &[u8]) -> &[u8] {
+    let len = le.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    &le[..len]
+}
+
+/// 1 to [`MAX_ASSETS`] valid assets, no name twice.
+pub fn validate_assets(assets: &[Asset]) -> Result<()> {
+    if assets.is_empty() || assets.len() > MAX_ASSETS {
+        return Err(Error::Input(format!("a statement lists 1 to {MAX_ASSETS} assets, not {}", assets.len())));
+    }
+    let mut names = std::collections::HashSet::new();
+    for a in assets {
+        a.validate()?;
+        if !names.insert(a.name.as_str()) {
+            return Err(Error::Input(format!("asset {} is listed twice", a.name)));
+        }
+    }
+    Ok(())
+}
+
 pub fn validate_round_id(round_id: &str) -> Result<()> {
     if round_id.is_empty() || round_id.len() > MAX_ROUND_ID || round_id.chars().any(char::is_control) {
         return Err(Error::Input(format!(
@@ -177,4 +285,98 @@ pub fn validate_round_id(round_id: &str) -> Result<()> {
 
 pub fn round_digest(round_id: &str) -> Digest {
     hash_bytes(ROUND_TAG, round_id.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary() -> Summary {
+        Summary {
+            round_id: "2026-11".into(),
+            range_bits: 62,
+            num_leaves: 8,
+            root: [7; 32],
+            assets: vec![Asset { name: "BTC".into(), decimals: 8 }, Asset { name: "ETH".into(), decimals: 18 }],
+            totals: vec![vec![5], vec![]],
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_is_sha256_of_the_documented_encoding() {
+        let s = summary();
+        let mut bytes = b"stark-por/statement\0".to_vec();
+        bytes.extend_from_slice(&[1, 0, 7, 0]);
+        bytes.extend_from_slice(b"2026-11");
+        bytes.push(62);
+        bytes.extend_from_slice(&8u64.to_le_bytes());
+        bytes.extend_from_slice(&[7; 32]);
+        bytes.extend_from_slice(&2u32.to_le_bytes());
+        bytes.extend_from_slice(&[3, b'B', b'T', b'C', 8, 1, 0, 5]);
+        bytes.extend_from_slice(&[3, b'E', b'T', b'H', 18, 0, 0]);
+        assert_eq!(s.fingerprint(), <[u8; 32]>::from(Sha256::digest(&bytes)));
+    }
+
+    #[test]
+    fn trailing_zero_bytes_do_not_change_a_total_and_every_field_counts() {
+        let s = summary();
+        let mut padded = s.clone();
+        padded.totals = vec![vec![5, 0, 0], vec![0; 16]];
+        assert_eq!(s.fingerprint(), padded.fingerprint());
+        type Tamper = Box<dyn Fn(&mut Summary)>;
+        let cases: Vec<Tamper> = vec![
+            Box::new(|s| s.round_id.push('x')),
+            Box::new(|s| s.range_bits = 63),
+            Box::new(|s| s.num_leaves = 16),
+            Box::new(|s| s.root[31] ^= 1),
+            Box::new(|s| s.assets[0].name = "DOGE".into()),
+            Box::new(|s| s.assets[1].decimals = 8),
+            Box::new(|s| s.totals[1] = vec![1]),
+            Box::new(|s| s.assets.swap(0, 1)),
+        ];
+        for (i, tamper) in cases.iter().enumerate() {
+            let mut t = s.clone();
+            tamper(&mut t);
+            assert_ne!(t.fingerprint(), s.fingerprint(), "case {i}");
+        }
+    }
+
+    #[test]
+    fn a_statement_and_its_summary_share_the_fingerprint() {
+        let st = Statement {
+            round_id: "r".into(),
+            assets: vec![Asset { name: "BTC".into(), decimals: 8 }],
+            range_bits: 62,
+            num_leaves: 2,
+            root: [0; 32],
+            totals: vec![[1, 2, 3]],
+        };
+        let total = st.total(0);
+        let s = Summary { round_id: "r".into(), range_bits: 62, num_leaves: 2, root: [0; 32],
+                          assets: st.assets.clone(), totals: vec![total.to_le_bytes().to_vec()] };
+        assert_eq!(st.fingerprint(), s.fingerprint());
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn a_summary_out_of_domain_is_refused() {
+        type Tamper = Box<dyn Fn(&mut Summary)>;
+        let cases: Vec<Tamper> = vec![
+            Box::new(|s| s.round_id.clear()),
+            Box::new(|s| s.range_bits = 64),
+            Box::new(|s| s.num_leaves = 6),
+            Box::new(|s| s.num_leaves = 1 << 41),
+            Box::new(|s| s.root = [0xFF; 32]),
+            Box::new(|s| s.totals.pop().map(|_| ()).unwrap_or(())),
+            Box::new(|s| s.totals[0] = vec![1; 65_536]),
+            Box::new(|s| s.assets[1].name = "BTC".into()),
+            Box::new(|s| s.assets[0].decimals = 31),
+        ];
+        summary().validate().unwrap();
+        for (i, tamper) in cases.iter().enumerate() {
+            let mut s = summary();
+            tamper(&mut s);
+            assert!(s.validate().is_err(), "case {i}");
+        }
+    }
 }

@@ -5,7 +5,8 @@ use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-use stark_por_core::inclusion::{Anchor, InclusionEntry, InclusionProof};
+use stark_por_core::inclusion::{Anchor, Expected, InclusionEntry, InclusionProof};
+use stark_por_core::statement::Summary;
 use stark_por_core::{self as core, Asset, Error, LedgerRef, Security, Statement};
 
 /// Maps the core's one error type to our Python exceptions, in one place.
@@ -200,9 +201,28 @@ fn digests(bytes: &[u8], what: &str) -> PyResult<Vec<[u8; 32]>> {
     Ok(bytes.chunks_exact(32).map(|c| c.try_into().expect("chunks_exact gives 32 bytes")).collect())
 }
 
+/// A published statement as Python passes it: (round_id, range_bits, num_leaves, root,
+/// [(asset, decimals, exact total as little-endian bytes)]).
+type SummaryArgs = (String, u32, u64, Vec<u8>, Vec<(String, u8, Vec<u8>)>);
+
+fn summary_of(args: SummaryArgs) -> PyResult<Summary> {
+    let (round_id, range_bits, num_leaves, root, assets) = args;
+    let (assets, totals) = assets.into_iter().map(|(name, decimals, total)| (Asset { name, decimals }, total)).unzip();
+    let summary = Summary { round_id, range_bits, num_leaves, root: digest32(&root, "root")?, assets, totals };
+    summary.validate().map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(summary)
+}
+
+/// statement_fingerprint(summary) -> the 32-byte fingerprint of a published statement
+/// (see `SummaryArgs`); ValueError naming the field out of its domain.
+#[pyfunction]
+fn statement_fingerprint(py: Python<'_>, summary: SummaryArgs) -> PyResult<Bound<'_, PyBytes>> {
+    Ok(PyBytes::new(py, &summary_of(summary)?.fingerprint()))
+}
+
 /// verify_inclusion(version, round_id, user_id, salt, entries [(asset, index, decimals, amount)],
-/// leaf_index, num_leaves, leaf, root, path (32 bytes per sibling), expected_root,
-/// expected_round, expected_num_leaves, expected_assets) -> None; raises InvalidInclusionProof.
+/// leaf_index, num_leaves, leaf, root, path (32 bytes per sibling), anchor (see `SummaryArgs`),
+/// expected_user, expected_fingerprint) -> None; raises InvalidInclusionProof.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn verify_inclusion(
@@ -217,10 +237,9 @@ fn verify_inclusion(
     leaf: &[u8],
     root: &[u8],
     path: &[u8],
-    expected_root: &[u8],
-    expected_round: Option<String>,
-    expected_num_leaves: Option<u64>,
-    expected_assets: Option<Vec<(String, u8)>>,
+    anchor: SummaryArgs,
+    expected_user: &str,
+    expected_fingerprint: Option<Vec<u8>>,
 ) -> PyResult<()> {
     let proof = InclusionProof {
         version,
@@ -237,15 +256,12 @@ fn verify_inclusion(
         root: digest32(root, "root")?,
         path: digests(path, "path")?,
     };
-    let assets: Option<Vec<Asset>> =
-        expected_assets.map(|list| list.into_iter().map(|(name, decimals)| Asset { name, decimals }).collect());
-    let anchor = Anchor {
-        root: digest32(expected_root, "expected root")?,
-        round_id: expected_round.as_deref(),
-        num_leaves: expected_num_leaves,
-        assets: assets.as_deref(),
+    let summary = summary_of(anchor)?;
+    let expected = Expected {
+        user_id: expected_user,
+        fingerprint: expected_fingerprint.map(|f| digest32(&f, "expected fingerprint")).transpose()?,
     };
-    core::inclusion::verify_inclusion(&proof, &anchor).map_err(|e| to_py(py, e.into()))
+    core::inclusion::verify_inclusion(&proof, &Anchor::summary(&summary), &expected).map_err(|e| to_py(py, e.into()))
 }
 
 /// inclusion_leaf(user_id, salt, entries [(index, amount)]) -> the user's leaf digest (32 bytes).
@@ -434,6 +450,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_statement, m)?)?;
     m.add_function(wrap_pyfunction!(trace_dump, m)?)?;
     m.add_function(wrap_pyfunction!(verify_inclusion, m)?)?;
+    m.add_function(wrap_pyfunction!(statement_fingerprint, m)?)?;
     m.add_function(wrap_pyfunction!(inclusion_leaf, m)?)?;
     m.add_function(wrap_pyfunction!(id_commitment, m)?)?;
     m.add_function(wrap_pyfunction!(walk_path, m)?)?;
