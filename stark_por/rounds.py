@@ -373,7 +373,7 @@ def prove_file(
     with con.step("assembling and verifying the round"):
         out = rnd.placement.assemble(batch_log2, results)
         # the round is checked as any verifier will check it before it is published
-        statement = Statement._from_native(_native.verify(out["file"], 100))
+        statement = Statement._from_native(_native.verify(out["file"], 100), verified=True)
         atomic_write(output, out["file"])
         atomic_write(summary_path(output), (json.dumps(statement.summary(), indent=2) + "\n").encode())
 

@@ -1,5 +1,6 @@
-"""Inclusion proofs end to end: store, export, both verifiers, every tamper, the CLI, and the
-pure-Python verifier against the Rust core (random inputs and the committed vectors)."""
+"""Inclusion proofs end to end: store, export, both verifiers, both anchors (the verified
+statement and the published summary), every tamper, the CLI, and the pure-Python verifier
+against the Rust core (random inputs and the committed vectors)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from stark_por import (
     InclusionProof,
     InclusionStore,
     InvalidInclusionProof,
+    InvalidSummary,
     Ledger,
+    PublishedSummary,
     prove,
     verify,
     verify_inclusion,
@@ -31,6 +34,7 @@ from stark_por.verifiers import pyverify
 from stark_por.cli import main as cli
 from stark_por.errors import INCLUSION_REASONS
 from stark_por.inclusion import export, export_all, store_path
+from stark_por.proof import summary_path
 from stark_por.synthetic import generate
 
 SECRET = b"inclusion-test-secret-0123456789"
@@ -80,6 +84,19 @@ def sample(rounds):
     return doc, statement, other
 
 
+@pytest.fixture(scope="module")
+def summary_a(rounds):
+    """Round a's published summary, as a user loads it."""
+    return PublishedSummary.load(summary_path(rounds["a"][1]))
+
+
+ANCHORS = pytest.mark.parametrize("anchor_kind", ["statement", "summary"])
+
+
+def anchor_of(kind: str, statement, summary):
+    return statement if kind == "statement" else summary
+
+
 def expected_balances(led: Ledger, u: int) -> dict:
     lo, hi = int(led.indptr[u]), int(led.indptr[u + 1])
     out = {}
@@ -89,11 +106,15 @@ def expected_balances(led: Ledger, u: int) -> dict:
     return out
 
 
-def reason_of(inclusion, anchor, pure: bool) -> str:
+def reason_of(inclusion, anchor, pure: bool, user: str = None, **kw) -> str:
+    """The reason ``inclusion`` is refused when checked by ``user`` (default: the sample's)."""
     with pytest.raises(InvalidInclusionProof) as info:
-        verify_inclusion(inclusion, anchor, pure=pure)
+        verify_inclusion(inclusion, anchor, user_id=user or SAMPLE_USER, pure=pure, **kw)
     assert info.value.reason in INCLUSION_REASONS
     return info.value.reason
+
+
+SAMPLE_USER = generate(37, num_assets=5, seed=11).user_ids[3]
 
 
 # -- the happy path ---------------------------------------------------------------------------
@@ -102,16 +123,21 @@ def reason_of(inclusion, anchor, pure: bool) -> str:
 @pytest.mark.parametrize("name", ["a", "special"])
 def test_every_user_verifies_both_ways(rounds, name):
     led, path, statement = rounds[name]
+    summary = PublishedSummary.load(summary_path(path))
+    assert summary.fingerprint == statement.fingerprint
     with InclusionStore(store_path(path)) as store:
         assert len(store) == led.num_users and store.root == statement.root
         for u, user in enumerate(led.user_ids):
             proof = export(store, user)
             text = proof.to_json()
             want = expected_balances(led, u)
-            assert verify_inclusion(proof, statement) == want
-            assert verify_inclusion(text, statement, pure=True) == want
-            assert verify_inclusion(text.encode(), statement.root) == want
-            assert verify_inclusion(text, statement.root.upper(), pure=True) == want
+            assert verify_inclusion(proof, statement, user_id=user) == want
+            assert verify_inclusion(text, statement, user_id=user, pure=True) == want
+            assert verify_inclusion(text.encode(), summary, user_id=user, fingerprint=statement.fingerprint) == want
+            assert verify_inclusion(text, summary, user_id=user, fingerprint=statement.fingerprint.upper(), pure=True) == want
+            expect = {a: f"{v:f}" for a, v in want.items()}
+            assert verify_inclusion(text, summary, user_id=user, expect=expect) == want
+            assert verify_inclusion(text, statement, user_id=user, expect=expect, pure=True) == want
             assert InclusionProof.from_json(text) == proof
 
 
@@ -143,7 +169,7 @@ def test_export_all_streams_every_users_proof(rounds, tmp_path):
     for line in lines:
         proof = InclusionProof.from_json(line)
         assert proof == export(store_path(path), proof.user_id)
-        verify_inclusion(line, statement)
+        verify_inclusion(line, statement, user_id=proof.user_id)
 
 
 def test_inclusion_json_is_small_for_a_million_users():
@@ -201,7 +227,7 @@ TAMPERS = {
     "changed balance": (_bump_amount, "leaf-mismatch"),
     "dropped balance": (lambda d: d["entries"].pop(), "leaf-mismatch"),
     "wrong salt": (lambda d: d.update(salt=_flip(d["salt"])), "leaf-mismatch"),
-    "wrong id": (lambda d: d.update(user_id=d["user_id"] + "x"), "leaf-mismatch"),
+    "another user's id": (lambda d: d.update(user_id=d["user_id"] + "x"), "wrong-user"),
     "changed balance, leaf recomputed": (_recompute_leaf_after_bump, "path-mismatch"),
     "swapped path": (lambda d: d["path"].__setitem__(slice(0, 2), d["path"][1::-1]), "path-mismatch"),
     "changed sibling": (lambda d: d["path"].__setitem__(2, _flip(d["path"][2])), "path-mismatch"),
@@ -234,32 +260,41 @@ TAMPERS = {
 
 
 @BOTH
+@ANCHORS
 @pytest.mark.parametrize("name", sorted(TAMPERS))
-def test_each_tamper_is_refused_with_its_reason(sample, name, pure):
+def test_each_tamper_is_refused_with_its_reason(sample, summary_a, name, pure, anchor_kind):
     doc, statement, _ = sample
-    assert len(doc["entries"]) >= 2 and len(doc["path"]) >= 3
+    assert len(doc["entries"]) >= 2 and len(doc["path"]) >= 3 and doc["user_id"] == SAMPLE_USER
     tamper, want = TAMPERS[name]
     doc = json.loads(json.dumps(doc))
     tamper(doc)
-    assert reason_of(json.dumps(doc), statement, pure) == want
+    assert reason_of(json.dumps(doc), anchor_of(anchor_kind, statement, summary_a), pure) == want
 
 
 @BOTH
-def test_relabelled_assets_pass_a_bare_root_only(sample, pure):
+def test_a_changed_id_checked_by_that_id_is_a_leaf_mismatch(sample, pure):
     doc, statement, _ = sample
-    doc = json.loads(json.dumps(doc))
-    doc["entries"][0]["asset"] = "DOGE"
-    assert "DOGE" in verify_inclusion(json.dumps(doc), statement.root, pure=pure)
+    doc = dict(doc, user_id=doc["user_id"] + "x")
+    assert reason_of(json.dumps(doc), statement, pure, user=doc["user_id"]) == "leaf-mismatch"
 
 
 @BOTH
-def test_another_rounds_proof_or_root_is_refused(sample, rounds, pure):
+@ANCHORS
+def test_another_rounds_proof_or_statement_is_refused(sample, rounds, summary_a, pure, anchor_kind):
     doc, statement, other = sample
     text, other_text = json.dumps(doc), json.dumps(other)
-    assert reason_of(other_text, statement, pure) == "wrong-round"
-    assert reason_of(other_text, statement.root, pure) == "root-mismatch"
-    assert reason_of(text, rounds["b"][2].root, pure) == "root-mismatch"
-    assert reason_of(text, "ab" * 32, pure) == "root-mismatch"
+    assert reason_of(other_text, anchor_of(anchor_kind, statement, summary_a), pure) == "wrong-round"
+    b_summary = PublishedSummary.load(summary_path(rounds["b"][1]))
+    other_anchor = anchor_of(anchor_kind, rounds["b"][2], b_summary)
+    assert reason_of(text, other_anchor, pure) == "wrong-round"
+    # a summary of round a with round b's root: a consistent proof of another tree
+    forged = json.loads(summary_path(rounds["a"][1]).read_text())
+    forged["root"] = rounds["b"][2].root
+    del forged["fingerprint"]
+    assert reason_of(text, PublishedSummary.from_json(json.dumps(forged)), pure) == "root-mismatch"
+    # ... and it cannot carry round a's published fingerprint
+    assert reason_of(text, PublishedSummary.from_json(json.dumps(forged)), pure,
+                     fingerprint=statement.fingerprint) == "wrong-statement"
 
 
 @BOTH
@@ -283,11 +318,18 @@ def test_truncated_files_are_malformed(sample, tmp_path, pure):
 
 
 def test_a_bad_anchor_is_a_usage_error(sample):
-    doc, _, _ = sample
-    with pytest.raises(ValueError, match="64 hex digits"):
-        verify_inclusion(json.dumps(doc), "abc")
+    doc, statement, _ = sample
     with pytest.raises(TypeError):
-        verify_inclusion(json.dumps(doc), 42)
+        verify_inclusion(json.dumps(doc), 42, user_id=SAMPLE_USER)
+    with pytest.raises(TypeError):
+        verify_inclusion(json.dumps(doc), statement)  # user_id is required
+    with pytest.raises(TypeError):
+        verify_inclusion(json.dumps(doc), statement, user_id=7)
+    with pytest.raises(ValueError, match="64 hex digits"):
+        verify_inclusion(json.dumps(doc), statement, user_id=SAMPLE_USER, fingerprint="abc")
+    for bad in ({"BTC": 0.5}, {"BTC": "-1"}, {"BTC": "1e3"}, {"BTC": "NaN"}, {"B TC": "1"}):
+        with pytest.raises((TypeError, ValueError)):
+            verify_inclusion(json.dumps(doc), statement, user_id=SAMPLE_USER, expect=bad)
 
 
 # -- Rust and pure Python agree ---------------------------------------------------------------
@@ -345,7 +387,7 @@ def test_paths_agree_on_random_inputs(leaf, path, data):
 # -- the pure-Python verifier on its own -------------------------------------------------------
 
 
-def test_pure_verifier_runs_with_the_native_module_blocked(sample, tmp_path):
+def test_pure_verifier_runs_with_the_native_module_blocked(sample, rounds, tmp_path):
     doc, statement, _ = sample
     (tmp_path / "me.json").write_text(json.dumps(doc))
     script = f"""
@@ -355,7 +397,9 @@ spec = importlib.util.spec_from_file_location("pyverify", {str(PYVERIFY_FILE)!r}
 pv = importlib.util.module_from_spec(spec)
 sys.modules["pyverify"] = pv
 spec.loader.exec_module(pv)
-balances = pv.verify(open({str(tmp_path / "me.json")!r}).read(), {statement.root!r}, round_id="2026-11")
+proof = pv.InclusionProof.from_json(open({str(tmp_path / "me.json")!r}).read())
+summary = pv.Summary.load({str(summary_path(rounds["a"][1]))!r})
+balances = pv.check(proof, summary, user_id={SAMPLE_USER!r}, fingerprint=bytes.fromhex({statement.fingerprint!r}))
 vectors = json.load(open({str(ROOT / "tests" / "vectors" / "inclusion.json")!r}))
 for leaf in vectors["leaves"]:
     assert pv.leaf(leaf["user_id"], bytes.fromhex(leaf["salt"]), leaf["entries"]).hex() == leaf["leaf"]
@@ -369,23 +413,43 @@ print(json.dumps({{k: str(v) for k, v in balances.items()}}))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout) == {k: str(v) for k, v in verify_inclusion(json.dumps(doc), statement).items()}
+    want = verify_inclusion(json.dumps(doc), statement, user_id=SAMPLE_USER)
+    assert json.loads(out.stdout) == {k: str(v) for k, v in want.items()}
 
 
-def test_pyverify_is_a_standalone_script(sample, tmp_path):
+def test_pyverify_is_a_standalone_script(sample, rounds, tmp_path):
     doc, statement, _ = sample
     doc = json.loads(json.dumps(doc))
     copy = tmp_path / "pyverify.py"
     copy.write_text(PYVERIFY_FILE.read_text())
     (tmp_path / "me.json").write_text(json.dumps(doc))
+    (tmp_path / "round.stpor.json").write_text(summary_path(rounds["a"][1]).read_text())
     run = lambda *args: subprocess.run(  # noqa: E731
         [sys.executable, "-I", str(copy), "me.json", *args], capture_output=True, text=True, cwd=tmp_path, timeout=60
     )
-    ok = run("--root", statement.root, "--round", "2026-11")
+    anchor = ["--summary", "round.stpor.json", "--user", SAMPLE_USER]
+    ok = run(*anchor)
     assert ok.returncode == 0 and ok.stdout.startswith("INCLUDED"), ok.stdout + ok.stderr
+    assert f"statement fingerprint {statement.fingerprint}" in ok.stdout and "compare it" in ok.stdout
+    ok = run(*anchor, "--fingerprint", statement.fingerprint)
+    assert ok.returncode == 0 and "equal to the fingerprint you gave" in ok.stdout, ok.stdout + ok.stderr
+    first = doc["entries"][0]
+    ok = run(*anchor, "--expect", f"{first['asset']}={first['amount']},NOPE=0")
+    assert ok.returncode == 0 and "expected balances match" in ok.stdout, ok.stdout + ok.stderr
+    bad = run(*anchor, "--expect", f"{first['asset']}={Decimal(first['amount']) + 1}")
+    assert bad.returncode == 1 and "NOT INCLUDED (balance-mismatch)" in bad.stdout
+    bad = run(*anchor, "--fingerprint", "00" * 32)
+    assert bad.returncode == 1 and "NOT INCLUDED (wrong-statement)" in bad.stdout
+    bad = run("--summary", "round.stpor.json", "--user", SAMPLE_USER + "x")
+    assert bad.returncode == 1 and "NOT INCLUDED (wrong-user)" in bad.stdout
+    for usage in (["--root", statement.root, "--user", SAMPLE_USER], anchor + ["--root", statement.root],
+                  ["--summary", "round.stpor.json"], anchor + ["--fingerprint", "xyz"], anchor + ["--expect", "BTC"]):
+        out = run(*usage)
+        assert out.returncode == 2 and not out.stdout, (usage, out.stdout)
+    assert "a root alone cannot vouch for the asset names" in run("--root", statement.root, "--user", "u").stderr
     doc["entries"][0]["amount"] = str(Decimal(doc["entries"][0]["amount"]) * 2)
     (tmp_path / "me.json").write_text(json.dumps(doc))
-    bad = run("--root", statement.root)
+    bad = run(*anchor)
     assert bad.returncode == 1 and "NOT INCLUDED (leaf-mismatch)" in bad.stdout
 
 
@@ -393,7 +457,7 @@ def test_pure_check_is_fast(sample):
     doc, statement, _ = sample
     proof = InclusionProof.from_json(json.dumps(doc))
     start = time.perf_counter()
-    verify_inclusion(proof, statement, pure=True)
+    verify_inclusion(proof, statement, user_id=SAMPLE_USER, pure=True)
     # generous: the aim is 100 ms for 20 levels; this tree has 6, on a shared CI machine
     assert time.perf_counter() - start < 1.0
 
@@ -405,28 +469,52 @@ def test_cli_export_and_verify(rounds, tmp_path, capsys):
     led, path, statement = rounds["a"]
     user = led.user_ids[5]
     me = tmp_path / "me.json"
+    summary = str(summary_path(path))
     assert cli(["-q", "inclusion", "export", str(path), "--user", user, "-o", str(me)]) == 0
     for extra in ([], ["--pure"]):
         capsys.readouterr()
-        assert cli(["-q", "inclusion", "verify", str(me), "--proof", str(path), *extra]) == 0
+        assert cli(["-q", "inclusion", "verify", str(me), "--user", user, "--proof", str(path), *extra]) == 0
         out = capsys.readouterr().out
-        assert out.startswith(f"INCLUDED: user {user!r}") and "note:" not in out
+        assert out.startswith(f"INCLUDED: user {user!r}") and f"statement fingerprint {statement.fingerprint}" in out
         for asset, amount in expected_balances(led, 5).items():
             assert f"{asset}" in out and f"{amount:,f}" in out
-        assert cli(["-q", "inclusion", "verify", str(me), "--root", statement.root, *extra]) == 0
-        assert "note: only the root was checked" in capsys.readouterr().out
+        assert cli(["-q", "inclusion", "verify", str(me), "--user", user, "--summary", summary, *extra]) == 0
+        out = capsys.readouterr().out
+        assert f"statement fingerprint {statement.fingerprint}" in out and "compare it with the fingerprint" in out
+        expect = ",".join(f"{a}={v:f}" for a, v in expected_balances(led, 5).items())
+        assert cli(["-q", "inclusion", "verify", str(me), "--user", user, "--summary", summary,
+                    "--fingerprint", statement.fingerprint, "--expect", expect, *extra]) == 0
+        out = capsys.readouterr().out
+        assert "equal to the fingerprint you gave" in out and "expected balances match" in out
+        assert cli(["-q", "inclusion", "verify", str(me), "--user", user + "-not", "--summary", summary, *extra]) == 1
+        assert "NOT INCLUDED (wrong-user)" in capsys.readouterr().out
+        assert cli(["-q", "inclusion", "verify", str(me), "--user", user, "--summary", summary,
+                    "--fingerprint", "ab" * 32, *extra]) == 1
+        assert "NOT INCLUDED (wrong-statement)" in capsys.readouterr().out
+        assert cli(["-q", "inclusion", "verify", str(me), "--user", user, "--proof", str(path),
+                    "--expect", "NOPE=1", *extra]) == 1
+        assert "NOT INCLUDED (balance-mismatch): NOPE: you expect 1, the proof shows 0" in capsys.readouterr().out
 
     doc = json.loads(me.read_text())
     doc["entries"][0]["amount"] = "123"
     me.write_text(json.dumps(doc))
     for extra in ([], ["--pure"]):
-        assert cli(["-q", "inclusion", "verify", str(me), "--proof", str(path), *extra]) == 1
+        assert cli(["-q", "inclusion", "verify", str(me), "--user", user, "--proof", str(path), *extra]) == 1
         assert "NOT INCLUDED (leaf-mismatch)" in capsys.readouterr().out
     me.write_bytes(b"\x00garbage")
-    assert cli(["-q", "inclusion", "verify", str(me), "--root", statement.root]) == 1
+    assert cli(["-q", "inclusion", "verify", str(me), "--user", user, "--summary", summary]) == 1
     assert "NOT INCLUDED (malformed)" in capsys.readouterr().out
-    assert cli(["-q", "inclusion", "verify", str(me), "--root", "xyz"]) == 2
-    assert cli(["-q", "inclusion", "verify", str(tmp_path / "absent.json"), "--root", statement.root]) == 2
+    capsys.readouterr()
+    # a bare root is refused, saying why and what to pass instead
+    assert cli(["-q", "inclusion", "verify", str(me), "--user", user, "--root", statement.root]) == 2
+    err = capsys.readouterr().err
+    assert "cannot vouch for the asset names" in err and "--summary" in err and "--proof" in err
+    assert cli(["-q", "inclusion", "verify", str(me), "--user", user]) == 2
+    assert cli(["-q", "inclusion", "verify", str(me), "--user", user, "--summary", summary, "--fingerprint", "x"]) == 2
+    assert cli(["-q", "inclusion", "verify", str(me), "--user", user, "--summary", summary, "--expect", "BTC=x"]) == 2
+    assert cli(["-q", "inclusion", "verify", str(tmp_path / "absent.json"), "--user", user, "--summary", summary]) == 2
+    with pytest.raises(SystemExit):  # argparse: --user is required
+        cli(["-q", "inclusion", "verify", str(me), "--summary", summary])
     capsys.readouterr()
 
     assert cli(["-q", "inclusion", "export", str(path), "--all", "-o", str(tmp_path / "all.jsonl")]) == 0

@@ -67,8 +67,8 @@ def test_every_user_is_included_for_both_verifiers(streamed, ledger):
     assert os.stat(store_path(out)).st_mode & 0o777 == 0o600
     for user in ledger.user_ids:
         proof = export(store_path(out), user)
-        expected = verify_inclusion(proof, statement)
-        assert verify_inclusion(proof, statement, pure=True) == expected
+        expected = verify_inclusion(proof, statement, user_id=user)
+        assert verify_inclusion(proof, statement, user_id=user, pure=True) == expected
 
 
 def test_a_round_of_one_batch_is_a_single_proof(ledger, ledger_csv, tmp_path):

@@ -9,7 +9,8 @@ import struct
 
 import pytest
 
-from stark_por import InvalidProof, prove, verify, verify_inclusion
+from stark_por import InvalidProof, PublishedSummary, prove, verify, verify_inclusion
+from stark_por.proof import summary_path
 from stark_por.cli import EXIT_INVALID, EXIT_OK, main as cli
 from stark_por.errors import ProofFormatError
 from stark_por.inclusion import export, store_path
@@ -60,9 +61,10 @@ def test_inclusion_through_the_batch_root_both_verifiers(rounds, ledger):
     for user in list(ledger.user_ids)[::7]:
         proof = export(store_path(path), user)
         assert len(json.loads(proof.to_json())["path"]) == 6  # 4 inside the batch, 2 in the top tree
+        summary = PublishedSummary.load(summary_path(path))
         for pure in (False, True):
-            verify_inclusion(proof, st, pure=pure)
-            verify_inclusion(proof, st.root, pure=pure)
+            verify_inclusion(proof, st, user_id=user, pure=pure)
+            verify_inclusion(proof, summary, user_id=user, fingerprint=st.fingerprint, pure=pure)
 
 
 def test_inclusion_proofs_equal_the_single_proofs(rounds, ledger):

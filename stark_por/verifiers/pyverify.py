@@ -575,6 +575,8 @@ def check(
     must have it. ``expect`` maps asset names to the balances the user expects (display
     units; an asset the proof does not hold counts as 0). Returns the user's balances;
     raises :class:`Rejected`."""
+    if not isinstance(summary, Summary):
+        raise TypeError(f"check() takes the round's Summary, not {type(summary).__name__}: {BARE_ROOT}")
     # the same order of checks as the Rust core
     if proof.version != VERSION:
         raise Rejected("unknown-version", f"format version {proof.version}")

@@ -1,5 +1,5 @@
-//! Prints the inclusion test vectors that both verifiers (Rust and `stark_por/verifiers/pyverify.py`)
-//! are checked against:
+//! Prints the inclusion test vectors that every verifier (Rust, the Python API and
+//! `stark_por/verifiers/pyverify.py`) is checked against:
 //!
 //! ```text
 //! cargo run -q -p stark-por-core --example vectors > tests/vectors/inclusion.json
@@ -7,10 +7,18 @@
 //!
 //! Digests are hex of their 32-byte encoding (four little-endian canonical elements); entries
 //! are `[asset index (1-based), amount in smallest units]`. Inputs come from a fixed
-//! pseudo-random sequence, so the file is reproducible.
+//! pseudo-random sequence, so the file is reproducible. `fingerprints` are published summaries
+//! (the fields of `ROUND.stpor.json`) with their statement fingerprint; `checks` are whole
+//! inclusion proofs, each with the user checking it, the summary it is checked against, the
+//! fingerprint that user was given (or null) and the outcome (`null` for included, else the
+//! reason code).
 
-use stark_por_core::inclusion::{compute_leaf, path_from_tree, walk_path};
-use stark_por_core::user_commitment;
+use stark_por_core::inclusion::{
+    compute_leaf, path_from_tree, verify_inclusion, walk_path, Anchor, Expected, InclusionEntry, InclusionProof,
+    INCLUSION_VERSION,
+};
+use stark_por_core::statement::Summary;
+use stark_por_core::{user_commitment, Asset};
 use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, merkle_tree, node_digest, Digest};
 use winterfell::crypto::hashers::Rp64_256;
 use winterfell::math::{fields::f64::BaseElement as Felt, StarkField};
@@ -65,6 +73,204 @@ fn d(digest: &Digest) -> String {
 fn list(items: impl IntoIterator<Item = String>, indent: &str) -> String {
     let items: Vec<String> = items.into_iter().collect();
     format!("[\n{indent}  {}\n{indent}]", items.join(&format!(",\n{indent}  ")))
+}
+
+fn summary_json(s: &Summary) -> String {
+    let assets: Vec<String> = s
+        .assets
+        .iter()
+        .zip(&s.totals)
+        .map(|(a, t)| {
+            let total = t.iter().rev().fold(Vec::<u32>::new(), |digits, &byte| times_256_plus(digits, byte));
+            let text: String = if total.is_empty() { "0".into() } else { total.iter().rev().map(|d| d.to_string()).collect() };
+            format!("{{\"asset\": {}, \"decimals\": {}, \"total_units\": \"{text}\"}}", quoted(&a.name), a.decimals)
+        })
+        .collect();
+    format!(
+        "{{\"statement_version\": 1, \"fingerprint\": \"{}\", \"round_id\": {}, \"range_bits\": {}, \"num_leaves\": {}, \"root\": \"{}\", \"assets\": [{}]}}",
+        hex(&s.fingerprint()),
+        quoted(&s.round_id),
+        s.range_bits,
+        s.num_leaves,
+        hex(&s.root),
+        assets.join(", ")
+    )
+}
+
+/// Decimal digits (least significant first) of `digits · 256 + byte`: totals of any size.
+fn times_256_plus(digits: Vec<u32>, byte: u8) -> Vec<u32> {
+    let mut out = Vec::with_capacity(digits.len() + 3);
+    let mut carry = byte as u32;
+    for d in digits {
+        let v = d * 256 + carry;
+        out.push(v % 10);
+        carry = v / 10;
+    }
+    while carry > 0 {
+        out.push(carry % 10);
+        carry /= 10;
+    }
+    out
+}
+
+fn asset(name: &str, decimals: u8) -> Asset {
+    Asset { name: name.into(), decimals }
+}
+
+/// Published summaries of several shapes, each with its fingerprint.
+fn fingerprints(seq: &mut Sequence) -> Vec<String> {
+    let root = |seq: &mut Sequence| digest_to_bytes(&seq.digest());
+    let many: Vec<Asset> = (0..40).map(|k| asset(&format!("A{k:02}"), (k % 31) as u8)).collect();
+    let summaries = vec![
+        // one asset, total 0 (an empty total)
+        Summary { round_id: "r".into(), range_bits: 62, num_leaves: 2, root: root(seq), assets: vec![asset("BTC", 8)], totals: vec![vec![]] },
+        // the demo's shape: a few assets, totals of a real round
+        Summary {
+            round_id: "2026-11".into(),
+            range_bits: 62,
+            num_leaves: 1 << 20,
+            root: root(seq),
+            assets: vec![asset("BTC", 8), asset("ETH", 18), asset("USDT", 6), asset("DOGE", 8)],
+            totals: vec![
+                2_100_000_000_000_000u64.to_le_bytes().to_vec(),
+                1u64.to_le_bytes().to_vec(),
+                (u64::MAX).to_le_bytes().to_vec(),
+                vec![0x80],
+            ],
+        },
+        // totals above 2^64 (up to what 2^40 leaves of 2^63 give), and one above 2^128
+        Summary {
+            round_id: "totals-above-2^64".into(),
+            range_bits: 63,
+            num_leaves: 1 << 40,
+            root: root(seq),
+            assets: vec![asset("ETH", 18), asset("SHIB", 0), asset("BIG", 30)],
+            totals: vec![
+                ((1u128 << 64) + 1).to_le_bytes().to_vec(),
+                ((1u128 << 103) - (1u128 << 40)).to_le_bytes().to_vec(),
+                [vec![0xFF; 20], vec![0x01]].concat(),
+            ],
+        },
+        // the longest round id (256 bytes, multi-byte characters) and 40 assets
+        Summary {
+            round_id: format!("{}{}", "é".repeat(100), "r".repeat(56)),
+            range_bits: 32,
+            num_leaves: 4,
+            root: root(seq),
+            assets: many.clone(),
+            totals: (0..many.len()).map(|k| seq.next().to_le_bytes()[..k % 9].to_vec()).collect(),
+        },
+    ];
+    summaries
+        .iter()
+        .map(|s| {
+            s.validate().expect("a vector summary is valid");
+            summary_json(s)
+        })
+        .collect()
+}
+
+/// Whole inclusion proofs of a round of 4 users and 5 assets, checked by a user against a
+/// summary: the included case and one case per reason a user's check can give.
+fn checks(seq: &mut Sequence) -> Vec<String> {
+    let assets = vec![asset("BTC", 8), asset("ETH", 18), asset("USDT", 6), asset("DOGE", 8), asset("SHIB", 0)];
+    let users: [(&str, Vec<(u32, u64)>); 4] = [
+        ("alice", vec![(1, 50_000_000), (2, 2_000_000_000_000_000_000)]),
+        ("bob", vec![(4, 500_000_000)]), // 5 DOGE
+        ("carol", vec![(5, 1)]),        // 1 SHIB (0 decimals)
+        ("dave", vec![]),
+    ];
+    let salts: Vec<[u8; 32]> = users.iter().map(|_| seq.bytes32()).collect();
+    let leaves: Vec<Digest> = users
+        .iter()
+        .zip(&salts)
+        .map(|((id, entries), salt)| digest_from_bytes(&compute_leaf(id, salt, entries)).expect("canonical"))
+        .collect();
+    let tree = merkle_tree(&leaves);
+    let root = digest_to_bytes(&tree[1]);
+    let proof = |u: usize| InclusionProof {
+        version: INCLUSION_VERSION,
+        round_id: "vectors-round".into(),
+        user_id: users[u].0.into(),
+        salt: salts[u],
+        entries: users[u]
+            .1
+            .iter()
+            .map(|&(k, amount)| {
+                let a = &assets[k as usize - 1];
+                InclusionEntry { asset: a.name.clone(), index: k, decimals: a.decimals, amount }
+            })
+            .collect(),
+        leaf_index: u as u64,
+        num_leaves: 4,
+        leaf: digest_to_bytes(&tree[4 + u]),
+        root,
+        path: path_from_tree(&tree, u as u64).iter().map(digest_to_bytes).collect(),
+    };
+    let totals = vec![
+        50_000_000u64.to_le_bytes().to_vec(),
+        2_000_000_000_000_000_000u64.to_le_bytes().to_vec(),
+        vec![],
+        500_000_000u64.to_le_bytes().to_vec(),
+        vec![1],
+    ];
+    let summary = Summary { round_id: "vectors-round".into(), range_bits: 62, num_leaves: 4, root, assets: assets.clone(), totals };
+    let published = summary.fingerprint();
+    let mut other_total = summary.clone();
+    other_total.totals[0] = 49_999_999u64.to_le_bytes().to_vec(); // alice's BTC left out
+    let mut other_root = summary.clone();
+    other_root.root = digest_to_bytes(&tree[2]);
+    let mut other_round = summary.clone();
+    other_round.round_id = "another-round".into();
+
+    let relabel = |mut p: InclusionProof, k: usize, name: &str, decimals: u8| {
+        p.entries[k].asset = name.into();
+        p.entries[k].decimals = decimals;
+        p
+    };
+    let mut more = proof(0);
+    more.entries[0].amount += 1;
+    let cases: Vec<(&str, InclusionProof, &Summary, Option<[u8; 32]>)> = vec![
+        ("alice", proof(0), &summary, Some(published)),
+        ("bob", proof(1), &summary, None),
+        ("carol", proof(2), &summary, Some(published)),
+        ("dave", proof(3), &summary, None),
+        ("bob", proof(0), &summary, None),                        // alice's proof checked by bob
+        ("alice", proof(0), &other_total, Some(published)),       // a summary with a total changed
+        ("bob", relabel(proof(1), 0, "BTC", 8), &summary, Some(published)), // 5 DOGE shown as 5 BTC
+        ("carol", relabel(proof(2), 0, "BTC", 0), &summary, None), // 1 SHIB (0 decimals) shown as 1 BTC
+        ("alice", relabel(proof(0), 0, "BTC", 0), &summary, None), // 0.5 BTC shown with 0 decimals
+        ("alice", proof(0), &other_round, None),
+        ("alice", proof(0), &other_root, None),
+        ("alice", more, &summary, None),
+    ];
+    cases
+        .into_iter()
+        .map(|(user, p, s, fingerprint)| {
+            let expected = Expected { user_id: user, fingerprint };
+            let outcome = match verify_inclusion(&p, &Anchor::summary(s), &expected) {
+                Ok(()) => "null".to_string(),
+                Err(e) => format!("\"{}\"", e.reason()),
+            };
+            let entries: Vec<String> =
+                p.entries.iter().map(|e| format!("[{}, {}, {}, {}]", quoted(&e.asset), e.index, e.decimals, e.amount)).collect();
+            format!(
+                "{{\"user_id\": {}, \"fingerprint\": {}, \"reason\": {outcome}, \"summary\": {},\n    \"proof\": {{\"round_id\": {}, \"user_id\": {}, \"salt\": \"{}\", \"entries\": [{}], \"leaf_index\": {}, \"num_leaves\": {}, \"leaf\": \"{}\", \"root\": \"{}\", \"path\": [{}]}}}}",
+                quoted(user),
+                fingerprint.map_or("null".into(), |f| format!("\"{}\"", hex(&f))),
+                summary_json(s),
+                quoted(&p.round_id),
+                quoted(&p.user_id),
+                hex(&p.salt),
+                entries.join(", "),
+                p.leaf_index,
+                p.num_leaves,
+                hex(&p.leaf),
+                hex(&p.root),
+                p.path.iter().map(|d| format!("\"{}\"", hex(d))).collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect()
 }
 
 fn main() {
@@ -155,6 +361,8 @@ fn main() {
     println!("  \"id_commitments\": {},", list(commitments, "  "));
     println!("  \"leaves\": {},", list(leaves, "  "));
     println!("  \"nodes\": {},", list(nodes, "  "));
-    println!("  \"paths\": {}", list(paths, "  "));
+    println!("  \"paths\": {},", list(paths, "  "));
+    println!("  \"fingerprints\": {},", list(fingerprints(&mut seq), "  "));
+    println!("  \"checks\": {}", list(checks(&mut seq), "  "));
     println!("}}");
 }
