@@ -8,6 +8,7 @@ eth-account / viem.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import json
@@ -445,7 +446,11 @@ def test_mixed_snapshots_and_another_rounds_file_are_flagged(statement, covering
 def test_an_unverified_statement_is_refused(proof_path, covering):
     unverified = Proof.load(proof_path).statement
     assert unverified.security_bits is None
-    for bad in (unverified, verify(proof_path).summary(), None):
+    # a hand-made copy claiming a security figure, or a verified one with a total changed
+    verified = verify(proof_path)
+    by_hand = dataclasses.replace(unverified, security_bits=128)
+    lowered = dataclasses.replace(verified, totals={k: 0 for k in verified.totals})
+    for bad in (unverified, by_hand, lowered, verified.summary(), None):
         with pytest.raises(UnverifiedStatementError, match="verify"):
             stark_por.report(bad, covering, exchange=EXCHANGE)
 
@@ -483,6 +488,9 @@ def test_json_output_is_exact_strings(mixed_report):
     assert doge["passed"] is False and doge["percent"] == "20.00%"
     assert {f["kind"] for f in doc["flags"]} >= {"not_covered", "other_round", "unknown_chain"}
     assert doc["challenge"] == challenge_message("Example <Exchange>", ROUND, "ADDRESS")
+    # the report names the statement it judged by the fingerprint the exchange publishes
+    assert doc["liabilities_proof"]["fingerprint"] == mixed_report.statement.fingerprint
+    assert f"Statement fingerprint: `{mixed_report.statement.fingerprint}`" in mixed_report.to_markdown()
 
 
 def test_markdown_output(mixed_report):

@@ -415,9 +415,9 @@ def _require_verified(statement) -> Statement:
         raise UnverifiedStatementError(
             f"report() needs the Statement returned by stark_por.verify(), not {type(statement).__name__}"
         )
-    if statement.security_bits is None:
+    if not statement.verified:
         raise UnverifiedStatementError(
-            "this liabilities statement was read without verifying its proof (security_bits is None): "
+            "this liabilities statement was read, built or changed without verifying its proof: "
             "pass the Statement returned by stark_por.verify(proof)"
         )
     return statement
