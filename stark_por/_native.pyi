@@ -29,7 +29,7 @@ __all__ = [
 __version__: str
 
 # (round_id, range_bits, num_leaves, root, [(asset, decimals, exact total as little-endian bytes)])
-SummaryArgs = tuple[str, int, int, bytes, Sequence[tuple[str, int, bytes]]]
+_SummaryArgs = tuple[str, int, int, bytes, Sequence[tuple[str, int, bytes]]]
 
 def prove(
     user_ids: Sequence[str],
@@ -67,11 +67,11 @@ def verify_inclusion(
     leaf: bytes,
     root: bytes,
     path: bytes,
-    anchor: SummaryArgs,
+    anchor: _SummaryArgs,
     expected_user: str,
     expected_fingerprint: bytes | None,
 ) -> None: ...
-def statement_fingerprint(summary: SummaryArgs) -> bytes: ...
+def statement_fingerprint(summary: _SummaryArgs) -> bytes: ...
 def inclusion_leaf(user_id: str, salt: bytes, entries: Sequence[tuple[int, int]]) -> bytes: ...
 def id_commitment(salt: bytes, user_id: str) -> bytes: ...
 def walk_path(leaf: bytes, leaf_index: int, path: bytes) -> bytes: ...
