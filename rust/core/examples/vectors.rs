@@ -121,7 +121,7 @@ fn asset(name: &str, decimals: u8) -> Asset {
 fn fingerprints(seq: &mut Sequence) -> Vec<String> {
     let root = |seq: &mut Sequence| digest_to_bytes(&seq.digest());
     let many: Vec<Asset> = (0..40).map(|k| asset(&format!("A{k:02}"), (k % 31) as u8)).collect();
-    let summaries = vec![
+    let summaries = [
         // one asset, total 0 (an empty total)
         Summary { round_id: "r".into(), range_bits: 62, num_leaves: 2, root: root(seq), assets: vec![asset("BTC", 8)], totals: vec![vec![]] },
         // the demo's shape: a few assets, totals of a real round
