@@ -97,7 +97,7 @@ def markdown(rep) -> str:
         f"root `{s.root}`, {s.num_leaves:,} leaves",
         f"- Assets covered: {len(covered)} of {len(owed)}",
         f"- Wallets verified: {len(counted)} of {len(rep.wallets)}",
-        f"- Balances: {_md(rep.balances_basis)}",
+        f"- {_md(rep.balances_basis[:1].upper() + rep.balances_basis[1:])}",
         "",
         "| Asset | Liabilities | Verified reserves | Ratio | Unverified (not counted) | Wallets verified | Result |",
         "|---|--:|--:|--:|--:|--:|---|",
