@@ -490,7 +490,7 @@ def test_json_output_is_exact_strings(mixed_report):
     assert doc["challenge"] == challenge_message("Example <Exchange>", ROUND, "ADDRESS")
     # the report names the statement it judged by the fingerprint the exchange publishes
     assert doc["liabilities_proof"]["fingerprint"] == mixed_report.statement.fingerprint
-    assert f"Statement fingerprint: `{mixed_report.statement.fingerprint}`" in mixed_report.to_markdown()
+    assert f"statement fingerprint `{mixed_report.statement.fingerprint}`" in mixed_report.to_markdown()
 
 
 def test_markdown_output(mixed_report):
