@@ -211,8 +211,11 @@ def load_round(path: PathLike) -> Round:
             raise _fail(spath, f"{where}liabilities_units is negative")
         parsed.append((a, RoundAsset(name, liabilities, verified, decimals, None, None)))
     # First the binding to one statement: round id, tree, root and totals.
-    computed = statement_fingerprint(round_id, range_bits, num_leaves, root,
-                                     [(ra.asset, ra.decimals, ra.liabilities_units) for _, ra in parsed])
+    try:
+        computed = statement_fingerprint(round_id, range_bits, num_leaves, root,
+                                         [(ra.asset, ra.decimals, ra.liabilities_units) for _, ra in parsed])
+    except ValueError as e:
+        raise _fail(spath, f"its liabilities proof fields are not a statement's: {e}") from None
     if computed != fingerprint:
         raise _fail(spath, f"its fingerprint {fingerprint[:16]}… does not match its round, root and totals "
                            f"({computed[:16]}…): the report mixes rounds or was altered")

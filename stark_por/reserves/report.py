@@ -19,7 +19,6 @@ reserves and surplus are valued in USD per asset and in total, exactly.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -101,30 +100,18 @@ def liabilities_of(statement: Statement) -> Dict[str, int]:
 
 def statement_fingerprint(round_id: str, range_bits: int, num_leaves: int, root: str,
                           assets: Sequence[Tuple[str, int, int]]) -> str:
-    """SHA-256 over everything a round's statement publishes (``docs``' ANCHOR spec, version 1):
-    round id, range bits, tree size, root and each asset's name, decimals and exact total.
+    """:attr:`Statement.fingerprint` of the statement with these published fields, by the Rust
+    core: ``assets`` is ``[(name, decimals, total_units), …]`` in statement order, ``root`` hex.
 
-    ``assets`` is ``[(name, decimals, total_units), …]`` in statement order.  A report carries
-    it so that a track record cannot mix in a report of another round (:mod:`.history`).
+    A report carries its statement's fingerprint so that a track record cannot mix in a report of
+    another round (:mod:`.history` recomputes it). Raises :class:`ValueError` for fields no
+    statement can have.
     """
-    def u(n: int, size: int) -> bytes:
-        return n.to_bytes(size, "little")
+    from .. import _native
 
-    rid = round_id.encode("utf-8")
-    data = b"stark-por/statement\x00" + u(1, 2) + u(len(rid), 2) + rid + u(range_bits, 1) + u(num_leaves, 8)
-    data += bytes.fromhex(root) + u(len(assets), 4)
-    for name, decimals, total in assets:
-        t = total.to_bytes((total.bit_length() + 7) // 8, "little")
-        data += u(len(name), 1) + name.encode("ascii") + u(decimals, 1) + u(len(t), 2) + t
-    return hashlib.sha256(data).hexdigest()
-
-
-def _fingerprint_of(statement: Statement) -> str:
-    native = getattr(statement, "fingerprint", None)  # the Rust one, once the statement carries it
-    if isinstance(native, str):
-        return native
-    return statement_fingerprint(statement.round_id, statement.range_bits, statement.num_leaves, statement.root,
-                                 [(a.name, a.decimals, statement.totals[a.name]) for a in statement.assets])
+    totals = [(name, decimals, total.to_bytes((total.bit_length() + 7) // 8, "little"))
+              for name, decimals, total in assets]
+    return _native.statement_fingerprint((round_id, range_bits, num_leaves, bytes.fromhex(root), totals)).hex()
 
 
 def _dec(units: int, decimals: int) -> Decimal:
@@ -290,7 +277,7 @@ class SolvencyReport:
     @property
     def fingerprint(self) -> str:
         """The statement fingerprint of the liabilities this report judged against."""
-        return _fingerprint_of(self.statement)
+        return self.statement.fingerprint
 
     @property
     def passed(self) -> bool:
