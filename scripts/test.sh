@@ -12,12 +12,13 @@ echo "== installing stark-por (maturin build of the Rust extension) and test dep
 "$PY" -m pip install --quiet "maturin>=1.7,<2"
 "$PY" -m pip install --quiet -e ".[test]"
 
-# Headless Chromium renders the HTML reserves report in tests/test_reserves.py.
-if ! command -v chromium >/dev/null; then
-    echo "== installing chromium (browser test of the HTML report)"
+# Headless Chromium renders the HTML reserves report (tests/test_reserves.py) and runs the
+# inclusion page under Selenium through Debian's chromedriver (tests/test_page.py).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    echo "== installing chromium and chromium-driver (browser tests of the report and the inclusion page)"
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        chromium fonts-dejavu-core; } >/dev/null 2>&1 \
-        || echo "WARNING: could not install chromium; the browser test of the HTML report will be SKIPPED" >&2
+        chromium chromium-driver fonts-dejavu-core; } >/dev/null 2>&1 \
+        || echo "WARNING: could not install chromium/chromium-driver; the browser tests will be SKIPPED" >&2
 fi
 
 echo "== Rust tests"

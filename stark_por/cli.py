@@ -1,5 +1,5 @@
 """The ``stark-por`` command line: ``demo``, ``prove``, ``verify``, ``report``,
-``history``, ``inclusion export``, ``inclusion verify``.
+``history``, ``page``, ``inclusion export``, ``inclusion verify``.
 
 Exit codes: 0 success (for ``verify``: the proof is valid; for ``report``: every
 asset with liabilities is covered by verified reserves; for ``inclusion verify``:
@@ -11,6 +11,7 @@ or usage.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import sys
@@ -273,6 +274,8 @@ def cmd_report(args: argparse.Namespace, con: Reporter) -> int:
     with con.step(step):
         rep = report(statement, load(args.reserves), exchange=args.exchange, chains=nodes, prices=args.prices,
                      timeout=args.timeout, retries=args.retries, chain_ids=chain_ids)
+    if args.inclusion_page:
+        rep = dataclasses.replace(rep, inclusion_page=args.inclusion_page)
     for path, fmt in ((args.output, "html"), (args.json, "json"), (args.markdown, "markdown")):
         if path:
             con.info(f"  wrote {rep.save(path, fmt)}")
@@ -298,6 +301,19 @@ def cmd_history(args: argparse.Namespace, con: Reporter) -> int:
     span = "" if not streak else f" ({first})" if first == last else f" ({first} to {last})"
     print(f"{sum(r.passed for r in hist.rounds)} of {len(hist.rounds)} rounds fully covered; longest streak "
           f"{streak} round(s){span}")
+    return EXIT_OK
+
+
+def cmd_page(args: argparse.Namespace, con: Reporter) -> int:
+    from .page import write_page
+
+    statement = verified(args, con)
+    if statement is None:
+        return EXIT_INVALID
+    write_page(statement, args.output)
+    con.info(f"  inclusion page → {args.output}")
+    print(f"fingerprint  {statement.fingerprint}")
+    print("publish this fingerprint beside the page: users compare it with the one the page shows")
     return EXIT_OK
 
 
@@ -353,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", help="also write the report as JSON")
     r.add_argument("--markdown", help="also write the report as Markdown")
     r.add_argument("--exchange", help="exchange name in the signed challenge (default: the JSON file's)")
+    r.add_argument("--inclusion-page", metavar="URL",
+                   help="where users check their inclusion (the page `stark-por page` writes); the report links to it")
     r.add_argument("--chain", action="append", metavar="CHAIN=URL",
                    help="read balances on CHAIN at each wallet's snapshot block from this node: an EVM JSON-RPC "
                    "node (an archive node for old blocks) or, for bitcoin, an Esplora API; repeat per chain")
@@ -370,6 +388,13 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("reports", nargs="+", help="JSON reports (stark-por report --json), oldest round first")
     h.add_argument("-o", "--output", required=True, help="HTML page to write")
     h.set_defaults(run=cmd_history)
+
+    pg = sub.add_parser("page", help="write the inclusion page of a verified round: one offline HTML file on "
+                        "which every user checks their inclusion proof in a browser")
+    pg.add_argument("proof", help="the round's proof file (ROUND.stpor), verified first")
+    pg.add_argument("-o", "--output", required=True, help="HTML file to write (e.g. verify.html)")
+    pg.add_argument("--min-security", type=int, default=100)
+    pg.set_defaults(run=cmd_page)
 
     inc = sub.add_parser("inclusion", help="users' inclusion proofs: export them, verify one")
     inc_sub = inc.add_subparsers(dest="inclusion_command", required=True)
