@@ -63,6 +63,16 @@ const StarkPor = (() => {
     reduce(w1 + w2, w0 - w2 - w3);
   }
 
+  // (RH, RL) = a² mod p: as mul, with the symmetric partial products counted once.
+  function sqr(ah, al) {
+    const a0 = al & 0xffff, a1 = al >>> 16, a2 = ah & 0xffff, a3 = ah >>> 16;
+    const w0 = a0 * a0 + 2 * a0 * a1 * 65536;
+    const w1 = 2 * a0 * a2 + a1 * a1 + 2 * (a0 * a3 + a1 * a2) * 65536;
+    const w2 = 2 * a1 * a3 + a2 * a2 + 2 * a2 * a3 * 65536;
+    const w3 = a3 * a3;
+    reduce(w1 + w2, w0 - w2 - w3);
+  }
+
   function fromBig(x) {
     const v = ((x % P) + P) % P;
     return [Number(v >> 32n), Number(v & 0xffffffffn)];
@@ -171,9 +181,9 @@ const StarkPor = (() => {
   function pow7(H, L) {
     for (let i = 0; i < WIDTH; i++) {
       const h = H[i], l = L[i];
-      mul(h, l, h, l);
+      sqr(h, l);
       const h2 = RH, l2 = RL;
-      mul(h2, l2, h2, l2);
+      sqr(h2, l2);
       const h4 = RH, l4 = RL;
       mul(h2, l2, h, l);
       mul(h4, l4, RH, RL);
@@ -187,7 +197,7 @@ const StarkPor = (() => {
       const h = H[i], l = L[i];
       let rh = h, rl = l; // square-and-multiply from the exponent's leading 1
       for (const bit of INV_ALPHA_BITS) {
-        mul(rh, rl, rh, rl);
+        sqr(rh, rl);
         rh = RH;
         rl = RL;
         if (bit) {
@@ -693,23 +703,28 @@ const StarkPor = (() => {
   }
 
   // Checks a decoded proof for the user `userId` against `anchor` (a checked round summary:
-  // round_id, num_leaves, root bytes, assets [{name, decimals}]). Returns the user's entries;
-  // throws Rejected naming the first check that failed, in the other verifiers' order.
-  function check(p, userId, anchor) {
+  // round_id, num_leaves, root bytes, assets [{name, decimals}], fingerprint hex) and, when
+  // given, the fingerprint the exchange published (hex). Returns the user's entries; throws
+  // Rejected naming the first check that failed, in the other verifiers' order.
+  function check(p, userId, anchor, published = null) {
     if (p.version !== VERSION) throw new Rejected("unknown-version", `format version ${p.version}`);
     checkFields(p);
     if (p.user_id !== userId) {
       throw new Rejected("wrong-user", `the inclusion proof is for user ${JSON.stringify(p.user_id)}, not ${JSON.stringify(userId)}`);
     }
-    const depth = p.num_leaves.toString(2).length - 1;
-    if (p.path.length !== depth) {
-      throw new Rejected("path-mismatch", `a tree of ${p.num_leaves} leaves needs ${depth} siblings, the path has ${p.path.length}`);
+    if (published !== null && published !== anchor.fingerprint) {
+      throw new Rejected("wrong-statement", `the statement's fingerprint is ${anchor.fingerprint}, not the ${published} you were given`);
     }
     if (p.round_id !== anchor.round_id) {
       throw new Rejected("wrong-round", `the inclusion proof is for round ${JSON.stringify(p.round_id)}, not ${JSON.stringify(anchor.round_id)}`);
     }
-    if (p.num_leaves !== anchor.num_leaves) {
-      throw new Rejected("path-mismatch", `the proof places the leaf in a tree of ${p.num_leaves} leaves, the round's tree has ${anchor.num_leaves}`);
+    const n = anchor.num_leaves;
+    if (p.num_leaves !== n) {
+      throw new Rejected("path-mismatch", `the proof places the leaf in a tree of ${p.num_leaves} leaves, the round's tree has ${n}`);
+    }
+    const depth = n.toString(2).length - 1;
+    if (p.path.length !== depth) {
+      throw new Rejected("path-mismatch", `a tree of ${n} leaves needs ${depth} siblings, the path has ${p.path.length}`);
     }
     for (const e of p.entries) {
       if (e.index > BigInt(anchor.assets.length)) {
@@ -734,50 +749,124 @@ const StarkPor = (() => {
     return p.entries.map((e) => ({ asset: e.asset, decimals: e.decimals, amount: amountText(e.units, e.decimals) }));
   }
 
-  // The round summary embedded in the page (Statement.summary() of a verified round), checked:
-  // every field in its domain and the fingerprint recomputed from the fields equal to the one
-  // the page carries. Returns the anchor `check` takes; throws Rejected("malformed", ...).
-  function loadSummary(doc) {
-    const bad = (what) => { throw malformed(`the round summary: ${what}`); };
-    const isInt = (x, lo, hi) => Number.isSafeInteger(x) && x >= lo && x <= hi;
-    if (doc === null || typeof doc !== "object") bad("not an object");
-    if (doc.statement_version !== STATEMENT_VERSION) bad(`statement version ${doc.statement_version} is not ${STATEMENT_VERSION}`);
-    if (typeof doc.round_id !== "string" || !wellFormed(doc.round_id)) bad("round_id");
-    if (!isInt(doc.range_bits, 0, 255)) bad("range_bits");
-    if (!isInt(doc.num_leaves, 2, 2 ** MAX_DEPTH)) bad("num_leaves");
-    if (typeof doc.root !== "string" || !/^[0-9a-f]{64}$/.test(doc.root)) bad("root");
-    if (!Array.isArray(doc.assets) || doc.assets.length === 0) bad("assets");
-    const assets = doc.assets.map((a, k) => {
-      if (a === null || typeof a !== "object" || typeof a.asset !== "string" || !ASSET_NAME.test(a.asset) ||
-          !isInt(a.decimals, 0, Number(MAX_DECIMALS)) ||
-          typeof a.total_units !== "string" || !/^(?:0|[1-9][0-9]*)$/.test(a.total_units)) bad(`asset ${k + 1}`);
-      return { name: a.asset, decimals: a.decimals, total_units: BigInt(a.total_units) };
-    });
-    const statement = {
-      round_id: doc.round_id,
-      range_bits: doc.range_bits,
-      num_leaves: BigInt(doc.num_leaves),
-      root: hexBytes(doc.root),
-      assets,
-    };
-    const fp = toHex(fingerprint(statement));
-    if (fp !== doc.fingerprint) bad(`its fields hash to fingerprint ${fp}, not to the ${doc.fingerprint} it carries`);
-    return { ...statement, fingerprint: fp, security_bits: doc.security_bits };
+  const MIN_RANGE_BITS = 32n, MAX_RANGE_BITS = 63n;
+  const MAX_ASSETS = 65536;
+  const MAX_TOTAL_DIGITS = 4096;
+  const EXACT = /^([0-9]+)(?:\.([0-9]+))?$/;
+
+  // Is the display text `text` exactly `units` smallest units with `decimals` decimals?
+  function sameAmount(text, units, decimals) {
+    const m = typeof text === "string" ? EXACT.exec(text) : null;
+    if (m === null) return false;
+    const frac = (m[2] || "").replace(/0+$/, "");
+    if (frac.length > decimals) return false;
+    return BigInt(m[1]) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, "0") || "0") === units;
   }
 
-  // Decodes and checks the proof `text` of user `userId` against a checked summary (anchor).
-  // Returns {included: true, entries} or {included: false, reason, message}.
-  function verify(text, userId, anchor) {
+  // The round summary (Statement.summary() of a verified round, as the page embeds it or as
+  // ROUND.stpor.json publishes it), decoded and checked like pyverify's check_summary: every
+  // field in its domain and its "fingerprint" field (if any) the one its fields give. Returns
+  // the anchor `check` takes; throws Rejected ("malformed", or "unknown-version").
+  function loadSummary(text) {
+    const bad = (what) => { throw malformed(`summary: ${what}`); };
+    let doc;
     try {
-      return { included: true, entries: check(decode(text), userId, anchor) };
+      doc = parseJson(text);
+    } catch (e) {
+      if (e instanceof Rejected) bad(e.detail);
+      throw e;
+    }
+    if (!(doc instanceof Map)) bad("not a JSON object");
+    const version = doc.has("statement_version") ? integer(doc.get("statement_version")) : BigInt(STATEMENT_VERSION);
+    if (version === null) bad("statement_version must be an integer");
+    if (version !== BigInt(STATEMENT_VERSION)) {
+      throw new Rejected("unknown-version", `statement version ${version} (this verifier reads version ${STATEMENT_VERSION})`);
+    }
+    const missing = ["assets", "num_leaves", "range_bits", "root", "round_id"].filter((k) => !doc.has(k));
+    if (missing.length) bad(`fields missing ${JSON.stringify(missing)}`);
+    const roundId = doc.get("round_id"), rangeBits = integer(doc.get("range_bits")), n = integer(doc.get("num_leaves"));
+    if (typeof roundId !== "string" || !wellFormed(roundId)) bad("round_id must be a string");
+    if (rangeBits === null || n === null || rangeBits < 0n || n < 0n) bad("range_bits and num_leaves must be non-negative integers");
+    if (!Array.isArray(doc.get("assets"))) bad("assets must be a list");
+    const assets = doc.get("assets").map((a, k) => {
+      if (!(a instanceof Map) || !["asset", "decimals", "total_units"].every((f) => a.has(f))) {
+        bad(`asset ${k} must have the fields asset, decimals, total_units`);
+      }
+      const name = a.get("asset"), decimals = integer(a.get("decimals")), units = a.get("total_units");
+      if (typeof name !== "string" || decimals === null || decimals < 0n || decimals > 255n) {
+        bad(`asset ${k} needs a name and decimals (an integer)`);
+      }
+      if (typeof units !== "string" || units.length > MAX_TOTAL_DIGITS || !/^(?:0|[1-9][0-9]*)$/.test(units)) {
+        bad(`asset ${k} (${name}): total_units must be at most ${MAX_TOTAL_DIGITS} decimal digits, no leading zero`);
+      }
+      const total = BigInt(units);
+      if (a.has("total") && !sameAmount(a.get("total"), total, Number(decimals))) {
+        bad(`asset ${k} (${name}): total ${JSON.stringify(a.get("total"))} is not total_units ${units} with ${decimals} decimals`);
+      }
+      return { name, decimals: Number(decimals), total_units: total };
+    });
+    const stated = doc.has("fingerprint") ? doc.get("fingerprint") : null;
+    if (stated !== null && !(typeof stated === "string" && /^[0-9a-f]{64}$/.test(stated))) {
+      bad("fingerprint must be 64 lowercase hex digits");
+    }
+    const root = doc.get("root");
+    if (typeof root !== "string" || !/^[0-9a-fA-F]{64}$/.test(root)) bad("root must be 64 hex digits");
+    // check_summary
+    const roundBytes = utf8(roundId).length;
+    if (roundBytes < 1 || roundBytes > MAX_TEXT_BYTES || [...roundId].some(isControl)) {
+      bad(`round id must be 1 to ${MAX_TEXT_BYTES} bytes without control characters`);
+    }
+    if (rangeBits < MIN_RANGE_BITS || rangeBits > MAX_RANGE_BITS) {
+      bad(`range bound of ${rangeBits} bits is not in ${MIN_RANGE_BITS}..${MAX_RANGE_BITS}`);
+    }
+    if (n < 2n || (n & (n - 1n)) !== 0n || n > 1n << BigInt(MAX_DEPTH)) {
+      bad(`the tree size ${n} is not a power of two from 2 to 2^${MAX_DEPTH}`);
+    }
+    if (digestElements(hexBytes(root)) === null) bad("the root is not a canonical digest");
+    if (assets.length < 1 || assets.length > MAX_ASSETS) bad(`a statement lists 1 to ${MAX_ASSETS} assets with one total each`);
+    const names = new Set();
+    for (const a of assets) {
+      if (!ASSET_NAME.test(a.name) || a.decimals > Number(MAX_DECIMALS)) {
+        bad(`asset ${JSON.stringify(a.name)} must have a name of 1 to 32 printable ASCII characters (no space or comma) and 0 to ${MAX_DECIMALS} decimals`);
+      }
+      if (names.has(a.name)) bad(`asset ${a.name} is listed twice`);
+      names.add(a.name);
+    }
+    const statement = { round_id: roundId, range_bits: rangeBits, num_leaves: n, root: hexBytes(root), assets };
+    const fp = toHex(fingerprint(statement));
+    if (stated !== null && stated !== fp) bad(`its fingerprint field says ${stated}, its fields give ${fp} (a field was changed)`);
+    const security = doc.get("security_bits");
+    return { ...statement, fingerprint: fp, security_bits: security instanceof JsonNumber ? security.text : null };
+  }
+
+  // Decodes and checks the proof `text` of user `userId` against a checked summary (anchor)
+  // and, if given, the published fingerprint (hex).
+  // Returns {included: true, entries} or {included: false, reason, message}.
+  function verify(text, userId, anchor, published = null) {
+    try {
+      return { included: true, entries: check(decode(text), userId, anchor, published) };
     } catch (e) {
       if (!(e instanceof Rejected)) throw e;
       return { included: false, reason: e.reason, message: e.detail };
     }
   }
 
+  // Run when the page opens: a browser that computes the permutation or SHA-256 differently
+  // from the Rust core is told so instead of giving verdicts (vector from tests/vectors/).
+  // It also gets the JavaScript engine to compile the hot field code before the user's check.
+  function selfTest() {
+    const want = "11084501481526603421,6291559951628160880,13626645864671311919,18397438323058963117," +
+      "7443014167353970324,17930833023906771425,4275355080008025761,7676681476902901785," +
+      "3460534574143792217,11912731278641497187,8104899243369883110,674509706691634438";
+    for (let k = 0; k < 4; k++) {
+      if (permute([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]).join(",") !== want) return false;
+    }
+    const abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    return toHex(sha256(utf8("abc"))) === abc;
+  }
+
   return {
-    permute, idCommitment, leafOf, node, walk, sha256, fingerprint, statementBytes,
+    selfTest, permute, idCommitment, leafOf, node, walk, sha256, fingerprint, statementBytes,
     decode, check, verify, loadSummary, amountText, parseJson, hexBytes, toHex, Rejected, MAX_PROOF_CHARS,
   };
 })();
@@ -853,8 +942,8 @@ const StarkPor = (() => {
     $("root").textContent = StarkPor.toHex(anchor.root);
     $("num-leaves").textContent = anchor.num_leaves.toLocaleString("en-US");
     $("range-bits").textContent = `every balance is proven to be in [0, 2^${anchor.range_bits})`;
-    $("security-bits").textContent = anchor.security_bits === null || anchor.security_bits === undefined
-      ? "not stated" : `${anchor.security_bits} bits (conjectured)`;
+    $("security-bits").textContent = anchor.security_bits === null
+      ? "not stated" : `${anchor.security_bits} bits (conjectured), checked when this page was made`;
     $("totals").replaceChildren(balanceTable("Total liabilities of the round, per asset", anchor.assets.map((a) => ({
       asset: a.name, decimals: a.decimals, amount: StarkPor.amountText(a.total_units, a.decimals),
     }))));
@@ -891,12 +980,19 @@ const StarkPor = (() => {
       $("proof-file").focus();
       return;
     }
+    const published = $("published").value.replace(/\s+/g, "").toLowerCase();
+    if (published !== "" && !/^[0-9a-f]{64}$/.test(published)) {
+      show("idle", "Check the published fingerprint", "A fingerprint is 64 characters 0-9 and a-f; leave the field empty to compare it yourself.");
+      $("published").focus();
+      return;
+    }
     const result = picked !== null && picked.error
       ? { included: false, reason: "malformed", message: picked.error }
-      : StarkPor.verify(text, userId, anchor);
+      : StarkPor.verify(text, userId, anchor, published || null);
     if (result.included) {
+      const compare = published ? "the published fingerprint matches" : "compare its fingerprint below with the published one";
       show("included", "✓ INCLUDED",
-        `User ${userId}: these balances are counted in round ${anchor.round_id} (fingerprint ${anchor.fingerprint.slice(0, 8)}…).`,
+        `User ${userId}: these balances are counted in round ${anchor.round_id} (${compare}).`,
         { entries: result.entries });
     } else {
       show("refused", "✗ NOT VERIFIED", REASONS[result.reason] || "The proof was refused.",
@@ -906,8 +1002,15 @@ const StarkPor = (() => {
   }
 
   function start() {
+    if (!StarkPor.selfTest()) {
+      show("damaged", "✗ THIS BROWSER CANNOT CHECK PROOFS",
+        "Its JavaScript engine computed a known hash wrongly, so its verdicts could not be trusted. Open the page in another browser.",
+        { reason: "self-test" });
+      $("check").disabled = true;
+      return;
+    }
     try {
-      anchor = StarkPor.loadSummary(JSON.parse($("stark-por-summary").textContent));
+      anchor = StarkPor.loadSummary($("stark-por-summary").textContent);
     } catch (e) {
       show("damaged", "✗ THIS PAGE IS DAMAGED",
         "Its round summary is inconsistent, so it cannot check anything. Get the page again from your exchange.",
