@@ -49,14 +49,10 @@ def _json_for_script(doc: dict) -> str:
 
 
 def _require_verified(statement) -> Statement:
-    if not isinstance(statement, Statement):
+    if not isinstance(statement, Statement) or not statement.verified:
         raise UnverifiedStatementError(
-            f"the inclusion page needs the Statement returned by stark_por.verify(), not {type(statement).__name__}"
-        )
-    if statement.security_bits is None:
-        raise UnverifiedStatementError(
-            "this liabilities statement was read without verifying its proof (security_bits is None): "
-            "pass the Statement returned by stark_por.verify(proof)"
+            "the inclusion page vouches for its round: it needs the Statement returned by stark_por.verify(), "
+            f"not {'one read, built or changed without verification' if isinstance(statement, Statement) else type(statement).__name__}"
         )
     return statement
 

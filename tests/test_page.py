@@ -106,15 +106,17 @@ class Page:
                     line: document.getElementById('verdict-line').textContent,
                     detail: document.getElementById('verdict-detail').textContent, rows};""")
 
-    def check(self, user_id: str, text: str) -> dict:
-        """Pastes ``text``, enters ``user_id`` and presses Check (the handler runs synchronously)."""
+    def check(self, user_id: str, text: str, published: str = "") -> dict:
+        """Pastes ``text``, enters ``user_id`` (and the ``published`` fingerprint) and presses
+        Check (the handler runs synchronously)."""
         self.d.execute_script("""
-            const [user, text] = arguments;
+            const [user, text, published] = arguments;
             document.getElementById('user-id').value = user;
+            document.getElementById('published').value = published;
             const t = document.getElementById('proof-text');
             t.value = text;
             t.dispatchEvent(new Event('input'));
-            document.getElementById('check').click();""", user_id, text)
+            document.getElementById('check').click();""", user_id, text, published)
         return self.verdict()
 
     def check_file(self, user_id: str, file: Path) -> dict:
@@ -139,9 +141,9 @@ def included_rows(proof_text: str) -> list:
     return [[e.asset, e.amount_text, str(e.decimals)] for e in proof.entries]
 
 
-def reference_reason(text: str, statement, pure: bool) -> str:
+def reference_reason(text, statement, pure: bool, user_id: str) -> str:
     try:
-        verify_inclusion(text, statement, pure=pure)
+        verify_inclusion(text, statement, user_id=user_id, pure=pure)
     except InvalidInclusionProof as e:
         return e.reason
     return "included"
@@ -192,6 +194,53 @@ def test_every_vector_is_reproduced_in_the_page(page_a):
     assert got["leaves"] == [leaf["leaf"] for leaf in vectors["leaves"]]
     assert got["nodes"] == [n["digest"] for n in vectors["nodes"]]
     assert got["roots"] == [p["root"] for p in vectors["paths"]]
+
+
+def test_fingerprint_and_whole_check_vectors_in_the_page(page_a):
+    """The Rust-made fingerprints of tests/vectors/, and its whole checks (summary, user id,
+    published fingerprint, proof) giving INCLUDED or the recorded reason."""
+    vectors = VECTORS["inclusion"]
+    got = page_a.js("return arguments[0].map((t) => StarkPor.loadSummary(t).fingerprint)",
+                    [json.dumps(v) for v in vectors["fingerprints"]])
+    assert got == [v["fingerprint"] for v in vectors["fingerprints"]]
+    cases = []
+    for v in vectors["checks"]:
+        p = v["proof"]
+        proof = pyverify.InclusionProof(
+            round_id=p["round_id"], user_id=p["user_id"], salt=bytes.fromhex(p["salt"]),
+            entries=tuple(pyverify.Entry(*e) for e in p["entries"]), leaf_index=p["leaf_index"],
+            num_leaves=p["num_leaves"], leaf=bytes.fromhex(p["leaf"]), root=bytes.fromhex(p["root"]),
+            path=tuple(bytes.fromhex(s) for s in p["path"]))
+        cases.append([proof.to_json(), v["user_id"], json.dumps(v["summary"]), v["fingerprint"]])
+    got = page_a.js("""return arguments[0].map(([text, user, summary, published]) => {
+        try {
+          const r = StarkPor.verify(text, user, StarkPor.loadSummary(summary), published);
+          return r.included ? null : r.reason;
+        } catch (e) { return e instanceof StarkPor.Rejected ? e.reason : String(e); }
+      });""", cases)
+    assert got == [v["reason"] for v in vectors["checks"]]
+
+
+def test_fingerprints_of_random_statements_agree_with_rust(page_a):
+    from stark_por import _native
+
+    rng = random.Random(7)
+    summaries = []
+    for _ in range(40):
+        names = rng.sample(["BTC", "ETH", "USDT", "DOGE", "A-1", "x.y", "$Z", "~"], rng.randint(1, 5))
+        summaries.append({
+            "round_id": rng.choice(["r", "2026-11", "é名前 round", "x" * 256]),
+            "range_bits": rng.randint(32, 63), "num_leaves": 2 ** rng.randint(1, 40),
+            "root": pyverify.digest_to_bytes([rng.randrange(pyverify.P) for _ in range(4)]).hex(),
+            "assets": [{"asset": n, "decimals": rng.randint(0, 30),
+                        "total_units": str(rng.choice([0, 1, 2**64, rng.randrange(10**rng.randint(1, 300))]))}
+                       for n in names],
+        })
+    rust = [_native.statement_fingerprint((s["round_id"], s["range_bits"], s["num_leaves"], bytes.fromhex(s["root"]),
+            [(a["asset"], a["decimals"], int(a["total_units"]).to_bytes((int(a["total_units"]).bit_length() + 7) // 8, "little"))
+             for a in s["assets"]])).hex() for s in summaries]
+    got = page_a.js("return arguments[0].map((t) => StarkPor.loadSummary(t).fingerprint)", [json.dumps(s) for s in summaries])
+    assert got == rust
 
 
 def test_sha256_agrees_with_hashlib(page_a):
@@ -308,8 +357,8 @@ def test_every_tamper_is_refused_with_the_reason_of_the_other_verifiers(page_a, 
         v = page_a.check("alice", bad)
         assert (v["state"], v["reason"]) == ("refused", reason), (name, v)
         assert v["title"] == "✗ NOT VERIFIED" and v["line"] and reason in v["detail"]
-        assert reference_reason(bad, statement, pure=True) == reason, name
-        assert reference_reason(bad, statement, pure=False) == reason, name
+        assert reference_reason(bad, statement, True, "alice") == reason, name
+        assert reference_reason(bad, statement, False, "alice") == reason, name
 
 
 def test_proofs_of_another_round_or_tree_are_refused(page_a, rounds):
@@ -317,19 +366,35 @@ def test_proofs_of_another_round_or_tree_are_refused(page_a, rounds):
     for other, reason in (("b", "wrong-round"), ("c", "root-mismatch")):
         text = rounds[other]["proofs"]["carol"]
         assert page_a.check("carol", text)["reason"] == reason
-        assert reference_reason(text, statement, pure=True) == reason
-        assert reference_reason(text, statement, pure=False) == reason
+        assert reference_reason(text, statement, True, "carol") == reason
+        assert reference_reason(text, statement, False, "carol") == reason
 
 
 def test_a_proof_is_refused_for_another_user_id(page_a, rounds):
     alice = rounds["a"]["proofs"]["alice"]
+    statement = rounds["a"]["statement"]
     for typed in ("bob", "Alice", "alice ", "émile 名前"):
         v = page_a.check(typed, alice)
         assert (v["state"], v["reason"]) == ("refused", "wrong-user"), typed
+        assert reference_reason(alice, statement, True, typed) == reference_reason(alice, statement, False, typed) == "wrong-user"
     renamed = _tamper(alice, lambda d: d.update(user_id="bob"))  # the file names bob: bob's id checked,
     assert page_a.check("alice", renamed)["reason"] == "wrong-user"
     assert page_a.check("bob", renamed)["reason"] == "leaf-mismatch"  # then alice's leaf does not fit bob
     assert page_a.check("", alice)["state"] == "idle"  # no id typed: a request for it, not a verdict
+
+
+def test_the_published_fingerprint_is_compared_when_given(page_a, rounds):
+    statement, alice = rounds["a"]["statement"], rounds["a"]["proofs"]["alice"]
+    shown = page_a.js("return document.getElementById('fingerprint').textContent")  # as grouped on the page
+    assert page_a.check("alice", alice, shown)["state"] == "included"
+    assert page_a.check("alice", alice, statement.fingerprint.upper())["state"] == "included"
+    other = rounds["b"]["statement"].fingerprint
+    assert page_a.check("alice", alice, other)["reason"] == "wrong-statement"
+    assert verify_inclusion(alice, statement, user_id="alice", fingerprint=statement.fingerprint)
+    with pytest.raises(InvalidInclusionProof, match="fingerprint") as info:
+        verify_inclusion(alice, statement, user_id="alice", fingerprint=other, pure=True)
+    assert info.value.reason == "wrong-statement"
+    assert page_a.check("alice", alice, "abc")["state"] == "idle"  # not a fingerprint: asked again
 
 
 def test_files_are_picked_through_the_file_input(driver, rounds, tmp_path):
@@ -347,7 +412,7 @@ def test_files_are_picked_through_the_file_input(driver, rounds, tmp_path):
     binary.write_bytes(b"\xff\xfe" + good.read_bytes())
     v = page.check_file("alice", binary)
     assert (v["reason"], "UTF-8" in v["detail"]) == ("malformed", True)
-    assert reference_reason(binary.read_bytes(), rounds["a"]["statement"], pure=True) == "malformed"
+    assert reference_reason(binary.read_bytes(), rounds["a"]["statement"], True, "alice") == "malformed"
 
 
 # -------------------------------------------------------------- three implementations agree
@@ -369,12 +434,12 @@ def test_fresh_rust_proofs_agree_between_rust_pyverify_and_the_page(driver, tmp_
     for user, text in proofs_of(path).items():
         v = page.check(user, text)
         assert v["state"] == "included" and v["rows"] == included_rows(text)
-        assert reference_reason(text, statement, pure=False) == reference_reason(text, statement, pure=True) == "included"
+        assert reference_reason(text, statement, False, user) == reference_reason(text, statement, True, user) == "included"
         for name, bad, _ in tampered_proofs(text):
             if bad == text:
                 continue
             got = page.check(user, bad)["reason"]
-            assert got == reference_reason(bad, statement, pure=True) == reference_reason(bad, statement, pure=False), name
+            assert got == reference_reason(bad, statement, True, user) == reference_reason(bad, statement, False, user), name
 
 
 # ------------------------------------------------------------------- no request, strict CSP
@@ -452,11 +517,17 @@ def test_a_page_whose_summary_was_edited_says_it_is_damaged(driver, rounds, tmp_
     statement = rounds["a"]["statement"]
     html = rounds["a"]["page"].read_text()
     btc = str(statement.totals["BTC"])
-    (tmp_path / "edited.html").write_text(html.replace(f'"total_units":"{btc}"', f'"total_units":"{int(btc) - 1}"', 1))
-    page = Page(driver, tmp_path / "edited.html")
-    v = page.verdict()
-    assert (v["state"], v["reason"], "fingerprint" in v["detail"]) == ("damaged", "malformed", True)
-    assert page.js("return document.getElementById('check').disabled") is True
+    edits = {  # a field the fingerprint binds; a total (caught first by its display text)
+        "range": (html.replace('"range_bits":62', '"range_bits":61', 1), "fingerprint field says"),
+        "total": (html.replace(f'"total_units":"{btc}"', f'"total_units":"{int(btc) - 1}"', 1), "is not total_units"),
+    }
+    for name, (edited, why) in edits.items():
+        assert edited != html
+        (tmp_path / f"{name}.html").write_text(edited)
+        page = Page(driver, tmp_path / f"{name}.html")
+        v = page.verdict()
+        assert (v["state"], v["reason"], why in v["detail"]) == ("damaged", "malformed", True), name
+        assert page.js("return document.getElementById('check').disabled") is True
 
 
 # ------------------------------------------------------------ phone, keyboard, screenshots
@@ -472,16 +543,16 @@ def test_phone_layout_keyboard_and_screenshots(driver, rounds):
     try:
         page = Page(driver, rounds["a"]["page"])
         # every control has a label; the verdict is announced and comes first
-        labelled = page.js("return ['user-id', 'proof-file', 'proof-text'].map((id) => "
+        labelled = page.js("return ['user-id', 'proof-file', 'proof-text', 'published'].map((id) => "
                            "document.querySelector(`label[for=\"${id}\"]`) !== null)")
-        assert labelled == [True, True, True]
+        assert labelled == [True, True, True, True]
         assert page.js("const v = document.getElementById('verdict'); return [v.getAttribute('aria-live'), v.getAttribute('role')]") == ["polite", "status"]
         # keyboard only: Tab from the top of the fresh page reaches the id, the file, the text, the button
         order = []
-        for _ in range(4):
+        for _ in range(5):
             ActionChains(driver).send_keys(Keys.TAB).perform()
             order.append(driver.switch_to.active_element.get_attribute("id"))
-        assert order == ["user-id", "proof-file", "proof-text", "check"]
+        assert order == ["user-id", "proof-file", "proof-text", "published", "check"]
         box = driver.find_element(By.ID, "proof-text")
         page.js("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))", box, rounds["a"]["proofs"]["whale"])
         user = driver.find_element(By.ID, "user-id")
@@ -536,19 +607,3 @@ def test_cli_writes_the_page_of_a_verified_round(rounds, tmp_path, capsys):
     assert cli(["-q", "page", str(bad), "-o", str(tmp_path / "no.html")]) == 1
     assert not (tmp_path / "no.html").exists()
 
-
-# TEMPORARY until issue 9 §1 lands Statement.fingerprint: the spec's encoding, to run these tests.
-if not hasattr(stark_por.Statement, "fingerprint"):
-    def _fp(self):
-        b = b"stark-por/statement\0" + (1).to_bytes(2, "little")
-        r = self.round_id.encode()
-        b += len(r).to_bytes(2, "little") + r + bytes([self.range_bits]) + self.num_leaves.to_bytes(8, "little")
-        b += bytes.fromhex(self.root) + len(self.assets).to_bytes(4, "little")
-        for a in self.assets:
-            t = self.totals[a.name]
-            t = t.to_bytes((t.bit_length() + 7) // 8, "little")
-            b += bytes([len(a.name)]) + a.name.encode() + bytes([a.decimals]) + len(t).to_bytes(2, "little") + t
-        return hashlib.sha256(b).hexdigest()
-    _summary = stark_por.Statement.summary
-    stark_por.Statement.fingerprint = property(_fp)
-    stark_por.Statement.summary = lambda self: dict(_summary(self), statement_version=1, fingerprint=self.fingerprint)
