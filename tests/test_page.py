@@ -607,3 +607,19 @@ def test_cli_writes_the_page_of_a_verified_round(rounds, tmp_path, capsys):
     assert cli(["-q", "page", str(bad), "-o", str(tmp_path / "no.html")]) == 1
     assert not (tmp_path / "no.html").exists()
 
+
+
+def test_the_reserves_report_links_to_the_page(rounds, tmp_path):
+    import dataclasses
+
+    from stark_por.reserves.report import write_demo_report
+
+    _, rep = write_demo_report(rounds["a"]["statement"], tmp_path)
+    assert "inclusion-page" not in rep.to_html()
+    linked = dataclasses.replace(rep, inclusion_page="https://example.com/por/verify.html?round=2026-11&v=1")
+    assert '<a id="inclusion-page" href="https://example.com/por/verify.html?round=2026-11&amp;v=1">' in linked.to_html()
+    assert "[the inclusion page](https://example.com/por/verify.html?round=2026-11&v=1)" in linked.to_markdown()
+    assert dataclasses.replace(rep, inclusion_page="verify.html").inclusion_page == "verify.html"
+    for bad in ("javascript:alert(1)", "data:text/html,x", " verify.html", "", "a b.html", "x.html)", 'x"y', "<x>"):
+        with pytest.raises(ValueError, match="inclusion_page"):
+            dataclasses.replace(rep, inclusion_page=bad)

@@ -95,6 +95,7 @@ def markdown(rep) -> str:
         "",
         f"- Liabilities proof: verified, {s.security_bits}-bit security, statement fingerprint `{rep.fingerprint}`, "
         f"root `{s.root}`, {s.num_leaves:,} leaves",
+        *([f"- Users check their own inclusion on [the inclusion page]({rep.inclusion_page})"] if rep.inclusion_page else []),
         f"- Assets covered: {len(covered)} of {len(owed)}",
         f"- Wallets verified: {len(counted)} of {len(rep.wallets)}",
         f"- {_md(rep.balances_basis[:1].upper() + rep.balances_basis[1:])}",
@@ -312,6 +313,9 @@ def html_page(rep) -> str:
         "</section>"
     )
     method = [f"<p>{e(_METHOD_MD.format(round=s.round_id, balances=_balances_sentence(rep)))}</p>",
+              *([f'<p>Users check that their own balances are counted on <a id="inclusion-page" '
+                 f'href="{e(rep.inclusion_page)}">the inclusion page</a> (it runs in the browser, offline).</p>']
+                if rep.inclusion_page else []),
               f'<p>Statement fingerprint <span class="mono">{e(rep.fingerprint)}</span>. '
               f'Liabilities proof root <span class="mono">{e(s.root)}</span>, {s.num_leaves:,} leaves, '
               f"every balance proven in [0, 2<sup>{s.range_bits}</sup>).</p>"]

@@ -258,6 +258,15 @@ class Flag:
         return {"kind": self.kind, "subject": self.subject, "message": self.message}
 
 
+def _is_web_link(url: str) -> bool:
+    """An http(s) URL or a relative path, with nothing that could end a Markdown or HTML link."""
+    import re
+    from urllib.parse import urlsplit
+
+    return (isinstance(url, str) and re.fullmatch(r"[^\s<>\"'()\\`]+", url) is not None
+            and urlsplit(url).scheme in ("", "http", "https"))
+
+
 @dataclass(frozen=True)
 class SolvencyReport:
     """The outcome of :func:`report`; render it with :meth:`to_json`,
@@ -269,6 +278,13 @@ class SolvencyReport:
     wallets: Tuple[WalletResult, ...]
     flags: Tuple[Flag, ...]
     prices: Optional[Prices] = None
+    #: Where users check their own inclusion: the URL (or relative path) of the page
+    #: ``stark-por page`` writes for this round; the HTML and Markdown reports link to it.
+    inclusion_page: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.inclusion_page is not None and not _is_web_link(self.inclusion_page):
+            raise ValueError(f"inclusion_page must be an http(s) URL or a relative path, not {self.inclusion_page!r}")
 
     @property
     def round_id(self) -> str:
