@@ -1,6 +1,6 @@
 """The inclusion page (``stark_por.page`` + ``stark_por/verifiers/browser.js``) in a real browser.
 
-Headless Debian ``chromium`` driven by Selenium through Debian's ``chromidriver``: the vectors of
+Headless Debian ``chromium`` driven by Selenium through Debian's ``chromedriver``: the vectors of
 ``tests/vectors/`` computed in the page, every user of real rounds shown INCLUDED with their exact
 balances, every tamper refused with the reason the Rust core and pyverify give, random rounds on
 which the three implementations agree, no network request (read from the browser's own Network

@@ -7,11 +7,12 @@
 // 1. the field GF(p), p = 2^64 - 2^32 + 1, on pairs of 32-bit halves held in doubles;
 // 2. the Rescue-Prime permutation Rp64_256 of winterfell 0.13.1 (the constants of pyverify.py);
 // 3. stark-por's hashes: byte strings (the id commitment), the leaf of a user, a tree node;
-// 4. SHA-256 and the statement fingerprint (/work/notes/ANCHOR_SPEC.md, "The statement
-//    fingerprint"); SHA-256 is written here because crypto.subtle exists only in secure contexts
+// 4. SHA-256 and the statement fingerprint (Statement::fingerprint in rust/core/src/statement.rs);
+//    SHA-256 is written here because crypto.subtle exists only in secure contexts
 //    (not on a page served over plain http) and only asynchronously;
-// 5. a strict JSON reader (duplicate keys, non-integer numbers and lone surrogates are refused,
-//    as Python's json + pyverify refuse them; JSON.parse would let them through);
+// 5. a strict JSON reader: duplicate keys and non-integer numbers are refused as Python's json +
+//    pyverify refuse them (JSON.parse would let them through), and so are strings with a lone
+//    surrogate (not Unicode text: it has no UTF-8);
 // 6. the inclusion proof, JSON version 1, and the check, with the same reason codes in the same
 //    order as the other verifiers;
 // 7. the page: reads the round's summary embedded in it, the user's id and file, shows a verdict.
@@ -408,7 +409,7 @@ const StarkPor = (() => {
 
   const STATEMENT_VERSION = 1;
 
-  // The bytes the fingerprint hashes (ANCHOR_SPEC.md): every field a round publishes, integers
+  // The bytes the fingerprint hashes (as Statement::fingerprint): every field a round publishes, integers
   // little-endian, strings length-prefixed, totals as minimal little-endian unsigned bytes.
   function statementBytes(s) {
     const out = [];
