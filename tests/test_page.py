@@ -397,6 +397,16 @@ def test_the_published_fingerprint_is_compared_when_given(page_a, rounds):
     assert page_a.check("alice", alice, "abc")["state"] == "idle"  # not a fingerprint: asked again
 
 
+def test_a_lone_surrogate_is_malformed(page_a, rounds):
+    """JSON can escape half a UTF-16 pair; such a string is not Unicode text (it has no UTF-8)."""
+    alice = rounds["a"]["proofs"]["alice"]
+    for bad in (alice.replace('"user_id":"alice"', '"user_id":"alice\\ud800"'),
+                alice.replace('"round_id":"2026-11"', '"round_id":"\\udc00"')):
+        assert bad != alice
+        v = page_a.check("alice", bad)
+        assert (v["reason"], "Unicode" in v["detail"]) == ("malformed", True)
+
+
 def test_files_are_picked_through_the_file_input(driver, rounds, tmp_path):
     page = Page(driver, rounds["a"]["page"])
     good = tmp_path / "alice.json"
