@@ -177,6 +177,8 @@ def page_a(driver, rounds):
 
 def test_every_vector_is_reproduced_in_the_page(page_a):
     vectors = VECTORS["inclusion"]
+    # a new kind of inclusion vector needs its check here (and in the page, if it is new work)
+    assert set(vectors) == {"about", "permutations", "id_commitments", "leaves", "nodes", "paths", "fingerprints", "checks"}
     as_text = lambda xs: [str(x) for x in xs]  # noqa: E731  (exact: JSON numbers above 2^53 as text)
     for p in vectors["permutations"]:
         assert page_a.js("return StarkPor.permute(arguments[0]).map(String)", as_text(p["input"])) == as_text(p["output"])
