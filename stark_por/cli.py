@@ -74,6 +74,10 @@ def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
     report_path, rep = write_demo_report(statement, out)
     print(f"proof of reserves (demo wallets, real signatures): {rep.verdict} → {report_path}")
     included = demo_inclusion(proof_path, statement, ledger.user_ids[0], out / "inclusion.json", con)
+    from .page import write_page
+
+    page = write_page(statement, out / "verify.html")
+    print(f"inclusion page: {page} (open it in a browser, enter {ledger.user_ids[0]!r} and pick inclusion.json)")
     return EXIT_OK if exact and included else EXIT_INVALID
 
 

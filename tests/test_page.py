@@ -635,3 +635,11 @@ def test_the_reserves_report_links_to_the_page(rounds, tmp_path):
     for bad in ("javascript:alert(1)", "data:text/html,x", " verify.html", "", "a b.html", "x.html)", 'x"y', "<x>"):
         with pytest.raises(ValueError, match="inclusion_page"):
             dataclasses.replace(rep, inclusion_page=bad)
+
+
+def test_the_demo_writes_a_page_on_which_its_user_is_included(driver, tmp_path, capsys):
+    assert cli(["-q", "demo", "--users", "20", "--assets", "3", "--out", str(tmp_path)]) == 0
+    assert "inclusion page:" in capsys.readouterr().out
+    proof = pyverify.InclusionProof.load(tmp_path / "inclusion.json")
+    v = Page(driver, tmp_path / "verify.html").check_file(proof.user_id, tmp_path / "inclusion.json")
+    assert v["state"] == "included" and v["rows"] == included_rows((tmp_path / "inclusion.json").read_text())
