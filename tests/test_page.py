@@ -245,6 +245,18 @@ def test_fingerprints_of_random_statements_agree_with_rust(page_a):
     assert got == rust
 
 
+def test_field_multiplication_agrees_with_python(page_a):
+    """Every branch of the page's reduction mod p: operands at and around 0, 2^32 and p."""
+    p = pyverify.P
+    rng = random.Random(3)
+    edges = [0, 1, 2, 2**31, 2**32 - 1, 2**32, 2**32 + 1, 2**63, p - 2**32, p - 2, p - 1]
+    values = edges + [rng.randrange(p) for _ in range(40)] + [p - 1 - rng.randrange(2**32) for _ in range(10)]
+    pairs = [(a, b) for a in edges for b in edges] + [(rng.choice(values), rng.choice(values)) for _ in range(300)]
+    got = page_a.js("const S = StarkPor; return arguments[0].map(([a, b]) => "
+                    "[S.fieldAdd(a, b), S.fieldMul(a, b), S.fieldSqr(a)].map(String))", [[str(a), str(b)] for a, b in pairs])
+    assert got == [[str((a + b) % p), str(a * b % p), str(a * a % p)] for a, b in pairs]
+
+
 def test_sha256_agrees_with_hashlib(page_a):
     rng = random.Random(5)
     lengths = [0, 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000] + [rng.randrange(300) for _ in range(20)]

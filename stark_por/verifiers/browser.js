@@ -83,6 +83,25 @@ const StarkPor = (() => {
     return (BigInt(hi) << 32n) | BigInt(lo);
   }
 
+  // a + b, a·b and a² mod p on BigInts (or decimal strings) through the code above: for tests.
+  function fieldAdd(a, b) {
+    const [ah, al] = fromBig(BigInt(a)), [bh, bl] = fromBig(BigInt(b));
+    reduce(ah + bh, al + bl);
+    return toBig(RH, RL);
+  }
+
+  function fieldMul(a, b) {
+    const [ah, al] = fromBig(BigInt(a)), [bh, bl] = fromBig(BigInt(b));
+    mul(ah, al, bh, bl);
+    return toBig(RH, RL);
+  }
+
+  function fieldSqr(a) {
+    const [ah, al] = fromBig(BigInt(a));
+    sqr(ah, al);
+    return toBig(RH, RL);
+  }
+
   // ------------------------------------------------------------------------------------------
   // 2. Rescue-Prime Rp64_256 (winterfell 0.13.1): 12 elements, capacity 0..4, rate 4..12,
   //    digest 4..8; 7 rounds of x^7, MDS, +ARK1, x^(1/7), MDS, +ARK2.
@@ -871,7 +890,7 @@ const StarkPor = (() => {
   }
 
   return {
-    selfTest, permute, idCommitment, leafOf, node, walk, sha256, fingerprint, statementBytes,
+    selfTest, fieldAdd, fieldMul, fieldSqr, permute, idCommitment, leafOf, node, walk, sha256, fingerprint, statementBytes,
     decode, check, verify, loadSummary, amountText, parseJson, hexBytes, toHex, Rejected, MAX_PROOF_CHARS,
   };
 })();
