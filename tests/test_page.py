@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import stark_por
 from stark_por import Asset, InvalidInclusionProof, Ledger, Proof, prove, verify, verify_inclusion
 from stark_por.cli import main as cli
 from stark_por.errors import UnverifiedStatementError
@@ -609,6 +608,11 @@ def test_only_a_verified_statement_gets_a_page(rounds, tmp_path):
         write_page(Proof.load(path).statement, tmp_path / "x.html")
     with pytest.raises(UnverifiedStatementError):
         render_page(rounds["a"]["statement"].summary())
+    import dataclasses
+
+    changed = dataclasses.replace(rounds["a"]["statement"], totals={**rounds["a"]["statement"].totals, "BTC": 1})
+    with pytest.raises(UnverifiedStatementError, match="verify"):
+        write_page(changed, tmp_path / "x.html")
     assert not (tmp_path / "x.html").exists()
 
 
