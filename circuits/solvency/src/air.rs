@@ -233,6 +233,23 @@ fn exp7<E: FieldElement>(x: E) -> E {
     x2.square() * x2 * x
 }
 
+/// The 12 residuals of round `round` of `Rp64_256` taking state `x` to state `y` (the first 12
+/// elements of each slice): `MDS·x⁷ + ARK1 − (MDS⁻¹·(y − ARK2))⁷`, all zero exactly when the
+/// round is computed correctly. Degree 7; shared by every statement version.
+pub fn rescue_round_residuals<E: FieldElement<BaseField = Felt>>(x: &[E], y: &[E], round: usize) -> [E; STATE_WIDTH] {
+    let x7: [E; STATE_WIDTH] = core::array::from_fn(|k| exp7(x[k]));
+    let y_ark: [E; STATE_WIDTH] = core::array::from_fn(|k| y[k] - E::from(Rp64_256::ARK2[round][k]));
+    core::array::from_fn(|row| {
+        let mut forward = E::from(Rp64_256::ARK1[round][row]);
+        let mut backward = E::ZERO;
+        for col in 0..STATE_WIDTH {
+            forward += x7[col].mul_base(Rp64_256::MDS[row][col]);
+            backward += y_ark[col].mul_base(Rp64_256::INV_MDS[row][col]);
+        }
+        forward - exp7(backward)
+    })
+}
+
 
 impl Air for SolvencyAir {
     type BaseField = Felt;
@@ -350,25 +367,9 @@ impl Air for SolvencyAir {
         // [T33–T116] the permutation: for each round r, MDS·x⁷ + ARK1 = (MDS⁻¹·(y − ARK2))⁷
         let active = s * (leaf + d);
         for round in 0..NUM_ROUNDS {
-            let x = &cur[state(round, 0)..state(round, 0) + STATE_WIDTH];
-            let y = &cur[state(round + 1, 0)..state(round + 1, 0) + STATE_WIDTH];
-            let mut forward = [E::ZERO; STATE_WIDTH];
-            let mut backward = [E::ZERO; STATE_WIDTH];
-            let x7: [E; STATE_WIDTH] = core::array::from_fn(|k| exp7(x[k]));
-            let y_ark: [E; STATE_WIDTH] =
-                core::array::from_fn(|k| y[k] - E::from(Rp64_256::ARK2[round][k]));
-            for row in 0..STATE_WIDTH {
-                let mut acc_f = E::from(Rp64_256::ARK1[round][row]);
-                let mut acc_b = E::ZERO;
-                for col in 0..STATE_WIDTH {
-                    acc_f += x7[col].mul_base(Rp64_256::MDS[row][col]);
-                    acc_b += y_ark[col].mul_base(Rp64_256::INV_MDS[row][col]);
-                }
-                forward[row] = acc_f;
-                backward[row] = exp7(acc_b);
-            }
-            for k in 0..STATE_WIDTH {
-                result[i] = active * (forward[k] - backward[k]);
+            let residuals = rescue_round_residuals(&cur[state(round, 0)..], &cur[state(round + 1, 0)..], round);
+            for r in residuals {
+                result[i] = active * r;
                 i += 1;
             }
         }

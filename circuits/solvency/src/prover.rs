@@ -273,7 +273,7 @@ fn transpose(rows: &[Felt], n: usize) -> Vec<Vec<Felt>> {
         .collect()
 }
 
-fn derive_seed(seed: &[u8; 32], label: &[u8]) -> [u8; 32] {
+pub fn derive_seed(seed: &[u8; 32], label: &[u8]) -> [u8; 32] {
     // ChaCha20 keyed by the seed, with the label as a distinct stream: independent outputs
     let mut stream = [0u8; 32];
     let mut nonce = [0u8; 8];
@@ -285,7 +285,7 @@ fn derive_seed(seed: &[u8; 32], label: &[u8]) -> [u8; 32] {
 }
 
 /// A uniform field element (rejection sampling, no modular bias).
-fn random_felt(rng: &mut ChaCha20Rng) -> Felt {
+pub fn random_felt(rng: &mut ChaCha20Rng) -> Felt {
     loop {
         let v = rng.next_u64();
         if v < Felt::MODULUS {

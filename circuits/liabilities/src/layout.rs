@@ -1,0 +1,99 @@
+//! Column layout of the version-2 trace. One row is one `Rp64_256` permutation (a leaf block
+//! or a forest node), a filler row, or a blinding row. See `circuits/liabilities/README.md`.
+
+use stark_por_solvency::hash::{NUM_ROUNDS, STATE_WIDTH};
+
+// Main segment ---------------------------------------------------------------------------------
+
+/// 1 on the real rows `[0, n − r)`, 0 on the `r` blinding rows at the end.
+pub const SEL: usize = 0;
+/// The row is the first permutation of a leaf.
+pub const FIRST: usize = 1;
+/// The row continues the leaf of the previous row.
+pub const CONT: usize = 2;
+/// The row is a node of the forest.
+pub const NODE: usize = 3;
+/// The row is the last permutation of its leaf (the leaf digest is published on the tree bus).
+pub const END: usize = 4;
+/// The row starts a level of nodes (or is the first filler after the last one).
+pub const LSTART: usize = 5;
+/// Heap index of the tree node this row produces: `N' + j` for leaf `j`, the node's index for
+/// a node, 0 on filler rows.
+pub const IDX: usize = 6;
+/// On a level-start row: the previous row's `IDX`.
+pub const PREV: usize = 7;
+/// The range table: `0, 1, …, 2^13 − 1` over the first rows, then constant.
+pub const TABLE: usize = 8;
+/// How many range lookups hit this row's table value.
+pub const MULT: usize = 9;
+/// First of the 8 × 12 hash columns: the permutation input, then the state after each round.
+pub const STATE: usize = 10;
+/// First of the 36 limb columns: 4 entry slots × 9 limbs of 13 bits.
+pub const LIMBS: usize = STATE + (NUM_ROUNDS + 1) * STATE_WIDTH;
+/// Main trace width.
+pub const MAIN_WIDTH: usize = LIMBS + SLOTS * LIMBS_PER_SLOT;
+
+/// Column of element `c` of hash state `s` (0 = permutation input, 7 = output).
+pub const fn state(s: usize, c: usize) -> usize {
+    STATE + s * STATE_WIDTH + c
+}
+
+/// Column of limb `i` of entry slot `j`.
+pub const fn limb(j: usize, i: usize) -> usize {
+    LIMBS + j * LIMBS_PER_SLOT + i
+}
+
+/// Entry slots per row: the four two-element entries of the rate. In a leaf's first block,
+/// slots 0 and 1 hold the id commitment instead.
+pub const SLOTS: usize = 4;
+/// Bits per limb; the range table has `2^13` values.
+pub const LIMB_BITS: u32 = 13;
+pub const TABLE_SIZE: usize = 1 << LIMB_BITS;
+/// Limbs of the low element `x₀ < 2^62` (5 × 13 = 65 bits of room, the top limb bounded).
+pub const LOW_LIMBS: usize = 5;
+/// Limbs of the high part `h < 2^50` in `x₁ = tag + 2^13·h`.
+pub const HIGH_LIMBS: usize = 4;
+pub const LIMBS_PER_SLOT: usize = LOW_LIMBS + HIGH_LIMBS;
+/// Bit offset of each limb in the amount: the low element's limbs, then the high part's
+/// (which starts at bit 62).
+pub const LIMB_OFFSETS: [u32; LIMBS_PER_SLOT] = [0, 13, 26, 39, 52, 62, 75, 88, 101];
+/// Bits of the low element's top limb (`x₀ < 2^62`).
+pub const LOW_TOP_BITS: u32 = 62 - 52;
+
+/// An amount is summed as parts of at most 26 bits (pairs of limbs, the low element's top
+/// limb alone) so that the per-asset sums of a part can never wrap around the modulus.
+pub const PARTS: usize = 5;
+/// The limbs of each part (first, count).
+pub const PART_LIMBS: [(usize, usize); PARTS] = [(0, 2), (2, 2), (4, 1), (5, 2), (7, 2)];
+/// Bit offset of each part in the amount.
+pub const PART_OFFSETS: [u32; PARTS] = [0, 26, 52, 62, 88];
+
+/// Rate column (in the permutation input) of slot `j`'s two elements.
+pub const fn slot_low(j: usize) -> usize {
+    state(0, 4 + 2 * j)
+}
+pub const fn slot_high(j: usize) -> usize {
+    state(0, 5 + 2 * j)
+}
+
+// Auxiliary segment ----------------------------------------------------------------------------
+
+/// Range lookups per slot: 9 limbs, `x₀`'s top limb bound, the range bound, the tag.
+pub const LOOKUPS_PER_SLOT: usize = LIMBS_PER_SLOT + 3;
+/// Log-derivative terms per row: the lookups, 4 asset sums, 3 tree messages, 1 level message,
+/// 1 table term.
+pub const NUM_TERMS: usize = SLOTS * LOOKUPS_PER_SLOT + SLOTS + 3 + 1 + 1;
+/// Terms folded into one helper column (keeps every constraint at degree ≤ 9).
+pub const TERMS_PER_HELPER: usize = 7;
+/// Helper columns: each holds the sum of its group's terms for the row (the last group may
+/// be shorter).
+pub const NUM_HELPERS: usize = NUM_TERMS.div_ceil(TERMS_PER_HELPER);
+/// The running sum of all terms over the real rows.
+pub const SUM: usize = NUM_HELPERS;
+/// Auxiliary trace width (extension-field columns).
+pub const AUX_WIDTH: usize = NUM_HELPERS + 1;
+/// Verifier challenges: α (the pole), β (packs tuples), δ (packs an amount's parts).
+pub const NUM_AUX_RANDS: usize = 3;
+
+const _: () = assert!(MAIN_WIDTH == 142);
+const _: () = assert!(NUM_TERMS == 57);

@@ -1,0 +1,154 @@
+//! Statement version 2 of stark-por: liabilities at every asset's native decimals.
+//!
+//! A trace proves, for the leaf range `[start, end)` of a round tree of `N'` leaves and `K`
+//! assets:
+//! 1. every amount lies in `[0, 2^R)`, `R` up to 112 bits;
+//! 2. each asset's public total is the exact integer sum of its amounts in the range (at any
+//!    size: totals may exceed `2^128`);
+//! 3. the public forest roots are the `Rp64_256` digests of every tree node whose leaves all lie
+//!    in the range, each leaf hashing a tagged id commitment and its `(tag, amount)` entries;
+//! 4. nothing else: padding leaves are ordinary leaves without entries.
+//!
+//! A round is a partition of `[0, N')` into such ranges (one proof for a whole tree is the
+//! range `[0, N')`, whose one root is the round root). `air.rs` holds the constraints,
+//! `prover.rs` the trace builder, `hash.rs` the leaf encoding, `forest.rs` what a range
+//! implies, and `circuits/liabilities/README.md` the constraint list and soundness argument.
+
+pub mod air;
+pub mod forest;
+pub mod hash;
+pub mod layout;
+pub mod prover;
+
+#[cfg(test)]
+mod tests;
+
+pub use air::{LiabilitiesAir, PublicInputs};
+pub use forest::Forest;
+pub use hash::Entry;
+pub use prover::{build_trace, Leaf, LiabilitiesProver, StatementParams};
+pub use stark_por_solvency::Security;
+
+use stark_por_solvency::options::blinding_rows;
+use stark_por_solvency::prover::{HashFn, RandomCoin, VectorCommit};
+use winterfell::{AcceptableOptions, Proof, Prover};
+
+use crate::layout::{AUX_WIDTH, MAIN_WIDTH, NUM_AUX_RANDS, TABLE_SIZE};
+use crate::prover::{ForestDigests, MAX_LOG_LDE};
+
+/// Everything that can go wrong in the circuit layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CircuitError {
+    #[error("range bound of {0} bits is unsupported (supported: 32 to 112)")]
+    RangeBits(u32),
+    #[error("the tree needs a power-of-two number of leaves, 2 to 2^40; got {0}")]
+    LeafCount(u64),
+    #[error("leaf range {start}..{end} is not a non-empty range of a tree of {num_leaves} leaves (or does not match the leaves given)")]
+    LeafRange { start: u64, end: u64, num_leaves: u64 },
+    #[error("{0} assets: a statement lists 1 to 4,095")]
+    AssetCount(usize),
+    #[error("leaf {leaf}: tag {tag} is not an equity entry of a listed asset")]
+    UnknownTag { leaf: u64, tag: u32 },
+    #[error("leaf {leaf}: entries are not sorted by tag without repeats")]
+    UnsortedEntries { leaf: u64 },
+    #[error("leaf {leaf}: amount {amount} of tag {tag} is not in 1..2^{bits}")]
+    OutOfRange { leaf: u64, tag: u32, amount: String, bits: u32 },
+    #[error("the trace would need {rows} rows; at most {max_rows} fit these proof options")]
+    TooLarge { rows: usize, max_rows: usize },
+    #[error("proof options are not one of the supported security presets")]
+    UnknownOptions,
+    #[error("proof security is {actual} bits, below the required {required}")]
+    InsufficientSecurity { required: u32, actual: u32 },
+    #[error("proof trace shape does not match the statement: {0}")]
+    Shape(String),
+    #[error("proof does not verify: {0}")]
+    Rejected(String),
+    #[error("prover failed: {0}")]
+    Prover(String),
+}
+
+/// Proves the forest over `leaves`. Returns the proof, its public inputs and the forest's
+/// digests (for inclusion paths).
+pub fn prove(
+    leaves: &[Leaf],
+    forest: Forest,
+    params: &StatementParams,
+    security: Security,
+    blinding_seed: [u8; 32],
+) -> Result<(Proof, PublicInputs, ForestDigests), CircuitError> {
+    let options = security.options();
+    let (trace, pub_inputs, digests) = build_trace(leaves, forest, params, &options, blinding_seed)?;
+    let prover = LiabilitiesProver::new(options, pub_inputs.clone(), blinding_seed);
+    let proof = prover.prove(trace).map_err(|e| CircuitError::Prover(e.to_string()))?;
+    Ok((proof, pub_inputs, digests))
+}
+
+/// Conjectured security of a proof, in bits (winterfell's accounting).
+pub fn security_bits(proof: &Proof) -> u32 {
+    proof.conjectured_security::<HashFn>().bits()
+}
+
+/// Verifies `proof` against `pub_inputs`, requiring at least `min_security_bits`. The proof's
+/// options must be one of our presets and its trace shape one the statement allows; the
+/// proof's own word is never taken for either.
+pub fn verify(proof: Proof, pub_inputs: PublicInputs, min_security_bits: u32) -> Result<(), CircuitError> {
+    check_shape(&proof, &pub_inputs)?;
+    let actual = security_bits(&proof);
+    if actual < min_security_bits {
+        return Err(CircuitError::InsufficientSecurity { required: min_security_bits, actual });
+    }
+    winterfell::verify::<LiabilitiesAir, HashFn, RandomCoin, VectorCommit>(
+        proof,
+        pub_inputs,
+        &AcceptableOptions::MinConjecturedSecurity(min_security_bits),
+    )
+    .map_err(|e| CircuitError::Rejected(e.to_string()))
+}
+
+/// Rejects any proof whose options or trace shape differ from what the statement allows, before
+/// winterfell builds an AIR from them.
+pub fn check_shape(proof: &Proof, pi: &PublicInputs) -> Result<(), CircuitError> {
+    use air::{MAX_RANGE_BITS, MIN_RANGE_BITS};
+    let options = proof.options();
+    if Security::of(options).is_none() {
+        return Err(CircuitError::UnknownOptions);
+    }
+    if !(MIN_RANGE_BITS..=MAX_RANGE_BITS).contains(&pi.range_bits) {
+        return Err(CircuitError::RangeBits(pi.range_bits));
+    }
+    let f = pi.forest;
+    Forest::new(f.num_leaves, f.start, f.end)?;
+    if pi.totals.is_empty() || pi.totals.len() > hash::MAX_ASSETS {
+        return Err(CircuitError::AssetCount(pi.totals.len()));
+    }
+    let shape_err = |what: String| Err(CircuitError::Shape(what));
+    if pi.roots.len() != f.roots().len() {
+        return shape_err(format!("{} forest roots for a range that has {}", pi.roots.len(), f.roots().len()));
+    }
+    let info = proof.trace_info();
+    if info.main_trace_width() != MAIN_WIDTH {
+        return shape_err(format!("main width {} (expected {MAIN_WIDTH})", info.main_trace_width()));
+    }
+    if info.aux_segment_width() != AUX_WIDTH || info.get_num_aux_segment_rand_elements() != NUM_AUX_RANDS {
+        return shape_err(format!(
+            "auxiliary segment of width {} with {} challenges (expected {AUX_WIDTH} and {NUM_AUX_RANDS})",
+            info.aux_segment_width(),
+            info.get_num_aux_segment_rand_elements()
+        ));
+    }
+    if !info.meta().is_empty() {
+        return shape_err("unexpected trace metadata".into());
+    }
+    // every leaf takes a row, every node one, plus a filler and the whole table
+    let n = info.length();
+    let max_len = (1usize << MAX_LOG_LDE) / options.blowup_factor();
+    let min_real = (TABLE_SIZE as u64).max(f.num_leaf_slots() + f.num_nodes() + 1);
+    let r = blinding_rows(options, n) as u64;
+    if n > max_len || (n as u64) < min_real + r {
+        return shape_err(format!(
+            "trace length {n} cannot hold leaves {}..{} of {}, their nodes and {r} blinding rows (at most {max_len})",
+            f.start, f.end, f.num_leaves
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,525 @@
+//! Trace building and the winterfell prover wiring for the version-2 statement.
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use rayon::prelude::*;
+use stark_por_solvency::air::Challenges;
+use stark_por_solvency::hash::{initial_state, node_digest, permutation_states, Digest, NODE_TAG, NUM_ROUNDS, RATE, STATE_WIDTH};
+use stark_por_solvency::options::blinding_rows;
+use stark_por_solvency::prover::{derive_seed, random_felt, HashFn, RandomCoin, VectorCommit};
+use winterfell::math::{fields::f64::BaseElement as Felt, FieldElement};
+use winterfell::matrix::ColMatrix;
+use winterfell::{
+    AuxRandElements, CompositionPoly, CompositionPolyTrace, ConstraintCompositionCoefficients,
+    DefaultConstraintCommitment, DefaultConstraintEvaluator, DefaultTraceLde, EvaluationFrame, PartitionOptions,
+    ProofOptions, Prover, StarkDomain, Trace, TraceInfo, TracePolyTable,
+};
+
+use crate::air::{low_top_value, row_terms, tag_value, LiabilitiesAir, PublicInputs, RangeCheck};
+use crate::forest::Forest;
+use crate::hash::{leaf_blocks, leaf_blocks_input, leaf_digest, Entry, LEAF_TAG, LOW_BITS, MAX_ASSETS, TAG_BITS};
+use crate::layout::*;
+use crate::CircuitError;
+
+/// Largest trace: winterfell's LDE domain (trace × blowup) must stay below `2^32`.
+pub const MAX_LOG_LDE: u32 = 31;
+
+/// One leaf of the tree, as the prover knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leaf {
+    /// The user's id commitment (or a random digest for a padding leaf).
+    pub idc: Digest,
+    /// Entries sorted by tag, amounts non-zero.
+    pub entries: Vec<Entry>,
+}
+
+/// What the prover is asked to prove, besides the leaves.
+#[derive(Debug, Clone)]
+pub struct StatementParams {
+    pub num_assets: usize,
+    pub range_bits: u32,
+    pub assets_digest: Digest,
+    pub round_digest: Digest,
+}
+
+/// Permutation rows of a forest over `leaves` (leaf blocks and nodes), without fillers.
+pub fn used_rows(leaves: &[Leaf], forest: &Forest) -> usize {
+    leaves.iter().map(|l| leaf_blocks(l.entries.len())).sum::<usize>() + forest.num_nodes() as usize
+}
+
+/// The trace length for `used` permutation rows: room for them, at least one filler row (it
+/// closes the last level), the whole range table and the blinding rows. `(n, r)`.
+pub fn trace_length(used: usize, options: &ProofOptions) -> Result<(usize, usize), CircuitError> {
+    let real = (used + 1).max(TABLE_SIZE);
+    let mut n = real.next_power_of_two();
+    while real + blinding_rows(options, n) > n {
+        n *= 2;
+    }
+    let max_len = (1usize << MAX_LOG_LDE) / options.blowup_factor();
+    if n > max_len {
+        return Err(CircuitError::TooLarge { rows: real, max_rows: max_len });
+    }
+    Ok((n, blinding_rows(options, n)))
+}
+
+/// The main trace of the forest `forest` over `leaves` (one per leaf slot of the range), its
+/// public inputs, and the forest's node digests by heap index (leaves included), from which
+/// inclusion paths are cut.
+pub fn build_trace(
+    leaves: &[Leaf],
+    forest: Forest,
+    params: &StatementParams,
+    options: &ProofOptions,
+    blinding_seed: [u8; 32],
+) -> Result<(LiabilitiesTrace, PublicInputs, ForestDigests), CircuitError> {
+    check_inputs(leaves, &forest, params)?;
+    build_trace_parts(leaves, forest, params, options, blinding_seed)
+}
+
+/// Builds the trace without checking the leaves: tests use it for dishonest traces.
+#[cfg(test)]
+pub(crate) fn build_trace_unchecked(
+    leaves: &[Leaf],
+    forest: Forest,
+    params: &StatementParams,
+    options: &ProofOptions,
+    blinding_seed: [u8; 32],
+) -> Result<(LiabilitiesTrace, PublicInputs, ForestDigests), CircuitError> {
+    build_trace_parts(leaves, forest, params, options, blinding_seed)
+}
+
+/// Digests of a forest's leaves and nodes, by level: `levels[0]` the leaves `N'+start..`,
+/// `levels[j]` the nodes of height `j` from index `Forest::levels()[j − 1].0`.
+pub struct ForestDigests {
+    pub first_index: Vec<u64>,
+    pub levels: Vec<Vec<Digest>>,
+}
+
+impl ForestDigests {
+    /// The digest of heap index `index`, if the forest holds it.
+    pub fn get(&self, index: u64) -> Option<&Digest> {
+        // levels cover disjoint index ranges (each height's indices lie below the one beneath)
+        self.first_index.iter().zip(&self.levels).find_map(|(&first, level)| level.get(index.checked_sub(first)? as usize))
+    }
+}
+
+fn forest_digests(leaves: &[Leaf], forest: &Forest) -> ForestDigests {
+    let mut first_index = vec![forest.num_leaves + forest.start];
+    let mut levels = vec![leaves.par_iter().map(|l| leaf_digest(&l.idc, &l.entries)).collect::<Vec<_>>()];
+    for (a, b) in forest.levels() {
+        let (below_first, below) = (first_index[first_index.len() - 1], &levels[levels.len() - 1]);
+        let level: Vec<Digest> = (a..b)
+            .into_par_iter()
+            .map(|i| {
+                let left = (2 * i - below_first) as usize;
+                node_digest(&below[left], &below[left + 1])
+            })
+            .collect();
+        first_index.push(a);
+        levels.push(level);
+    }
+    ForestDigests { first_index, levels }
+}
+
+fn build_trace_parts(
+    leaves: &[Leaf],
+    forest: Forest,
+    params: &StatementParams,
+    options: &ProofOptions,
+    blinding_seed: [u8; 32],
+) -> Result<(LiabilitiesTrace, PublicInputs, ForestDigests), CircuitError> {
+    if leaves.len() as u64 != forest.num_leaf_slots() {
+        return Err(CircuitError::LeafRange { start: forest.start, end: forest.end, num_leaves: forest.num_leaves });
+    }
+    let used = used_rows(leaves, &forest);
+    let (n, r) = trace_length(used, options)?;
+    let digests = forest_digests(leaves, &forest);
+
+    let mut rows = vec![Felt::ZERO; n * MAIN_WIDTH];
+    // leaf rows, in leaf order
+    let mut leaf_slices = Vec::with_capacity(leaves.len());
+    let mut rest = &mut rows[..];
+    for leaf in leaves {
+        let (head, tail) = rest.split_at_mut(leaf_blocks(leaf.entries.len()) * MAIN_WIDTH);
+        leaf_slices.push(head);
+        rest = tail;
+    }
+    let first_leaf = forest.num_leaves + forest.start;
+    leaf_slices.into_par_iter().zip(leaves.par_iter()).enumerate().for_each(|(j, (out, leaf))| {
+        write_leaf_rows(out, first_leaf + j as u64, leaf)
+    });
+    // node rows, level by level, each level from its highest index down
+    let mut prev = forest.num_leaves + forest.end - 1;
+    for (level, (a, b)) in forest.levels().into_iter().enumerate() {
+        let (level_rows, tail) = rest.split_at_mut(((b - a) as usize) * MAIN_WIDTH);
+        let below = &digests.levels[level];
+        let below_first = digests.first_index[level];
+        level_rows.par_chunks_mut(MAIN_WIDTH).enumerate().for_each(|(k, row)| {
+            let idx = b - 1 - k as u64;
+            let left = (2 * idx - below_first) as usize;
+            write_node_row(row, idx, &below[left], &below[left + 1]);
+        });
+        level_rows[LSTART] = Felt::ONE;
+        level_rows[PREV] = Felt::new(prev);
+        prev = a;
+        rest = tail;
+    }
+    // fillers: real rows of no kind, IDX 0; the first closes the top level
+    let real_end = n - r;
+    let fillers = real_end - used;
+    for row in rest[..fillers * MAIN_WIDTH].chunks_mut(MAIN_WIDTH) {
+        row[SEL] = Felt::ONE;
+    }
+    rest[LSTART] = Felt::ONE;
+    rest[PREV] = Felt::new(prev);
+
+    // the range table and its multiplicities
+    let range = RangeCheck::new(params.range_bits);
+    let counts = rows[..real_end * MAIN_WIDTH]
+        .par_chunks(MAIN_WIDTH)
+        .fold(
+            || vec![0u64; TABLE_SIZE],
+            |mut acc, row| {
+                for v in lookups(row, &range) {
+                    // a value outside the table has no row to count on (dishonest traces only)
+                    if let Some(count) = acc.get_mut(v.as_int() as usize) {
+                        *count += 1;
+                    }
+                }
+                acc
+            },
+        )
+        .reduce(|| vec![0u64; TABLE_SIZE], |mut a, b| {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+            a
+        });
+    for (i, row) in rows[..real_end * MAIN_WIDTH].chunks_mut(MAIN_WIDTH).enumerate() {
+        row[TABLE] = Felt::new(i.min(TABLE_SIZE - 1) as u64);
+        row[MULT] = if i < TABLE_SIZE { Felt::new(counts[i]) } else { Felt::ZERO };
+    }
+
+    // blinding rows: every column uniform except SEL, which is 0
+    let mut rng = ChaCha20Rng::from_seed(derive_seed(&blinding_seed, b"main"));
+    for row in rows[real_end * MAIN_WIDTH..].chunks_mut(MAIN_WIDTH) {
+        for v in row.iter_mut() {
+            *v = random_felt(&mut rng);
+        }
+        row[SEL] = Felt::ZERO;
+    }
+
+    let columns: Vec<Vec<Felt>> =
+        (0..MAIN_WIDTH).into_par_iter().map(|c| (0..n).map(|i| rows[i * MAIN_WIDTH + c]).collect()).collect();
+    drop(rows);
+
+    let roots = forest.roots().iter().map(|&i| *digests.get(i).expect("a forest root is in the forest")).collect();
+    let pub_inputs = PublicInputs {
+        forest,
+        range_bits: params.range_bits,
+        assets_digest: params.assets_digest,
+        round_digest: params.round_digest,
+        totals: totals(leaves, params.num_assets),
+        roots,
+    };
+    Ok((LiabilitiesTrace::new(columns), pub_inputs, digests))
+}
+
+/// The range lookups of one row whose numerator is 1 or the slot gate (the builder counts
+/// them where they are live).
+fn lookups<'a>(row: &'a [Felt], range: &'a RangeCheck) -> impl Iterator<Item = Felt> + 'a {
+    (0..SLOTS).flat_map(move |j| {
+        let live_tag = if j < 2 { row[CONT] } else { row[FIRST] + row[CONT] } == Felt::ONE;
+        (0..LIMBS_PER_SLOT)
+            .map(move |i| row[limb(j, i)])
+            .chain([low_top_value(row, j), range.bound_value(row, j)])
+            .chain(live_tag.then(|| tag_value(row, j)))
+    })
+}
+
+fn check_inputs(leaves: &[Leaf], forest: &Forest, params: &StatementParams) -> Result<(), CircuitError> {
+    use crate::air::{MAX_RANGE_BITS, MIN_RANGE_BITS};
+    if !(MIN_RANGE_BITS..=MAX_RANGE_BITS).contains(&params.range_bits) {
+        return Err(CircuitError::RangeBits(params.range_bits));
+    }
+    if params.num_assets == 0 || params.num_assets > MAX_ASSETS {
+        return Err(CircuitError::AssetCount(params.num_assets));
+    }
+    let bound = 1u128 << params.range_bits;
+    for (k, leaf) in leaves.iter().enumerate() {
+        let position = forest.start + k as u64;
+        let mut last_tag = 0;
+        for entry in &leaf.entries {
+            let asset = entry.asset();
+            // version 2 lists equity only; debt tags arrive with the margin statement
+            if entry.tag % 2 != crate::hash::EQUITY || asset == 0 || asset as usize > params.num_assets {
+                return Err(CircuitError::UnknownTag { leaf: position, tag: entry.tag });
+            }
+            if entry.tag <= last_tag {
+                return Err(CircuitError::UnsortedEntries { leaf: position });
+            }
+            last_tag = entry.tag;
+            if entry.amount == 0 || entry.amount >= bound {
+                return Err(CircuitError::OutOfRange {
+                    leaf: position,
+                    tag: entry.tag,
+                    amount: entry.amount.to_string(),
+                    bits: params.range_bits,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Exact per-asset sums of the amount parts; each stays far below the modulus (at most `2^31`
+/// entries of parts below `2^26`).
+fn totals(leaves: &[Leaf], num_assets: usize) -> Vec<[Felt; PARTS]> {
+    let mut sums = vec![[0u64; PARTS]; num_assets];
+    for entry in leaves.iter().flat_map(|l| &l.entries) {
+        let parts = amount_parts_of(entry.amount);
+        for (sum, part) in sums[entry.asset() as usize - 1].iter_mut().zip(parts) {
+            *sum += part;
+        }
+    }
+    sums.into_iter().map(|parts| parts.map(Felt::new)).collect()
+}
+
+/// The 13-bit limbs of an amount at [`LIMB_OFFSETS`] (the low element's top limb holds 10 bits).
+pub fn amount_limbs(amount: u128) -> [u64; LIMBS_PER_SLOT] {
+    let low = amount & ((1u128 << LOW_BITS) - 1);
+    let high = amount >> LOW_BITS;
+    core::array::from_fn(|i| {
+        let (value, shift) = if i < LOW_LIMBS { (low, LIMB_OFFSETS[i]) } else { (high, LIMB_OFFSETS[i] - LOW_BITS) };
+        ((value >> shift) as u64) & ((1 << LIMB_BITS) - 1)
+    })
+}
+
+/// The parts of an amount at [`PART_OFFSETS`].
+pub fn amount_parts_of(amount: u128) -> [u64; PARTS] {
+    let limbs = amount_limbs(amount);
+    core::array::from_fn(|p| {
+        let (first, count) = PART_LIMBS[p];
+        (0..count).rev().fold(0u64, |acc, k| (acc << LIMB_BITS) + limbs[first + k])
+    })
+}
+
+fn write_leaf_rows(out: &mut [Felt], idx: u64, leaf: &Leaf) {
+    let blocks = leaf_blocks_input(&leaf.idc, &leaf.entries);
+    let last = blocks.len() - 1;
+    let mut capacity = [Felt::ZERO; 4];
+    for (b, (row, block)) in out.chunks_mut(MAIN_WIDTH).zip(&blocks).enumerate() {
+        let mut input = initial_state(LEAF_TAG, block);
+        if b > 0 {
+            input[..4].copy_from_slice(&capacity);
+        }
+        let states = permutation_states(input);
+        capacity.copy_from_slice(&states[NUM_ROUNDS][..4]);
+        row[SEL] = Felt::ONE;
+        row[if b == 0 { FIRST } else { CONT }] = Felt::ONE;
+        row[END] = if b == last { Felt::ONE } else { Felt::ZERO };
+        row[IDX] = Felt::new(idx);
+        write_states(row, &states);
+        let first_slot = if b == 0 { 2 } else { 0 };
+        for j in first_slot..SLOTS {
+            let (low, high) = (block[2 * j].as_int() as u128, block[2 * j + 1].as_int() >> TAG_BITS);
+            let limbs = amount_limbs(low | ((high as u128) << LOW_BITS));
+            for (i, l) in limbs.into_iter().enumerate() {
+                row[limb(j, i)] = Felt::new(l);
+            }
+        }
+    }
+}
+
+fn write_node_row(row: &mut [Felt], idx: u64, left: &Digest, right: &Digest) {
+    let mut rate = [Felt::ZERO; RATE];
+    rate[..4].copy_from_slice(left);
+    rate[4..].copy_from_slice(right);
+    row[SEL] = Felt::ONE;
+    row[NODE] = Felt::ONE;
+    row[IDX] = Felt::new(idx);
+    write_states(row, &permutation_states(initial_state(NODE_TAG, &rate)));
+}
+
+fn write_states(row: &mut [Felt], states: &[[Felt; STATE_WIDTH]; NUM_ROUNDS + 1]) {
+    for (s, values) in states.iter().enumerate() {
+        row[state(s, 0)..state(s, 0) + STATE_WIDTH].copy_from_slice(values);
+    }
+}
+
+/// The main trace, declared with its auxiliary segment.
+pub struct LiabilitiesTrace {
+    info: TraceInfo,
+    main: ColMatrix<Felt>,
+}
+
+impl LiabilitiesTrace {
+    pub fn new(columns: Vec<Vec<Felt>>) -> Self {
+        let length = columns[0].len();
+        let info = TraceInfo::new_multi_segment(MAIN_WIDTH, AUX_WIDTH, NUM_AUX_RANDS, length, vec![]);
+        Self { info, main: ColMatrix::new(columns) }
+    }
+
+    /// Mutable access for tests that build dishonest traces.
+    #[cfg(test)]
+    pub fn set(&mut self, column: usize, row: usize, value: Felt) {
+        self.main.set(column, row, value)
+    }
+
+    pub fn get(&self, column: usize, row: usize) -> Felt {
+        self.main.get(column, row)
+    }
+}
+
+impl Trace for LiabilitiesTrace {
+    type BaseField = Felt;
+
+    fn info(&self) -> &TraceInfo {
+        &self.info
+    }
+
+    fn main_segment(&self) -> &ColMatrix<Felt> {
+        &self.main
+    }
+
+    fn read_main_frame(&self, row_idx: usize, frame: &mut EvaluationFrame<Felt>) {
+        let next = (row_idx + 1) % self.info.length();
+        self.main.read_row_into(row_idx, frame.current_mut());
+        self.main.read_row_into(next, frame.next_mut());
+    }
+}
+
+/// The winterfell prover for one version-2 instance.
+pub struct LiabilitiesProver {
+    options: ProofOptions,
+    pub_inputs: PublicInputs,
+    blinding_seed: [u8; 32],
+}
+
+impl LiabilitiesProver {
+    pub fn new(options: ProofOptions, pub_inputs: PublicInputs, blinding_seed: [u8; 32]) -> Self {
+        Self { options, pub_inputs, blinding_seed }
+    }
+}
+
+impl Prover for LiabilitiesProver {
+    type BaseField = Felt;
+    type Air = LiabilitiesAir;
+    type Trace = LiabilitiesTrace;
+    type HashFn = HashFn;
+    type VC = VectorCommit;
+    type RandomCoin = RandomCoin;
+    type TraceLde<E: FieldElement<BaseField = Felt>> = DefaultTraceLde<E, HashFn, VectorCommit>;
+    type ConstraintCommitment<E: FieldElement<BaseField = Felt>> =
+        DefaultConstraintCommitment<E, HashFn, VectorCommit>;
+    type ConstraintEvaluator<'a, E: FieldElement<BaseField = Felt>> =
+        DefaultConstraintEvaluator<'a, LiabilitiesAir, E>;
+
+    fn get_pub_inputs(&self, _trace: &Self::Trace) -> PublicInputs {
+        self.pub_inputs.clone()
+    }
+
+    fn options(&self) -> &ProofOptions {
+        &self.options
+    }
+
+    fn new_trace_lde<E: FieldElement<BaseField = Felt>>(
+        &self,
+        trace_info: &TraceInfo,
+        main_trace: &ColMatrix<Felt>,
+        domain: &StarkDomain<Felt>,
+        partition_option: PartitionOptions,
+    ) -> (Self::TraceLde<E>, TracePolyTable<E>) {
+        DefaultTraceLde::new(trace_info, main_trace, domain, partition_option)
+    }
+
+    fn build_constraint_commitment<E: FieldElement<BaseField = Felt>>(
+        &self,
+        composition_poly_trace: CompositionPolyTrace<E>,
+        num_constraint_composition_columns: usize,
+        domain: &StarkDomain<Felt>,
+        partition_options: PartitionOptions,
+    ) -> (Self::ConstraintCommitment<E>, CompositionPoly<E>) {
+        DefaultConstraintCommitment::new(composition_poly_trace, num_constraint_composition_columns, domain, partition_options)
+    }
+
+    fn new_evaluator<'a, E: FieldElement<BaseField = Felt>>(
+        &self,
+        air: &'a LiabilitiesAir,
+        aux_rand_elements: Option<AuxRandElements<E>>,
+        composition_coefficients: ConstraintCompositionCoefficients<E>,
+    ) -> Self::ConstraintEvaluator<'a, E> {
+        DefaultConstraintEvaluator::new(air, aux_rand_elements, composition_coefficients)
+    }
+
+    fn build_aux_trace<E: FieldElement<BaseField = Felt>>(
+        &self,
+        main_trace: &Self::Trace,
+        aux_rand_elements: &AuxRandElements<E>,
+    ) -> ColMatrix<E> {
+        build_aux_columns(main_trace, &self.pub_inputs, &self.options, aux_rand_elements, &self.blinding_seed)
+    }
+}
+
+/// The auxiliary columns: per-group helper sums and the running sum over real rows, uniform
+/// values on the blinding rows.
+pub fn build_aux_columns<E: FieldElement<BaseField = Felt>>(
+    main_trace: &LiabilitiesTrace,
+    pub_inputs: &PublicInputs,
+    options: &ProofOptions,
+    aux_rand_elements: &AuxRandElements<E>,
+    blinding_seed: &[u8; 32],
+) -> ColMatrix<E> {
+    let n = main_trace.length();
+    let real_end = n - blinding_rows(options, n);
+    let ch = Challenges::from_rand(aux_rand_elements.rand_elements());
+    let range = RangeCheck::new(pub_inputs.range_bits);
+    let main = main_trace.main_segment();
+
+    const CHUNK: usize = 4096;
+    let helper_rows: Vec<[E; NUM_HELPERS]> = (0..real_end)
+        .into_par_iter()
+        .chunks(CHUNK)
+        .flat_map_iter(|chunk| {
+            let mut row = vec![Felt::ZERO; MAIN_WIDTH];
+            let mut nums = Vec::with_capacity(chunk.len() * NUM_TERMS);
+            let mut dens = Vec::with_capacity(chunk.len() * NUM_TERMS);
+            for &i in &chunk {
+                main.read_row_into(i, &mut row);
+                for (num, den) in row_terms::<Felt, E>(&row, &range, &ch) {
+                    nums.push(num);
+                    dens.push(den);
+                }
+            }
+            let inv = winterfell::math::batch_inversion(&dens);
+            (0..chunk.len())
+                .map(|r| {
+                    let mut h = [E::ZERO; NUM_HELPERS];
+                    for (t, term) in (r * NUM_TERMS..(r + 1) * NUM_TERMS).enumerate() {
+                        h[t / TERMS_PER_HELPER] += nums[term] * inv[term];
+                    }
+                    h
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+
+    let mut columns = vec![vec![E::ZERO; n]; AUX_WIDTH];
+    let mut sum = E::ZERO;
+    for (i, h) in helper_rows.iter().enumerate() {
+        columns[SUM][i] = sum;
+        for (g, &value) in h.iter().enumerate() {
+            columns[g][i] = value;
+            sum += value;
+        }
+    }
+    columns[SUM][real_end] = sum;
+    let mut rng = ChaCha20Rng::from_seed(derive_seed(blinding_seed, b"aux"));
+    for (c, column) in columns.iter_mut().enumerate() {
+        let start = if c == SUM { real_end + 1 } else { real_end };
+        for v in column[start..].iter_mut() {
+            let base: Vec<Felt> = (0..E::EXTENSION_DEGREE).map(|_| random_felt(&mut rng)).collect();
+            *v = E::slice_from_base_elements(&base)[0];
+        }
+    }
+    ColMatrix::new(columns)
+}
+
