@@ -119,3 +119,34 @@ pub fn round_root(parts: &[(Forest, &[Digest])]) -> Result<Digest, CircuitError>
         _ => bad(format!("the batches cover leaves 0..{expected_start}, not the whole tree of {num_leaves}")),
     }
 }
+
+/// Cuts a round's leaves into consecutive forests, each as long as fits `capacity` permutation
+/// rows (leaf blocks plus forest nodes): the batch plan that keeps every trace full. `blocks[j]`
+/// is leaf `j`'s block count, for all `N'` leaves. Every forest has at least one leaf, so a
+/// capacity below a leaf's own rows still makes progress (that forest then needs a longer trace).
+pub fn plan(blocks: &[u8], capacity: u64) -> Result<Vec<Forest>, CircuitError> {
+    let num_leaves = blocks.len() as u64;
+    Forest::whole(num_leaves)?;
+    let mut prefix = Vec::with_capacity(blocks.len() + 1);
+    prefix.push(0u64);
+    for &b in blocks {
+        prefix.push(prefix[prefix.len() - 1] + b as u64);
+    }
+    let rows = |s: u64, e: u64| {
+        let f = Forest { num_leaves, start: s, end: e };
+        prefix[e as usize] - prefix[s as usize] + f.num_nodes()
+    };
+    let mut forests = Vec::new();
+    let mut start = 0;
+    while start < num_leaves {
+        // the largest end whose forest fits (rows grow with the end), by binary search
+        let (mut lo, mut hi) = (start + 1, num_leaves);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if rows(start, mid) <= capacity { lo = mid } else { hi = mid - 1 }
+        }
+        forests.push(Forest { num_leaves, start, end: lo });
+        start = lo;
+    }
+    Ok(forests)
+}

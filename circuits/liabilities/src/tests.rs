@@ -337,3 +337,46 @@ fn a_changed_balance_is_rejected() {
     }
     assert_rejected(trace, &pi);
 }
+
+/// Block counts of a W3-like round (entries per user `1 + Poisson(2)`, at most 22; mean 3),
+/// padding leaves (no entries, one block) filling the power of two.
+fn w3_like_blocks(users: usize, num_leaves: usize) -> Vec<u8> {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::{RngCore, SeedableRng};
+    let mut rng = ChaCha20Rng::from_seed([3; 32]);
+    let mut blocks = vec![1u8; num_leaves];
+    for b in blocks.iter_mut().take(users) {
+        // Poisson(2) by inversion
+        let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let (mut k, mut p, mut cdf) = (0usize, (-2f64).exp(), (-2f64).exp());
+        while u > cdf && k < 21 {
+            k += 1;
+            p *= 2.0 / k as f64;
+            cdf += p;
+        }
+        *b = crate::hash::leaf_blocks(1 + k) as u8;
+    }
+    blocks
+}
+
+#[test]
+fn a_plan_fills_every_trace_and_covers_the_round() {
+    use stark_por_solvency::options::blinding_rows;
+    let options = Security::Bits100.options();
+    let n = 1usize << 16;
+    let capacity = (n - blinding_rows(&options, n) - 1) as u64;
+    for (users, num_leaves) in [(700_000usize, 1usize << 20), (100_000, 1 << 17)] {
+        let blocks = w3_like_blocks(users, num_leaves);
+        let forests = forest::plan(&blocks, capacity).unwrap();
+        // consecutive, covering [0, N')
+        assert_eq!(forests[0].start, 0);
+        assert!(forests.windows(2).all(|w| w[0].end == w[1].start));
+        assert_eq!(forests.last().unwrap().end, num_leaves as u64);
+        // every batch but the last fills at least 85 % of its trace with permutation rows
+        for f in &forests[..forests.len() - 1] {
+            let used = blocks[f.start as usize..f.end as usize].iter().map(|&b| b as u64).sum::<u64>() + f.num_nodes();
+            assert!(used <= capacity);
+            assert!(used as f64 >= 0.85 * n as f64, "{f:?}: {used} of {n}");
+        }
+    }
+}
