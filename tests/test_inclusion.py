@@ -8,7 +8,6 @@ import base64
 import json
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -451,15 +450,6 @@ def test_pyverify_is_a_standalone_script(sample, rounds, tmp_path):
     (tmp_path / "me.json").write_text(json.dumps(doc))
     bad = run(*anchor)
     assert bad.returncode == 1 and "NOT INCLUDED (leaf-mismatch)" in bad.stdout
-
-
-def test_pure_check_is_fast(sample):
-    doc, statement, _ = sample
-    proof = InclusionProof.from_json(json.dumps(doc))
-    start = time.perf_counter()
-    verify_inclusion(proof, statement, user_id=SAMPLE_USER, pure=True)
-    # generous: the aim is 100 ms for 20 levels; this tree has 6, on a shared CI machine
-    assert time.perf_counter() - start < 1.0
 
 
 # -- the command line -------------------------------------------------------------------------
