@@ -270,6 +270,9 @@ def test_the_page_shows_the_fingerprint_of_the_verified_statement(page_a, rounds
     shown = page_a.js("return document.getElementById('fingerprint').textContent")
     assert shown.replace(" ", "") == statement.fingerprint
     assert page_a.js("return document.getElementById('root').textContent") == statement.root
+    facts = page_a.js("return ['num-leaves', 'range-bits', 'security-bits'].map((id) => document.getElementById(id).textContent)")
+    assert facts[0] == f"{statement.num_leaves:,}" and f"2^{statement.range_bits})" in facts[1]
+    assert facts[2].startswith(f"{statement.security_bits} bits") and "not covered by the fingerprint" in facts[2]
     totals = page_a.js("return [...document.querySelectorAll('#totals tbody tr')].map((tr) => [...tr.children].map((c) => c.textContent))")
     assert totals == [[a.name, a.format_amount(statement.totals[a.name]) or "0", str(a.decimals)] for a in statement.assets]
 

@@ -966,8 +966,9 @@ const StarkPor = (() => {
     $("root").textContent = StarkPor.toHex(anchor.root);
     $("num-leaves").textContent = anchor.num_leaves.toLocaleString("en-US");
     $("range-bits").textContent = `every balance is proven to be in [0, 2^${anchor.range_bits})`;
-    $("security-bits").textContent = anchor.security_bits === null
-      ? "not stated" : `${anchor.security_bits} bits (conjectured), checked when this page was made`;
+    // not bound by the fingerprint: the figure of the verification the page's writer ran
+    $("security-bits").textContent = anchor.security_bits === null ? "not stated"
+      : `${anchor.security_bits} bits (conjectured), as verified when this page was written (not covered by the fingerprint)`;
     $("totals").replaceChildren(balanceTable("Total liabilities of the round, per asset", anchor.assets.map((a) => ({
       asset: a.name, decimals: a.decimals, amount: StarkPor.amountText(a.total_units, a.decimals),
     }))));
