@@ -269,6 +269,19 @@ mod tests {
         BatchJob { index: 1, count: 4, security: Security::Bits100, params, seed: [3; 32], leaves }
     }
 
+    // found by fuzz/ (batch_result), minimised: a 4-byte proof whose trace length byte is 67
+    #[test]
+    fn a_result_with_a_4_byte_proof_is_refused_naming_the_byte() {
+        let mut bytes = OUTPUT_MAGIC.to_vec();
+        bytes.extend_from_slice(&[0x43; 32 + 8 + 8 + 32]); // job digest, index, count, root
+        bytes.extend_from_slice(&4u32.to_le_bytes());
+        bytes.extend_from_slice(&[0x2b, 0xc6, 0xa6, 0x43]);
+        match BatchOutput::from_bytes(&bytes, 0, 256) {
+            Err(Error::Format { offset: 95, message }) => assert!(message.contains("trace length 2^67"), "{message}"),
+            other => panic!("expected a format error at byte 95, got {:?}", other.err()),
+        }
+    }
+
     #[test]
     fn job_round_trips_and_every_truncation_is_refused() {
         let bytes = job().to_bytes();

@@ -3,6 +3,7 @@
 //! Plain Rust with no Python in it; the `stark-por-python` crate only converts types.
 
 pub mod batch;
+pub mod bounded;
 pub mod envelope;
 pub mod error;
 pub mod inclusion;

@@ -631,6 +631,57 @@ pub(crate) mod tests {
         }
     }
 
+    /// A single-proof file around `proof` (any bytes), with the round's statement.
+    fn single_file(proof: &[u8]) -> Vec<u8> {
+        let mut statement = Vec::new();
+        decoded().statement.write(&mut statement);
+        let mut out = Vec::new();
+        write_header(&mut out, crate::envelope::KIND_SOLVENCY);
+        out.extend_from_slice(&(statement.len() as u32).to_le_bytes());
+        out.extend_from_slice(&statement);
+        out.extend_from_slice(&(proof.len() as u32).to_le_bytes());
+        out.extend_from_slice(proof);
+        out
+    }
+
+    fn format_error(bytes: &[u8]) -> (usize, String) {
+        match crate::verify(bytes, 100) {
+            Err(Error::Format { offset, message }) => (offset, message),
+            other => panic!("expected a format error, got {:?}", other.err()),
+        }
+    }
+
+    // found by fuzz/ (proof_single, batch_result): a count of 2^40 elements in a 100-byte
+    // proof made winterfell reserve a terabyte, and the failed allocation aborted the process
+    #[test]
+    fn a_proof_claiming_more_elements_than_bytes_is_a_format_error_not_an_abort() {
+        use winter_utils::Serializable;
+        let proof = &decoded().batches[0].proof;
+        let honest = proof.to_bytes();
+        // the commitments' length follows the context and the unique-query count
+        let at = proof.context.to_bytes().len() + 1;
+        let prefix = honest[at].trailing_zeros() as usize + 1; // vint64: length in the first byte
+        let mut bad = honest[..at].to_vec();
+        bad.push(0); // 9-byte form
+        bad.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        bad.extend_from_slice(&honest[at + prefix..]);
+        let (_, message) = format_error(&single_file(&bad));
+        assert!(message.contains("cannot fit"), "{message}");
+        assert!(matches!(crate::verify(&single_file(&honest), 100), Err(Error::Invalid(_))), "only the count was at fault");
+    }
+
+    // found by fuzz/ (batch_result): winterfell computes the trace length 2^k from the proof's
+    // 4th byte with an unchecked `pow`; k = 67 overflowed (a panic, caught as "malformed")
+    #[test]
+    fn a_trace_length_beyond_the_largest_domain_is_refused_naming_its_byte() {
+        let mut proof = decoded().batches[0].proof.to_bytes();
+        proof[3] = 67;
+        let file = single_file(&proof);
+        let (offset, message) = format_error(&file);
+        assert_eq!(file[offset], 67);
+        assert!(message.contains("trace length 2^67"), "{message}");
+    }
+
     #[test]
     fn truncation_and_trailing_bytes_are_format_errors() {
         let bytes = &round().0;

@@ -123,7 +123,9 @@ impl Layout {
         }
         let (num_users, num_leaves) = (word(0).unwrap_or(0), word(1).unwrap_or(0));
         let counts: Vec<u64> = (0..BUCKETS).map(|b| word(2 + b).unwrap_or(0)).collect();
-        if counts.iter().sum::<u64>() != num_leaves || num_leaves != num_users.next_power_of_two().max(2) {
+        let total = counts.iter().try_fold(0u64, |sum, &c| sum.checked_add(c));
+        let expected = num_users.checked_next_power_of_two().map(|n| n.max(2));
+        if total != Some(num_leaves) || expected != Some(num_leaves) || num_leaves > crate::round::MAX_ROUND_LEAVES {
             return Err(Error::Work(format!("{}: damaged layout file", path.display())));
         }
         Ok(Some(Layout { num_users, num_leaves, counts }))
@@ -514,6 +516,34 @@ mod tests {
         fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
         let placement = Placement::open(dir.path(), SECRET, "r-1", &l.assets, 62).unwrap();
         assert!(matches!(placement.users_in_bucket(b), Err(Error::Work(_))));
+    }
+
+    fn layout_file(num_users: u64, num_leaves: u64, counts: &[(usize, u64)]) -> tempfile_dir::Dir {
+        let dir = tempfile_dir::Dir::new();
+        create_private_dir(dir.path()).unwrap();
+        let mut bytes = LAYOUT_MAGIC.to_vec();
+        let mut words = vec![0u64; BUCKETS];
+        for &(b, c) in counts {
+            words[b] = c;
+        }
+        for w in [num_users, num_leaves].iter().chain(&words) {
+            bytes.extend_from_slice(&w.to_le_bytes());
+        }
+        fs::write(dir.path().join(LAYOUT_FILE), bytes).unwrap();
+        dir
+    }
+
+    // found by fuzz/ (spill_layout): bucket counts whose sum wraps around to the leaf count
+    // panicked in debug builds and passed as a layout in release builds
+    #[test]
+    fn a_layout_whose_counts_overflow_is_damaged() {
+        let dir = layout_file(5, 8, &[(3, 5), (95, u64::MAX - 1), (122, 4)]);
+        assert!(matches!(Layout::load(dir.path()), Err(Error::Work(m)) if m.contains("damaged layout")));
+        let dir = layout_file(5, 8, &[(3, 5), (122, 3)]);
+        assert!(Layout::load(dir.path()).unwrap().is_some(), "the same file with honest counts loads");
+        // a user count with no power of two above it in a u64
+        let dir = layout_file(u64::MAX, 0, &[]);
+        assert!(matches!(Layout::load(dir.path()), Err(Error::Work(_))));
     }
 
     /// A temporary folder removed on drop (std only).

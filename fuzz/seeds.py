@@ -1,0 +1,186 @@
+"""Writes the fuzzers' seed corpora from real files made by this checkout (nothing large is
+committed): round files of both kinds, batch jobs and results, the spill work folder's layout and
+bucket files, inclusion proofs, CSV and Parquet ledgers, an assets file, a reserves file (CSV and
+JSON) with signed wallets, and the verified statement the Python targets check against.
+
+    python fuzz/seeds.py [OUT]          # default OUT: fuzz/corpus
+
+Each target gets ``OUT/<target>/``; the Python targets' fixed context is ``OUT/context/``.
+Runs in about a minute (it proves five small rounds).
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import sys
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import stark_por  # noqa: E402
+from stark_por import Asset, Ledger, _native  # noqa: E402
+from stark_por.inclusion import export, store_path  # noqa: E402
+from stark_por.synthetic import write_csv  # noqa: E402
+
+SECRET = b"stark-por fuzzing seeds, public on purpose"
+ASSETS = (Asset("BTC", 8), Asset("ETH", 18), Asset("USDT", 6))
+EXCHANGE = "Fuzz Exchange"
+
+
+def ledger(n: int) -> Ledger:
+    rows = [((i * 7_919) % 250_000_000 if i % 3 else 0, (i * 31_337 * 10**9) if i % 2 else 0, i % 5) for i in range(n)]
+    rows[0] = (2**62 - 1, 1, 10**6)
+    return Ledger.from_arrays([f"user-{i:03d}" for i in range(n)], ASSETS, np.array(rows, dtype=np.uint64))
+
+
+def put(out: Path, target: str, name: str, data: bytes) -> None:
+    d = out / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_bytes(data)
+
+
+def main(out: Path) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    ctx = out / "context"
+    ctx.mkdir(parents=True)
+    work = Path(tempfile.mkdtemp(prefix="stark-por-seeds-"))
+    try:
+        rounds(out, ctx, work)
+        streamed(out, work)
+        ledgers(out, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for d in sorted(out.iterdir()):
+        print(f"{d.name:<16} {len(list(d.iterdir())):>3} files")
+
+
+def rounds(out: Path, ctx: Path, work: Path) -> None:
+    """Round files of both kinds and presets; the inclusion proofs of their users; reserves."""
+    for name, users, security, batch in [("single-100", 5, "100", None), ("single-128", 3, "128", None),
+                                         ("round-100", 5, "100", 2), ("round-128", 3, "128", 2)]:
+        proof = stark_por.prove(ledger(users), secret=SECRET, round_id=f"fuzz-{name}", security=security,
+                                batch_size=batch)
+        path = work / f"{name}.stpor"
+        proof.save(path)
+        kind = "proof_round" if batch else "proof_single"
+        put(out, kind, name, path.read_bytes())
+        statement = stark_por.verify(path)
+        for uid in ("user-000", "user-001", "user-002"):
+            if uid in _users(store_path(path)):
+                put(out, "inclusion_json", f"{name}.{uid}.json", export(store_path(path), uid).to_json().encode())
+        if name == "single-100":  # the Python targets check inclusion proofs and reserves against it
+            shutil.copy(path, ctx / "round.stpor")
+            reserves(out, statement, work)
+    fixtures = HERE.parent / "tests" / "fixtures" / "rounds"
+    for f in sorted(fixtures.glob("*/*.stpor")):  # the committed rounds of earlier releases
+        kind = "proof_round" if f.name.startswith("batched") else "proof_single"
+        put(out, kind, f"fixture-{f.parent.name}-{f.name}", f.read_bytes())
+    for f in sorted(fixtures.glob("*/*.user-*.json")):
+        put(out, "inclusion_json", f"fixture-{f.parent.name}-{f.name}", f.read_bytes())
+
+
+def _users(store: Path) -> set:
+    from stark_por.inclusion import InclusionStore
+
+    with InclusionStore(store) as st:
+        return set(st.user_ids())
+
+
+def reserves(out: Path, statement, work: Path) -> None:
+    from stark_por.reserves import Reserves, Wallet, demo_wallets
+
+    wallets = demo_wallets(statement, EXCHANGE, seed=1)
+    wallets.append(Wallet("BTC", "bitcoin", wallets[0].address, Decimal("0.5"), time="2026-11-30T00:00:00Z",
+                          signature=wallets[0].signature, message="not the challenge", label="odd one"))
+    res = Reserves(tuple(wallets), exchange=EXCHANGE, round_id=statement.round_id)
+    for suffix in (".json", ".csv"):
+        p = res.save(work / f"reserves{suffix}")
+        put(out, "reserves", f"reserves{suffix}", p.read_bytes())
+    # one wallet per seed for the signature target: chain, address, signature, message lines
+    for i, w in enumerate(wallets):
+        fields = [w.chain, w.address, w.signature or "", w.message or ""]
+        put(out, "signature", f"wallet-{i}", "\n".join(fields).encode())
+
+
+def streamed(out: Path, work: Path) -> None:
+    """A round proved from a file with its work folder kept: batch jobs and results, the spill
+    layout and buckets."""
+    led = ledger(5)
+    csv_path = work / "streamed.csv"
+    write_csv(led, csv_path)
+    output = work / "streamed.stpor"
+    stark_por.prove_file(csv_path, output, secret=SECRET, round_id="fuzz-streamed", batch_size=2,
+                         keep_work=True, assets=list(ASSETS))
+    folder = Path(str(output) + ".work")
+    spill = folder / "spill"
+    assets = [(a.name, a.decimals) for a in ASSETS]
+    placement = _native.Placement(spill, SECRET, "fuzz-streamed", assets, 62)
+    layout = _native.spill_layout(spill)
+    count = layout["num_leaves"] // 2
+    for i in range(count):
+        job = placement.batch_job("100", 1, i)
+        put(out, "batch_job", f"job-{i}", job)
+        result = (folder / "batches" / f"batch-{i:06d}.bin").read_bytes()
+        assert _native.batch_answers(job, result)
+        put(out, "batch_result", f"result-{i}", struct.pack("<BHB", len(ASSETS), 2, count) + result)
+    put(out, "spill_layout", "layout.bin", (spill / "layout.bin").read_bytes())
+    # every bucket of the round, in order, as one sorted bucket (what spill_bucket feeds in)
+    whole = b"".join((spill / f"bucket-{b:03d}.bin").read_bytes() for b in range(_native.SPILL_BUCKETS))
+    put(out, "spill_bucket", "all-buckets", bytes([layout["num_users"] - 1]) + whole)
+    put(out, "spill_bucket", "one-user", bytes([0]) + (spill / f"bucket-{_first_nonempty(spill):03d}.bin").read_bytes())
+
+
+def _first_nonempty(spill: Path) -> int:
+    return next(b for b in range(_native.SPILL_BUCKETS) if (spill / f"bucket-{b:03d}.bin").stat().st_size)
+
+
+def ledgers(out: Path, work: Path) -> None:
+    """CSV and Parquet ledgers (string, integer and decimal columns; uncompressed, so that
+    mutations reach the values), and assets files."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    led = ledger(6)
+    write_csv(led, work / "ledger.csv")
+    csv_text = (work / "ledger.csv").read_bytes()
+    put(out, "ledger_csv", "synthetic.csv", csv_text)
+    put(out, "ledger_csv", "crlf-bom.csv", b"\xef\xbb\xbf" + csv_text.replace(b"\n", b"\r\n"))
+    put(out, "ledger_csv", "quoted.csv", b'user_id,ETH,BTC\n"a,b",1.5,\n" c ",,0.00000001\n')
+    fixtures = HERE.parent / "tests" / "fixtures" / "ledgers"
+    for f in sorted(fixtures.glob("*.csv")):
+        put(out, "assets_csv" if f.name == "assets.csv" else "ledger_csv", f"fixture-{f.name}", f.read_bytes())
+    put(out, "assets_csv", "assets.csv", b"asset,decimals\n" + b"".join(f"{a.name},{a.decimals}\n".encode() for a in ASSETS))
+
+    dense = led.to_dense()
+    ids = pa.array(led.user_ids, pa.string())
+    tables = {
+        "strings": pa.table({"user_id": ids, **{a.name: pa.array([a.format_amount(int(v)) or None for v in dense[:, k]])
+                                              for k, a in enumerate(ASSETS)}}),
+        "integers": pa.table({"BTC": pa.array(dense[:, 0].astype(np.int64)), "user_id": ids,
+                              "USDT": pa.array(dense[:, 2].astype(np.uint32))}),
+        "decimals": pa.table({"user_id": ids,
+                              "BTC": pa.array([Decimal(a) for a in (ASSETS[0].format_amount(int(v)) or "0" for v in dense[:, 0])],
+                                              pa.decimal128(20, 8)),
+                              "ETH": pa.array([Decimal(a) for a in (ASSETS[1].format_amount(int(v)) or "0" for v in dense[:, 1])],
+                                              pa.decimal256(40, 20))}),
+    }
+    for name, table in tables.items():
+        p = work / f"{name}.parquet"
+        pq.write_table(table, p, compression="none", use_dictionary=False, write_statistics=False)
+        put(out, "ledger_parquet", f"{name}.parquet", p.read_bytes())
+    p = work / "dictionary.parquet"
+    pq.write_table(tables["strings"], p, compression="snappy", row_group_size=2)
+    put(out, "ledger_parquet", "dictionary.parquet", p.read_bytes())
+    # the assets file every ledger target reads with
+    (out / "context" / "assets.csv").write_bytes((out / "assets_csv" / "assets.csv").read_bytes())
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "corpus")

@@ -1,0 +1,205 @@
+//! What every fuzz target checks, beyond "no panic, abort, OOM or hang" (which libFuzzer's
+//! panic hook, -rss_limit_mb and -timeout catch): a parser refuses bad bytes with a specific
+//! error, never with `Error::Internal` (a panic caught by `stark_por_core::guard`, i.e. a bug),
+//! and what it accepts re-encodes to the very bytes it was read from.
+
+use std::path::{Path, PathBuf};
+
+use stark_por_core::batch::{round_nodes, BatchJob, BatchOutput};
+use stark_por_core::error::{Error, Result};
+use stark_por_core::spill::{Layout, Placement, BUCKETS};
+use stark_por_core::{Asset, Security};
+
+/// Fails the run on an internal error: input must never reach one.
+pub fn no_bug<T>(r: &Result<T>) {
+    if let Err(Error::Internal(m)) = r {
+        panic!("internal error (a caught panic or a broken invariant): {m}");
+    }
+}
+
+/// A proof file of `kind` (byte 10 forced, so that each target stays on one parser) through the
+/// public entry points `read_statement` and `verify` (no minimum security: reach every check).
+pub fn proof_file(data: &[u8], kind: u8) {
+    let mut bytes = data.to_vec();
+    if let Some(k) = bytes.get_mut(10) {
+        *k = kind;
+    }
+    let statement = stark_por_core::read_statement(&bytes);
+    no_bug(&statement);
+    let verified = stark_por_core::verify(&bytes, 0);
+    no_bug(&verified);
+    if let Ok(v) = verified {
+        assert_eq!(statement.ok().as_ref(), Some(&v.statement), "verify and read_statement disagree");
+    }
+}
+
+/// A batch job: refused, or accepted and canonical (its digest is what results are matched to).
+pub fn batch_job(data: &[u8]) {
+    match BatchJob::from_bytes(data) {
+        Ok(job) => assert!(job.to_bytes() == data, "a non-canonical batch job was accepted"),
+        Err(e) => no_bug::<()>(&Err(e)),
+    }
+}
+
+/// A batch result: 4 bytes of decoding parameters (asset count, leaf count u16, batch count),
+/// then the result, through `BatchOutput::from_bytes` and `round_nodes`.
+pub fn batch_result(data: &[u8]) {
+    if data.len() < 4 {
+        return;
+    }
+    let (num_assets, num_leaves, count) = (data[0] as usize, u16::from_le_bytes([data[1], data[2]]) as usize, data[3] as u64);
+    let bytes = &data[4..];
+    let decoded = BatchOutput::from_bytes(bytes, num_assets, num_leaves);
+    no_bug(&decoded);
+    if let Ok(out) = &decoded {
+        assert!(out.to_bytes() == bytes, "a non-canonical batch result was accepted");
+    }
+    let nodes = round_nodes(bytes, num_assets, num_leaves, count);
+    no_bug(&nodes);
+    if let Ok(nodes) = nodes {
+        // every node lands inside the round's tree of `count` batches
+        let round_nodes_total = 2 * count * num_leaves as u64;
+        assert!(nodes.iter().all(|&(i, _)| i >= 1 && i < round_nodes_total), "a node outside the round tree");
+    }
+}
+
+/// A private scratch folder for this process (in memory when /dev/shm exists).
+pub fn scratch() -> PathBuf {
+    let base = if Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+    let dir = base.join(format!("stark-por-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+const SECRET: &[u8] = b"a fuzzing secret of enough bytes";
+
+fn assets() -> Vec<Asset> {
+    vec![Asset { name: "BTC".into(), decimals: 8 }, Asset { name: "ETH".into(), decimals: 18 }]
+}
+
+fn work_error<T>(r: &Result<T>) {
+    no_bug(r);
+    if let Err(e) = r {
+        assert!(matches!(e, Error::Work(_) | Error::Input(_)), "unexpected error kind for a work file: {e:?}");
+    }
+}
+
+/// Everything a placement reads back, from whatever `dir` holds.
+fn read_placement(dir: &Path) {
+    let placement = Placement::open(dir, SECRET, "r-1", &assets(), 62);
+    work_error(&placement);
+    let Ok(placement) = placement else { return };
+    for b in 0..BUCKETS {
+        work_error(&placement.users_in_bucket(b));
+    }
+    for log2 in [1, 3, 40] {
+        work_error(&placement.batch_job(Security::Bits100, log2, 0));
+    }
+}
+
+/// The layout file of a work folder.
+pub fn spill_layout(data: &[u8]) {
+    let dir = scratch();
+    std::fs::write(dir.join("layout.bin"), data).expect("write layout");
+    let layout = Layout::load(&dir);
+    work_error(&layout);
+    if let Ok(Some(l)) = layout {
+        assert_eq!(l.counts.iter().sum::<u64>(), l.num_leaves);
+        read_placement(&dir);
+    }
+}
+
+/// A bucket file (all of a round's records in bucket 0): byte 0 picks the user count, the rest
+/// is the file.
+pub fn spill_bucket(data: &[u8]) {
+    let Some((&users, bucket)) = data.split_first() else { return };
+    let num_users = users as u64 + 1;
+    let num_leaves = num_users.next_power_of_two().max(2);
+    let mut layout = b"STPRLAY1".to_vec();
+    let mut counts = vec![0u64; BUCKETS];
+    counts[0] = num_leaves;
+    for w in [num_users, num_leaves].iter().chain(&counts) {
+        layout.extend_from_slice(&w.to_le_bytes());
+    }
+    let dir = scratch();
+    std::fs::write(dir.join("layout.bin"), &layout).expect("write layout");
+    std::fs::write(dir.join("bucket-000.bin"), bucket).expect("write bucket");
+    read_placement(&dir);
+}
+
+/// An inclusion proof as the binding hands it to the core (the JSON is decoded in Python),
+/// with switches that make its leaf, claimed root and anchor consistent so that every check
+/// down to acceptance is reached.
+#[derive(Debug, arbitrary::Arbitrary)]
+pub struct InclusionInput {
+    version: Option<u64>,
+    round_id: String,
+    user_id: String,
+    salt: [u8; 32],
+    entries: Vec<(String, u32, u8, u64)>,
+    leaf_index: u64,
+    /// `Ok(k)`: a tree of 2^k leaves; `Err(n)`: `n` leaves.
+    num_leaves: std::result::Result<u8, u64>,
+    leaf: Option<[u8; 32]>,
+    root: Option<[u8; 32]>,
+    path: Vec<[u8; 32]>,
+    /// `None`: only a root; `Some`: a statement with these assets, the proof's round or not.
+    statement: Option<(Vec<(String, u8)>, bool, bool)>,
+    anchor_root: Option<[u8; 32]>,
+}
+
+pub fn inclusion(input: InclusionInput) {
+    use stark_por_core::inclusion::{compute_leaf, verify_inclusion, walk_path_bytes, Anchor, InclusionEntry, InclusionProof};
+    use stark_por_core::Statement;
+
+    let num_leaves = match input.num_leaves {
+        Ok(k) => 1u64.checked_shl(k as u32).unwrap_or(0),
+        Err(n) => n,
+    };
+    let entries: Vec<InclusionEntry> = input
+        .entries
+        .into_iter()
+        .map(|(asset, index, decimals, amount)| InclusionEntry { asset, index, decimals, amount })
+        .collect();
+    let pairs: Vec<(u32, u64)> = entries.iter().map(|e| (e.index, e.amount)).collect();
+    let leaf = input.leaf.unwrap_or_else(|| compute_leaf(&input.user_id, &input.salt, &pairs));
+    let reached = walk_path_bytes(&leaf, input.leaf_index, &input.path).ok();
+    let root = input.root.or(reached).unwrap_or([0; 32]);
+    let proof = InclusionProof {
+        version: input.version.unwrap_or(1),
+        round_id: input.round_id,
+        user_id: input.user_id,
+        salt: input.salt,
+        entries,
+        leaf_index: input.leaf_index,
+        num_leaves,
+        leaf,
+        root,
+        path: input.path,
+    };
+    let anchor_root = input.anchor_root.unwrap_or(root);
+    let statement = input.statement.map(|(assets, same_round, same_size)| Statement {
+        round_id: if same_round { proof.round_id.clone() } else { "another round".into() },
+        assets: assets.into_iter().map(|(name, decimals)| Asset { name, decimals }).collect(),
+        range_bits: 62,
+        num_leaves: if same_size { num_leaves } else { num_leaves ^ 2 },
+        root: anchor_root,
+        totals: vec![],
+    });
+    let anchor = match &statement {
+        Some(s) => Anchor::statement(s),
+        None => Anchor::root(anchor_root),
+    };
+    if verify_inclusion(&proof, &anchor).is_ok() {
+        // acceptance means: the user's own data walks to the anchor's root
+        let own = compute_leaf(&proof.user_id, &proof.salt, &pairs);
+        assert_eq!(walk_path_bytes(&own, proof.leaf_index, &proof.path).ok(), Some(anchor.root));
+        if let Some(s) = &statement {
+            assert_eq!((&proof.round_id, proof.num_leaves), (&s.round_id, s.num_leaves));
+            for e in &proof.entries {
+                let a = &s.assets[e.index as usize - 1];
+                assert_eq!((&a.name, a.decimals), (&e.asset, e.decimals));
+            }
+        }
+    }
+}
