@@ -102,7 +102,7 @@ def reserves(out: Path, statement, work: Path) -> None:
     res = Reserves(tuple(wallets), exchange=EXCHANGE, round_id=statement.round_id)
     for suffix in (".json", ".csv"):
         p = res.save(work / f"reserves{suffix}")
-        put(out, "reserves", f"reserves{suffix}", p.read_bytes())
+        put(out, "reserves_file", f"reserves{suffix}", p.read_bytes())
     # one wallet per seed for the signature target: chain, address, signature, message lines
     for i, w in enumerate(wallets):
         fields = [w.chain, w.address, w.signature or "", w.message or ""]

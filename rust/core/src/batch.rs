@@ -248,6 +248,9 @@ pub fn answers(job: &[u8], output: &[u8]) -> bool {
 pub fn round_nodes(output: &[u8], num_assets: usize, num_leaves: usize, count: u64) -> Result<Vec<(u64, [u8; 32])>> {
     let out = BatchOutput::from_bytes(output, num_assets, num_leaves)?;
     let index = out.index;
+    if index >= count {
+        return Err(Error::format(40, format!("batch index {index} is not one of the round's {count}")));
+    }
     Ok(out.tree.into_iter().enumerate().skip(1).map(|(h, d)| (crate::round::round_node_index(count, index, h as u64), d)).collect())
 }
 
@@ -282,6 +285,21 @@ mod tests {
         }
     }
 
+    // found by fuzz/ (batch_result): the nodes of a result claiming batch 7 of a round of 4 were
+    // placed outside the round's tree (and a huge index overflowed the node numbering)
+    #[test]
+    fn nodes_of_a_batch_outside_the_round_are_refused() {
+        let mut out = BatchOutput::from_bytes(&proved().0, 2, 8).unwrap();
+        assert_eq!(round_nodes(&out.to_bytes(), 2, 8, 4).unwrap().len(), 15);
+        for index in [4, 7, u64::MAX] {
+            out.index = index;
+            match round_nodes(&out.to_bytes(), 2, 8, 4) {
+                Err(Error::Format { offset: 40, message }) => assert!(message.contains("not one of the round's 4"), "{message}"),
+                other => panic!("batch {index} of 4: expected a format error, got {:?}", other.map(|n| n.len())),
+            }
+        }
+    }
+
     #[test]
     fn job_round_trips_and_every_truncation_is_refused() {
         let bytes = job().to_bytes();
@@ -292,12 +310,18 @@ mod tests {
         }
     }
 
+    /// The job's result, proved twice (once for every test).
+    fn proved() -> &'static (Vec<u8>, Vec<u8>) {
+        static PROVED: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
+        PROVED.get_or_init(|| (prove_batch(&job()).unwrap().to_bytes(), prove_batch(&job()).unwrap().to_bytes()))
+    }
+
     #[test]
     fn proving_a_job_twice_gives_the_same_bytes() {
         let j = job();
-        let a = prove_batch(&j).unwrap().to_bytes();
-        let b = prove_batch(&j).unwrap().to_bytes();
-        assert_eq!(a, b);
+        let (a, b) = proved();
+        let a = a.clone();
+        assert_eq!(&a, b);
         let out = BatchOutput::from_bytes(&a, 2, 8).unwrap();
         assert_eq!(out.to_bytes(), a);
         assert_eq!(out.job_digest, j.digest());

@@ -1,13 +1,20 @@
-//! A winterfell `ByteReader` that never reserves room for more elements than bytes are left.
+//! Decoding a winterfell proof without letting its bytes crash the process.
 //!
 //! winterfell's `read_many` calls `Vec::with_capacity(n)` for a count `n` taken from the input
 //! before reading a single element, so a few bytes claiming 2^40 elements make the allocator
-//! fail, which aborts the process (no panic to catch). Every element of a proof (a byte, a
-//! field element, a digest, a nested vector with its length) takes at least one byte, so a
-//! count above the bytes left is refused as the end of input it must run into: no honest proof
-//! is affected.
+//! fail, which aborts the process (no panic to catch). [`BoundedReader`] refuses a count above
+//! the bytes left: every element of a proof (a byte, a field element, a digest, a nested vector
+//! with its length) takes at least one byte, so no honest proof is affected.
+//!
+//! Some parts of a proof are opaque byte strings that winterfell decodes only while verifying,
+//! with its own unbounded reader and with asserts: the Merkle multi-proofs of the queries and
+//! of every FRI layer, and the out-of-domain frame. [`check_nested`] decodes them first, bounded,
+//! so that what would abort or panic there is refused here as a malformed proof.
 
-use winter_utils::{ByteReader, Deserializable, DeserializationError};
+use stark_por_solvency::prover::{HashFn, MAX_LOG_LDE};
+use winter_utils::{ByteReader, Deserializable, DeserializationError, Serializable};
+use winterfell::crypto::Hasher;
+use winterfell::Proof;
 
 pub struct BoundedReader<'a> {
     bytes: &'a [u8],
@@ -78,6 +85,50 @@ pub fn read_exact<D: Deserializable>(bytes: &[u8]) -> Result<D, DeserializationE
         return Err(DeserializationError::UnconsumedBytes);
     }
     Ok(value)
+}
+
+/// Decodes the parts of `proof` that winterfell decodes only while verifying; names the part
+/// at fault.
+pub fn check_nested(proof: &Proof) -> Result<(), String> {
+    let queries = proof.trace_queries.iter().map(|q| ("trace queries", q));
+    for (what, q) in queries.chain([("constraint queries", &proof.constraint_queries)]) {
+        let bytes = q.to_bytes();
+        let mut r = BoundedReader::new(&bytes);
+        Vec::<u8>::read_from(&mut r).map_err(|e| format!("{what}: {e}"))?; // the queried values
+        let paths = Vec::<u8>::read_from(&mut r).map_err(|e| format!("{what}: {e}"))?;
+        check_multiproof(&paths).map_err(|e| format!("{what}: {e}"))?;
+    }
+    let fri = proof.fri_proof.to_bytes();
+    let mut r = BoundedReader::new(&fri);
+    let eof = |e: DeserializationError| format!("FRI proof: {e}");
+    for layer in 0..r.read_u8().map_err(eof)? {
+        let values = r.read_u32().map_err(eof)? as usize;
+        r.read_slice(values).map_err(eof)?;
+        let paths = r.read_u32().map_err(eof)? as usize;
+        check_multiproof(r.read_slice(paths).map_err(eof)?).map_err(|e| format!("FRI layer {layer}: {e}"))?;
+    }
+    let ood = proof.ood_frame.to_bytes();
+    let mut r = BoundedReader::new(&ood);
+    for what in ["trace", "quotient"] {
+        let len = r.read_u16().map_err(|e| format!("out-of-domain frame: {e}"))? as usize;
+        let states = r.read_slice(len).map_err(|e| format!("out-of-domain frame: {e}"))?;
+        if states.first() != Some(&2) {
+            return Err(format!("the out-of-domain {what} frame does not hold 2 rows"));
+        }
+    }
+    Ok(())
+}
+
+/// A batch Merkle proof: depth u8, a count of node vectors, each a vector of digests.
+fn check_multiproof(bytes: &[u8]) -> Result<(), String> {
+    let mut r = BoundedReader::new(bytes);
+    let depth = r.read_u8().map_err(|e| format!("Merkle proof: {e}"))?;
+    if u32::from(depth) > MAX_LOG_LDE {
+        return Err(format!("a Merkle proof of depth {depth} (at most {MAX_LOG_LDE})"));
+    }
+    let count = r.read_usize().map_err(|e| format!("Merkle proof: {e}"))?;
+    r.read_many::<Vec<<HashFn as Hasher>::Digest>>(count).map_err(|e| format!("Merkle proof: {e}"))?;
+    Ok(())
 }
 
 #[cfg(test)]

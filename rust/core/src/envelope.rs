@@ -11,6 +11,7 @@
 use stark_por_solvency::prover::MAX_LOG_LDE;
 use winterfell::Proof;
 
+use crate::bounded;
 use crate::error::{Error, Result};
 use crate::reader::Reader;
 use crate::statement::Statement;
@@ -73,9 +74,13 @@ pub(crate) fn read_proof_block(r: &mut Reader<'_>) -> Result<Proof> {
             return Err(Error::format(at + 3, format!("trace length 2^{log_len} is beyond 2^{MAX_LOG_LDE}")));
         }
     }
-    let proof = crate::guard("proof decoding", || crate::bounded::read_exact::<Proof>(proof_bytes))
-        .map_err(|e| Error::format(at, format!("winterfell proof is malformed: {e}")))?
-        .map_err(|e| Error::format(at, format!("winterfell proof is malformed: {e}")))?;
+    let proof = crate::guard("proof decoding", || {
+        let proof = bounded::read_exact::<Proof>(proof_bytes).map_err(|e| e.to_string())?;
+        bounded::check_nested(&proof)?;
+        Ok::<_, String>(proof)
+    })
+    .map_err(|e| Error::format(at, format!("winterfell proof is malformed: {e}")))?
+    .map_err(|e| Error::format(at, format!("winterfell proof is malformed: {e}")))?;
     if proof.to_bytes() != proof_bytes {
         return Err(Error::format(at, "winterfell proof is not canonically encoded"));
     }

@@ -167,7 +167,9 @@ pub fn walk_path_bytes(leaf: &[u8; 32], leaf_index: u64, path: &[[u8; 32]]) -> R
 pub fn walk_path(leaf: &Digest, leaf_index: u64, path: &[Digest]) -> Digest {
     let mut node = *leaf;
     for (level, sibling) in path.iter().enumerate() {
-        node = if (leaf_index >> level) & 1 == 0 { node_digest(&node, sibling) } else { node_digest(sibling, &node) };
+        // beyond the index's 64 bits the running node is a left child (a shift by >= 64 would panic)
+        let right = leaf_index.checked_shr(level as u32).unwrap_or(0) & 1 == 1;
+        node = if right { node_digest(sibling, &node) } else { node_digest(&node, sibling) };
     }
     node
 }
@@ -587,6 +589,19 @@ mod tests {
             };
             verify_inclusion(&proof, &Anchor::statement(&out.statement), &own(&proof)).unwrap();
         }
+    }
+
+    // found by fuzz/ (inclusion): a path of more than 64 siblings shifted the leaf index by 64
+    // (a panic in debug builds); the binding's walk_path takes any path
+    #[test]
+    fn a_walk_longer_than_the_index_is_wide_goes_on_as_a_left_child() {
+        let r = round();
+        let leaf = r.tree[8 + 5];
+        let mut path = path_from_tree(&r.tree, 5);
+        path.extend(std::iter::repeat_n(r.tree[2], 64));
+        // index 5 has no bit set above level 2: every later step has the node on the left
+        let expected = path[3..].iter().fold(walk_path(&leaf, 5, &path[..3]), |node, s| node_digest(&node, s));
+        assert_eq!(walk_path(&leaf, 5, &path), expected);
     }
 
     #[test]

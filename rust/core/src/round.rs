@@ -670,6 +670,53 @@ pub(crate) mod tests {
         assert!(matches!(crate::verify(&single_file(&honest), 100), Err(Error::Invalid(_))), "only the count was at fault");
     }
 
+    /// A vint64 (winterfell's length prefix).
+    fn vint(n: usize) -> Vec<u8> {
+        use winter_utils::ByteWriter;
+        let mut out = Vec::new();
+        out.write_usize(n);
+        out
+    }
+
+    // found by fuzz/ (proof_single, proof_round): winterfell decodes a query's Merkle multi-proof
+    // only while verifying, reserving room for as many node vectors as its count says; 2^40 of
+    // them aborted the process
+    #[test]
+    fn a_merkle_proof_claiming_more_nodes_than_bytes_is_a_format_error_not_an_abort() {
+        use winter_utils::{Deserializable, Serializable};
+        let mut proof = decoded().batches[0].proof.clone();
+        let honest = proof.trace_queries[0].to_bytes();
+        let mut r = crate::bounded::BoundedReader::new(&honest);
+        let values = Vec::<u8>::read_from(&mut r).unwrap();
+        let paths = Vec::<u8>::read_from(&mut r).unwrap();
+        // paths: depth u8, then the vint64 count of node vectors (here in its 9-byte form)
+        let count_len = paths[1].trailing_zeros() as usize + 1;
+        let mut bad_paths = vec![paths[0], 0];
+        bad_paths.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        bad_paths.extend_from_slice(&paths[1 + count_len..]);
+        let mut bytes = vint(values.len());
+        bytes.extend_from_slice(&values);
+        bytes.extend(vint(bad_paths.len()));
+        bytes.extend_from_slice(&bad_paths);
+        proof.trace_queries[0] = Deserializable::read_from_bytes(&bytes).unwrap();
+        let (_, message) = format_error(&single_file(&proof.to_bytes()));
+        assert!(message.contains("trace queries") && message.contains("cannot fit"), "{message}");
+    }
+
+    // found by fuzz/ (proof_single): winterfell asserts that the out-of-domain frame holds 2 rows
+    // while verifying (a panic, reported as an internal error)
+    #[test]
+    fn an_out_of_domain_frame_of_other_than_two_rows_is_a_format_error() {
+        use winter_utils::{Deserializable, Serializable};
+        let mut proof = decoded().batches[0].proof.clone();
+        let mut ood = proof.ood_frame.to_bytes();
+        assert_eq!(ood[2], 2, "u16 length, then the frame's row count");
+        ood[2] = 3;
+        proof.ood_frame = Deserializable::read_from_bytes(&ood).unwrap();
+        let (_, message) = format_error(&single_file(&proof.to_bytes()));
+        assert!(message.contains("out-of-domain trace frame"), "{message}");
+    }
+
     // found by fuzz/ (batch_result): winterfell computes the trace length 2^k from the proof's
     // 4th byte with an unchecked `pow`; k = 67 overflowed (a panic, caught as "malformed")
     #[test]

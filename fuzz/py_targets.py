@@ -1,0 +1,176 @@
+"""atheris (libFuzzer for Python) targets for every stark-por parser that reads outside bytes.
+
+    python fuzz/py_targets.py TARGET [libFuzzer options] [CORPUS ...]   # fuzz one target
+    python fuzz/py_targets.py --replay TARGET FILE ...                  # run inputs once
+    python fuzz/py_targets.py --list
+
+A crash is any exception other than the documented ones a target lists (LedgerError,
+ReservesError, InvalidInclusionProof, ...) and any hang (libFuzzer's -timeout). The targets read
+their fixed context (a verified round, the assets file) from fuzz/corpus/context, written by
+fuzz/seeds.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+TARGETS = {}
+
+
+def target(fn):
+    TARGETS[fn.__name__] = fn
+    return fn
+
+
+def _scratch(name: str) -> Path:
+    base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(os.environ.get("TMPDIR", "/tmp"))
+    d = base / f"stark-por-pyfuzz-{os.getpid()}"
+    d.mkdir(exist_ok=True)
+    return d / name
+
+
+def _write(name: str, data: bytes) -> Path:
+    path = _scratch(name)
+    path.write_bytes(data)
+    return path
+
+
+def _import_all():
+    """Imports (instrumented by atheris when fuzzing) and the context every target uses."""
+    global stark_por, inclusion, pyverify, ledger, stream, reserves, ownership, report, errors
+    global STATEMENT, ASSETS_CSV
+    import stark_por
+    from stark_por import errors, inclusion, ledger, stream
+    from stark_por import reserves
+    from stark_por.reserves import ownership, report
+    from stark_por.verifiers import pyverify
+
+    ctx = HERE / "corpus" / "context"
+    STATEMENT = stark_por.verify(ctx / "round.stpor")
+    ASSETS_CSV = ctx / "assets.csv"
+
+
+# ---------------------------------------------------------------------------------- targets
+
+
+@target
+def inclusion_json(data: bytes) -> None:
+    """An inclusion proof (JSON) through the Rust and the pure-Python verifier, against the
+    verified statement and against its bare root: both must refuse for the same reason."""
+    try:
+        proof = inclusion.load_inclusion(data)
+    except errors.InvalidInclusionProof:
+        return
+    for anchor in (STATEMENT, STATEMENT.root):
+        outcomes = []
+        for pure in (False, True):
+            try:
+                inclusion.verify_inclusion(proof, anchor, pure=pure)
+                outcomes.append("included")
+            except errors.InvalidInclusionProof as e:
+                outcomes.append(e.reason)
+        assert outcomes[0] == outcomes[1], f"Rust says {outcomes[0]}, pure Python says {outcomes[1]}"
+    try:  # the standalone script's own entry point
+        pyverify.verify(data, STATEMENT.root)
+    except pyverify.Rejected:
+        pass
+
+
+def _ledger_file(path: Path) -> None:
+    try:
+        whole = ledger.Ledger.from_csv(path, assets=ASSETS_CSV) if path.suffix == ".csv" \
+            else ledger.Ledger.from_parquet(path, assets=ASSETS_CSV)
+    except errors.LedgerError:
+        whole = None
+    try:
+        chunks = list(stream.iter_ledger_chunks(path, assets=ASSETS_CSV, chunk_users=2))
+    except errors.LedgerError:
+        assert whole is None, "the streamed reader refuses a ledger the whole-file reader accepts"
+        return
+    assert whole is not None, "the streamed reader accepts a ledger the whole-file reader refuses"
+    assert sum(c.num_users for c in chunks) == whole.num_users
+
+
+@target
+def ledger_csv(data: bytes) -> None:
+    """A CSV ledger, whole and streamed in chunks of two users: LedgerError or the same users."""
+    _ledger_file(_write("ledger.csv", data))
+
+
+@target
+def ledger_parquet(data: bytes) -> None:
+    """A Parquet ledger, whole and streamed: LedgerError or the same users."""
+    _ledger_file(_write("ledger.parquet", data))
+
+
+@target
+def assets_csv(data: bytes) -> None:
+    """An assets file (asset,decimals)."""
+    try:
+        ledger.load_assets(_write("assets.csv", data))
+    except errors.LedgerError:
+        pass
+
+
+@target
+def reserves_file(data: bytes) -> None:
+    """A reserves file (no suffix: JSON or CSV by its first character), then the report against
+    the verified statement, signatures checked, rendered as JSON and Markdown."""
+    try:
+        res = reserves.load(_write("reserves", data))
+        rep = report.report(STATEMENT, res, exchange=None if res.exchange else "Fuzz Exchange")
+    except errors.ReservesError:
+        return
+    rep.to_json()
+    rep.to_markdown()
+
+
+@target
+def signature(data: bytes) -> None:
+    """A wallet's chain, address, signature and signed message (one per line): the address
+    parses or raises AddressError; the signature check never raises."""
+    fields = data.decode("utf-8", "surrogateescape").split("\n", 3) + ["", "", "", ""]
+    chain, address, sig, message = fields[:4]
+    try:
+        addr = ownership.parse_address(chain, address)
+    except ownership.AddressError:
+        return
+    ownership.check_signature(addr, sig or None, exchange="Fuzz Exchange", round_id=STATEMENT.round_id,
+                              message=message or None)
+
+
+# ------------------------------------------------------------------------------------- main
+
+
+def main(argv) -> int:
+    if argv[1:2] == ["--list"]:
+        print(" ".join(TARGETS))
+        return 0
+    if argv[1:2] == ["--replay"]:
+        _import_all()
+        fn = TARGETS[argv[2]]
+        for f in argv[3:]:
+            fn(Path(f).read_bytes())
+            print(f"{f}: ok")
+        return 0
+    if len(argv) < 2 or argv[1] not in TARGETS:
+        print(f"usage: {argv[0]} TARGET [libFuzzer options] [CORPUS ...]; targets: {' '.join(TARGETS)}",
+              file=sys.stderr)
+        return 2
+    import atheris
+
+    with atheris.instrument_imports(include=["stark_por"]):
+        _import_all()
+    fn = TARGETS[argv[1]]
+    atheris.Setup([argv[0]] + argv[2:], fn)
+    atheris.Fuzz()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
