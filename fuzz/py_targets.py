@@ -132,16 +132,79 @@ def reserves_file(data: bytes) -> None:
 
 @target
 def signature(data: bytes) -> None:
-    """A wallet's chain, address, signature and signed message (one per line): the address
-    parses or raises AddressError; the signature check never raises."""
-    fields = data.decode("utf-8", "surrogateescape").split("\n", 3) + ["", "", "", ""]
-    chain, address, sig, message = fields[:4]
+    """A wallet's chain, address, signature and signed message (one per line; invalid UTF-8
+    becomes lone surrogates, as JSON escapes can), validated as a reserves file's wallet and
+    judged as the report judges it: ReservesError or AddressError, never anything else."""
+    chain, address, sig, message = (data.decode("utf-8", "surrogateescape").split("\n", 3) + ["", "", ""])[:4]
     try:
-        addr = ownership.parse_address(chain, address)
-    except ownership.AddressError:
+        w = reserves.Wallet(asset="BTC", chain=chain, address=address, balance="1", block=1,
+                            signature=sig or None, message=message or None)
+        addr = ownership.parse_address(w.chain, w.address)
+    except (errors.ReservesError, ownership.AddressError):
         return
-    ownership.check_signature(addr, sig or None, exchange="Fuzz Exchange", round_id=STATEMENT.round_id,
-                              message=message or None)
+    ownership.check_signature(addr, w.signature, exchange="Fuzz Exchange", round_id=STATEMENT.round_id,
+                              message=w.message)
+
+
+# ------------------------------------------------------------ structure-aware JSON mutation
+
+# Values that JSON decoders hand over and parsers trip on: lone surrogates, control characters,
+# huge and negative numbers, floats, wrong types, deep nesting.
+_PALETTE = ["", "x\ud800", "\udfff", "\x00", "a\nb", " padded ", "é" * 40, "x" * 5000, "0", "-1", "1e3",
+            "1.5", "0." + "0" * 40 + "1", 0, -1, 1, 2**63, 2**64, 10**400, 1.5, float("inf"), None, True, [], {},
+            [[[[[[[[]]]]]]]], "bitcoin", "ethereum", "BTC", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]
+
+
+def _leaves(doc, path=()):
+    yield path
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from _leaves(v, path + (k,))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from _leaves(v, path + (i,))
+
+
+def _json_mutator(data: bytes, max_size: int, seed: int) -> bytes:
+    """Half the time libFuzzer's byte mutation; else one JSON value replaced, copied or removed,
+    which byte flips almost never produce from valid documents."""
+    import json
+    import random
+
+    import atheris
+
+    rnd = random.Random(seed)
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        doc = None
+    if doc is None or rnd.random() < 0.5:
+        return atheris.Mutate(data, max_size)
+    paths = list(_leaves(doc))
+    path = rnd.choice(paths)
+    if rnd.random() < 0.9:
+        value = rnd.choice(_PALETTE)
+    else:  # a copy of another part of the document
+        value = json.loads(json.dumps(_get(doc, rnd.choice(paths))))
+    if not path:
+        doc = value
+    else:
+        parent = _get(doc, path[:-1])
+        if rnd.random() < 0.1:
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = value
+    text = json.dumps(doc, ensure_ascii=rnd.random() < 0.5)
+    return text.encode("utf-8", "surrogatepass")[:max_size]
+
+
+def _get(doc, path):
+    for k in path:
+        doc = doc[k]
+    return doc
+
+
+MUTATORS = {"inclusion_json": _json_mutator, "reserves_file": _json_mutator}
 
 
 # ------------------------------------------------------------------------------------- main
@@ -167,7 +230,7 @@ def main(argv) -> int:
     with atheris.instrument_imports(include=["stark_por"]):
         _import_all()
     fn = TARGETS[argv[1]]
-    atheris.Setup([argv[0]] + argv[2:], fn)
+    atheris.Setup([argv[0]] + argv[2:], fn, custom_mutator=MUTATORS.get(argv[1]))
     atheris.Fuzz()
     return 0
 

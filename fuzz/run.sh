@@ -41,9 +41,9 @@ dict_for() {  # libFuzzer dictionaries of the text formats
 }
 wanted() { [ ${#TARGETS[@]} -eq 0 ] && return 0; local t; for t in "${TARGETS[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
 
-if [ "$RESEED" = 1 ] || [ ! -d corpus/context ]; then
+if [ "$RESEED" = 1 ] || [ ! -d corpus/context ] || { [ "$RUN_RUST" = 1 ] && [ ! -d corpus/proof_round ]; }; then
     echo "== writing seed corpora (fuzz/seeds.py)"
-    "$PY" seeds.py corpus
+    "$PY" seeds.py $([ "$RUN_RUST" = 1 ] || echo --python-only) corpus
 fi
 mkdir -p logs artifacts
 

@@ -3,10 +3,12 @@ committed): round files of both kinds, batch jobs and results, the spill work fo
 bucket files, inclusion proofs, CSV and Parquet ledgers, an assets file, a reserves file (CSV and
 JSON) with signed wallets, and the verified statement the Python targets check against.
 
-    python fuzz/seeds.py [OUT]          # default OUT: fuzz/corpus
+    python fuzz/seeds.py [--python-only] [OUT]          # default OUT: fuzz/corpus
 
-Each target gets ``OUT/<target>/``; the Python targets' fixed context is ``OUT/context/``.
-Runs in about a minute (it proves five small rounds).
+Each target gets ``OUT/<target>/``; the Python targets' fixed context is ``OUT/context/``: the
+committed single-proof round of ``tests/fixtures/rounds/v1`` and an assets file. The Rust
+targets' seeds take about twenty seconds (five small rounds are proved); ``--python-only``
+writes the Python targets' seeds alone, in a few seconds, without proving anything.
 """
 
 from __future__ import annotations
@@ -45,24 +47,37 @@ def put(out: Path, target: str, name: str, data: bytes) -> None:
     (d / name).write_bytes(data)
 
 
-def main(out: Path) -> None:
+FIXTURES = HERE.parent / "tests" / "fixtures"
+CONTEXT_ROUND = FIXTURES / "rounds" / "v1" / "single-100.stpor"
+
+
+def main(out: Path, python_only: bool) -> None:
     if out.exists():
         shutil.rmtree(out)
     ctx = out / "context"
     ctx.mkdir(parents=True)
+    shutil.copy(CONTEXT_ROUND, ctx / "round.stpor")
     work = Path(tempfile.mkdtemp(prefix="stark-por-seeds-"))
     try:
-        rounds(out, ctx, work)
-        streamed(out, work)
+        reserves(out, stark_por.verify(ctx / "round.stpor"), work)
         ledgers(out, work)
+        fixture_inclusions(out)
+        if not python_only:
+            rounds(out, work)
+            streamed(out, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for d in sorted(out.iterdir()):
         print(f"{d.name:<16} {len(list(d.iterdir())):>3} files")
 
 
-def rounds(out: Path, ctx: Path, work: Path) -> None:
-    """Round files of both kinds and presets; the inclusion proofs of their users; reserves."""
+def fixture_inclusions(out: Path) -> None:
+    for f in sorted(FIXTURES.glob("rounds/*/*.user-*.json")):
+        put(out, "inclusion_json", f"fixture-{f.parent.name}-{f.name}", f.read_bytes())
+
+
+def rounds(out: Path, work: Path) -> None:
+    """Round files of both kinds and presets, and the inclusion proofs of their users."""
     for name, users, security, batch in [("single-100", 5, "100", None), ("single-128", 3, "128", None),
                                          ("round-100", 5, "100", 2), ("round-128", 3, "128", 2)]:
         proof = stark_por.prove(ledger(users), secret=SECRET, round_id=f"fuzz-{name}", security=security,
@@ -71,19 +86,12 @@ def rounds(out: Path, ctx: Path, work: Path) -> None:
         proof.save(path)
         kind = "proof_round" if batch else "proof_single"
         put(out, kind, name, path.read_bytes())
-        statement = stark_por.verify(path)
         for uid in ("user-000", "user-001", "user-002"):
             if uid in _users(store_path(path)):
                 put(out, "inclusion_json", f"{name}.{uid}.json", export(store_path(path), uid).to_json().encode())
-        if name == "single-100":  # the Python targets check inclusion proofs and reserves against it
-            shutil.copy(path, ctx / "round.stpor")
-            reserves(out, statement, work)
-    fixtures = HERE.parent / "tests" / "fixtures" / "rounds"
-    for f in sorted(fixtures.glob("*/*.stpor")):  # the committed rounds of earlier releases
+    for f in sorted(FIXTURES.glob("rounds/*/*.stpor")):  # the committed rounds of earlier releases
         kind = "proof_round" if f.name.startswith("batched") else "proof_single"
         put(out, kind, f"fixture-{f.parent.name}-{f.name}", f.read_bytes())
-    for f in sorted(fixtures.glob("*/*.user-*.json")):
-        put(out, "inclusion_json", f"fixture-{f.parent.name}-{f.name}", f.read_bytes())
 
 
 def _users(store: Path) -> set:
@@ -153,8 +161,7 @@ def ledgers(out: Path, work: Path) -> None:
     put(out, "ledger_csv", "synthetic.csv", csv_text)
     put(out, "ledger_csv", "crlf-bom.csv", b"\xef\xbb\xbf" + csv_text.replace(b"\n", b"\r\n"))
     put(out, "ledger_csv", "quoted.csv", b'user_id,ETH,BTC\n"a,b",1.5,\n" c ",,0.00000001\n')
-    fixtures = HERE.parent / "tests" / "fixtures" / "ledgers"
-    for f in sorted(fixtures.glob("*.csv")):
+    for f in sorted((FIXTURES / "ledgers").glob("*.csv")):
         put(out, "assets_csv" if f.name == "assets.csv" else "ledger_csv", f"fixture-{f.name}", f.read_bytes())
     put(out, "assets_csv", "assets.csv", b"asset,decimals\n" + b"".join(f"{a.name},{a.decimals}\n".encode() for a in ASSETS))
 
@@ -183,4 +190,5 @@ def ledgers(out: Path, work: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "corpus")
+    args = [a for a in sys.argv[1:] if a != "--python-only"]
+    main(Path(args[0]) if args else HERE / "corpus", python_only="--python-only" in sys.argv[1:])

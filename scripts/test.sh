@@ -28,3 +28,12 @@ cargo test --workspace --exclude stark-por-python
 
 echo "== Python tests"
 "$PY" -m pytest tests "$@"
+
+# A few seconds of coverage-guided fuzzing per Python parser (atheris); the Rust targets need
+# cargo-fuzz and a 3-minute build, so they run only by hand: bash fuzz/run.sh (fuzz/README.md).
+echo "== fuzz smoke run (Python parsers, 3 s per target)"
+if "$PY" -m pip install --quiet "atheris>=2.3"; then
+    PYTHON="$PY" bash fuzz/run.sh --python-only --seconds 3
+else
+    echo "WARNING: atheris did not install; the fuzz smoke run is SKIPPED" >&2
+fi

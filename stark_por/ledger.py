@@ -950,7 +950,7 @@ class Ledger:
                 del dense
                 yield base, user_ids, assets_t, ip, ai, am
                 base += b
-        except pa.ArrowException as e:
+        except (OSError, pa.ArrowException) as e:  # pyarrow reports a damaged page as OSError
             raise LedgerError(f"cannot read Parquet file: {e}", path=spath) from None
 
     # ---------------------------------------------------------------- queries

@@ -86,6 +86,8 @@ def _check_field(what: str, value: str) -> str:
         raise ReservesError(f"{what} is longer than {_MAX_NAME} characters", value=value)
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise ReservesError(f"{what} must not contain line breaks or control characters", value=value)
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise ReservesError(f"{what} is not valid Unicode (a lone surrogate)", value=value)
     return value
 
 

@@ -82,6 +82,12 @@ def _text(name: str, value, *, required: bool) -> Optional[str]:
         raise ReservesError(f"must be text, not {type(value).__name__}", column=name, value=str(value))
     if len(value) > _MAX_FIELD:
         raise ReservesError(f"is longer than {_MAX_FIELD} characters", column=name, value=value)
+    if not value.isascii():
+        try:  # JSON's "\ud800" escapes make strings that no UTF-8 message or name can hold
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ReservesError(f"is not valid Unicode (a lone surrogate at character {e.start})",
+                                column=name, value=value) from None
     return value if name == "message" else value.strip()
 
 
@@ -343,7 +349,7 @@ def _load_json(text: str, path: str) -> Reserves:
         if unknown:
             raise ReservesError(f"has unknown keys (keys: {', '.join(FIELDS)})", path=path, index=i,
                                 value=", ".join(unknown))
-        values = {}
+        values = dict.fromkeys(_REQUIRED)  # a missing field is refused by name, as in CSV
         for name, value in item.items():
             if isinstance(value, _Number):
                 if name not in ("balance", "block"):

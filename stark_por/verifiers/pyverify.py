@@ -337,6 +337,8 @@ class InclusionProof:
         for key in ("round_id", "user_id"):
             if not isinstance(doc[key], str):
                 raise _malformed(f"{key} must be a string")
+            if any(0xD800 <= ord(c) <= 0xDFFF for c in doc[key]):  # a "\ud800" escape: not UTF-8
+                raise _malformed(f"{key} is not valid Unicode (a lone surrogate)")
         for key in ("leaf_index", "num_leaves"):
             if not _is_int(doc[key]):
                 raise _malformed(f"{key} must be an integer")

@@ -703,8 +703,8 @@ pub(crate) mod tests {
         assert!(message.contains("trace queries") && message.contains("cannot fit"), "{message}");
     }
 
-    // found by fuzz/ (proof_single): winterfell asserts that the out-of-domain frame holds 2 rows
-    // while verifying (a panic, reported as an internal error)
+    // seen in winterfell's verifier while fixing the multi-proof abort above: it asserts that the
+    // out-of-domain frame holds 2 rows (a panic, reported as an internal error)
     #[test]
     fn an_out_of_domain_frame_of_other_than_two_rows_is_a_format_error() {
         use winter_utils::{Deserializable, Serializable};
