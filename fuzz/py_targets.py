@@ -43,7 +43,7 @@ def _write(name: str, data: bytes) -> Path:
 def _import_all():
     """Imports (instrumented by atheris when fuzzing) and the context every target uses."""
     global stark_por, inclusion, pyverify, ledger, stream, reserves, ownership, report, errors
-    global STATEMENT, ASSETS_CSV
+    global STATEMENT, SUMMARY, ASSETS_CSV
     import stark_por
     from stark_por import errors, inclusion, ledger, stream
     from stark_por import reserves
@@ -52,6 +52,7 @@ def _import_all():
 
     ctx = HERE / "corpus" / "context"
     STATEMENT = stark_por.verify(ctx / "round.stpor")
+    SUMMARY = inclusion.PublishedSummary.load(ctx / "round.stpor.json")
     ASSETS_CSV = ctx / "assets.csv"
 
 
@@ -60,24 +61,30 @@ def _import_all():
 
 @target
 def inclusion_json(data: bytes) -> None:
-    """An inclusion proof (JSON) through the Rust and the pure-Python verifier, against the
-    verified statement and against its bare root: both must refuse for the same reason."""
+    """A user's inclusion proof (JSON) through the Rust and the pure-Python verifier, against the
+    verified statement and against the published summary: both must refuse for the same reason."""
     try:
         proof = inclusion.load_inclusion(data)
     except errors.InvalidInclusionProof:
         return
-    for anchor in (STATEMENT, STATEMENT.root):
+    for anchor in (STATEMENT, SUMMARY):
         outcomes = []
         for pure in (False, True):
             try:
-                inclusion.verify_inclusion(proof, anchor, pure=pure)
+                inclusion.verify_inclusion(proof, anchor, user_id=proof.user_id, pure=pure)
                 outcomes.append("included")
             except errors.InvalidInclusionProof as e:
                 outcomes.append(e.reason)
         assert outcomes[0] == outcomes[1], f"Rust says {outcomes[0]}, pure Python says {outcomes[1]}"
-    try:  # the standalone script's own entry point
-        pyverify.verify(data, STATEMENT.root)
-    except pyverify.Rejected:
+
+
+@target
+def summary_json(data: bytes) -> None:
+    """A round's published summary (ROUND.stpor.json), the user's anchor: InvalidSummary or a
+    summary whose fingerprint the Rust core recomputed."""
+    try:
+        inclusion.PublishedSummary.from_json(data)
+    except errors.InvalidSummary:
         pass
 
 
@@ -204,7 +211,7 @@ def _get(doc, path):
     return doc
 
 
-MUTATORS = {"inclusion_json": _json_mutator, "reserves_file": _json_mutator}
+MUTATORS = {"inclusion_json": _json_mutator, "summary_json": _json_mutator, "reserves_file": _json_mutator}
 
 
 # ------------------------------------------------------------------------------------- main

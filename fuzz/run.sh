@@ -35,7 +35,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 
 dict_for() {  # libFuzzer dictionaries of the text formats
     case "$1" in
-        inclusion_json|reserves_file) echo "-dict=dicts/json.dict" ;;
+        inclusion_json|summary_json|reserves_file) echo "-dict=dicts/json.dict" ;;
         ledger_csv|assets_csv) echo "-dict=dicts/csv.dict" ;;
     esac
 }

@@ -57,6 +57,7 @@ def main(out: Path, python_only: bool) -> None:
     ctx = out / "context"
     ctx.mkdir(parents=True)
     shutil.copy(CONTEXT_ROUND, ctx / "round.stpor")
+    shutil.copy(CONTEXT_ROUND.with_name(CONTEXT_ROUND.name + ".json"), ctx / "round.stpor.json")
     work = Path(tempfile.mkdtemp(prefix="stark-por-seeds-"))
     try:
         reserves(out, stark_por.verify(ctx / "round.stpor"), work)
@@ -74,6 +75,8 @@ def main(out: Path, python_only: bool) -> None:
 def fixture_inclusions(out: Path) -> None:
     for f in sorted(FIXTURES.glob("rounds/*/*.user-*.json")):
         put(out, "inclusion_json", f"fixture-{f.parent.name}-{f.name}", f.read_bytes())
+    for f in sorted(FIXTURES.glob("rounds/*/*.stpor.json")):
+        put(out, "summary_json", f"fixture-{f.parent.name}-{f.name}", f.read_bytes())
 
 
 def rounds(out: Path, work: Path) -> None:

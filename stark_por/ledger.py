@@ -929,7 +929,7 @@ class Ledger:
                 if pa.types.is_dictionary(ucol.type):
                     ucol = ucol.dictionary_decode()
                 user_ids: List[str] = []
-                for r, raw in enumerate(ucol.to_pylist()):
+                for r, raw in enumerate(_arrow_strings(ucol, spath, base, _USER_ID_COLUMN)):
                     idx = base + r
                     if raw is None:
                         raise LedgerError("user id is missing (null)", path=spath,
@@ -1071,6 +1071,21 @@ def _is_arrow_string(t) -> bool:
             or getattr(pa.types, "is_string_view", lambda _t: False)(t))
 
 
+def _arrow_strings(col, path: str, base: int, column: str) -> list:
+    """The cells of an Arrow string column, refusing bytes that are not UTF-8 (a Parquet reader
+    does not check them) with the row at fault."""
+    try:
+        return col.to_pylist()
+    except UnicodeDecodeError:
+        for r in range(len(col)):
+            try:
+                col[r].as_py()
+            except UnicodeDecodeError as e:
+                raise LedgerError(f"is not UTF-8 text (byte {e.start})", path=path, index=base + r,
+                                  column=column) from None
+        raise
+
+
 def _arrow_column_units(col, asset: Asset, max_bits: int, path: str, base: int):
     """One Parquet column chunk -> uint64 smallest units, checked."""
     import pyarrow as pa
@@ -1091,7 +1106,7 @@ def _arrow_column_units(col, asset: Asset, max_bits: int, path: str, base: int):
 
     if _is_arrow_string(t):
         out = np.zeros(n, dtype=np.uint64)
-        for r, cell in enumerate(col.to_pylist()):
+        for r, cell in enumerate(_arrow_strings(col, path, base, name)):
             if not cell:
                 continue
             try:

@@ -76,12 +76,13 @@ def _first_parquet_row(path: str, uid: str, before: int) -> Optional[int]:
         col = batch.column(0)
         if pa.types.is_dictionary(col.type):
             col = col.dictionary_decode()
-        for r, raw in enumerate(col.to_pylist()):
-            if base + r >= before:
-                return None
+        # only rows before `before`, all read once already (a later one may not even be UTF-8)
+        for r, raw in enumerate(col.slice(0, max(0, before - base)).to_pylist()):
             if raw is not None and raw.strip() == uid:
                 return base + r
         base += batch.num_rows
+        if base >= before:
+            return None
     return None
 
 

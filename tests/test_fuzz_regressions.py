@@ -75,18 +75,50 @@ def test_an_inclusion_proof_with_a_lone_surrogate_is_malformed(field):
 
     import stark_por
     from stark_por.errors import InvalidInclusionProof
-    from stark_por.inclusion import verify_inclusion
+    from stark_por.inclusion import PublishedSummary, verify_inclusion
     from stark_por.verifiers import pyverify
 
     path = _fixture_round().with_name("single-100.user-000.json")
     doc = json.loads(path.read_text())
     doc[field] = "x\ud800"
     text = json.dumps(doc)
-    statement = stark_por.verify(_fixture_round())
-    for anchor in (statement, statement.root):
+    anchors = (stark_por.verify(_fixture_round()), PublishedSummary.load(f"{_fixture_round()}.json"))
+    for anchor in anchors:
         for pure in (False, True):
             with pytest.raises(InvalidInclusionProof) as e:
-                verify_inclusion(text, anchor, pure=pure)
+                verify_inclusion(text, anchor, user_id=doc["user_id"], pure=pure)
             assert e.value.reason == "malformed" and field in str(e.value)
     with pytest.raises(pyverify.Rejected, match="lone surrogate"):
-        pyverify.verify(text, statement.root)
+        pyverify.InclusionProof.from_json(text)
+
+
+def _parquet(path, ids, amounts):
+    """A ledger whose cells are written as given bytes: Parquet does not check UTF-8."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    col = lambda cells: pa.array(cells, pa.binary()).view(pa.string())  # noqa: E731
+    pq.write_table(pa.table({"user_id": col(ids), "BTC": col(amounts)}), path, compression="none")
+    return path
+
+
+@pytest.mark.parametrize("column", ["user_id", "BTC"])
+def test_parquet_strings_that_are_not_utf8_are_ledger_errors_naming_the_row(tmp_path, column):
+    # ledger_parquet: pyarrow's to_pylist raised UnicodeDecodeError for such a cell
+    ids, amounts = [b"u0", b"u1", b"u2", b"u3"], [b"1", b"2", b"3", b"4"]
+    (ids if column == "user_id" else amounts)[2] = b"\xff\xfe"
+    path = _parquet(tmp_path / "ledger.parquet", ids, amounts)
+    assets = [Asset("BTC", 8)]
+    for read in (lambda: Ledger.from_parquet(path, assets=assets),
+                 lambda: list(iter_ledger_chunks(path, assets=assets, chunk_users=1))):
+        with pytest.raises(LedgerError) as e:
+            read()
+        assert (e.value.index, e.value.column, e.value.reason) == (2, column, "is not UTF-8 text (byte 0)")
+
+
+def test_a_duplicate_id_is_named_even_when_a_later_cell_is_not_utf8(tmp_path):
+    # ledger_parquet: the rescan for a repeated id decoded the whole batch, past the repeat
+    path = _parquet(tmp_path / "ledger.parquet", [b"u0", b"u1", b"u0", b"\xff"], [b"1", b"2", b"3", b"4"])
+    with pytest.raises(LedgerError) as e:
+        list(iter_ledger_chunks(path, assets=[Asset("BTC", 8)], chunk_users=1))
+    assert (e.value.index, e.value.reason) == (2, "duplicates the user id in row 0")
