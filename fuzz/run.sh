@@ -41,7 +41,7 @@ dict_for() {  # libFuzzer dictionaries of the text formats
 }
 wanted() { [ ${#TARGETS[@]} -eq 0 ] && return 0; local t; for t in "${TARGETS[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
 
-if [ "$RESEED" = 1 ] || [ ! -d corpus/context ] || { [ "$RUN_RUST" = 1 ] && [ ! -d corpus/proof_round ]; }; then
+if [ "$RESEED" = 1 ] || [ ! -f corpus/context/round.stpor.json ] || { [ "$RUN_RUST" = 1 ] && [ ! -d corpus/proof_round ]; }; then
     echo "== writing seed corpora (fuzz/seeds.py)"
     "$PY" seeds.py $([ "$RUN_RUST" = 1 ] || echo --python-only) corpus
 fi
@@ -60,13 +60,15 @@ report() {  # target, log: the final line and statistics libFuzzer prints
     local t=$1 log=$2 execs cov ft corp rate crashes
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
-    ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
-    corp=$(grep -oE 'corp: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
-    crashes=$(grep -cE '^artifact_prefix=.*Test unit written' "$log" || true)
-    printf '%-16s %10s %8s %8s %8s %8s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" \
-        "$([ "$crashes" = 0 ] && echo 0 || grep -oE 'Test unit written to .*' "$log" | sed 's/Test unit written to //')"
-    [ "$crashes" = 0 ] || status=1
+    cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
+    ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
+    corp=$(grep -oE 'corp: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
+    crashes=$(grep -oE 'Test unit written to .*' "$log" | sed 's/Test unit written to //' || true)
+    if [ -z "$execs" ]; then  # the target did not even run: say so, never pass silently
+        crashes="did not run, see fuzz/logs/$t.log"
+    fi
+    printf '%-16s %10s %8s %8s %8s %8s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${crashes:-0}"
+    [ -z "$crashes" ] || status=1
 }
 
 if [ "$RUN_RUST" = 1 ]; then

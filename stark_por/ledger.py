@@ -873,10 +873,13 @@ class Ledger:
         spath = os.fspath(path)
         try:
             pf = pq.ParquetFile(spath)
+            schema = pf.schema_arrow
+            names = list(schema.names)
         except (OSError, pa.ArrowException) as e:
             raise LedgerError(f"cannot read Parquet file: {e}", path=spath) from None
-        schema = pf.schema_arrow
-        names = list(schema.names)
+        except UnicodeDecodeError as e:  # Parquet does not check that column names are UTF-8
+            raise LedgerError(f"cannot read Parquet file: a column name is not UTF-8 (byte {e.start})",
+                              path=spath) from None
         if _USER_ID_COLUMN not in names:
             raise LedgerError(f"no '{_USER_ID_COLUMN}' column", path=spath)
         if len(set(names)) != len(names):
@@ -952,6 +955,9 @@ class Ledger:
                 base += b
         except (OSError, pa.ArrowException) as e:  # pyarrow reports a damaged page as OSError
             raise LedgerError(f"cannot read Parquet file: {e}", path=spath) from None
+        if base != pf.metadata.num_rows:  # small batches can end early in a damaged column
+            raise LedgerError(f"cannot read Parquet file: {base} rows read, its metadata says "
+                              f"{pf.metadata.num_rows}", path=spath)
 
     # ---------------------------------------------------------------- queries
 

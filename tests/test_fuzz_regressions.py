@@ -122,3 +122,31 @@ def test_a_duplicate_id_is_named_even_when_a_later_cell_is_not_utf8(tmp_path):
     with pytest.raises(LedgerError) as e:
         list(iter_ledger_chunks(path, assets=[Asset("BTC", 8)], chunk_users=1))
     assert (e.value.index, e.value.reason) == (2, "duplicates the user id in row 0")
+
+
+def test_a_parquet_column_name_that_is_not_utf8_is_a_ledger_error(tmp_path):
+    # ledger_parquet (CI's smoke run): pyarrow raised UnicodeDecodeError while opening the file
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "ledger.parquet"
+    pq.write_table(pa.table({"user_id": ["a"], "BTC": ["1"]}), path, compression="none", store_schema=False)
+    path.write_bytes(path.read_bytes().replace(b"BTC", b"\xffTC"))  # in the schema and the chunk's path
+    for read in (lambda: Ledger.from_parquet(path, assets=[Asset("BTC", 8)]),
+                 lambda: list(iter_ledger_chunks(path, assets=[Asset("BTC", 8)]))):
+        with pytest.raises(LedgerError, match="a column name is not UTF-8"):
+            read()
+
+
+def test_a_parquet_file_whose_column_ends_early_is_refused_streamed_too(tmp_path):
+    # ledger_parquet (whole and streamed readers compared): a damaged column chunk holding fewer
+    # values than its 6 rows made the whole-file reader refuse, while the streamed reader (what
+    # `stark-por prove` uses) stopped after 4 users and proved a shorter ledger
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / "fuzz" / "ledger-short-column.parquet"  # the fuzzer's input
+    assets = [Asset("BTC", 8), Asset("ETH", 18), Asset("USDT", 6)]
+    with pytest.raises(LedgerError, match="cannot read Parquet file"):
+        Ledger.from_parquet(path, assets=assets)
+    with pytest.raises(LedgerError, match="cannot read Parquet file: 4 rows read, its metadata says 6"):
+        list(iter_ledger_chunks(path, assets=assets, chunk_users=2))
