@@ -128,8 +128,8 @@ pub fn spill_bucket(data: &[u8]) {
 }
 
 /// An inclusion proof as the binding hands it to the core (the JSON is decoded in Python),
-/// with switches that make its leaf, claimed root and anchor consistent so that every check
-/// down to acceptance is reached.
+/// checked against a statement built from the input, with switches that make its leaf, claimed
+/// root, anchor and expected user consistent so that every check down to acceptance is reached.
 #[derive(Debug, arbitrary::Arbitrary)]
 pub struct InclusionInput {
     version: Option<u64>,
@@ -143,13 +143,17 @@ pub struct InclusionInput {
     leaf: Option<[u8; 32]>,
     root: Option<[u8; 32]>,
     path: Vec<[u8; 32]>,
-    /// `None`: only a root; `Some`: a statement with these assets, the proof's round or not.
-    statement: Option<(Vec<(String, u8)>, bool, bool)>,
+    /// The statement's assets, and whether its round and tree size are the proof's.
+    statement: (Vec<(String, u8)>, bool, bool),
     anchor_root: Option<[u8; 32]>,
+    /// `None`: the proof's own user.
+    expected_user: Option<String>,
+    /// `Some(None)`: the statement's own fingerprint.
+    fingerprint: Option<Option<[u8; 32]>>,
 }
 
 pub fn inclusion(input: InclusionInput) {
-    use stark_por_core::inclusion::{compute_leaf, verify_inclusion, walk_path_bytes, Anchor, InclusionEntry, InclusionProof};
+    use stark_por_core::inclusion::{compute_leaf, verify_inclusion, walk_path_bytes, Anchor, Expected, InclusionEntry, InclusionProof};
     use stark_por_core::Statement;
 
     let num_leaves = match input.num_leaves {
@@ -177,29 +181,30 @@ pub fn inclusion(input: InclusionInput) {
         root,
         path: input.path,
     };
-    let anchor_root = input.anchor_root.unwrap_or(root);
-    let statement = input.statement.map(|(assets, same_round, same_size)| Statement {
+    let (assets, same_round, same_size) = input.statement;
+    let statement = Statement {
         round_id: if same_round { proof.round_id.clone() } else { "another round".into() },
+        totals: vec![[0; 3]; assets.len()],
         assets: assets.into_iter().map(|(name, decimals)| Asset { name, decimals }).collect(),
         range_bits: 62,
         num_leaves: if same_size { num_leaves } else { num_leaves ^ 2 },
-        root: anchor_root,
-        totals: vec![],
-    });
-    let anchor = match &statement {
-        Some(s) => Anchor::statement(s),
-        None => Anchor::root(anchor_root),
+        root: input.anchor_root.unwrap_or(root),
     };
-    if verify_inclusion(&proof, &anchor).is_ok() {
-        // acceptance means: the user's own data walks to the anchor's root
+    let anchor = Anchor::statement(&statement);
+    let user = input.expected_user.unwrap_or_else(|| proof.user_id.clone());
+    let fingerprint = input.fingerprint.map(|f| f.unwrap_or_else(|| anchor.fingerprint()));
+    let expected = Expected { user_id: &user, fingerprint };
+    if verify_inclusion(&proof, &anchor, &expected).is_ok() {
+        // acceptance means: the user's own data walks to the statement's root, and the user,
+        // round, tree size, asset labels and fingerprint are the ones expected
         let own = compute_leaf(&proof.user_id, &proof.salt, &pairs);
-        assert_eq!(walk_path_bytes(&own, proof.leaf_index, &proof.path).ok(), Some(anchor.root));
-        if let Some(s) = &statement {
-            assert_eq!((&proof.round_id, proof.num_leaves), (&s.round_id, s.num_leaves));
-            for e in &proof.entries {
-                let a = &s.assets[e.index as usize - 1];
-                assert_eq!((&a.name, a.decimals), (&e.asset, e.decimals));
-            }
+        assert_eq!(walk_path_bytes(&own, proof.leaf_index, &proof.path).ok(), Some(statement.root));
+        assert_eq!(proof.user_id, user);
+        assert_eq!((&proof.round_id, proof.num_leaves), (&statement.round_id, statement.num_leaves));
+        for e in &proof.entries {
+            let a = &statement.assets[e.index as usize - 1];
+            assert_eq!((&a.name, a.decimals), (&e.asset, e.decimals));
         }
+        assert!(fingerprint.is_none_or(|f| f == anchor.fingerprint()));
     }
 }
