@@ -12,6 +12,7 @@
 //! so that what would abort or panic there is refused here as a malformed proof.
 
 use stark_por_solvency::prover::{HashFn, MAX_LOG_LDE};
+use stark_por_solvency::Security;
 use winter_utils::{ByteReader, Deserializable, DeserializationError, Serializable};
 use winterfell::crypto::Hasher;
 use winterfell::Proof;
@@ -87,6 +88,31 @@ pub fn read_exact<D: Deserializable>(bytes: &[u8]) -> Result<D, DeserializationE
     Ok(value)
 }
 
+/// Checks the head of an encoded proof before winterfell decodes it, which would panic on a
+/// trace length of 2^64 or more (an unchecked `pow`) and on options out of their domain (asserts
+/// in `ProofOptions::new`): the trace length must fit the largest domain, and the options must
+/// be, byte for byte, those of one of the presets (all a verifier accepts anyway). Returns the
+/// offset at fault and why.
+pub fn check_head(bytes: &[u8]) -> Result<(), (usize, String)> {
+    let mut r = BoundedReader::new(bytes);
+    let eof = || (bytes.len(), "the proof ends inside its context".to_string());
+    r.read_slice(3).map_err(|_| eof())?; // trace widths and auxiliary random elements
+    let log_len = r.read_u8().map_err(|_| eof())?;
+    if u32::from(log_len) > MAX_LOG_LDE {
+        return Err((3, format!("trace length 2^{log_len} is beyond 2^{MAX_LOG_LDE}")));
+    }
+    let meta = r.read_u16().map_err(|_| eof())? as usize;
+    r.read_slice(meta).map_err(|_| eof())?;
+    let modulus = r.read_u8().map_err(|_| eof())? as usize;
+    r.read_slice(modulus).map_err(|_| eof())?;
+    let at = r.pos;
+    let rest = &bytes[at..];
+    if !Security::ALL.iter().any(|s| rest.starts_with(&s.options().to_bytes())) {
+        return Err((at, "the proof options are not those of a preset (\"100\" or \"128\")".into()));
+    }
+    Ok(())
+}
+
 /// Decodes the parts of `proof` that winterfell decodes only while verifying; names the part
 /// at fault.
 pub fn check_nested(proof: &Proof) -> Result<(), String> {
@@ -106,6 +132,13 @@ pub fn check_nested(proof: &Proof) -> Result<(), String> {
         r.read_slice(values).map_err(eof)?;
         let paths = r.read_u32().map_err(eof)? as usize;
         check_multiproof(r.read_slice(paths).map_err(eof)?).map_err(|e| format!("FRI layer {layer}: {e}"))?;
+    }
+    let remainder = r.read_u16().map_err(eof)? as usize;
+    r.read_slice(remainder).map_err(eof)?;
+    // the verifier computes 2^k partitions with an unchecked `pow`
+    let partitions = r.read_u8().map_err(eof)?;
+    if u32::from(partitions) > MAX_LOG_LDE {
+        return Err(format!("FRI proof: 2^{partitions} partitions (at most 2^{MAX_LOG_LDE})"));
     }
     let ood = proof.ood_frame.to_bytes();
     let mut r = BoundedReader::new(&ood);

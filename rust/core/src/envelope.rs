@@ -8,7 +8,6 @@
 //! All integers little-endian. Unknown versions or kinds, truncation and trailing bytes are
 //! rejected, and the winterfell proof must re-encode to exactly the bytes it was read from.
 
-use stark_por_solvency::prover::MAX_LOG_LDE;
 use winterfell::Proof;
 
 use crate::bounded;
@@ -67,13 +66,7 @@ pub(crate) fn read_proof_block(r: &mut Reader<'_>) -> Result<Proof> {
     let len = r.u32("proof length")? as usize;
     let at = r.offset();
     let proof_bytes = r.take(len, "winterfell proof")?;
-    // winterfell decodes the trace length from its 4th byte as 2^k with an unchecked `pow`
-    // (a panic for k >= 64): refuse a length no proof of ours can have before it decodes
-    if let Some(&log_len) = proof_bytes.get(3) {
-        if u32::from(log_len) > MAX_LOG_LDE {
-            return Err(Error::format(at + 3, format!("trace length 2^{log_len} is beyond 2^{MAX_LOG_LDE}")));
-        }
-    }
+    bounded::check_head(proof_bytes).map_err(|(offset, why)| Error::format(at + offset, why))?;
     let proof = crate::guard("proof decoding", || {
         let proof = bounded::read_exact::<Proof>(proof_bytes).map_err(|e| e.to_string())?;
         bounded::check_nested(&proof)?;

@@ -717,6 +717,35 @@ pub(crate) mod tests {
         assert!(message.contains("out-of-domain trace frame"), "{message}");
     }
 
+    // found by fuzz/ (proof_round, batch_result): proof options out of their domain (here 0 FRI
+    // partitions) made winterfell's `ProofOptions::new` assert while decoding
+    #[test]
+    fn proof_options_other_than_a_preset_are_refused_naming_their_offset() {
+        use winter_utils::Serializable;
+        let proof = &decoded().batches[0].proof;
+        let mut bytes = proof.to_bytes();
+        let options = proof.options().to_bytes();
+        let at = (4..bytes.len()).find(|&i| bytes[i..].starts_with(&options)).unwrap();
+        bytes[at + options.len() - 2] = 0; // the number of partitions
+        let file = single_file(&bytes);
+        let (offset, message) = format_error(&file);
+        assert_eq!(&file[offset..offset + options.len() - 2], &options[..options.len() - 2]);
+        assert!(message.contains("not those of a preset"), "{message}");
+    }
+
+    // found by fuzz/ (proof_single): the FRI proof's partition count is 2^k, computed while
+    // verifying with an unchecked `pow` (k = 70 overflowed)
+    #[test]
+    fn a_fri_partition_count_beyond_the_domain_is_a_format_error() {
+        use winter_utils::{Deserializable, Serializable};
+        let mut proof = decoded().batches[0].proof.clone();
+        let mut fri = proof.fri_proof.to_bytes();
+        *fri.last_mut().unwrap() = 70;
+        proof.fri_proof = Deserializable::read_from_bytes(&fri).unwrap();
+        let (_, message) = format_error(&single_file(&proof.to_bytes()));
+        assert!(message.contains("2^70 partitions"), "{message}");
+    }
+
     // found by fuzz/ (batch_result): winterfell computes the trace length 2^k from the proof's
     // 4th byte with an unchecked `pow`; k = 67 overflowed (a panic, caught as "malformed")
     #[test]
