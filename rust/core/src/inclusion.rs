@@ -315,7 +315,7 @@ fn check_assets(entries: &[InclusionEntry], assets: &[Asset]) -> Result<(), Incl
     Ok(())
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -13,6 +13,7 @@ pub mod reader;
 pub mod round;
 pub mod spill;
 pub mod statement;
+pub mod v2;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -155,27 +156,10 @@ fn build_leaves(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str) -> (Vec<L
 fn build_leaves_and_salts(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str) -> (Vec<Leaf>, Vec<u64>, Vec<[u8; 32]>) {
     let n = ledger.user_ids.len();
     let salts: Vec<[u8; 32]> = ledger.user_ids.par_iter().map(|id| kdf::user_salt(secret, round_id, id)).collect();
-    let num_leaves = n.next_power_of_two().max(2);
-    let mut slots: Vec<([u8; 32], usize)> = (0..num_leaves)
-        .into_par_iter()
-        .map(|s| {
-            let slot = match ledger.user_ids.get(s) {
-                Some(id) => kdf::Slot::User(id),
-                None => kdf::Slot::Padding((s - n) as u64),
-            };
-            (kdf::position_key(secret, round_id, slot), s)
-        })
-        .collect();
-    slots.par_sort_unstable();
-    let mut positions = vec![0u64; n];
-    for (position, &(_, s)) in slots.iter().enumerate() {
-        if s < n {
-            positions[s] = position as u64;
-        }
-    }
-    let leaves = slots
+    let (order, positions) = placement(ledger.user_ids, secret, round_id);
+    let leaves = order
         .par_iter()
-        .map(|&(_, s)| match ledger.user_ids.get(s) {
+        .map(|&s| match ledger.user_ids.get(s) {
             Some(id) => {
                 let salt = &salts[s];
                 let (lo, hi) = (ledger.indptr[s] as usize, ledger.indptr[s + 1] as usize);
@@ -190,6 +174,32 @@ fn build_leaves_and_salts(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str)
         })
         .collect();
     (leaves, positions, salts)
+}
+
+/// The secret-keyed leaf order of a round of `user_ids` (`next_pow2(N)` leaves, at least 2):
+/// the slot placed at each leaf (`s < N` is user `s`, `s ≥ N` padding leaf `s − N`), and each
+/// user's leaf index. Shared by every statement version.
+pub(crate) fn placement(user_ids: &[String], secret: &[u8], round_id: &str) -> (Vec<usize>, Vec<u64>) {
+    let n = user_ids.len();
+    let num_leaves = n.next_power_of_two().max(2);
+    let mut slots: Vec<([u8; 32], usize)> = (0..num_leaves)
+        .into_par_iter()
+        .map(|s| {
+            let slot = match user_ids.get(s) {
+                Some(id) => kdf::Slot::User(id),
+                None => kdf::Slot::Padding((s - n) as u64),
+            };
+            (kdf::position_key(secret, round_id, slot), s)
+        })
+        .collect();
+    slots.par_sort_unstable();
+    let mut positions = vec![0u64; n];
+    for (position, &(_, s)) in slots.iter().enumerate() {
+        if s < n {
+            positions[s] = position as u64;
+        }
+    }
+    (slots.into_iter().map(|(_, s)| s).collect(), positions)
 }
 
 /// SHA-256 of every leaf's contents: the blinding seed depends on all of the witness.
@@ -213,30 +223,8 @@ pub fn user_commitment(salt: &[u8; 32], user_id: &str) -> Digest {
 
 /// Checks a ledger (or a chunk of one whose first user is user `first` of the ledger).
 fn check_ledger(l: &LedgerRef<'_>, first: usize) -> Result<()> {
+    check_users(l.user_ids, l.indptr, l.asset_index.len(), l.amounts.len(), first)?;
     let n = l.user_ids.len();
-    let bad = |user: Option<usize>, message: String| Err(Error::Ledger { user: user.map(|u| u + first), asset: None, message });
-    if n == 0 {
-        return bad(None, "the ledger has no users".into());
-    }
-    if l.indptr.len() != n + 1 || l.indptr[0] != 0 || l.indptr[n] as usize != l.amounts.len() {
-        return bad(None, "indptr does not describe the entries".into());
-    }
-    if l.asset_index.len() != l.amounts.len() {
-        return bad(None, "asset_index and amounts differ in length".into());
-    }
-    let mut seen = std::collections::HashSet::with_capacity(n);
-    for (i, id) in l.user_ids.iter().enumerate() {
-        if id.is_empty() || id.len() > 256 {
-            return bad(Some(i), format!("user {}: id must be 1 to 256 bytes", i + first));
-        }
-        if !seen.insert(id.as_str()) {
-            return bad(Some(i), format!("user {}: duplicate user id {id:?}", i + first));
-        }
-        let (lo, hi) = (l.indptr[i], l.indptr[i + 1]);
-        if hi < lo {
-            return bad(Some(i), format!("user {}: indptr decreases", i + first));
-        }
-    }
     if !(stark_por_solvency::air::MIN_RANGE_BITS..=stark_por_solvency::air::MAX_RANGE_BITS).contains(&l.range_bits) {
         return Err(Error::Input(format!("range bound of {} bits is unsupported (32 to 63)", l.range_bits)));
     }
@@ -256,6 +244,36 @@ fn check_ledger(l: &LedgerRef<'_>, first: usize) -> Result<()> {
             if amount == 0 || amount >= bound {
                 return fail(format!("user {}: amount {amount} is not in [1, 2^{})", i + first, l.range_bits));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Checks a ledger's users and its sparse structure (ids, `indptr`, column lengths), for every
+/// statement version; `first` as in [`check_ledger`].
+pub(crate) fn check_users(user_ids: &[String], indptr: &[u64], num_asset_index: usize, num_amounts: usize, first: usize) -> Result<()> {
+    let n = user_ids.len();
+    let bad = |user: Option<usize>, message: String| Err(Error::Ledger { user: user.map(|u| u + first), asset: None, message });
+    if n == 0 {
+        return bad(None, "the ledger has no users".into());
+    }
+    if indptr.len() != n + 1 || indptr[0] != 0 || indptr[n] as usize != num_amounts {
+        return bad(None, "indptr does not describe the entries".into());
+    }
+    if num_asset_index != num_amounts {
+        return bad(None, "asset_index and amounts differ in length".into());
+    }
+    let mut seen = std::collections::HashSet::with_capacity(n);
+    for (i, id) in user_ids.iter().enumerate() {
+        if id.is_empty() || id.len() > 256 {
+            return bad(Some(i), format!("user {}: id must be 1 to 256 bytes", i + first));
+        }
+        if !seen.insert(id.as_str()) {
+            return bad(Some(i), format!("user {}: duplicate user id {id:?}", i + first));
+        }
+        let (lo, hi) = (indptr[i], indptr[i + 1]);
+        if hi < lo {
+            return bad(Some(i), format!("user {}: indptr decreases", i + first));
         }
     }
     Ok(())

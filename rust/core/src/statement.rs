@@ -87,14 +87,7 @@ impl Statement {
 
     /// Digest binding the asset list (order, names and decimals) into the transcript.
     pub fn assets_digest(&self) -> Digest {
-        let mut bytes = Vec::new();
-        bytes.extend_from_slice(&(self.assets.len() as u64).to_le_bytes());
-        for a in &self.assets {
-            bytes.push(a.name.len() as u8);
-            bytes.extend_from_slice(a.name.as_bytes());
-            bytes.push(a.decimals);
-        }
-        hash_bytes(ASSETS_TAG, &bytes)
+        assets_digest(&self.assets)
     }
 
     pub fn round_digest(&self) -> Digest {
@@ -232,9 +225,14 @@ impl Summary {
     ///
     /// Lengths are taken as the encoding's fixed widths: call it on a validated summary.
     pub fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint_as(STATEMENT_VERSION)
+    }
+
+    /// [`Summary::fingerprint`] under another `statement_version` (2: `crate::v2`).
+    pub fn fingerprint_as(&self, statement_version: u16) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(FINGERPRINT_DOMAIN);
-        h.update(STATEMENT_VERSION.to_le_bytes());
+        h.update(statement_version.to_le_bytes());
         h.update((self.round_id.len() as u16).to_le_bytes());
         h.update(self.round_id.as_bytes());
         h.update([self.range_bits as u8]);
@@ -254,7 +252,7 @@ impl Summary {
 }
 
 /// Little-endian bytes of an unsigned integer without its trailing zero bytes.
-fn minimal(le: &[u8]) -> &[u8] {
+pub(crate) fn minimal(le: &[u8]) -> &[u8] {
     let len = le.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     &le[..len]
 }
@@ -281,6 +279,18 @@ pub fn validate_round_id(round_id: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Digest binding an asset list (order, names and decimals) into a transcript.
+pub fn assets_digest(assets: &[Asset]) -> Digest {
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&(assets.len() as u64).to_le_bytes());
+    for a in assets {
+        bytes.push(a.name.len() as u8);
+        bytes.extend_from_slice(a.name.as_bytes());
+        bytes.push(a.decimals);
+    }
+    hash_bytes(ASSETS_TAG, &bytes)
 }
 
 pub fn round_digest(round_id: &str) -> Digest {

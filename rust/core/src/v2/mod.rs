@@ -1,0 +1,580 @@
+//! Version-2 rounds: amounts up to `2^112` smallest units at every asset's native decimals,
+//! proved by the liabilities circuit (`circuits/liabilities/`) as **forests** of the round tree.
+//!
+//! A round of `N` users has the leaves of version 1 in version 1's secret-keyed order over
+//! `N' = next_pow2(N)` leaves (users and padding interleaved, the same `kdf` salts and
+//! positions: [`crate::placement`]), but each leaf hashes version-2 entries
+//! (`Entry::equity(asset, amount)`, amounts up to 112 bits). The leaves are cut by
+//! `forest::plan` into consecutive ranges `[start, end)` whose leaf blocks and nodes fill a
+//! trace of the target length (default `2^16` rows); each range is proved as one forest, side
+//! by side, every proof on a one-thread pool so its bytes never depend on timing (as version
+//! 1's batches: `batch.rs`). The verifier rebuilds the round root from the forests' public roots
+//! (`forest::round_root`, after checking that the ranges partition `[0, N')`), so inclusion
+//! paths are ordinary full-depth paths of the round tree.
+//!
+//! **Binding a forest to its place.** Forest `i` of `B` proves with the `round_digest` public
+//! input `H_bytes(FOREST_TAG, round_digest(round_id) ‖ i ‖ B)` (u64 little-endian): it verifies
+//! only as forest `i` of a round of `B` forests with that round id. Its range, roots and part
+//! sums are public inputs the verifier builds from the file.
+//!
+//! **Totals.** Each forest publishes, per asset, the sums of the five parts of its amounts
+//! (`layout::PART_OFFSETS`, each sum a canonical field element, below `2^57` by the circuit's
+//! argument). The round total of an asset is `Σ_forests Σ_parts 2^offset · sum`, computed with
+//! carries over 64-bit words ([`add_parts`]): exact at any size, never `u128` arithmetic.
+//! The statement carries each total as minimal little-endian bytes, the encoding of the
+//! statement fingerprint (`statement_version = 2`, otherwise [`Summary::fingerprint`]'s).
+//!
+//! File layout (format version 2, kind 1), all integers little-endian:
+//! ```text
+//! magic "STARKPOR" (8) | format version u16 = 2 | kind u8 = 1 | statement length u32 | statement
+//!   | forest count u32
+//!   | per forest i = 0..B: start u64 | end u64 | root count u16 | roots (32 each, Forest::roots order)
+//!                        | K × 5 part sums u64 | proof length u32 | winterfell proof
+//! statement: round id length u16 | round id | range bits u8 | N' u64 | round root (32) | K u32
+//!   | K × (name length u8 | name | decimals u8 | total length u16 | total, minimal little-endian bytes)
+//! ```
+//! Version-1 files (format version 1) keep their reader; [`verify_any`] dispatches on the
+//! format version.
+//!
+//! **Next** (to wire version 2 to Python, not done here):
+//! 1. `rust/python`: a `prove_v2` taking `amounts_lo`/`amounts_hi` columns (or Python ints) and
+//!    returning file, statement (totals as exact ints), positions, salts, tree; `verify` calling
+//!    [`verify_any`] and converting [`Verified`] (totals as ints, `statement_version` 2,
+//!    fingerprint) into the statement dict; `read_statement` on version-2 files.
+//! 2. The Python ledger's wide amounts (u128 or two u64 columns) and the range bound up to 112.
+//! 3. A version-2 inclusion proof format (amounts as decimal strings, `version: 2`) checked by
+//!    [`inclusion::check_path`] in Rust and independently by `pyverify.py` and the page.
+//! 4. `stark-por prove` switched to version 2 (streaming/spill and Ray jobs for forests).
+//! 5. `crate::verify` and `crate::read_statement` still refuse version-2 files as an unknown
+//!    format version: the binding should call [`verify_any`] instead.
+
+pub mod file;
+pub mod inclusion;
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+use sha2::{Digest as _, Sha256};
+use stark_por_liabilities::air::combine_parts;
+use stark_por_liabilities::forest::{self, Forest};
+use stark_por_liabilities::hash::{leaf_blocks, MAX_ASSETS as CIRCUIT_MAX_ASSETS};
+use stark_por_liabilities::layout::PARTS;
+use stark_por_liabilities::prover::{used_rows, ForestDigests};
+use stark_por_liabilities::{CircuitError, Entry, Leaf, PublicInputs, StatementParams};
+use stark_por_solvency::hash::{digest_to_bytes, hash_bytes, id_commitment, node_digest, Digest};
+use stark_por_solvency::options::blinding_rows;
+use winterfell::math::fields::f64::BaseElement as Felt;
+use winterfell::Proof;
+
+use crate::error::{Error, Result};
+use crate::statement::{self, minimal, Asset, Summary};
+use crate::{guard, kdf, Security};
+
+pub use file::{ForestRecord, RoundFile};
+
+/// The proof file format version of version-2 rounds.
+pub const FORMAT_VERSION: u16 = 2;
+/// The one kind of version-2 file: a round of forests (a whole tree is a round of one forest).
+pub const KIND_FORESTS: u8 = 1;
+/// The statement version under the fingerprint.
+pub const STATEMENT_VERSION: u16 = 2;
+/// Capacity tag of the forest binding digest.
+pub const FOREST_TAG: u64 = u64::from_be_bytes(*b"stpr/fr\x02");
+/// Supported range bounds on every amount, in bits.
+pub const MIN_RANGE_BITS: u32 = stark_por_liabilities::air::MIN_RANGE_BITS;
+pub const MAX_RANGE_BITS: u32 = stark_por_liabilities::air::MAX_RANGE_BITS;
+/// Default trace length the planner fills: `2^16` rows.
+pub const DEFAULT_TRACE_LOG2: u32 = 16;
+/// Most leaf blocks a leaf may take (the planner counts them in a byte): 1,018 entries.
+pub const MAX_LEAF_BLOCKS: usize = u8::MAX as usize;
+
+/// A ledger in sparse form with wide amounts: user `i` holds `amount(e)` of asset
+/// `asset_index[e]` (0-based, strictly increasing per user) for `e` in `indptr[i]..indptr[i+1]`,
+/// where `amount(e) = amounts_lo[e] + 2^64 · amounts_hi[e]`. Zero balances are not listed.
+pub struct WideLedgerRef<'a> {
+    pub user_ids: &'a [String],
+    pub assets: &'a [Asset],
+    pub indptr: &'a [u64],
+    pub asset_index: &'a [u32],
+    pub amounts_lo: &'a [u64],
+    pub amounts_hi: &'a [u64],
+    pub range_bits: u32,
+}
+
+impl WideLedgerRef<'_> {
+    /// Entry `e`'s amount.
+    pub fn amount(&self, e: usize) -> u128 {
+        self.amounts_lo[e] as u128 | (self.amounts_hi[e] as u128) << 64
+    }
+
+    /// Checks everything the circuit needs: users and structure as version 1, asset indices
+    /// strictly increasing per user, amounts in `[1, 2^R)`, at most [`MAX_LEAF_BLOCKS`] blocks
+    /// per leaf.
+    pub fn check(&self) -> Result<()> {
+        crate::check_users(self.user_ids, self.indptr, self.asset_index.len(), self.amounts_lo.len(), 0)?;
+        if self.amounts_hi.len() != self.amounts_lo.len() {
+            return Err(Error::Ledger { user: None, asset: None, message: "amounts_lo and amounts_hi differ in length".into() });
+        }
+        check_range_bits(self.range_bits)?;
+        for i in 0..self.user_ids.len() {
+            let (lo, hi) = (self.indptr[i] as usize, self.indptr[i + 1] as usize);
+            if leaf_blocks(hi - lo) > MAX_LEAF_BLOCKS {
+                return Err(Error::Ledger {
+                    user: Some(i),
+                    asset: None,
+                    message: format!("user {i}: {} balances, a version-2 leaf holds at most 1,018", hi - lo),
+                });
+            }
+            for e in lo..hi {
+                let (asset, amount) = (self.asset_index[e] as usize, self.amount(e));
+                let name = self.assets.get(asset).map(|a| a.name.clone());
+                let fail = |message: String| Err(Error::Ledger { user: Some(i), asset: name.clone(), message });
+                if asset >= self.assets.len() {
+                    return fail(format!("user {i}: asset index {asset} is not in the asset list"));
+                }
+                if e > lo && self.asset_index[e - 1] as usize >= asset {
+                    return fail(format!("user {i}: assets are not strictly increasing"));
+                }
+                if amount == 0 || amount >> self.range_bits != 0 {
+                    let asset = &self.assets[asset].name;
+                    return fail(format!("user {i}: amount {amount} of {asset} is not in [1, 2^{})", self.range_bits));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_range_bits(range_bits: u32) -> Result<()> {
+    if !(MIN_RANGE_BITS..=MAX_RANGE_BITS).contains(&range_bits) {
+        return Err(Error::Input(format!(
+            "range bound of {range_bits} bits is unsupported in version 2 ({MIN_RANGE_BITS} to {MAX_RANGE_BITS})"
+        )));
+    }
+    Ok(())
+}
+
+/// Everything a version-2 round claims, in the clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub round_id: String,
+    pub assets: Vec<Asset>,
+    pub range_bits: u32,
+    pub num_leaves: u64,
+    pub root: [u8; 32],
+    /// Exact total of each asset in its smallest unit: minimal little-endian bytes (0 → empty).
+    pub totals: Vec<Vec<u8>>,
+}
+
+impl Statement {
+    /// What the round publishes (the fields under the fingerprint).
+    pub fn summary(&self) -> Summary {
+        Summary {
+            round_id: self.round_id.clone(),
+            range_bits: self.range_bits,
+            num_leaves: self.num_leaves,
+            root: self.root,
+            assets: self.assets.clone(),
+            totals: self.totals.clone(),
+        }
+    }
+
+    /// The statement fingerprint, `statement_version = 2`.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.summary().fingerprint_as(STATEMENT_VERSION)
+    }
+
+    /// Checks the fields a statement may hold (what `Statement::read` accepts).
+    pub fn validate(&self) -> Result<()> {
+        statement::validate_round_id(&self.round_id)?;
+        statement::validate_assets(&self.assets)?;
+        check_range_bits(self.range_bits)?;
+        if self.assets.len() > CIRCUIT_MAX_ASSETS {
+            return Err(Error::Input(format!("{} assets: version 2 lists at most {CIRCUIT_MAX_ASSETS}", self.assets.len())));
+        }
+        Forest::whole(self.num_leaves).map_err(|e| Error::Input(e.to_string()))?;
+        if self.totals.len() != self.assets.len() {
+            return Err(Error::Input(format!("{} totals for {} assets", self.totals.len(), self.assets.len())));
+        }
+        Ok(())
+    }
+}
+
+/// A version-2 round that verified.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub statement: Statement,
+    /// The weakest forest's conjectured security.
+    pub security_bits: u32,
+    pub forests: usize,
+}
+
+/// A verified file of either format version.
+pub enum AnyVerified {
+    V1(crate::Verified),
+    V2(Verified),
+}
+
+/// Verifies a proof file of either format version: version 1 goes to [`crate::verify`] as it
+/// always did, version 2 to [`verify`].
+pub fn verify_any(bytes: &[u8], min_security_bits: u32) -> Result<AnyVerified> {
+    if file::is_version_2(bytes) {
+        return verify(bytes, min_security_bits).map(AnyVerified::V2);
+    }
+    crate::verify(bytes, min_security_bits).map(AnyVerified::V1)
+}
+
+/// The `round_digest` public input of forest `index` of a round of `count` forests.
+pub fn forest_digest(round_id: &str, index: u64, count: u64) -> Digest {
+    let mut bytes = Vec::with_capacity(48);
+    bytes.extend_from_slice(&digest_to_bytes(&statement::round_digest(round_id)));
+    bytes.extend_from_slice(&index.to_le_bytes());
+    bytes.extend_from_slice(&count.to_le_bytes());
+    hash_bytes(FOREST_TAG, &bytes)
+}
+
+/// Adds `Σᵢ 2^PART_OFFSETS[i] · parts[i]` to the little-endian words `acc` (grown as needed).
+pub fn add_parts(acc: &mut Vec<u64>, parts: &[u64; PARTS]) {
+    let add = combine_parts(parts);
+    if acc.len() < add.len() {
+        acc.resize(add.len(), 0);
+    }
+    let mut carry = 0u64;
+    for (k, word) in acc.iter_mut().enumerate() {
+        let (s1, c1) = word.overflowing_add(add.get(k).copied().unwrap_or(0));
+        let (s2, c2) = s1.overflowing_add(carry);
+        *word = s2;
+        carry = (c1 as u64) + (c2 as u64);
+    }
+    if carry > 0 {
+        acc.push(carry);
+    }
+}
+
+/// Minimal little-endian bytes of the integer with little-endian words `words`.
+pub fn words_to_bytes(words: &[u64]) -> Vec<u8> {
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    minimal(&bytes).to_vec()
+}
+
+/// The exact per-asset totals of forests' part sums, as minimal little-endian bytes.
+pub fn round_totals<'a>(num_assets: usize, forests: impl Iterator<Item = &'a [[u64; PARTS]]>) -> Vec<Vec<u8>> {
+    let mut sums = vec![Vec::new(); num_assets];
+    for parts in forests {
+        for (acc, p) in sums.iter_mut().zip(parts) {
+            add_parts(acc, p);
+        }
+    }
+    sums.iter().map(|w| words_to_bytes(w)).collect()
+}
+
+/// Leaves in tree order (version 1's placement), each user's leaf index and salt.
+fn build_leaves(ledger: &WideLedgerRef<'_>, secret: &[u8], round_id: &str) -> (Vec<Leaf>, Vec<u64>, Vec<[u8; 32]>) {
+    let n = ledger.user_ids.len();
+    let salts: Vec<[u8; 32]> = ledger.user_ids.par_iter().map(|id| kdf::user_salt(secret, round_id, id)).collect();
+    let (order, positions) = crate::placement(ledger.user_ids, secret, round_id);
+    let leaves = order
+        .par_iter()
+        .map(|&s| match ledger.user_ids.get(s) {
+            Some(id) => {
+                let (lo, hi) = (ledger.indptr[s] as usize, ledger.indptr[s + 1] as usize);
+                let entries = (lo..hi).map(|e| Entry::equity(ledger.asset_index[e] + 1, ledger.amount(e))).collect();
+                Leaf { idc: id_commitment(&salts[s], id.as_bytes()), entries }
+            },
+            None => {
+                let salt = kdf::padding_salt(secret, round_id, (s - n) as u64);
+                Leaf { idc: id_commitment(&salt, b""), entries: vec![] }
+            },
+        })
+        .collect();
+    (leaves, positions, salts)
+}
+
+/// SHA-256 of every leaf's contents: the blinding seed depends on all of a forest's witness.
+fn witness_digest(leaves: &[Leaf]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"stark-por/v2/witness");
+    for leaf in leaves {
+        h.update(digest_to_bytes(&leaf.idc));
+        h.update((leaf.entries.len() as u64).to_le_bytes());
+        for entry in &leaf.entries {
+            h.update(entry.tag.to_le_bytes());
+            h.update(entry.amount.to_le_bytes());
+        }
+    }
+    h.finalize().into()
+}
+
+/// The blinding seed of forest `index` of `count` over `leaves`.
+fn forest_seed(secret: &[u8], round_id: &str, index: u64, count: u64, forest: &Forest, leaves: &[Leaf]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"stark-por/v2/forest");
+    for x in [index, count, forest.start, forest.end] {
+        h.update(x.to_le_bytes());
+    }
+    h.update(witness_digest(leaves));
+    let input: [u8; 32] = h.finalize().into();
+    kdf::blinding_seed(secret, round_id, &input)
+}
+
+/// Permutation rows a forest may use so that its trace is `2^trace_log2` rows: the trace less
+/// its blinding rows and the one filler row that closes the last level.
+pub fn forest_capacity(security: Security, trace_log2: u32) -> Result<u64> {
+    if !(14..=28).contains(&trace_log2) {
+        return Err(Error::Input(format!("a target trace of 2^{trace_log2} rows is not in 2^14..2^28")));
+    }
+    let n = 1usize << trace_log2;
+    Ok(n.saturating_sub(blinding_rows(&security.options(), n) + 1) as u64)
+}
+
+/// What [`prove_round`] hands back.
+pub struct ProveOutput {
+    /// The proof file, ready to write.
+    pub file: Vec<u8>,
+    pub statement: Statement,
+    pub security_bits: u32,
+    /// Leaf index of each user, in ledger order.
+    pub positions: Vec<u64>,
+    /// Salt of each user's id commitment, in ledger order.
+    pub salts: Vec<[u8; 32]>,
+    /// The whole round tree, heap-numbered (`tree[1]` the root, leaf `j` at `N' + j`, `tree[0]`
+    /// zero): cut inclusion paths from it with `inclusion::path_from_tree`.
+    pub tree: Vec<[u8; 32]>,
+    /// The forests, in order, and each one's trace length.
+    pub forests: Vec<Forest>,
+    pub trace_rows: Vec<usize>,
+    /// Permutation rows doing work (leaf blocks and nodes) over all trace rows.
+    pub working_rows: (u64, u64),
+}
+
+/// Proves `ledger` as a version-2 round: forests planned to fill `2^trace_log2`-row traces
+/// (default [`DEFAULT_TRACE_LOG2`]), `workers` forests side by side (0: one per core).
+pub fn prove_round(
+    ledger: &WideLedgerRef<'_>,
+    secret: &[u8],
+    round_id: &str,
+    security: Security,
+    trace_log2: u32,
+    workers: usize,
+) -> Result<ProveOutput> {
+    let capacity = forest_capacity(security, trace_log2)?;
+    prove_planned(ledger, secret, round_id, security, capacity, workers)
+}
+
+/// [`prove_round`] with forests of at most `capacity` permutation rows (tests use small ones).
+pub(crate) fn prove_planned(
+    ledger: &WideLedgerRef<'_>,
+    secret: &[u8],
+    round_id: &str,
+    security: Security,
+    capacity: u64,
+    workers: usize,
+) -> Result<ProveOutput> {
+    ledger.check()?;
+    if secret.len() < kdf::MIN_SECRET_BYTES {
+        return Err(Error::Input(format!(
+            "the master secret must be at least {} bytes, got {}",
+            kdf::MIN_SECRET_BYTES,
+            secret.len()
+        )));
+    }
+    let stub = Statement {
+        round_id: round_id.to_string(),
+        assets: ledger.assets.to_vec(),
+        range_bits: ledger.range_bits,
+        num_leaves: (ledger.user_ids.len() as u64).next_power_of_two().max(2),
+        root: [0; 32],
+        totals: vec![vec![]; ledger.assets.len()],
+    };
+    stub.validate()?;
+    let workers = match workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    guard("proving", || prove_checked(ledger, secret, stub, security, capacity, workers))?
+}
+
+/// One proved forest.
+struct Proved {
+    proof: Proof,
+    pub_inputs: PublicInputs,
+    digests: ForestDigests,
+}
+
+fn prove_checked(
+    ledger: &WideLedgerRef<'_>,
+    secret: &[u8],
+    stub: Statement,
+    security: Security,
+    capacity: u64,
+    workers: usize,
+) -> Result<ProveOutput> {
+    let (leaves, positions, salts) = build_leaves(ledger, secret, &stub.round_id);
+    let blocks: Vec<u8> = leaves.iter().map(|l| leaf_blocks(l.entries.len()) as u8).collect();
+    let forests = forest::plan(&blocks, capacity).map_err(|e| Error::Internal(e.to_string()))?;
+    let count = forests.len();
+    let assets_digest = statement::assets_digest(&stub.assets);
+    // plain threads taking the next forest, each proved on a one-thread pool (see `batch.rs`)
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Proved>>>> = Mutex::new((0..count).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(count) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                let f = forests[i];
+                let chunk = &leaves[f.start as usize..f.end as usize];
+                let params = StatementParams {
+                    num_assets: stub.assets.len(),
+                    range_bits: stub.range_bits,
+                    assets_digest,
+                    round_digest: forest_digest(&stub.round_id, i as u64, count as u64),
+                };
+                let seed = forest_seed(secret, &stub.round_id, i as u64, count as u64, &f, chunk);
+                let out = prove_one(chunk, f, &params, security, seed);
+                let failed = out.is_err();
+                if let Ok(mut r) = results.lock() {
+                    r[i] = Some(out);
+                }
+                if failed {
+                    next.store(count, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let used: u64 = forests.iter().map(|f| used_rows(&leaves[f.start as usize..f.end as usize], f) as u64).sum();
+    drop(leaves);
+    let results = results.into_inner().map_err(|_| Error::Internal("a forest worker panicked".into()))?;
+    let mut proved = Vec::with_capacity(count);
+    for r in results {
+        proved.push(r.unwrap_or_else(|| Err(Error::Internal("a forest was not proved".into())))?);
+    }
+    let tree = round_tree(stub.num_leaves, proved.iter().map(|p| &p.digests))?;
+    let records: Vec<ForestRecord> = proved
+        .into_iter()
+        .map(|p| ForestRecord {
+            start: p.pub_inputs.forest.start,
+            end: p.pub_inputs.forest.end,
+            roots: p.pub_inputs.roots.iter().map(digest_to_bytes).collect(),
+            parts: p.pub_inputs.totals.iter().map(|t| t.map(|x| x.as_int())).collect(),
+            proof: p.proof,
+        })
+        .collect();
+    let totals = round_totals(stub.assets.len(), records.iter().map(|r| r.parts.as_slice()));
+    let statement = Statement { root: tree[1], totals, ..stub };
+    let trace_rows: Vec<usize> = records.iter().map(|r| r.proof.trace_info().length()).collect();
+    let security_bits = records.iter().map(|r| stark_por_liabilities::security_bits(&r.proof)).min().unwrap_or(0);
+    let file = RoundFile { statement: statement.clone(), forests: records }.to_bytes();
+    let total_rows = trace_rows.iter().sum::<usize>() as u64;
+    Ok(ProveOutput { file, statement, security_bits, positions, salts, tree, forests, trace_rows, working_rows: (used, total_rows) })
+}
+
+/// Proves one forest on a one-thread pool: the grinding nonce search is then sequential, so the
+/// same forest gives the same bytes on any machine.
+fn prove_one(leaves: &[Leaf], forest: Forest, params: &StatementParams, security: Security, seed: [u8; 32]) -> Result<Proved> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start a prover thread: {e}")))?;
+    let (proof, pub_inputs, digests) =
+        guard("proving", || pool.install(|| stark_por_liabilities::prove(leaves, forest, params, security, seed)))?
+            .map_err(circuit_error)?;
+    Ok(Proved { proof, pub_inputs, digests })
+}
+
+fn circuit_error(e: CircuitError) -> Error {
+    match e {
+        CircuitError::InsufficientSecurity { required, actual } => Error::InsufficientSecurity { required, actual },
+        CircuitError::Prover(m) => Error::Internal(m),
+        other => Error::Invalid(other.to_string()),
+    }
+}
+
+/// The whole round tree (heap-numbered bytes, `[0]` zero) from the forests' digests: every
+/// node a forest holds, then the nodes above the forest roots hashed bottom-up.
+fn round_tree<'a>(num_leaves: u64, forests: impl Iterator<Item = &'a ForestDigests>) -> Result<Vec<[u8; 32]>> {
+    let n = num_leaves as usize;
+    let mut tree: Vec<Option<Digest>> = vec![None; 2 * n];
+    for d in forests {
+        for (&first, level) in d.first_index.iter().zip(&d.levels) {
+            for (k, digest) in level.iter().enumerate() {
+                tree[first as usize + k] = Some(*digest);
+            }
+        }
+    }
+    for i in (1..n).rev() {
+        if tree[i].is_none() {
+            match (tree[2 * i], tree[2 * i + 1]) {
+                (Some(l), Some(r)) => tree[i] = Some(node_digest(&l, &r)),
+                _ => return Err(Error::Internal(format!("the forests do not cover node {i}"))),
+            }
+        }
+    }
+    Ok(tree.iter().map(|d| d.as_ref().map_or([0; 32], digest_to_bytes)).collect())
+}
+
+/// Verifies a version-2 round file: the forests' ranges partition `[0, N')` and their roots
+/// combine to the statement's root, the statement's totals are the exact sums of the forests'
+/// part sums, and every forest proof verifies (in parallel) against public inputs built here
+/// from the file and its binding digest.
+pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
+    let file = guard("reading the round", || RoundFile::from_bytes(bytes))??;
+    let s = &file.statement;
+    let count = file.forests.len();
+    let mut parts = Vec::with_capacity(count);
+    for (i, f) in file.forests.iter().enumerate() {
+        let forest = Forest::new(s.num_leaves, f.start, f.end).map_err(|e| Error::Invalid(format!("forest {i}: {e}")))?;
+        let roots = f.root_digests().ok_or_else(|| Error::Invalid(format!("forest {i}: a root is not a canonical digest")))?;
+        parts.push((forest, roots));
+    }
+    let views: Vec<(Forest, &[Digest])> = parts.iter().map(|(f, r)| (*f, r.as_slice())).collect();
+    let root = guard("combining the forest roots", || forest::round_root(&views))?.map_err(|e| Error::Invalid(e.to_string()))?;
+    if digest_to_bytes(&root) != s.root {
+        return Err(Error::Invalid("the forest roots do not combine to the round root".into()));
+    }
+    if round_totals(s.assets.len(), file.forests.iter().map(|f| f.parts.as_slice())) != s.totals {
+        return Err(Error::Invalid("the round totals are not the exact sums of the forests' part sums".into()));
+    }
+    let assets_digest = statement::assets_digest(&s.assets);
+    let inputs: Vec<PublicInputs> = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (forest, roots))| PublicInputs {
+            forest,
+            range_bits: s.range_bits,
+            assets_digest,
+            round_digest: forest_digest(&s.round_id, i as u64, count as u64),
+            totals: file.forests[i].parts.iter().map(|p| p.map(Felt::new)).collect(),
+            roots,
+        })
+        .collect();
+    let RoundFile { statement, forests } = file;
+    let results: Vec<Result<u32>> = forests
+        .into_par_iter()
+        .zip(inputs)
+        .enumerate()
+        .map(|(i, (f, pi))| {
+            let bits = stark_por_liabilities::security_bits(&f.proof);
+            guard("verification", || stark_por_liabilities::verify(f.proof, pi, min_security_bits))?.map_err(|e| match e {
+                CircuitError::InsufficientSecurity { required, actual } => Error::InsufficientSecurity { required, actual },
+                other => Error::Invalid(format!("forest {i}: {other}")),
+            })?;
+            Ok(bits)
+        })
+        .collect();
+    let mut security_bits = u32::MAX;
+    for r in results {
+        security_bits = security_bits.min(r?);
+    }
+    Ok(Verified { statement, security_bits, forests: count })
+}
+
+/// Reads a version-2 file's statement without verifying anything.
+pub fn read_statement(bytes: &[u8]) -> Result<Statement> {
+    guard("reading the statement", || file::read_statement(bytes))?
+}

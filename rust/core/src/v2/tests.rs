@@ -1,0 +1,439 @@
+use std::sync::OnceLock;
+
+use stark_por_liabilities::layout::PARTS;
+use stark_por_liabilities::prover::amount_parts_of;
+use stark_por_solvency::hash::{digest_to_bytes, merkle_tree};
+
+use super::file::RoundFile;
+use super::inclusion::{check_path, path_from_tree, tree_digests, user_leaf};
+use super::*;
+use crate::inclusion::InclusionError;
+
+const SECRET: &[u8] = b"a version-2 round secret of enough bytes";
+const MAX: u128 = (1 << 112) - 1;
+
+/// Amounts at every boundary that matters: dust, the limb and element boundaries around 2^62
+/// and 2^64, 5 ETH at 18 decimals, and whales just below the bound.
+const SPECIAL: [u128; 12] = [
+    1,
+    (1 << 62) - 1,
+    1 << 62,
+    (1 << 62) + 1,
+    (1 << 64) - 1,
+    1 << 64,
+    (1 << 64) + 1,
+    5_000_000_000_000_000_000,
+    (1 << 100) + 12_345,
+    MAX - 1,
+    MAX,
+    8_191 << 62,
+];
+
+struct Owned {
+    ids: Vec<String>,
+    assets: Vec<Asset>,
+    indptr: Vec<u64>,
+    asset_index: Vec<u32>,
+    lo: Vec<u64>,
+    hi: Vec<u64>,
+    range_bits: u32,
+}
+
+impl Owned {
+    fn view(&self) -> WideLedgerRef<'_> {
+        WideLedgerRef {
+            user_ids: &self.ids,
+            assets: &self.assets,
+            indptr: &self.indptr,
+            asset_index: &self.asset_index,
+            amounts_lo: &self.lo,
+            amounts_hi: &self.hi,
+            range_bits: self.range_bits,
+        }
+    }
+
+    /// User `u`'s balances as `(1-based asset, amount)`.
+    fn balances(&self, u: usize) -> Vec<(u32, u128)> {
+        (self.indptr[u] as usize..self.indptr[u + 1] as usize)
+            .map(|e| (self.asset_index[e] + 1, self.lo[e] as u128 | (self.hi[e] as u128) << 64))
+            .collect()
+    }
+
+    /// The exact total of asset `k`, summed here in `u128` (the test ledgers stay below 2^128).
+    fn total(&self, k: u32) -> u128 {
+        (0..self.lo.len())
+            .filter(|&e| self.asset_index[e] == k)
+            .map(|e| self.lo[e] as u128 | (self.hi[e] as u128) << 64)
+            .fold(0u128, |a, x| a.checked_add(x).unwrap())
+    }
+}
+
+/// `n` users over BTC, ETH, SHIB and USDT: the special amounts in turn, the rest pseudo-random
+/// amounts of every size, between 0 and 4 balances each.
+fn ledger(n: usize) -> Owned {
+    let assets = [("BTC", 8), ("ETH", 18), ("SHIB", 18), ("USDT", 6)]
+        .iter()
+        .map(|&(name, decimals)| Asset { name: name.into(), decimals })
+        .collect();
+    let (mut indptr, mut asset_index, mut amounts) = (vec![0u64], vec![], vec![]);
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for u in 0..n {
+        for k in 0..4u32 {
+            if (u + k as usize) % 3 == 2 {
+                continue;
+            }
+            let amount = if u < 40 {
+                SPECIAL[(u + k as usize) % SPECIAL.len()]
+            } else {
+                let bits = 1 + next() % 112;
+                let v = (next() as u128) << 64 | next() as u128;
+                (v >> (128 - bits)).max(1)
+            };
+            asset_index.push(k);
+            amounts.push(amount);
+        }
+        indptr.push(asset_index.len() as u64);
+    }
+    Owned {
+        ids: (0..n).map(|u| format!("user-{u}")).collect(),
+        assets,
+        indptr,
+        asset_index,
+        lo: amounts.iter().map(|&a| a as u64).collect(),
+        hi: amounts.iter().map(|&a| (a >> 64) as u64).collect(),
+        range_bits: 112,
+    }
+}
+
+/// A 300-user round (512 leaves) cut into several forests, proved once for every test.
+fn round() -> &'static (Owned, ProveOutput) {
+    static ROUND: OnceLock<(Owned, ProveOutput)> = OnceLock::new();
+    ROUND.get_or_init(|| {
+        let l = ledger(300);
+        let out = prove_planned(&l.view(), SECRET, "r-1", Security::Bits100, 400, 2).unwrap();
+        (l, out)
+    })
+}
+
+/// A small round of several forests under another round id, proved once.
+fn other_round() -> &'static ProveOutput {
+    static ROUND: OnceLock<ProveOutput> = OnceLock::new();
+    ROUND.get_or_init(|| prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, 40, 2).unwrap())
+}
+
+fn decoded() -> RoundFile {
+    RoundFile::from_bytes(&round().1.file).unwrap()
+}
+
+/// The message of a refusal that is not a format error.
+fn invalid(bytes: &[u8]) -> String {
+    match verify(bytes, 100) {
+        Err(Error::Invalid(m)) => m,
+        Err(e) => panic!("expected an invalid proof, got {e:?}"),
+        Ok(_) => panic!("a tampered round verified"),
+    }
+}
+
+fn format_error(bytes: &[u8]) -> (usize, String) {
+    match verify(bytes, 100) {
+        Err(Error::Format { offset, message }) => (offset, message),
+        Err(e) => panic!("expected a format error, got {e:?}"),
+        Ok(_) => panic!("a malformed round verified"),
+    }
+}
+
+/// Recomputes the statement's root and totals from the (tampered) forests, so that only the
+/// proofs can catch what changed.
+fn make_consistent(f: &mut RoundFile) {
+    let parts: Vec<(Forest, Vec<Digest>)> = f
+        .forests
+        .iter()
+        .map(|r| (Forest::new(f.statement.num_leaves, r.start, r.end).unwrap(), r.root_digests().unwrap()))
+        .collect();
+    let views: Vec<(Forest, &[Digest])> = parts.iter().map(|(x, r)| (*x, r.as_slice())).collect();
+    f.statement.root = digest_to_bytes(&forest::round_root(&views).unwrap());
+    f.statement.totals = round_totals(f.statement.assets.len(), f.forests.iter().map(|r| r.parts.as_slice()));
+}
+
+#[test]
+fn a_round_of_whales_verifies_with_exact_totals() {
+    let (l, out) = round();
+    assert!(out.forests.len() >= 3, "{} forests", out.forests.len());
+    let AnyVerified::V2(v) = verify_any(&out.file, 100).unwrap() else { panic!("read as version 1") };
+    assert_eq!(v.statement, out.statement);
+    assert_eq!(v.forests, out.forests.len());
+    assert!(v.security_bits >= 100);
+    assert_eq!(read_statement(&out.file).unwrap(), out.statement);
+    for k in 0..4 {
+        let expected = l.total(k);
+        assert!(expected > 1 << 64, "asset {k}: total {expected} does not exceed 2^64");
+        assert_eq!(v.statement.totals[k as usize], minimal(&expected.to_le_bytes()), "asset {k}");
+    }
+    // the fingerprint is statement version 2's: not what the same fields give under version 1
+    let s = v.statement.summary();
+    assert_eq!(v.statement.fingerprint(), s.fingerprint_as(2));
+    assert_ne!(v.statement.fingerprint(), s.fingerprint());
+    assert_eq!(RoundFile::from_bytes(&out.file).unwrap().to_bytes(), out.file, "re-encoding is exact");
+    let (used, rows) = out.working_rows;
+    assert!(used > 0 && used <= rows && rows == out.trace_rows.iter().sum::<usize>() as u64);
+}
+
+#[test]
+fn totals_are_exact_beyond_2_to_128() {
+    // 2^20 forests each holding one amount 2^112 − 1: the total is 2^132 − 2^20
+    let one = vec![amount_parts_of(MAX)];
+    let totals = round_totals(1, std::iter::repeat_n(one.as_slice(), 1 << 20));
+    let mut expected = ((1u64 << 20).wrapping_neg()).to_le_bytes().to_vec();
+    expected.extend_from_slice(&u64::MAX.to_le_bytes());
+    expected.push(0x0f);
+    assert_eq!(totals, vec![expected]);
+    // parts summed over many amounts first, as a forest publishes them
+    let mut acc = Vec::new();
+    add_parts(&mut acc, &amount_parts_of(MAX).map(|p| p << 20));
+    assert_eq!(words_to_bytes(&acc), totals[0]);
+    assert_eq!(round_totals(2, std::iter::once([[0u64; PARTS]; 2].as_slice())), vec![Vec::<u8>::new(); 2]);
+}
+
+#[test]
+fn the_same_round_proves_to_the_same_bytes() {
+    let again = prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, 40, 1).unwrap();
+    assert_eq!(again.file, other_round().file);
+    assert!(other_round().forests.len() >= 2);
+}
+
+#[test]
+fn inclusion_paths_lead_to_the_round_root_and_fail_when_an_amount_changes() {
+    let (l, out) = round();
+    let tree = tree_digests(&out.tree);
+    let n = out.statement.num_leaves;
+    for u in [0usize, 1, 9, 10, 37, 150, 299] {
+        let (pos, salt) = (out.positions[u], out.salts[u]);
+        let balances = l.balances(u);
+        let leaf = user_leaf(&l.ids[u], &salt, &balances).unwrap();
+        assert_eq!(leaf, tree[(n + pos) as usize], "user {u}");
+        let path = path_from_tree(&tree, pos);
+        check_path(&leaf, pos, n, &path, &out.statement.root).unwrap();
+        // one smallest unit more (or less) for any balance breaks it
+        for k in 0..balances.len() {
+            for delta in [1i128, -1] {
+                let mut changed = balances.clone();
+                changed[k].1 = (changed[k].1 as i128 + delta) as u128;
+                if changed[k].1 == 0 || changed[k].1 > MAX {
+                    continue;
+                }
+                let leaf = user_leaf(&l.ids[u], &salt, &changed).unwrap();
+                assert!(matches!(check_path(&leaf, pos, n, &path, &out.statement.root), Err(InclusionError::RootMismatch { .. })));
+            }
+        }
+        let other = if pos == 0 { 1 } else { pos - 1 };
+        assert!(check_path(&leaf, other, n, &path, &out.statement.root).is_err());
+        assert!(matches!(check_path(&leaf, pos, n, &path[1..], &out.statement.root), Err(InclusionError::PathMismatch(_))));
+    }
+    assert!(matches!(user_leaf("u", &[0; 32], &[(1, MAX + 1)]), Err(InclusionError::Malformed(_))));
+    assert!(matches!(user_leaf("u", &[0; 32], &[(2, 1), (1, 1)]), Err(InclusionError::Malformed(_))));
+}
+
+#[test]
+fn swapped_dropped_or_duplicated_forests_break_the_partition() {
+    let mut f = decoded();
+    f.forests.swap(0, 1);
+    assert!(invalid(&f.to_bytes()).contains("expected to start at leaf 0"));
+    let mut f = decoded();
+    f.forests.pop();
+    assert!(invalid(&f.to_bytes()).contains("not the whole tree"));
+    let mut f = decoded();
+    f.forests.remove(1);
+    assert!(invalid(&f.to_bytes()).contains("batch 1 covers"), "a gap");
+    let mut f = decoded();
+    let copy = RoundFile::from_bytes(&round().1.file).unwrap().forests.remove(1);
+    f.forests.insert(1, copy);
+    assert!(invalid(&f.to_bytes()).contains("batch 2 covers"), "a duplicate");
+}
+
+#[test]
+fn a_forest_range_is_checked_against_the_tree() {
+    let mut f = decoded();
+    f.forests[0].end = f.statement.num_leaves + 1;
+    assert!(invalid(&f.to_bytes()).contains("forest 0"));
+    let mut f = decoded();
+    f.forests[1].start = f.forests[1].end;
+    assert!(invalid(&f.to_bytes()).contains("forest 1"));
+    // a range moved by one leaf: the roots no longer match the range's count, or the partition
+    let mut f = decoded();
+    f.forests[0].end -= 1;
+    f.forests[1].start -= 1;
+    invalid(&f.to_bytes());
+}
+
+#[test]
+fn a_changed_root_is_refused_by_the_root_check_then_by_the_proof() {
+    let mut f = decoded();
+    f.statement.root = f.forests[0].roots[0];
+    assert!(invalid(&f.to_bytes()).contains("round root"));
+    let mut f = decoded();
+    f.forests[1].roots[0] = f.forests[0].roots[0];
+    assert!(invalid(&f.to_bytes()).contains("round root"));
+    make_consistent(&mut f);
+    assert!(invalid(&f.to_bytes()).contains("forest 1"));
+}
+
+#[test]
+fn changed_totals_are_refused() {
+    let mut f = decoded();
+    let mut t = f.statement.totals[1].clone();
+    t[0] ^= 1;
+    f.statement.totals[1] = t;
+    assert!(invalid(&f.to_bytes()).contains("exact sums"));
+    // moving value between forests keeps the sums but breaks both proofs
+    let mut f = decoded();
+    f.forests[0].parts[2][0] += 1;
+    f.forests[1].parts[2][0] -= 1;
+    let m = invalid(&f.to_bytes());
+    assert!(m.contains("forest 0") || m.contains("forest 1"), "{m}");
+    // a part raised by one in one forest, the statement made consistent: the proof refuses it
+    let mut f = decoded();
+    f.forests[2].parts[0][4] += 1;
+    make_consistent(&mut f);
+    assert!(invalid(&f.to_bytes()).contains("forest 2"));
+}
+
+#[test]
+fn a_proof_answers_only_its_own_slot_and_round() {
+    // two forests' proofs exchanged (ranges, roots and sums left in place)
+    let mut f = decoded();
+    let p0 = f.forests[0].proof.clone();
+    f.forests[0].proof = f.forests[1].proof.clone();
+    f.forests[1].proof = p0;
+    assert!(invalid(&f.to_bytes()).contains("forest 0"));
+    // a whole forest of another round, in the same slot
+    let other = RoundFile::from_bytes(&other_round().file).unwrap();
+    let mut f = decoded();
+    f.forests[0].proof = other.forests[0].proof.clone();
+    assert!(invalid(&f.to_bytes()).contains("forest 0"));
+    // the other round relabelled as this one: every binding digest differs
+    let mut o = other;
+    o.statement.round_id = "r-1".into();
+    assert!(invalid(&o.to_bytes()).contains("forest"));
+}
+
+#[test]
+fn truncation_trailing_bytes_and_bad_encodings_are_format_errors() {
+    let bytes = &round().1.file;
+    for cut in (0..400).chain(bytes.len() - 400..bytes.len()).step_by(3) {
+        format_error(&bytes[..cut]);
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    let (offset, message) = format_error(&longer);
+    assert_eq!(offset, bytes.len());
+    assert!(message.contains("trailing"));
+    let mut bad = bytes.clone();
+    bad[10] = 9;
+    assert_eq!(format_error(&bad).0, 10, "an unknown kind");
+    let mut f = decoded();
+    f.statement.totals[0].push(0);
+    assert!(format_error(&f.to_bytes()).1.contains("minimally"));
+    let mut f = decoded();
+    f.forests[0].parts[0][0] = u64::MAX;
+    assert!(format_error(&f.to_bytes()).1.contains("canonical"));
+    let mut f = decoded();
+    f.forests[0].roots[0] = [0xff; 32];
+    assert!(format_error(&f.to_bytes()).1.contains("canonical"));
+    let mut f = decoded();
+    f.statement.range_bits = 113;
+    assert!(format_error(&f.to_bytes()).1.contains("113"));
+}
+
+#[test]
+fn version_1_files_still_verify_through_the_dispatch() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/rounds/v1");
+    let expected = std::fs::read_to_string(format!("{dir}/expected.json")).unwrap();
+    for name in ["single-100", "batched-100"] {
+        let bytes = std::fs::read(format!("{dir}/{name}.stpor")).unwrap();
+        let AnyVerified::V1(v) = verify_any(&bytes, 100).unwrap() else { panic!("{name} read as version 2") };
+        assert_eq!(v.statement, crate::verify(&bytes, 100).unwrap().statement);
+        let root: String = v.statement.root.iter().map(|b| format!("{b:02x}")).collect();
+        assert!(expected.contains(&root), "{name}");
+        // and a version-1 file is no version-2 file
+        assert!(matches!(verify(&bytes, 100), Err(Error::Format { offset: 8, .. })));
+    }
+    // a version-2 file is not taken for version 1
+    assert!(matches!(crate::verify(&round().1.file, 100), Err(Error::Format { offset: 8, .. })));
+}
+
+/// The shared placement leaves version 1 as it was: the fixture ledgers of `make.py` give the
+/// recorded roots again.
+#[test]
+fn version_1_leaves_are_unchanged_by_the_shared_placement() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/rounds/v1");
+    let expected = std::fs::read_to_string(format!("{dir}/expected.json")).unwrap();
+    let secret = b"stark-por v1 fixture secret, public on purpose";
+    let assets: Vec<Asset> =
+        [("BTC", 8), ("ETH", 18), ("USDT", 6), ("DOGE", 8)].iter().map(|&(n, d)| Asset { name: n.into(), decimals: d }).collect();
+    for (name, n) in [("single-100", 13u64), ("batched-100", 40)] {
+        let (mut indptr, mut asset_index, mut amounts) = (vec![0u64], vec![], vec![]);
+        for i in 0..n {
+            let mut row = [
+                if i % 3 != 0 { (i * 7_919_113) % 250_000_000 } else { 0 },
+                if i % 2 != 0 { ((i as u128 * 31_337 * 10u128.pow(12)) % (4 * 10u128.pow(18))) as u64 } else { 0 },
+                if i % 5 != 1 { ((i as u128 * 1_234_567_891) % (50_000 * 10u128.pow(6))) as u64 } else { 0 },
+                if i % 4 == 0 { 100_000_000 * (i % 11) * 1000 } else { 0 },
+            ];
+            match i {
+                0 => row = [(1 << 62) - 1; 4],
+                1 => row = [1; 4],
+                2 => row = [0; 4],
+                _ => {},
+            }
+            for (k, &a) in row.iter().enumerate() {
+                if a != 0 {
+                    asset_index.push(k as u32);
+                    amounts.push(a);
+                }
+            }
+            indptr.push(amounts.len() as u64);
+        }
+        let ids: Vec<String> = (0..n).map(|i| format!("user-{i:03}")).collect();
+        let l = crate::LedgerRef { user_ids: &ids, assets: &assets, indptr: &indptr, asset_index: &asset_index, amounts: &amounts, range_bits: 62 };
+        let (leaves, _) = crate::build_leaves(&l, secret, &format!("fixture-v1-{name}"));
+        let digests: Vec<Digest> = leaves.iter().map(|x| stark_por_solvency::hash::leaf_digest(&x.idc, &x.entries)).collect();
+        let root: String = digest_to_bytes(&merkle_tree(&digests)[1]).iter().map(|b| format!("{b:02x}")).collect();
+        assert!(expected.contains(&format!("\"root\": \"{root}\"")), "{name}: root {root} is not the recorded one");
+    }
+}
+
+#[test]
+fn ledgers_out_of_range_are_refused_naming_user_asset_and_value() {
+    let mut l = ledger(12);
+    l.range_bits = 100;
+    match l.view().check() {
+        Err(Error::Ledger { user: Some(u), asset: Some(a), message }) => {
+            assert!(message.contains("2^100") && message.contains(&format!("user {u}")), "{message}");
+            let e = (l.indptr[u] as usize..l.indptr[u + 1] as usize).find(|&e| l.hi[e] >> 36 != 0).unwrap();
+            let value = l.lo[e] as u128 | (l.hi[e] as u128) << 64;
+            assert!(message.contains(&value.to_string()) && a == l.assets[l.asset_index[e] as usize].name, "{message}");
+        },
+        other => panic!("{other:?}"),
+    }
+    let mut l = ledger(12);
+    l.lo[3] = 0;
+    l.hi[3] = 0;
+    assert!(matches!(l.view().check(), Err(Error::Ledger { user: Some(_), asset: Some(_), .. })));
+    let mut l = ledger(12);
+    l.hi.pop();
+    assert!(matches!(l.view().check(), Err(Error::Ledger { user: None, .. })));
+    for bits in [31, 113] {
+        let mut l = ledger(12);
+        l.range_bits = bits;
+        assert!(matches!(l.view().check(), Err(Error::Input(_))));
+    }
+    let mut l = ledger(12);
+    l.asset_index[1] = 0;
+    assert!(l.view().check().unwrap_err().to_string().contains("strictly increasing"));
+}
