@@ -409,23 +409,8 @@ impl Air for LiabilitiesAir {
         let ch = Challenges::from_rand(aux_rand_elements.rand_elements());
         let terms = row_terms(cur, &self.range, &ch);
         // [A0–A8] helper h = Σ nᵢ/dᵢ over its group, cleared of denominators:
-        //         h·∏dᵢ = Σ nᵢ·∏_{j≠i} dⱼ
-        for (g, group) in terms.chunks(TERMS_PER_HELPER).enumerate() {
-            let mut prefix = [E::ONE; TERMS_PER_HELPER + 1];
-            for (k, &(_, den)) in group.iter().enumerate() {
-                prefix[k + 1] = prefix[k] * den;
-            }
-            let mut suffix = E::ONE;
-            let mut rhs = E::ZERO;
-            for k in (0..group.len()).rev() {
-                rhs += group[k].0 * prefix[k] * suffix;
-                suffix *= group[k].1;
-            }
-            result[g] = s * (aux[g] * prefix[group.len()] - rhs);
-        }
-        // [A9] the running sum adds every helper of each real row
-        let helpers: E = aux[..NUM_HELPERS].iter().copied().fold(E::ZERO, |a, b| a + b);
-        result[NUM_HELPERS] = s * (aux_next[SUM] - aux[SUM] - helpers);
+        //         h·∏dᵢ = Σ nᵢ·∏_{j≠i} dⱼ; [A9] the running sum adds every helper of each real row
+        stark_por_solvency::logup::aux_residuals(&terms, TERMS_PER_HELPER, s, aux, aux_next, result);
     }
 
     fn get_aux_assertions<E: FieldElement<BaseField = Felt>>(

@@ -472,54 +472,12 @@ pub fn build_aux_columns<E: FieldElement<BaseField = Felt>>(
     let real_end = n - blinding_rows(options, n);
     let ch = Challenges::from_rand(aux_rand_elements.rand_elements());
     let range = RangeCheck::new(pub_inputs.range_bits);
-    let main = main_trace.main_segment();
-
-    const CHUNK: usize = 4096;
-    let helper_rows: Vec<[E; NUM_HELPERS]> = (0..real_end)
-        .into_par_iter()
-        .chunks(CHUNK)
-        .flat_map_iter(|chunk| {
-            let mut row = vec![Felt::ZERO; MAIN_WIDTH];
-            let mut nums = Vec::with_capacity(chunk.len() * NUM_TERMS);
-            let mut dens = Vec::with_capacity(chunk.len() * NUM_TERMS);
-            for &i in &chunk {
-                main.read_row_into(i, &mut row);
-                for (num, den) in row_terms::<Felt, E>(&row, &range, &ch) {
-                    nums.push(num);
-                    dens.push(den);
-                }
-            }
-            let inv = winterfell::math::batch_inversion(&dens);
-            (0..chunk.len())
-                .map(|r| {
-                    let mut h = [E::ZERO; NUM_HELPERS];
-                    for (t, term) in (r * NUM_TERMS..(r + 1) * NUM_TERMS).enumerate() {
-                        h[t / TERMS_PER_HELPER] += nums[term] * inv[term];
-                    }
-                    h
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-
-    let mut columns = vec![vec![E::ZERO; n]; AUX_WIDTH];
-    let mut sum = E::ZERO;
-    for (i, h) in helper_rows.iter().enumerate() {
-        columns[SUM][i] = sum;
-        for (g, &value) in h.iter().enumerate() {
-            columns[g][i] = value;
-            sum += value;
-        }
-    }
-    columns[SUM][real_end] = sum;
-    let mut rng = ChaCha20Rng::from_seed(derive_seed(blinding_seed, b"aux"));
-    for (c, column) in columns.iter_mut().enumerate() {
-        let start = if c == SUM { real_end + 1 } else { real_end };
-        for v in column[start..].iter_mut() {
-            let base: Vec<Felt> = (0..E::EXTENSION_DEGREE).map(|_| random_felt(&mut rng)).collect();
-            *v = E::slice_from_base_elements(&base)[0];
-        }
-    }
-    ColMatrix::new(columns)
+    stark_por_solvency::logup::aux_columns(
+        main_trace.main_segment(),
+        real_end,
+        TERMS_PER_HELPER,
+        |row| row_terms::<Felt, E>(row, &range, &ch).to_vec(),
+        blinding_seed,
+    )
 }
 

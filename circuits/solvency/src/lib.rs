@@ -14,6 +14,7 @@
 pub mod air;
 pub mod hash;
 pub mod layout;
+pub mod logup;
 pub mod options;
 pub mod prover;
 
