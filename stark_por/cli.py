@@ -35,7 +35,7 @@ def format_statement(s: Statement) -> str:
         f"range        every balance in [0, 2^{s.range_bits})",
     ]
     if s.security_bits is not None:
-        lines.append(f"security     {s.security_bits} bits (conjectured)")
+        lines.append(f"security     {s.security_bits} bits conjectured, {s.proven_security_bits} bits proven")
     lines.append("liabilities:")
     for a in s.assets:
         total = s.totals_decimal[a.name]

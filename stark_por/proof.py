@@ -47,8 +47,11 @@ class Statement:
 
     ``totals`` are exact integers in each asset's smallest unit;
     ``totals_decimal`` the same in display units. ``security_bits`` is the
-    conjectured security of the proof it came from (``None`` when the statement
-    was read without verification). :attr:`fingerprint` binds every published field;
+    conjectured security of the proof it came from, every term counted at its trace
+    size (what ``min_security`` is enforced on); ``proven_security_bits`` is
+    winterfell's proven estimate for the same proof, capped by the bus term. For a
+    batched round both are its weakest batch's. Both are ``None`` when the statement
+    was read without verification. :attr:`fingerprint` binds every published field;
     :attr:`verified` says whether :func:`verify` produced this statement.
     """
 
@@ -59,6 +62,7 @@ class Statement:
     num_leaves: int
     range_bits: int
     security_bits: Optional[int] = None
+    proven_security_bits: Optional[int] = None
     # not an init field: dataclasses.replace() and hand-built statements never carry it
     _verified: Optional[object] = field(default=None, init=False, repr=False, compare=False)
 
@@ -90,6 +94,7 @@ class Statement:
             num_leaves=int(d["num_leaves"]),
             range_bits=int(d["range_bits"]),
             security_bits=d["security_bits"],
+            proven_security_bits=d["proven_security_bits"],
         )
         if verified:
             object.__setattr__(statement, "_verified", _VERIFIED)
@@ -97,7 +102,8 @@ class Statement:
 
     def summary(self) -> dict:
         """A JSON-ready summary for people and web pages: every field the fingerprint binds
-        (``security_bits`` is not bound: it is the verifier's figure, not the round's)."""
+        (``security_bits`` and ``proven_security_bits`` are not bound: they are the verifier's
+        figures, not the round's)."""
         return {
             "statement_version": STATEMENT_VERSION,
             "fingerprint": self.fingerprint,
@@ -106,6 +112,7 @@ class Statement:
             "num_leaves": self.num_leaves,
             "range_bits": self.range_bits,
             "security_bits": self.security_bits,
+            "proven_security_bits": self.proven_security_bits,
             "assets": [
                 {
                     "asset": a.name,

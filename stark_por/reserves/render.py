@@ -93,7 +93,7 @@ def markdown(rep) -> str:
         "",
         f"**{_md(rep.verdict)}**",
         "",
-        f"- Liabilities proof: verified, {s.security_bits}-bit security, statement fingerprint `{rep.fingerprint}`, "
+        f"- Liabilities proof: verified, {s.security_bits}-bit conjectured ({s.proven_security_bits}-bit proven) security, statement fingerprint `{rep.fingerprint}`, "
         f"root `{s.root}`, {s.num_leaves:,} leaves",
         *([f"- Users check their own inclusion on [the inclusion page]({rep.inclusion_page})"] if rep.inclusion_page else []),
         f"- Assets covered: {len(covered)} of {len(owed)}",
@@ -235,7 +235,7 @@ def html_page(rep) -> str:
         _fact(f"{len(covered)} / {len(owed)}", "assets covered by verified reserves"),
         _fact(f"{len(counted)} / {len(rep.wallets)}", "wallets with verified ownership"),
         _fact(f"{read} / {total}", "counted balances checked on-chain"),
-        _fact(f"✓ {s.security_bits}-bit", "liabilities proof verified (zk-STARK)"),
+        _fact(f"✓ {s.security_bits}-bit", f"liabilities proof verified (zk-STARK; conjectured security, {s.proven_security_bits}-bit proven)"),
         _fact(f"{len(rep.flags)}", "items needing attention"),
         "</div>",
     ]

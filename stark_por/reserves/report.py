@@ -356,7 +356,8 @@ class SolvencyReport:
             "verdict": self.verdict,
             "liabilities_proof": {"verified": True, "fingerprint": self.fingerprint, "root": s.root,
                                   "num_leaves": s.num_leaves, "range_bits": s.range_bits,
-                                  "security_bits": s.security_bits},
+                                  "security_bits": s.security_bits,
+                                  "proven_security_bits": s.proven_security_bits},
             "balances": {"basis": self.balances_basis, "counted_wallets": total, "checked_on_chain": read},
             "challenge": self.challenge_template(),
             "prices": None if self.prices is None else {

@@ -11,9 +11,10 @@ use winterfell::{
     TransitionConstraintDegree,
 };
 
-use crate::hash::{Digest, LEAF_TAG, NODE_TAG, NUM_ROUNDS, STATE_WIDTH};
+use crate::hash::{Digest, DIGEST_LEN, LEAF_TAG, NODE_TAG, NUM_ROUNDS, STATE_WIDTH};
 use crate::layout::*;
 use crate::options::blinding_rows;
+use crate::security::BusShape;
 
 /// Tags that keep the three log-derivative buses apart inside one running sum.
 pub const RANGE_BUS: u64 = 1;
@@ -181,6 +182,27 @@ where
     terms[t] = (-E::from(row[MULT]), ch.pole(RANGE_BUS, &[row[TABLE]]));
     debug_assert_eq!(t + 1, NUM_TERMS);
     terms
+}
+
+/// The shape of this circuit's log-derivative identity (see [`BusShape`]) for `num_assets`
+/// assets. A pole's degree in the challenges is the length of its tuple: one value for a range
+/// or asset lookup, an index and a digest for a tree message.
+pub fn bus_shape(num_assets: usize) -> BusShape {
+    const TREE_TUPLE: u64 = 1 + DIGEST_LEN as u64;
+    const RANGE_TERMS: u64 = (SLOTS * (LIMBS_PER_AMOUNT + 1) + 1) as u64; // limbs, bounds, table
+    const ASSET_TERMS: u64 = SLOTS as u64;
+    const TREE_TERMS: u64 = 3; // publish, consume left, consume right
+    const _: () = assert!(RANGE_TERMS + ASSET_TERMS + TREE_TERMS == NUM_TERMS as u64);
+    let k = num_assets as u64;
+    BusShape {
+        terms_per_row: NUM_TERMS as u64,
+        pole_degree_per_row: RANGE_TERMS + ASSET_TERMS + TREE_TERMS * TREE_TUPLE,
+        // the verifier's side: one pole per listed asset and the unconsumed root message
+        public_terms: k + 1,
+        public_pole_degree: k + TREE_TUPLE,
+        // an amount's parts packed as p₀ + δ·p₁ + δ²·p₂
+        numerator_degree: (PARTS - 1) as u64,
+    }
 }
 
 /// The three parts of slot `j`'s amount from its limbs: `partᵢ = l₂ᵢ + 2¹²·l₂ᵢ₊₁`.

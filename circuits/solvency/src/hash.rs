@@ -16,7 +16,9 @@ pub const NUM_ROUNDS: usize = 7;
 /// Elements absorbed per permutation.
 pub const RATE: usize = 8;
 /// A 256-bit digest: four Goldilocks elements.
-pub type Digest = [Felt; 4];
+pub type Digest = [Felt; DIGEST_LEN];
+/// Field elements in a digest.
+pub const DIGEST_LEN: usize = 4;
 /// One Rescue-Prime state.
 pub type State = [Felt; STATE_WIDTH];
 

@@ -17,16 +17,19 @@ pub mod layout;
 pub mod logup;
 pub mod options;
 pub mod prover;
+pub mod security;
 
 #[cfg(test)]
 mod tests;
 
 pub use air::{PublicInputs, SolvencyAir};
 pub use options::Security;
+pub use security::{BusShape, Estimate};
 pub use prover::{build_trace, build_trace_with_tree, Leaf, SolvencyProver, StatementParams};
 
-use winterfell::{AcceptableOptions, Proof, Prover};
+use winterfell::{AcceptableOptions, Proof, ProofOptions, Prover, TraceInfo};
 
+use crate::air::{NUM_AUX_CONSTRAINTS, NUM_MAIN_CONSTRAINTS};
 use crate::layout::{AUX_WIDTH, MAIN_WIDTH, NUM_AUX_RANDS, TABLE_SIZE};
 use crate::options::blinding_rows;
 use crate::prover::{HashFn, RandomCoin, VectorCommit, MAX_LOG_LDE};
@@ -81,26 +84,38 @@ pub fn prove_with_tree(
     Ok((proof, pub_inputs, tree))
 }
 
-/// Conjectured security of a proof made with these options, in bits.
-pub fn security_bits(proof: &Proof) -> u32 {
-    proof.conjectured_security::<HashFn>().bits()
+/// Both security figures of `proof` for a statement over `num_assets` assets, from its options
+/// and trace length (see `security.rs`). Only meaningful for a proof that passed
+/// [`check_shape`].
+pub fn estimate(proof: &Proof, num_assets: usize) -> Estimate {
+    estimate_for(proof.options(), proof.trace_info().length(), num_assets)
 }
 
-/// Verifies `proof` against `pub_inputs`, requiring at least `min_security_bits`. The proof's
-/// options must be one of our presets and its trace shape the one the statement implies; the
-/// proof's own word is never taken for either.
-pub fn verify(proof: Proof, pub_inputs: PublicInputs, min_security_bits: u32) -> Result<(), CircuitError> {
+/// Both security figures of a proof made with `options` over `trace_len` rows (a power of two,
+/// `trace_len · blowup ≤ 2^31`) for `num_assets` assets.
+pub fn estimate_for(options: &ProofOptions, trace_len: usize, num_assets: usize) -> Estimate {
+    let info = TraceInfo::new_multi_segment(MAIN_WIDTH, AUX_WIDTH, NUM_AUX_RANDS, trace_len, vec![]);
+    security::estimate::<HashFn>(options, &info, NUM_MAIN_CONSTRAINTS + NUM_AUX_CONSTRAINTS, &air::bus_shape(num_assets))
+}
+
+/// Verifies `proof` against `pub_inputs`, requiring at least `min_security_bits` of
+/// conjectured security as [`estimate`] counts it. The proof's options must be one of our
+/// presets (or an earlier release's) and its trace shape the one the statement implies; the
+/// proof's own word is never taken for either. Returns the proof's figures.
+pub fn verify(proof: Proof, pub_inputs: PublicInputs, min_security_bits: u32) -> Result<Estimate, CircuitError> {
     check_shape(&proof, &pub_inputs)?;
-    let actual = security_bits(&proof);
-    if actual < min_security_bits {
-        return Err(CircuitError::InsufficientSecurity { required: min_security_bits, actual });
+    let figures = estimate(&proof, pub_inputs.totals.len());
+    if figures.conjectured < min_security_bits {
+        return Err(CircuitError::InsufficientSecurity { required: min_security_bits, actual: figures.conjectured });
     }
+    // winterfell's own conjectured figure is never below ours (it has fewer terms)
     winterfell::verify::<SolvencyAir, HashFn, RandomCoin, VectorCommit>(
         proof,
         pub_inputs,
         &AcceptableOptions::MinConjecturedSecurity(min_security_bits),
     )
-    .map_err(|e| CircuitError::Rejected(e.to_string()))
+    .map_err(|e| CircuitError::Rejected(e.to_string()))?;
+    Ok(figures)
 }
 
 /// Rejects any proof whose options or trace shape differ from what the statement implies,
@@ -137,6 +152,7 @@ pub fn check_shape(proof: &Proof, pi: &PublicInputs) -> Result<(), CircuitError>
         return shape_err("unexpected trace metadata".into());
     }
     let n = info.length();
+    // winterfell refuses an LDE domain above u32::MAX: n · blowup ≤ 2^31
     let max_len = (1usize << MAX_LOG_LDE) / options.blowup_factor();
     let min_real = (TABLE_SIZE as u64).max(2 * n_leaves - 1);
     let r = blinding_rows(options, n) as u64;

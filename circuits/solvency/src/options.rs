@@ -2,14 +2,19 @@
 
 use winterfell::{BatchingMethod, FieldExtension, ProofOptions};
 
-/// The security presets a proof can be made with. The verifier accepts no other options.
+/// The security presets a proof can be made with. The verifier accepts no other options (and
+/// the option sets earlier releases made them with, [`legacy_options`]).
+///
+/// Figures are conjectured bits as `security.rs` counts them (every term, at every trace size;
+/// table in `circuits/solvency/README.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Security {
-    /// ≥ 100 bits conjectured: quadratic extension (128-bit field), blowup 8, 28 queries,
-    /// 20 bits of grinding → 103 bits.
+    /// 103 bits at every size: cubic extension (192-bit field), blowup 8, 28 queries, 20 bits
+    /// of grinding. The queries give 104 bits; the field terms, which grow with `n`, stay above
+    /// 155 bits.
     Bits100,
-    /// 128 bits conjectured: cubic extension (192-bit field), blowup 16, 28 queries,
-    /// 20 bits of grinding → min(131, 128 for the 256-bit commitment hash) = 128 bits.
+    /// 128 bits at every size: cubic extension, blowup 16, 28 queries, 20 bits of grinding →
+    /// 131 bits, capped at 128 by the 256-bit commitment hash.
     Bits128,
 }
 
@@ -27,19 +32,37 @@ impl Security {
         Self::ALL.into_iter().find(|s| s.name() == name)
     }
 
+    /// The options new proofs are made with.
     pub fn options(self) -> ProofOptions {
-        // (queries, blowup, grinding, extension, FRI folding, FRI remainder max degree)
-        let (q, blowup, grinding, ext) = match self {
-            Security::Bits100 => (28, 8, 20, FieldExtension::Quadratic),
-            Security::Bits128 => (28, 16, 20, FieldExtension::Cubic),
-        };
-        ProofOptions::new(q, blowup, grinding, ext, 8, 127, BatchingMethod::Linear, BatchingMethod::Linear)
+        match self {
+            Security::Bits100 => preset_options(28, 8, 20, FieldExtension::Cubic),
+            Security::Bits128 => preset_options(28, 16, 20, FieldExtension::Cubic),
+        }
     }
 
-    /// The preset whose options these are, if any.
+    /// The preset whose options these are, today's or an earlier release's.
     pub fn of(options: &ProofOptions) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| &s.options() == options)
+        Self::ALL
+            .into_iter()
+            .map(|s| (s, s.options()))
+            .chain(legacy_options())
+            .find_map(|(s, o)| (&o == options).then_some(s))
     }
+}
+
+/// Option sets of earlier releases, still accepted so that their rounds verify forever — but
+/// only while their honestly computed security meets the verifier's minimum.
+///
+/// Version 1 made `"100"` proofs over the quadratic extension (128-bit field): 103 bits up to
+/// `n = 2^17` rows, falling below 100 above `n = 2^21` as the DEEP and bus terms grow.
+pub fn legacy_options() -> [(Security, ProofOptions); 1] {
+    [(Security::Bits100, preset_options(28, 8, 20, FieldExtension::Quadratic))]
+}
+
+/// (queries, blowup, grinding, extension); FRI folding 8, remainder degree ≤ 127, linear
+/// batching.
+fn preset_options(queries: usize, blowup: usize, grinding: u32, ext: FieldExtension) -> ProofOptions {
+    ProofOptions::new(queries, blowup, grinding, ext, 8, 127, BatchingMethod::Linear, BatchingMethod::Linear)
 }
 
 /// Rows of uniformly random values appended to the trace so that everything the proof reveals

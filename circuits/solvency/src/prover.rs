@@ -25,8 +25,9 @@ pub type HashFn = Blake3_256<Felt>;
 pub type RandomCoin = DefaultRandomCoin<HashFn>;
 pub type VectorCommit = MerkleTree<HashFn>;
 
-/// Largest trace: the LDE domain (trace × blowup ≤ 2^32) must fit Goldilocks' 2-adicity.
-pub const MAX_LOG_LDE: u32 = 32;
+/// Largest LDE domain, `log2`: winterfell refuses domains above `u32::MAX`, so the trace length
+/// times the blowup is at most 2^31 (2^28 rows at blowup 8, 2^27 at blowup 16).
+pub const MAX_LOG_LDE: u32 = 31;
 
 /// One leaf of the liabilities tree, as the prover knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

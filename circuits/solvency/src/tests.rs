@@ -10,9 +10,9 @@ use super::*;
 use crate::air::{FIRST_ROUND_CONSTRAINT, MAX_RANGE_BITS, NUM_MAIN_CONSTRAINTS};
 use crate::hash::{permutation_states, Digest, NUM_ROUNDS, STATE_WIDTH};
 use crate::layout::*;
-use crate::prover::{build_trace_unchecked, SolvencyTrace};
+use crate::prover::{build_trace_unchecked, SolvencyTrace, MAX_LOG_LDE};
 use winterfell::math::{fields::f64::BaseElement as Felt, FieldElement, StarkField};
-use winterfell::{Air, EvaluationFrame, Trace};
+use winterfell::{Air, EvaluationFrame, ProofOptions, Trace, TraceInfo};
 
 fn digest(seed: u64) -> Digest {
     [Felt::new(seed), Felt::new(seed + 1), Felt::new(seed + 2), Felt::new(seed + 3)]
@@ -116,7 +116,7 @@ fn honest_proof_verifies_and_totals_are_exact() {
             leaves.iter().flat_map(|l| l.entries.iter()).filter(|e| e.0 == k + 1).map(|e| e.1 as u128).sum();
         assert_eq!(pi.total(k as usize), expected);
     }
-    assert!(security_bits(&proof) >= 100);
+    assert_eq!(estimate(&proof, 5).conjectured, 103);
     verify(proof, pi, 100).unwrap();
 }
 
@@ -142,7 +142,7 @@ fn totals_at_the_bound_are_exact_beyond_2_64() {
 fn cubic_preset_gives_128_bits() {
     let leaves: Vec<Leaf> = (0..2).map(|j| Leaf { idc: digest(j), entries: vec![(1, 5)] }).collect();
     let (proof, pi) = prove(&leaves, &params(), Security::Bits128, SEED).unwrap();
-    assert_eq!(security_bits(&proof), 128);
+    assert_eq!(estimate(&proof, 5).conjectured, 128);
     verify(proof, pi, 128).unwrap();
 }
 
@@ -400,4 +400,148 @@ fn one_declared_degree_per_constraint() {
     let air = SolvencyAir::new(trace.info().clone(), pi, Security::Bits100.options());
     assert_eq!(air.context().num_main_transition_constraints(), NUM_MAIN_CONSTRAINTS);
     assert_eq!(air.context().num_aux_transition_constraints(), crate::air::NUM_AUX_CONSTRAINTS);
+}
+
+// -- security figures ----------------------------------------------------------------------------
+
+/// `log2` of the longest trace these options can prove: `n · blowup ≤ 2^31`.
+fn max_log_rows(options: &ProofOptions) -> u32 {
+    MAX_LOG_LDE - options.blowup_factor().ilog2()
+}
+
+/// `proof` with its context claiming `2^log_rows` trace rows (byte 3 of a winterfell proof:
+/// main width, auxiliary width, challenges, then `log2` of the trace length).
+fn with_trace_length(proof: &Proof, log_rows: u8) -> Proof {
+    let mut bytes = proof.to_bytes();
+    assert_eq!(bytes[3] as u32, proof.trace_info().length().ilog2());
+    bytes[3] = log_rows;
+    Proof::from_bytes(&bytes).unwrap()
+}
+
+/// winterfell's own conjectured figure (version 1 printed it) for these options and length.
+fn winterfell_conjectured(options: &ProofOptions, rows: usize) -> u32 {
+    let mut proof = Proof::new_dummy();
+    let info = TraceInfo::new_multi_segment(MAIN_WIDTH, AUX_WIDTH, NUM_AUX_RANDS, rows, vec![]);
+    proof.context = winter_air::proof::Context::new::<Felt>(info, options.clone(), 1);
+    proof.conjectured_security::<prover::HashFn>().bits()
+}
+
+#[test]
+fn every_preset_keeps_its_figure_at_every_supported_size() {
+    for (preset, bits) in [(Security::Bits100, 103), (Security::Bits128, 128)] {
+        let options = preset.options();
+        for log_rows in 13..=max_log_rows(&options) {
+            for assets in [1, 22, 65_536] {
+                let e = estimate_for(&options, 1 << log_rows, assets);
+                assert_eq!(e.conjectured, bits, "preset {} at 2^{log_rows} rows", preset.name());
+                assert!(e.proven < e.conjectured);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_v1_figure_falls_below_the_old_constant_as_the_trace_grows() {
+    let (preset, v1) = options::legacy_options()[0].clone();
+    assert_eq!(Security::of(&v1), Some(preset), "version 1 proofs stay readable");
+    assert_ne!(v1, Security::Bits100.options(), "new proofs use the new options");
+    for log_rows in 13..=max_log_rows(&v1) {
+        let rows = 1usize << log_rows;
+        let ours = estimate_for(&v1, rows, 5).conjectured;
+        // version 1 printed winterfell's figure, the same at every size
+        assert_eq!(winterfell_conjectured(&v1, rows), 103);
+        assert!(ours <= 103);
+        // the bus and DEEP terms cost a bit per doubling once they dominate
+        assert_eq!(ours >= 100, log_rows <= 21, "2^{log_rows} rows: {ours} bits");
+    }
+    assert!(estimate_for(&v1, 1 << 28, 5).conjectured < 100);
+}
+
+#[test]
+fn the_figure_never_grows_with_the_trace_and_never_exceeds_a_term() {
+    use rand_chacha::rand_core::{RngCore, SeedableRng};
+    use winterfell::{BatchingMethod, FieldExtension};
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+    let mut pick = |lo: u64, hi: u64| lo + rng.next_u64() % (hi - lo + 1);
+    for _ in 0..200 {
+        let ext = [FieldExtension::None, FieldExtension::Quadratic, FieldExtension::Cubic][pick(0, 2) as usize];
+        let options = ProofOptions::new(
+            pick(1, 255) as usize,
+            1 << pick(1, 7),
+            pick(0, 32) as u32,
+            ext,
+            1 << pick(1, 4),
+            (1 << pick(0, 8)) - 1,
+            BatchingMethod::Linear,
+            BatchingMethod::Linear,
+        );
+        let terms_per_row = pick(1, 200);
+        let bus = BusShape {
+            terms_per_row,
+            pole_degree_per_row: pick(terms_per_row, 10 * terms_per_row),
+            public_terms: pick(1, 70_000),
+            public_pole_degree: pick(1, 140_000),
+            numerator_degree: pick(0, 6),
+        };
+        let mut previous = u32::MAX;
+        for log_rows in 3..=max_log_rows(&options) {
+            let info = TraceInfo::new_multi_segment(MAIN_WIDTH, AUX_WIDTH, NUM_AUX_RANDS, 1 << log_rows, vec![]);
+            let e = security::estimate::<prover::HashFn>(&options, &info, 100, &bus);
+            let t = e.terms;
+            let least = t.field.min(t.queries).min(t.deep).min(t.bus);
+            let c = e.conjectured as f64;
+            assert!(e.conjectured <= previous, "{options:?} {bus:?}: grew at 2^{log_rows}");
+            assert!(e.conjectured <= t.hash && (c < least || e.conjectured == 0), "{options:?} {bus:?} 2^{log_rows}");
+            // the union of four errors costs at most two bits, the rounding one more
+            assert!(c >= (least.min(t.hash as f64) - 3.0).floor(), "{options:?} {bus:?} 2^{log_rows}");
+            assert!((e.proven as f64) < t.bus.max(1.0));
+            previous = e.conjectured;
+        }
+    }
+}
+
+#[test]
+fn an_lde_domain_of_2_32_is_refused_by_the_shape_check() {
+    let leaves: Vec<Leaf> = (0..2).map(|j| Leaf { idc: digest(j), entries: vec![(1, 5)] }).collect();
+    for preset in Security::ALL {
+        let (proof, pi) = prove(&leaves, &params(), preset, SEED).unwrap();
+        let largest = max_log_rows(&preset.options()) as u8;
+        // n · blowup = 2^32: winterfell cannot hold the domain (it panicked building the AIR)
+        let over = with_trace_length(&proof, largest + 1);
+        match check_shape(&over, &pi) {
+            Err(CircuitError::Shape(m)) => assert!(m.contains("at most"), "{m}"),
+            other => panic!("expected a shape error, got {other:?}"),
+        }
+        assert!(matches!(verify(over, pi.clone(), 100), Err(CircuitError::Shape(_))));
+        // n · blowup = 2^31 is a shape winterfell takes: the forged length is then rejected
+        let largest = with_trace_length(&proof, largest);
+        check_shape(&largest, &pi).unwrap();
+        assert!(matches!(verify(largest, pi, 100), Err(CircuitError::Rejected(_))));
+    }
+}
+
+#[test]
+fn a_v1_proof_below_the_minimum_by_the_new_figure_is_refused() {
+    let (_, v1) = options::legacy_options()[0].clone();
+    let (trace, pi) = build_trace(&sample_leaves(), &params(), &v1, SEED).unwrap();
+    let proof = SolvencyProver::new(v1, pi.clone(), SEED).prove(trace).unwrap();
+    // at its own size a version-1 proof keeps 103 bits and verifies
+    assert_eq!(estimate(&proof, 5).conjectured, 103);
+    verify(proof.clone(), pi.clone(), 100).unwrap();
+    // the same options over 2^22 rows carry 99 bits, which winterfell's figure (103) hid
+    let long = with_trace_length(&proof, 22);
+    assert_eq!(long.conjectured_security::<prover::HashFn>().bits(), 103);
+    match verify(long, pi, 100) {
+        Err(CircuitError::InsufficientSecurity { required: 100, actual: 99 }) => {},
+        other => panic!("expected a refusal for 99 bits, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_bus_shape_counts_every_term_of_a_row() {
+    let bus = crate::air::bus_shape(5);
+    assert_eq!(bus.terms_per_row, NUM_TERMS as u64);
+    // 28 range lookups, 4 asset terms and the table (one value each), 3 tree messages of 5
+    assert_eq!(bus.pole_degree_per_row, 28 + 4 + 1 + 3 * 5);
+    assert_eq!((bus.public_terms, bus.public_pole_degree, bus.numerator_degree), (6, 10, 2));
 }

@@ -47,7 +47,9 @@ pub struct ProveOutput {
     /// The proof file, ready to write.
     pub file: Vec<u8>,
     pub statement: Statement,
+    /// Conjectured and proven security of the proof (the weakest batch's, for a round).
     pub security_bits: u32,
+    pub proven_security_bits: u32,
     /// Leaf index of each user, in ledger order.
     pub positions: Vec<u64>,
     /// Trace rows (a power of two) and columns (main + auxiliary).
@@ -63,7 +65,11 @@ pub struct ProveOutput {
 /// A proof that verified.
 pub struct Verified {
     pub statement: Statement,
+    /// Conjectured security in bits, every term counted (`stark_por_solvency::security`): what
+    /// the verifier's minimum is enforced on. For a round, its weakest batch's.
     pub security_bits: u32,
+    /// winterfell's proven security, capped by the bus term; the weakest batch's for a round.
+    pub proven_security_bits: u32,
 }
 
 /// Runs `f`, turning a panic (a bug in us or a dependency) into an error, never an abort of
@@ -129,14 +135,15 @@ fn prove_checked(
     drop(leaves);
     let mut tree: Vec<[u8; 32]> = tree.par_iter().map(digest_to_bytes).collect();
     tree[0] = [0; 32];
-    let security_bits = stark_por_solvency::security_bits(&proof);
+    let figures = stark_por_solvency::estimate(&proof, stub.assets.len());
     let info = proof.trace_info().clone();
     let statement = Statement::from_public_inputs(stub.round_id.clone(), stub.assets, &pub_inputs);
     let file = ProofFile { statement: statement.clone(), proof }.to_bytes();
     Ok(ProveOutput {
         file,
         statement,
-        security_bits,
+        security_bits: figures.conjectured,
+        proven_security_bits: figures.proven,
         positions,
         trace_rows: info.length(),
         trace_columns: info.main_trace_width() + info.aux_segment_width(),
@@ -292,14 +299,13 @@ pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
     }
     let file = ProofFile::from_bytes(bytes)?;
     let pub_inputs = file.statement.public_inputs()?;
-    let security_bits = stark_por_solvency::security_bits(&file.proof);
     let statement = file.statement;
-    guard("verification", || stark_por_solvency::verify(file.proof, pub_inputs, min_security_bits))?.map_err(
+    let figures = guard("verification", || stark_por_solvency::verify(file.proof, pub_inputs, min_security_bits))?.map_err(
         |e| match e {
             // in a proof, every shape or parameter problem is the proof's fault
             CircuitError::InsufficientSecurity { .. } => Error::from(e),
             other => Error::Invalid(other.to_string()),
         },
     )?;
-    Ok(Verified { statement, security_bits })
+    Ok(Verified { statement, security_bits: figures.conjectured, proven_security_bits: figures.proven })
 }

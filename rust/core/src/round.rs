@@ -17,8 +17,9 @@
 //! that is missing changes `B` (or leaves a slot whose proof no longer fits).
 //!
 //! **Totals.** Each batch publishes its per-asset part sums; the round's are their exact
-//! sums, checked by the verifier (and kept below the field modulus: at most 2^40 leaves of
-//! parts below 2^24 per asset).
+//! sums, checked by the verifier, which refuses a sum reaching the field modulus. An honest
+//! round never does: a leaf holds at most one entry per asset, each part below 2^24, so over
+//! at most 2^40 leaves a part sums to at most `2^40·(2^24 − 1) = 2^64 − 2^40 < p`.
 //!
 //! **What a batch reveals beyond a single proof:** each batch's totals and root are public.
 //! Batches hold a secret-keyed random subset of users (padding interleaved), so a batch total
@@ -45,8 +46,8 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, hash_bytes, merkle_tree, Digest};
-use stark_por_solvency::layout::PARTS;
-use stark_por_solvency::{CircuitError, Leaf, PublicInputs, StatementParams};
+use stark_por_solvency::layout::{PARTS, PART_BITS};
+use stark_por_solvency::{CircuitError, Estimate, Leaf, PublicInputs, StatementParams};
 use winterfell::math::{fields::f64::BaseElement as Felt, StarkField};
 use winterfell::Proof;
 
@@ -59,8 +60,10 @@ use crate::{build_leaves_and_salts, guard, kdf, prepare, witness_digest, LedgerR
 
 /// Capacity tag of the batch binding digest.
 pub const BATCH_TAG: u64 = u64::from_be_bytes(*b"stpr/bt\x01");
-/// Largest round (the circuit's own leaf limit).
+/// Largest round (the circuit's own leaf limit). Its largest honest part sum stays below the
+/// modulus, so the verifier's sum check never refuses an honest round.
 pub const MAX_ROUND_LEAVES: u64 = 1 << 40;
+const _: () = assert!((MAX_ROUND_LEAVES as u128) * ((1u128 << PART_BITS) - 1) < Felt::MODULUS as u128);
 
 /// The `round_digest` public input of batch `index` of a round of `count` batches.
 pub fn batch_digest(round_id: &str, index: u64, count: u64) -> Digest {
@@ -367,10 +370,20 @@ fn prove_round_checked(
         let info = outputs[0].proof.trace_info();
         (info.length(), info.main_trace_width() + info.aux_segment_width())
     };
-    let security_bits = outputs.iter().map(|o| stark_por_solvency::security_bits(&o.proof)).min().unwrap_or(0);
+    let weakest = weakest(outputs.iter().map(|o| stark_por_solvency::estimate(&o.proof, stub.assets.len())));
     let (file, statement, top) = assemble(&stub, n, batch_log2, outputs.into_iter().map(Ok))?;
     tree[1..count].copy_from_slice(&top[1..]);
-    Ok(ProveOutput { file, statement, security_bits, positions, trace_rows, trace_columns, salts, tree })
+    Ok(ProveOutput {
+        file,
+        statement,
+        security_bits: weakest.0,
+        proven_security_bits: weakest.1,
+        positions,
+        trace_rows,
+        trace_columns,
+        salts,
+        tree,
+    })
 }
 
 /// Verifies a round file: the top tree from the batch roots to the round root, the round
@@ -392,24 +405,26 @@ pub fn verify_round(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
     }
     let inputs = (0..file.batches.len()).map(|i| file.batch_public_inputs(i)).collect::<Result<Vec<_>>>()?;
     let RoundFile { statement, batches, .. } = file;
-    let results: Vec<Result<u32>> = batches
+    let results: Vec<Result<Estimate>> = batches
         .into_par_iter()
         .zip(inputs)
         .enumerate()
         .map(|(i, (b, pi))| {
-            let bits = stark_por_solvency::security_bits(&b.proof);
             guard("verification", || stark_por_solvency::verify(b.proof, pi, min_security_bits))?.map_err(|e| match e {
                 CircuitError::InsufficientSecurity { .. } => Error::from(e),
                 other => Error::Invalid(format!("batch {i}: {other}")),
-            })?;
-            Ok(bits)
+            })
         })
         .collect();
-    let mut security_bits = u32::MAX;
-    for r in results {
-        security_bits = security_bits.min(r?);
-    }
-    Ok(Verified { statement, security_bits })
+    let (security_bits, proven_security_bits) = weakest(results.into_iter().collect::<Result<Vec<_>>>()?);
+    Ok(Verified { statement, security_bits, proven_security_bits })
+}
+
+/// A round's figures: its weakest batch's, conjectured and proven. A round is accepted only if
+/// every batch verifies, and each forging attempt works on one batch's transcript, so the
+/// number of batches adds no union term (`circuits/solvency/README.md`, Parameters).
+fn weakest(batches: impl IntoIterator<Item = Estimate>) -> (u32, u32) {
+    batches.into_iter().fold((u32::MAX, u32::MAX), |(c, p), e| (c.min(e.conjectured), p.min(e.proven)))
 }
 
 #[cfg(test)]
@@ -756,6 +771,54 @@ pub(crate) mod tests {
         let (offset, message) = format_error(&file);
         assert_eq!(file[offset], 67);
         assert!(message.contains("trace length 2^67"), "{message}");
+    }
+
+    #[test]
+    fn the_largest_round_part_sums_stay_below_the_modulus() {
+        // two batches of 2^39 leaves, every leaf at the largest part: 2^64 − 2^40, below p
+        let largest = (1u64 << 39) * ((1 << PART_BITS) - 1);
+        let batches = vec![vec![[largest; PARTS]]; 2];
+        let sums = sum_totals(1, batches.into_iter()).expect("an honest giant round is refused");
+        assert_eq!(sums[0][0] as u128, MAX_ROUND_LEAVES as u128 * ((1 << PART_BITS) - 1));
+        assert_eq!(sums[0][0], u64::MAX - (1 << 40) + 1);
+        // a sum reaching the modulus (no honest round makes one) is refused
+        assert!(sum_totals(1, vec![vec![[Felt::MODULUS - 1, 0, 0]], vec![[1, 0, 0]]].into_iter()).is_none());
+    }
+
+    /// `proof` claiming `2^log_rows` trace rows (byte 3 of its context).
+    fn with_trace_length(proof: &Proof, log_rows: u8) -> Proof {
+        let mut bytes = proof.to_bytes();
+        bytes[3] = log_rows;
+        Proof::from_bytes(&bytes).unwrap()
+    }
+
+    #[test]
+    fn an_lde_domain_of_2_32_is_an_invalid_proof_not_an_internal_error() {
+        // blowup 8: 2^29 rows make an LDE domain of 2^32, which winterfell cannot hold
+        let l = ledger(10);
+        let single = crate::prove(&l.view(), SECRET, "r-1", Security::Bits100).unwrap();
+        let mut f = ProofFile::from_bytes(&single.file).unwrap();
+        f.proof = with_trace_length(&f.proof, 29);
+        match crate::verify(&f.to_bytes(), 100) {
+            Err(Error::Invalid(m)) => assert!(m.contains("trace length"), "{m}"),
+            other => panic!("expected an invalid proof, got {:?}", other.err()),
+        }
+        let mut r = decoded();
+        r.batches[1].proof = with_trace_length(&r.batches[1].proof, 29);
+        let m = expect_invalid(&r.to_bytes());
+        assert!(m.contains("batch 1") && m.contains("trace length"), "{m}");
+    }
+
+    #[test]
+    fn a_round_reports_its_weakest_batch() {
+        let (bytes, out) = round();
+        let v = crate::verify(bytes, 100).unwrap();
+        let f = decoded();
+        let each: Vec<Estimate> = f.batches.iter().map(|b| stark_por_solvency::estimate(&b.proof, 2)).collect();
+        assert_eq!(v.security_bits, each.iter().map(|e| e.conjectured).min().unwrap());
+        assert_eq!(v.proven_security_bits, each.iter().map(|e| e.proven).min().unwrap());
+        assert_eq!((v.security_bits, v.proven_security_bits), (out.security_bits, out.proven_security_bits));
+        assert_eq!(v.security_bits, 103);
     }
 
     #[test]

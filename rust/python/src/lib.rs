@@ -50,7 +50,8 @@ fn security(name: &str) -> PyResult<Security> {
     Security::from_name(name).ok_or_else(|| PyValueError::new_err(format!("security must be \"100\" or \"128\", not {name:?}")))
 }
 
-fn statement_dict<'py>(py: Python<'py>, s: &Statement, security_bits: Option<u32>) -> PyResult<Bound<'py, PyDict>> {
+/// A statement as a dict; `security` is the proof's (conjectured, proven) bits when known.
+fn statement_dict<'py>(py: Python<'py>, s: &Statement, security: Option<(u32, u32)>) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("round_id", &s.round_id)?;
     d.set_item("assets", s.assets.iter().map(|a| (a.name.clone(), a.decimals)).collect::<Vec<_>>())?;
@@ -58,7 +59,8 @@ fn statement_dict<'py>(py: Python<'py>, s: &Statement, security_bits: Option<u32
     d.set_item("root", PyBytes::new(py, &s.root))?;
     d.set_item("num_leaves", s.num_leaves)?;
     d.set_item("range_bits", s.range_bits)?;
-    d.set_item("security_bits", security_bits)?;
+    d.set_item("security_bits", security.map(|s| s.0))?;
+    d.set_item("proven_security_bits", security.map(|s| s.1))?;
     Ok(d)
 }
 
@@ -134,7 +136,7 @@ fn prove<'py>(
         .map_err(|e| to_py(py, e))?;
     let d = PyDict::new(py);
     d.set_item("file", PyBytes::new(py, &out.file))?;
-    d.set_item("statement", statement_dict(py, &out.statement, Some(out.security_bits))?)?;
+    d.set_item("statement", statement_dict(py, &out.statement, Some((out.security_bits, out.proven_security_bits)))?)?;
     d.set_item("positions", out.positions)?;
     d.set_item("trace_rows", out.trace_rows)?;
     d.set_item("trace_columns", out.trace_columns)?;
@@ -180,7 +182,7 @@ fn trace_dump<'py>(
 fn verify<'py>(py: Python<'py>, data: &[u8], min_security: u32) -> PyResult<Bound<'py, PyDict>> {
     let data = data.to_vec();
     let verified = py.detach(|| core::verify(&data, min_security)).map_err(|e| to_py(py, e))?;
-    statement_dict(py, &verified.statement, Some(verified.security_bits))
+    statement_dict(py, &verified.statement, Some((verified.security_bits, verified.proven_security_bits)))
 }
 
 /// read_statement(data) -> statement dict, unverified.
