@@ -12,13 +12,21 @@ fn main() {
         .into_iter()
         .map(|s| (format!("\"{}\"", s.name()), s.options()))
         .chain(legacy_options().into_iter().map(|(s, o)| (format!("v1 \"{}\"", s.name()), o)));
-    let mut header = String::from("| term |");
-    let mut rule = String::from("|---|");
-    let mut rows: Vec<(String, Vec<String>)> =
-        ["field", "queries", "DEEP", "bus", "union", "**conjectured**", "winterfell proven", "**proven**"]
-            .iter()
-            .map(|t| (t.to_string(), vec![]))
-            .collect();
+    let mut header = String::from("| term | bits |");
+    let mut rule = String::from("|---|---|");
+    let mut rows: Vec<(String, Vec<String>)> = [
+        "field | `log2 \\|F\\|`",
+        "queries | `q·log2(b) + g`",
+        "DEEP | `log2 \\|F\\| − log2((b + 1)(n + 1) + n − 1)`",
+        "bus | `log2 \\|F\\| − log2(84·n + 2K + 8)`",
+        "union | `−log2 Σ 2^−λ` over the four above",
+        "**conjectured** | whole bits below the union, ≤ 128",
+        "winterfell proven | `Proof::proven_security`",
+        "**proven** | `min(winterfell proven, bus)`",
+    ]
+    .iter()
+    .map(|t| (t.to_string(), vec![]))
+    .collect();
     for (name, options) in sets {
         let largest = MAX_LOG_LDE - options.blowup_factor().ilog2();
         for log_n in [13, largest] {
