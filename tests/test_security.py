@@ -13,6 +13,7 @@ import struct
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as hs
 
 import stark_por
 from stark_por.cli import EXIT_INVALID, EXIT_OK, main
@@ -102,3 +103,16 @@ def test_new_proofs_use_the_cubic_extension_and_both_figures_are_published(tmp_p
     out = capsys.readouterr().out
     assert f"{st.security_bits} bits conjectured, {st.proven_security_bits} bits proven" in out
     assert main(["verify", str(path), "--min-security", "104"]) == EXIT_INVALID
+
+
+@settings(max_examples=25, deadline=None)
+@given(name=hs.sampled_from(["single-100", "batched-100", "single-128"]), minimum=hs.integers(100, 200))
+def test_the_minimum_is_enforced_on_the_conjectured_figure(name, minimum):
+    path = FIXTURES / f"{name}.stpor"
+    figure = stark_por.verify(path).security_bits
+    if minimum <= figure:
+        assert stark_por.verify(path, min_security=minimum).security_bits == figure
+    else:
+        with pytest.raises(InsufficientSecurity) as e:
+            stark_por.verify(path, min_security=minimum)
+        assert (e.value.required, e.value.actual) == (minimum, figure)

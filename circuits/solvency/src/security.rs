@@ -4,17 +4,20 @@
 //! no term that grows with the trace length `n`. Two do: the DEEP out-of-domain check and the
 //! log-derivative identity of the buses. Here each term is a soundness error `2^−λᵢ`:
 //!
-//! | term | error (·1/\|F\|, \|F\| = p^ext) | where from |
+//! | term | error | where from |
 //! |---|---|---|
-//! | field | `1` | constraint composition, linear batching (winterfell's field term) |
+//! | field | `1/\|F\|` | constraint composition, linear batching (winterfell's field term) |
 //! | queries | `2^−(q·log2(blowup) + grinding)` | FRI queries, under the ethSTARK conjecture (grinding counts once the queries give ≥ 80 bits, as in winterfell) |
-//! | DEEP | `(blowup + 1)·(n + 1) + (n − 1)` | winterfell's DEEP term (list size 1, the conjecture's regime); `blowup + 1` bounds the constraint degree |
-//! | bus | `T·n + P + e + W·n + Q` | the log-derivative identity, Schwartz–Zippel over (α, β, δ): see [`BusShape`] |
+//! | DEEP | `((blowup + 1)·(n + 1) + (n − 1))/\|F\|` | winterfell's DEEP term (list size 1, the conjecture's regime); `blowup + 1` bounds the constraint degree |
+//! | bus | `((T + W)·n + P + Q + e)/\|F\|` | the log-derivative identity, Schwartz–Zippel over the challenges: see [`BusShape`] |
+//!
+//! `|F| = p^ext` is the extension field the challenges are drawn from.
 //!
 //! The conjectured figure is the largest whole number of bits strictly below
 //! `−log2(Σ 2^−λᵢ)` (a union bound over the terms, which for one dominant term is winterfell's
 //! "− 1"), capped by the commitment hash's collision resistance. The derivation, and the table
-//! of every term at every supported size, are in `circuits/solvency/README.md`.
+//! of every term at the smallest and the largest supported size, are in
+//! `circuits/solvency/README.md`.
 //!
 //! The **proven** figure is winterfell's own (`Proof::proven_security`: the better of its
 //! list- and unique-decoding estimates, round by round), and no more than the bus term, which
