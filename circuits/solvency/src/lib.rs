@@ -123,7 +123,7 @@ pub fn verify(proof: Proof, pub_inputs: PublicInputs, min_security_bits: u32) ->
 pub fn check_shape(proof: &Proof, pi: &PublicInputs) -> Result<(), CircuitError> {
     use air::{MAX_RANGE_BITS, MIN_RANGE_BITS};
     let options = proof.options();
-    if Security::of(options).is_none() {
+    if !options::accepted(options) {
         return Err(CircuitError::UnknownOptions);
     }
     if !(MIN_RANGE_BITS..=MAX_RANGE_BITS).contains(&pi.range_bits) {

@@ -40,14 +40,16 @@ impl Security {
         }
     }
 
-    /// The preset whose options these are, today's or an earlier release's.
+    /// The preset whose options (today's) these are, if any.
     pub fn of(options: &ProofOptions) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .map(|s| (s, s.options()))
-            .chain(legacy_options())
-            .find_map(|(s, o)| (&o == options).then_some(s))
+        Self::ALL.into_iter().find(|s| &s.options() == options)
     }
+}
+
+/// Whether this circuit's verifier accepts proofs made with `options`: a preset's, today's or
+/// an earlier release's ([`legacy_options`]).
+pub fn accepted(options: &ProofOptions) -> bool {
+    Security::of(options).is_some() || legacy_options().iter().any(|(_, o)| o == options)
 }
 
 /// Option sets of earlier releases, still accepted so that their rounds verify forever — but
