@@ -49,7 +49,12 @@ impl Security {
 /// Whether this circuit's verifier accepts proofs made with `options`: a preset's, today's or
 /// an earlier release's ([`legacy_options`]).
 pub fn accepted(options: &ProofOptions) -> bool {
-    Security::of(options).is_some() || legacy_options().iter().any(|(_, o)| o == options)
+    accepted_sets().any(|o| &o == options)
+}
+
+/// Every option set [`accepted`] takes: the presets' of today, then those of earlier releases.
+pub fn accepted_sets() -> impl Iterator<Item = ProofOptions> {
+    Security::ALL.into_iter().map(Security::options).chain(legacy_options().into_iter().map(|(_, o)| o))
 }
 
 /// Option sets of earlier releases, still accepted so that their rounds verify forever — but

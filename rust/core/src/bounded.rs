@@ -12,7 +12,7 @@
 //! so that what would abort or panic there is refused here as a malformed proof.
 
 use stark_por_solvency::prover::{HashFn, MAX_LOG_LDE};
-use stark_por_solvency::Security;
+use stark_por_solvency::options::accepted_sets;
 use winter_utils::{ByteReader, Deserializable, DeserializationError, Serializable};
 use winterfell::crypto::Hasher;
 use winterfell::Proof;
@@ -91,7 +91,8 @@ pub fn read_exact<D: Deserializable>(bytes: &[u8]) -> Result<D, DeserializationE
 /// Checks the head of an encoded proof before winterfell decodes it, which would panic on a
 /// trace length of 2^64 or more (an unchecked `pow`) and on options out of their domain (asserts
 /// in `ProofOptions::new`): the trace length must fit the largest domain, and the options must
-/// be, byte for byte, those of one of the presets (all a verifier accepts anyway). Returns the
+/// be, byte for byte, those of one of the presets, today's or an earlier release's (all a
+/// verifier accepts anyway). Returns the
 /// offset at fault and why.
 pub fn check_head(bytes: &[u8]) -> Result<(), (usize, String)> {
     let mut r = BoundedReader::new(bytes);
@@ -107,7 +108,8 @@ pub fn check_head(bytes: &[u8]) -> Result<(), (usize, String)> {
     r.read_slice(modulus).map_err(|_| eof())?;
     let at = r.pos;
     let rest = &bytes[at..];
-    if !Security::ALL.iter().any(|s| rest.starts_with(&s.options().to_bytes())) {
+    // today's presets and those earlier releases wrote (old rounds verify forever)
+    if !accepted_sets().any(|o| rest.starts_with(&o.to_bytes())) {
         return Err((at, "the proof options are not those of a preset (\"100\" or \"128\")".into()));
     }
     Ok(())
