@@ -427,6 +427,27 @@ impl Air for LiabilitiesAir {
     }
 }
 
+/// The shape of this statement's log-derivative identity, for the security estimate
+/// (`stark_por_solvency::security`): per row, 57 poles (every one of degree 1 in the
+/// challenges but the tree messages, tuples of 5, and the level message, a pair); on the
+/// verifier's side one pole per listed asset, per forest root and per level start.
+pub fn bus_shape(pi: &PublicInputs) -> stark_por_solvency::BusShape {
+    const TREE_TUPLE: u64 = 5; // IDX and a 4-element digest
+    const LEVEL_TUPLE: u64 = 2; // PREV and IDX
+    let lookups = (SLOTS * LOOKUPS_PER_SLOT + 1) as u64; // every lookup and the table
+    let assets = SLOTS as u64;
+    let (k, roots, levels) = (pi.num_assets() as u64, pi.forest.roots().len() as u64, pi.forest.level_starts().len() as u64);
+    const _: () = assert!(SLOTS * LOOKUPS_PER_SLOT + 1 + SLOTS + 3 + 1 == NUM_TERMS);
+    stark_por_solvency::BusShape {
+        terms_per_row: NUM_TERMS as u64,
+        pole_degree_per_row: lookups + assets + 3 * TREE_TUPLE + LEVEL_TUPLE,
+        public_terms: k + roots + levels,
+        public_pole_degree: k + roots * TREE_TUPLE + levels * LEVEL_TUPLE,
+        // an amount's parts packed as Σ δ^i·partᵢ
+        numerator_degree: (PARTS - 1) as u64,
+    }
+}
+
 /// The exact total of asset `k` (0-based) as little-endian 64-bit words.
 pub fn total_words(pi: &PublicInputs, k: usize) -> Vec<u64> {
     combine_parts(&pi.totals[k].map(|x| x.as_int()))

@@ -27,11 +27,11 @@ pub use air::{LiabilitiesAir, PublicInputs};
 pub use forest::Forest;
 pub use hash::Entry;
 pub use prover::{build_trace, Leaf, LiabilitiesProver, StatementParams};
-pub use stark_por_solvency::Security;
+pub use stark_por_solvency::{Estimate, Security};
 
 use stark_por_solvency::options::blinding_rows;
 use stark_por_solvency::prover::{HashFn, RandomCoin, VectorCommit};
-use winterfell::{AcceptableOptions, Proof, Prover};
+use winterfell::{AcceptableOptions, Proof, Prover, TraceInfo};
 
 use crate::layout::{AUX_WIDTH, MAIN_WIDTH, NUM_AUX_RANDS, TABLE_SIZE};
 use crate::prover::{ForestDigests, MAX_LOG_LDE};
@@ -83,26 +83,40 @@ pub fn prove(
     Ok((proof, pub_inputs, digests))
 }
 
-/// Conjectured security of a proof, in bits (winterfell's accounting).
-pub fn security_bits(proof: &Proof) -> u32 {
-    proof.conjectured_security::<HashFn>().bits()
+/// Both security figures of a proof of `pub_inputs`, from every term of its soundness error
+/// (version 1's accounting, `stark_por_solvency::security`, with this statement's bus shape).
+pub fn estimate(proof: &Proof, pub_inputs: &PublicInputs) -> Estimate {
+    let info = TraceInfo::new_multi_segment(MAIN_WIDTH, AUX_WIDTH, NUM_AUX_RANDS, proof.trace_info().length(), vec![]);
+    stark_por_solvency::security::estimate::<HashFn>(
+        proof.options(),
+        &info,
+        air::NUM_MAIN_CONSTRAINTS + air::NUM_AUX_CONSTRAINTS,
+        &air::bus_shape(pub_inputs),
+    )
 }
 
-/// Verifies `proof` against `pub_inputs`, requiring at least `min_security_bits`. The proof's
-/// options must be one of our presets and its trace shape one the statement allows; the
-/// proof's own word is never taken for either.
-pub fn verify(proof: Proof, pub_inputs: PublicInputs, min_security_bits: u32) -> Result<(), CircuitError> {
+/// Conjectured security of a proof of `pub_inputs`, in bits (see [`estimate`]).
+pub fn security_bits(proof: &Proof, pub_inputs: &PublicInputs) -> u32 {
+    estimate(proof, pub_inputs).conjectured
+}
+
+/// Verifies `proof` against `pub_inputs`, requiring at least `min_security_bits` of
+/// conjectured security as [`estimate`] counts it. The proof's options must be one of our
+/// presets and its trace shape one the statement allows; the proof's own word is never taken
+/// for either. Returns the proof's figures.
+pub fn verify(proof: Proof, pub_inputs: PublicInputs, min_security_bits: u32) -> Result<Estimate, CircuitError> {
     check_shape(&proof, &pub_inputs)?;
-    let actual = security_bits(&proof);
-    if actual < min_security_bits {
-        return Err(CircuitError::InsufficientSecurity { required: min_security_bits, actual });
+    let figures = estimate(&proof, &pub_inputs);
+    if figures.conjectured < min_security_bits {
+        return Err(CircuitError::InsufficientSecurity { required: min_security_bits, actual: figures.conjectured });
     }
     winterfell::verify::<LiabilitiesAir, HashFn, RandomCoin, VectorCommit>(
         proof,
         pub_inputs,
         &AcceptableOptions::MinConjecturedSecurity(min_security_bits),
     )
-    .map_err(|e| CircuitError::Rejected(e.to_string()))
+    .map_err(|e| CircuitError::Rejected(e.to_string()))?;
+    Ok(figures)
 }
 
 /// Rejects any proof whose options or trace shape differ from what the statement allows, before

@@ -136,7 +136,14 @@ fn a_whole_tree_proves_totals_exactly_at_the_bound() {
         let expected = 16 * MAX; // fits u128: 2^116
         assert_eq!((low, high), (expected, 0));
     }
-    verify(proof, pi, 100).unwrap();
+    // the bus term counts this statement's poles: per row 57 terms of total degree 70; on the
+    // verifier's side 5 assets, 1 root (a 5-tuple) and 5 level starts (pairs); numerators δ^4
+    let n = proof.trace_info().length() as f64;
+    let field = 64.0 * proof.options().field_extension().degree() as f64;
+    let figures = verify(proof, pi, 100).unwrap();
+    let numerator = (field - figures.terms.bus).exp2();
+    assert!((numerator - (127.0 * n + 35.0)).abs() < 1e-3 * numerator, "{numerator} vs 127·{n} + 35");
+    assert!(figures.conjectured >= 100 && figures.proven <= figures.conjectured);
 }
 
 #[test]

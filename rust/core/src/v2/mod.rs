@@ -455,6 +455,8 @@ fn prove_checked(
         proved.push(r.unwrap_or_else(|| Err(Error::Internal("a forest was not proved".into())))?);
     }
     let tree = round_tree(stub.num_leaves, proved.iter().map(|p| &p.digests))?;
+    // a round is as strong as its weakest forest
+    let security_bits = proved.iter().map(|p| stark_por_liabilities::security_bits(&p.proof, &p.pub_inputs)).min().unwrap_or(0);
     let records: Vec<ForestRecord> = proved
         .into_iter()
         .map(|p| ForestRecord {
@@ -468,7 +470,6 @@ fn prove_checked(
     let totals = round_totals(stub.assets.len(), records.iter().map(|r| r.parts.as_slice()));
     let statement = Statement { root: tree[1], totals, ..stub };
     let trace_rows: Vec<usize> = records.iter().map(|r| r.proof.trace_info().length()).collect();
-    let security_bits = records.iter().map(|r| stark_por_liabilities::security_bits(&r.proof)).min().unwrap_or(0);
     let file = RoundFile { statement: statement.clone(), forests: records }.to_bytes();
     let total_rows = trace_rows.iter().sum::<usize>() as u64;
     Ok(ProveOutput { file, statement, security_bits, positions, salts, tree, forests, trace_rows, working_rows: (used, total_rows) })
@@ -559,12 +560,12 @@ pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
         .zip(inputs)
         .enumerate()
         .map(|(i, (f, pi))| {
-            let bits = stark_por_liabilities::security_bits(&f.proof);
-            guard("verification", || stark_por_liabilities::verify(f.proof, pi, min_security_bits))?.map_err(|e| match e {
-                CircuitError::InsufficientSecurity { required, actual } => Error::InsufficientSecurity { required, actual },
-                other => Error::Invalid(format!("forest {i}: {other}")),
-            })?;
-            Ok(bits)
+            let figures = guard("verification", || stark_por_liabilities::verify(f.proof, pi, min_security_bits))?
+                .map_err(|e| match e {
+                    CircuitError::InsufficientSecurity { required, actual } => Error::InsufficientSecurity { required, actual },
+                    other => Error::Invalid(format!("forest {i}: {other}")),
+                })?;
+            Ok(figures.conjectured)
         })
         .collect();
     let mut security_bits = u32::MAX;
