@@ -74,6 +74,40 @@ pub fn batch_digest(round_id: &str, index: u64, count: u64) -> Digest {
     hash_bytes(BATCH_TAG, &bytes)
 }
 
+/// Runs `job(0) … job(count − 1)` on `workers` plain threads, each taking the next index, and
+/// returns the outputs in index order; the first error stops the others from starting new jobs.
+/// Plain threads, not rayon: a rayon worker waiting on a job would steal and start further
+/// jobs, holding more than `workers` traces at once. `what` names a job in errors.
+pub(crate) fn run_side_by_side<T: Send>(
+    count: usize,
+    workers: usize,
+    what: &str,
+    job: impl Fn(usize) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<T>>>> = Mutex::new((0..count).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(count) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                let out = job(i);
+                let failed = out.is_err();
+                if let Ok(mut r) = results.lock() {
+                    r[i] = Some(out);
+                }
+                if failed {
+                    next.store(count, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().map_err(|_| Error::Internal(format!("a {what} worker panicked")))?;
+    results.into_iter().map(|r| r.unwrap_or_else(|| Err(Error::Internal(format!("a {what} was not proved"))))).collect()
+}
+
 /// One batch as stored in a round file.
 pub struct Batch {
     pub root: [u8; 32],
@@ -329,37 +363,13 @@ fn prove_round_checked(
     }
     let size = 1usize << batch_log2;
     let count = leaves.len() / size;
-    // plain threads taking the next batch: a rayon worker waiting on a batch would steal and
-    // start further batches, holding more than `workers` traces at once
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<BatchOutput>>>> = Mutex::new((0..count).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..workers.min(count) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
-                    break;
-                }
-                let chunk = &leaves[i * size..(i + 1) * size];
-                let (params, seed) = batch_params_and_seed(&stub, secret, i as u64, count as u64, chunk);
-                let job = BatchJob { index: i as u64, count: count as u64, security, params, seed, leaves: chunk.to_vec() };
-                let out = prove_batch(&job);
-                let failed = out.is_err();
-                if let Ok(mut r) = results.lock() {
-                    r[i] = Some(out);
-                }
-                if failed {
-                    next.store(count, Ordering::Relaxed);
-                }
-            });
-        }
-    });
+    let outputs = run_side_by_side(count, workers, "batch", |i| {
+        let chunk = &leaves[i * size..(i + 1) * size];
+        let (params, seed) = batch_params_and_seed(&stub, secret, i as u64, count as u64, chunk);
+        let job = BatchJob { index: i as u64, count: count as u64, security, params, seed, leaves: chunk.to_vec() };
+        prove_batch(&job)
+    })?;
     drop(leaves);
-    let results = results.into_inner().map_err(|_| Error::Internal("a batch worker panicked".into()))?;
-    let mut outputs = Vec::with_capacity(count);
-    for r in results {
-        outputs.push(r.unwrap_or_else(|| Err(Error::Internal("a batch was not proved".into())))?);
-    }
     let mut tree = vec![[0u8; 32]; 2 * n as usize];
     for out in &outputs {
         for (h, digest) in out.tree.iter().enumerate().skip(1) {

@@ -53,8 +53,6 @@ pub mod inclusion;
 #[cfg(test)]
 mod tests;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
@@ -417,43 +415,21 @@ fn prove_checked(
     let forests = forest::plan(&blocks, capacity).map_err(|e| Error::Internal(e.to_string()))?;
     let count = forests.len();
     let assets_digest = statement::assets_digest(&stub.assets);
-    // plain threads taking the next forest, each proved on a one-thread pool (see `batch.rs`)
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Proved>>>> = Mutex::new((0..count).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..workers.min(count) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
-                    break;
-                }
-                let f = forests[i];
-                let chunk = &leaves[f.start as usize..f.end as usize];
-                let params = StatementParams {
-                    num_assets: stub.assets.len(),
-                    range_bits: stub.range_bits,
-                    assets_digest,
-                    round_digest: forest_digest(&stub.round_id, i as u64, count as u64),
-                };
-                let seed = forest_seed(secret, &stub.round_id, i as u64, count as u64, &f, chunk);
-                let out = prove_one(chunk, f, &params, security, seed);
-                let failed = out.is_err();
-                if let Ok(mut r) = results.lock() {
-                    r[i] = Some(out);
-                }
-                if failed {
-                    next.store(count, Ordering::Relaxed);
-                }
-            });
-        }
-    });
+    // forests side by side, each proved on a one-thread pool (see `batch.rs`)
+    let proved = crate::round::run_side_by_side(count, workers, "forest", |i| {
+        let f = forests[i];
+        let chunk = &leaves[f.start as usize..f.end as usize];
+        let params = StatementParams {
+            num_assets: stub.assets.len(),
+            range_bits: stub.range_bits,
+            assets_digest,
+            round_digest: forest_digest(&stub.round_id, i as u64, count as u64),
+        };
+        let seed = forest_seed(secret, &stub.round_id, i as u64, count as u64, &f, chunk);
+        prove_one(chunk, f, &params, security, seed)
+    })?;
     let used: u64 = forests.iter().map(|f| used_rows(&leaves[f.start as usize..f.end as usize], f) as u64).sum();
     drop(leaves);
-    let results = results.into_inner().map_err(|_| Error::Internal("a forest worker panicked".into()))?;
-    let mut proved = Vec::with_capacity(count);
-    for r in results {
-        proved.push(r.unwrap_or_else(|| Err(Error::Internal("a forest was not proved".into())))?);
-    }
     let tree = round_tree(stub.num_leaves, proved.iter().map(|p| &p.digests))?;
     // a round is as strong as its weakest forest
     let security_bits = proved.iter().map(|p| stark_por_liabilities::security_bits(&p.proof, &p.pub_inputs)).min().unwrap_or(0);
