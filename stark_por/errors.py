@@ -263,7 +263,9 @@ class InvalidInclusionProof(StarkPorError):
     ``reason`` is one of :data:`INCLUSION_REASONS`: ``"malformed"`` (not JSON, a field
     missing or out of its domain, in the proof or the round's summary), ``"unknown-version"``,
     ``"wrong-user"`` (the proof is another user's), ``"wrong-statement"`` (the statement's
-    fingerprint is not the one the user was given), ``"wrong-round"`` (another round than the
+    fingerprint is not the one the user was given), ``"version-mismatch"`` (a proof of another
+    statement version than the round's: version-1 proofs for version-1 rounds, version-2
+    proofs for version-2 rounds), ``"wrong-round"`` (another round than the
     statement's), ``"asset-mismatch"`` (an asset labelled otherwise than in the statement),
     ``"leaf-mismatch"`` (the id, salt and balances do not hash to the proof's leaf),
     ``"path-mismatch"`` (the path does not lead from that leaf to the proof's root),
@@ -286,6 +288,7 @@ INCLUSION_REASONS = (
     "unknown-version",
     "wrong-user",
     "wrong-statement",
+    "version-mismatch",
     "wrong-round",
     "asset-mismatch",
     "leaf-mismatch",

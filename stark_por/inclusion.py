@@ -45,16 +45,19 @@ __all__ = ["InclusionProof", "InclusionStore", "PublishedSummary", "export", "ex
 PathLike = Union[str, "os.PathLike[str]"]
 
 STORE_FORMAT = "stark-por/inclusion-store"
-STORE_VERSION = 1
+#: Store version 2 adds the round's statement version (version-1 stores are of version-1 rounds).
+STORE_VERSION = 2
+STORE_VERSIONS = (1, 2)
 
 _SCHEMA = """
 CREATE TABLE meta (
     format TEXT NOT NULL, version INTEGER NOT NULL, round_id TEXT NOT NULL,
-    root TEXT NOT NULL, num_leaves INTEGER NOT NULL, assets TEXT NOT NULL
+    root TEXT NOT NULL, num_leaves INTEGER NOT NULL, assets TEXT NOT NULL,
+    statement_version INTEGER NOT NULL
 );
 CREATE TABLE users (
     user_id TEXT PRIMARY KEY, leaf_index INTEGER NOT NULL, salt BLOB NOT NULL,
-    entries TEXT NOT NULL  -- JSON [[asset index (1-based), amount in smallest units], ...]
+    entries TEXT NOT NULL  -- JSON [[asset index (1-based), exact amount in smallest units], ...]
 ) WITHOUT ROWID;
 CREATE TABLE nodes (idx INTEGER PRIMARY KEY, digest BLOB NOT NULL);  -- heap-numbered, 1 = root
 """
@@ -84,10 +87,14 @@ class InclusionStore:
         if row is None or row[0] != STORE_FORMAT:
             self._db.close()
             raise ValueError(f"{self.path} is not a stark-por inclusion store")
-        if row[1] != STORE_VERSION:
+        if row[1] not in STORE_VERSIONS:
             self._db.close()
             raise ValueError(f"{self.path}: inclusion store version {row[1]} is not supported")
         _, _, self.round_id, self.root, self.num_leaves, assets = row
+        #: The round's statement version, which is the format version of its inclusion proofs.
+        self.statement_version: int = 1
+        if row[1] >= 2:
+            (self.statement_version,) = self._db.execute("SELECT statement_version FROM meta").fetchone()
         #: ``(name, decimals)`` of each asset, in the statement's order.
         self.assets: Tuple[Tuple[str, int], ...] = tuple((a["asset"], a["decimals"]) for a in json.loads(assets))
         self.depth = self.num_leaves.bit_length() - 1
@@ -106,16 +113,20 @@ class InclusionStore:
         tree: bytes,
         indptr: "np.ndarray",
         asset_index: "np.ndarray",
-        amounts: "np.ndarray",
+        amounts: Optional["np.ndarray"] = None,
+        amounts_lo: Optional["np.ndarray"] = None,
+        amounts_hi: Optional["np.ndarray"] = None,
     ) -> Path:
-        """Writes a store atomically (readers see the old file or the new one), mode 0600."""
+        """Writes a store atomically (readers see the old file or the new one), mode 0600.
+        Amounts are ``amounts`` (uint64) or, for amounts of any width up to 2^128,
+        ``amounts_lo + 2**64 * amounts_hi`` (two uint64 arrays)."""
         import numpy as np
 
         n_leaves = statement.num_leaves
         if len(tree) != 64 * n_leaves or len(salts) != 32 * len(user_ids):
             raise ValueError("the tree or the salts do not match the statement")
         users = dict(user_ids=user_ids, positions=positions, salts=salts, indptr=indptr,
-                     asset_index=asset_index, amounts=amounts)
+                     asset_index=asset_index, amounts=amounts, amounts_lo=amounts_lo, amounts_hi=amounts_hi)
         nodes = (np.arange(1, 2 * n_leaves, dtype=np.uint64), memoryview(tree)[32:])
         return cls.write_streamed(path, statement=statement, users=[users], nodes=[nodes])
 
@@ -129,8 +140,10 @@ class InclusionStore:
         nodes: Iterable[Tuple["np.ndarray", Union[bytes, memoryview]]],
     ) -> Path:
         """:meth:`write` from parts: ``users`` yields dicts of the :meth:`write` user arrays
-        (``user_ids``, ``positions``, ``salts``, ``indptr``, ``asset_index``, ``amounts``),
-        ``nodes`` yields ``(heap indices, 32 bytes per digest)``; every node 1 .. 2·N' − 1 once."""
+        (``user_ids``, ``positions``, ``salts``, ``indptr``, ``asset_index``, and ``amounts``
+        or ``amounts_lo`` and ``amounts_hi``), ``nodes`` yields ``(heap indices, 32 bytes per
+        digest)``; every node 1 .. 2·N' − 1 once. The store's statement version is
+        ``statement.statement_version`` (1 when the statement has none)."""
         path = Path(path)
         n_leaves = statement.num_leaves
         with atomic_path(path) as tmp:
@@ -141,8 +154,9 @@ class InclusionStore:
                 db.executescript(_SCHEMA)
                 assets = json.dumps([{"asset": a.name, "decimals": a.decimals} for a in statement.assets])
                 db.execute(
-                    "INSERT INTO meta VALUES (?, ?, ?, ?, ?, ?)",
-                    (STORE_FORMAT, STORE_VERSION, statement.round_id, statement.root, n_leaves, assets),
+                    "INSERT INTO meta VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (STORE_FORMAT, STORE_VERSION, statement.round_id, statement.root, n_leaves, assets,
+                     _statement_version(statement)),
                 )
                 for part in users:
                     db.executemany("INSERT INTO users VALUES (?, ?, ?, ?)", _user_rows(**part))
@@ -192,6 +206,7 @@ class InclusionStore:
 
     def _proof(self, user_id: str, leaf_index: int, salt: bytes, entries: str, siblings: List[bytes], leaf: bytes, root: bytes) -> InclusionProof:
         return InclusionProof(
+            version=self.statement_version,
             round_id=self.round_id,
             user_id=user_id,
             salt=bytes(salt),
@@ -206,9 +221,28 @@ class InclusionStore:
         )
 
 
-def _user_rows(*, user_ids, positions, salts: bytes, indptr, asset_index, amounts) -> Iterator[tuple]:
+def _statement_version(anchor) -> int:
+    """The statement version of a Statement, PublishedSummary or store (1 for those of before
+    version 2, which have none)."""
+    return int(getattr(anchor, "statement_version", None) or 1)
+
+
+def _amount_values(amounts=None, amounts_lo=None, amounts_hi=None) -> List[int]:
+    """Exact amounts as Python ints, from one uint64 column or the lo/hi pair."""
+    if (amounts is None) == (amounts_lo is None or amounts_hi is None):
+        raise ValueError("give amounts, or amounts_lo and amounts_hi")
+    if amounts is not None:
+        return amounts.tolist()
+    if len(amounts_lo) != len(amounts_hi):
+        raise ValueError("amounts_lo and amounts_hi differ in length")
+    return [lo | hi << 64 for lo, hi in zip(amounts_lo.tolist(), amounts_hi.tolist())]
+
+
+def _user_rows(*, user_ids, positions, salts: bytes, indptr, asset_index, amounts=None, amounts_lo=None,
+               amounts_hi=None) -> Iterator[tuple]:
     # plain lists: element access on numpy arrays is slow in a Python loop
-    ptr, assets, values, where = indptr.tolist(), asset_index.tolist(), amounts.tolist(), positions.tolist()
+    ptr, assets, where = indptr.tolist(), asset_index.tolist(), positions.tolist()
+    values = _amount_values(amounts, amounts_lo, amounts_hi)
     for u, user_id in enumerate(user_ids):
         lo, hi = ptr[u], ptr[u + 1]
         entries = json.dumps([[assets[e] + 1, values[e]] for e in range(lo, hi)], separators=(",", ":"))
@@ -278,7 +312,7 @@ def _write_all(st: InclusionStore, f: IO[str]) -> int:
 def load_inclusion(source: Union[InclusionProof, str, bytes, "os.PathLike[str]"]) -> InclusionProof:
     """An :class:`InclusionProof` from itself, JSON text (``str`` or ``bytes``) or a file path
     (``pathlib.Path``). Raises :class:`InvalidInclusionProof` (``malformed`` or
-    ``unknown-version``) for text that is not a version-1 inclusion proof."""
+    ``unknown-version``) for text that is not an inclusion proof of version 1 or 2."""
     if isinstance(source, InclusionProof):
         return source
     if isinstance(source, os.PathLike):
@@ -306,6 +340,8 @@ class PublishedSummary:
     totals: Dict[str, int]
     #: 64 hex digits, recomputed from the fields above by the Rust core.
     fingerprint: str
+    #: 1, or 2 for a round of the liabilities circuit (amounts up to 2^112); under the fingerprint.
+    statement_version: int = 1
 
     @classmethod
     def load(cls, path: PathLike) -> "PublishedSummary":
@@ -327,9 +363,11 @@ class PublishedSummary:
         except LedgerError as e:
             raise InvalidSummary(f"summary: {e}") from None
         fields = dict(round_id=s.round_id, range_bits=s.range_bits, num_leaves=s.num_leaves, root=s.root.hex(),
-                      assets=assets, totals={a.name: t for a, t in zip(assets, s.totals)})
+                      assets=assets, totals={a.name: t for a, t in zip(assets, s.totals)},
+                      statement_version=s.statement_version)
         try:  # the Rust core checks every field's domain (an asset twice, a non-canonical root…)
-            fingerprint = _native.statement_fingerprint(summary_args(SimpleNamespace(**fields))).hex()
+            args = summary_args(SimpleNamespace(**fields))
+            fingerprint = _native.statement_fingerprint(args, s.statement_version).hex()
         except (ValueError, OverflowError) as e:
             raise InvalidSummary(f"summary: {e}") from None
         if s.stated_fingerprint is not None and s.stated_fingerprint.hex() != fingerprint:
@@ -381,20 +419,22 @@ def verify_inclusion(
     expected_fp = None if fingerprint is None else pyverify.parse_fingerprint(fingerprint, "fingerprint")
     expected = None if expect is None else _expected_balances(expect)
     proof = load_inclusion(inclusion)
+    statement_version = _statement_version(anchor)
     if pure:
         summary = pyverify.Summary(anchor.round_id, anchor.range_bits, anchor.num_leaves, bytes.fromhex(anchor.root),
                                    tuple((a.name, a.decimals) for a in anchor.assets),
-                                   tuple(anchor.totals[a.name] for a in anchor.assets))
+                                   tuple(anchor.totals[a.name] for a in anchor.assets),
+                                   statement_version=statement_version)
         try:
             return pyverify.check(proof, summary, user_id=user_id, expect=expected, fingerprint=expected_fp)
         except pyverify.Rejected as e:
             raise InvalidInclusionProof(e.message, reason=e.reason) from None
     from . import _native
 
-    if proof.version != pyverify.VERSION:
+    if proof.version not in pyverify.VERSIONS:
         raise InvalidInclusionProof(f"format version {proof.version}", reason="unknown-version")
     if any(not 0 <= x < 2**64 for x in (proof.leaf_index, proof.num_leaves)) or any(
-        not 0 <= e.index < 2**32 or not 0 <= e.units < 2**64 for e in proof.entries
+        not 0 <= e.index < 2**32 or not 0 <= e.units < 2**128 for e in proof.entries
     ):
         raise InvalidInclusionProof("an index, a tree size or an amount is out of range", reason="malformed")
     _native.verify_inclusion(
@@ -409,6 +449,7 @@ def verify_inclusion(
         proof.root,
         b"".join(proof.path),
         summary_args(anchor),
+        statement_version,
         user_id,
         expected_fp,
     )

@@ -230,7 +230,9 @@ def test_a_summary_with_one_total_changed_fails_its_fingerprint(dishonest, tmp_p
 SUMMARY_TAMPERS = {
     "not JSON": (lambda d: "{", "malformed"),
     "a list": (lambda d: [], "malformed"),
-    "statement version 2": (lambda d: d.update(statement_version=2), "unknown-version"),
+    "statement version 3": (lambda d: d.update(statement_version=3), "unknown-version"),
+    # the version is under the fingerprint: the same fields read as version 2 give another one
+    "statement version 2": (lambda d: d.update(statement_version=2), "malformed"),
     "no root": (lambda d: d.pop("root"), "malformed"),
     "root not canonical": (lambda d: d.update(root="ff" * 32), "malformed"),
     "tree size not a power of two": (lambda d: d.update(num_leaves=6), "malformed"),

@@ -12,19 +12,24 @@ sitting:
 1. the field GF(p), p = 2^64 - 2^32 + 1, and the Rescue-Prime permutation ``Rp64_256`` of
    winterfell 0.13.1, its constants transcribed from ``winter-crypto``;
 2. stark-por's hashes (``circuits/solvency/README.md``, "Hashing"): a byte-string hash for the
-   id commitment, the leaf of a user and the node over two children;
-3. the inclusion proof format, JSON version 1 (:class:`InclusionProof`);
+   id commitment, the leaf of a user and the node over two children; the leaf of statement
+   version 2 (``circuits/liabilities/src/hash.rs``) encodes each balance in two elements so
+   that amounts up to 2^112 fit;
+3. the inclusion proof format, JSON versions 1 and 2 (:class:`InclusionProof`): the version is
+   the statement version of the round, and says which leaf to hash;
 4. the round's published summary (:class:`Summary`) and its statement fingerprint, a SHA-256
-   over every published field (round, tree size, root, asset names, decimals and totals);
+   over every published field (statement version, round, tree size, root, asset names,
+   decimals and totals);
 5. the check (:func:`check`): the proof is the user's, the summary is the one the exchange
-   published (same fingerprint), the asset labels are the summary's, and the leaf recomputed
-   from the user's own id, salt and balances walks up the sibling path to the summary's root.
+   published (same fingerprint) and of the proof's version, the asset labels are the
+   summary's, and the leaf recomputed from the user's own id, salt and balances walks up the
+   sibling path to the summary's root.
 
 A leaf commits to ``(asset index, amount)`` only: the names and decimals a proof shows are
 bound by comparing them with the summary's asset list, so there is no check against a bare root.
 
 Every refusal raises :class:`Rejected` with a stable ``reason`` code: ``malformed``,
-``unknown-version``, ``wrong-user``, ``wrong-statement``, ``wrong-round``, ``asset-mismatch``,
+``unknown-version``, ``wrong-user``, ``wrong-statement``, ``version-mismatch``, ``wrong-round``, ``asset-mismatch``,
 ``leaf-mismatch``, ``path-mismatch``, ``root-mismatch`` or ``balance-mismatch``.
 """
 
@@ -132,6 +137,7 @@ def _tag(text: bytes) -> int:
 
 
 LEAF_TAG = _tag(b"stpr/lf\x01")
+LEAF_TAG_2 = _tag(b"stpr/lf\x02")  # the leaf of statement version 2
 NODE_TAG = _tag(b"stpr/nd\x01")
 ID_TAG = _tag(b"stpr/id\x01")
 
@@ -172,23 +178,53 @@ def id_commitment(salt: bytes, user_id: str) -> bytes:
     return digest_to_bytes(hash_bytes(ID_TAG, salt + user_id.encode()))
 
 
-def leaf_of(idc: bytes, entries: Sequence[Tuple[int, int]]) -> bytes:
-    """The leaf over an id commitment and (asset index, amount) entries sorted by asset. The first
-    permutation absorbs the id commitment and two entries, each later one four entries; unused
-    slots are (0, 0)."""
-    slots = [x for entry in entries for x in entry]
-    blocks = 1 if len(entries) <= 2 else 1 + -(-(len(entries) - 2) // 4)
-    slots += [0] * (4 + (blocks - 1) * 8 - len(slots))
-    if not all(0 <= x < P for x in slots):
-        raise ValueError("asset indices and amounts must be field elements")
-    state = permute([LEAF_TAG, 0, 0, 0] + _elements(idc) + slots[:4])
+def _absorb_leaf(tag: int, idc: bytes, slots: List[int]) -> bytes:
+    """The first permutation absorbs the id commitment and four more elements, each later one
+    eight; unused slots are 0."""
+    n = len(slots)
+    blocks = 1 if n <= 4 else 1 + -(-(n - 4) // 8)
+    slots = slots + [0] * (4 + (blocks - 1) * 8 - n)
+    state = permute([tag, 0, 0, 0] + _elements(idc) + slots[:4])
     for i in range(4, len(slots), 8):
         state = permute(state[:4] + slots[i : i + 8])
     return digest_to_bytes(state[4:8])
 
 
-def leaf(user_id: str, salt: bytes, entries: Sequence[Tuple[int, int]]) -> bytes:
-    return leaf_of(id_commitment(salt, user_id), entries)
+def leaf_of(idc: bytes, entries: Sequence[Tuple[int, int]]) -> bytes:
+    """The leaf (statement version 1) over an id commitment and (asset index, amount) entries
+    sorted by asset: each entry is its two numbers as elements, two entries in the first
+    permutation and four in each later one."""
+    slots = [x for entry in entries for x in entry]
+    if not all(0 <= x < P for x in slots):
+        raise ValueError("asset indices and amounts must be field elements")
+    return _absorb_leaf(LEAF_TAG, idc, slots)
+
+
+LOW_BITS = 62  # bits of an amount in an entry's first element (version 2)
+TAG_BITS = 13  # bits of an entry's tag; the amount's high part sits above them
+MAX_ASSETS_2 = 2 ** (TAG_BITS - 1) - 1  # tag = 2·asset + kind < 2^13
+AMOUNT_BITS_2 = 112
+
+
+def entry_elements_2(asset: int, amount: int) -> Tuple[int, int]:
+    """A version-2 balance as its two elements: x0 = amount mod 2^62 and
+    x1 = tag + 2^13·(amount >> 62), with tag = 2·asset (kind 0: equity). Both stay below 2^63."""
+    if not 1 <= asset <= MAX_ASSETS_2 or not 0 <= amount < 2**AMOUNT_BITS_2:
+        raise ValueError(f"a version-2 entry has an asset in 1..{MAX_ASSETS_2} and an amount below 2^{AMOUNT_BITS_2}")
+    return amount % 2**LOW_BITS, 2 * asset + ((amount >> LOW_BITS) << TAG_BITS)
+
+
+def leaf_of_2(idc: bytes, entries: Sequence[Tuple[int, int]]) -> bytes:
+    """The leaf of statement version 2 over an id commitment and (asset index, amount) entries
+    sorted by asset: the same absorption as version 1's with another tag, each entry encoded by
+    :func:`entry_elements_2`."""
+    return _absorb_leaf(LEAF_TAG_2, idc, [x for a, v in entries for x in entry_elements_2(a, v)])
+
+
+def leaf(user_id: str, salt: bytes, entries: Sequence[Tuple[int, int]], version: int = 1) -> bytes:
+    """The leaf of a user in a round whose inclusion proofs are of format ``version``."""
+    absorb = {1: leaf_of, 2: leaf_of_2}[version]
+    return absorb(id_commitment(salt, user_id), entries)
 
 
 def node(left: bytes, right: bytes) -> bytes:
@@ -205,23 +241,28 @@ def walk(leaf_digest: bytes, leaf_index: int, path: Sequence[bytes]) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# 3. The inclusion proof, JSON version 1
+# 3. The inclusion proof, JSON versions 1 and 2
 # --------------------------------------------------------------------------------------------
-#   {"format": "stark-por/inclusion", "version": 1, "round_id": str, "user_id": str,
+#   {"format": "stark-por/inclusion", "version": 1 or 2, "round_id": str, "user_id": str,
 #    "salt": base64 (32 bytes),
 #    "entries": [{"asset": name, "index": 1-based asset index, "decimals": int,
 #                 "amount": exact decimal string}, ...]   (sorted by index, no zero amounts),
 #    "leaf_index": int, "num_leaves": int (a power of two),
 #    "leaf": base64 digest, "root": hex digest, "path": [base64 digest, ...] (leaf level first)}
 # The "leaf" and "root" a proof names only say where a broken proof breaks; acceptance rests on
-# the walk from the user's own data to the root the user was given.
+# the walk from the user's own data to the root the user was given. The version is the
+# statement version of the round: version 1 amounts are below 2^63, version 2 amounts below
+# 2^112 with asset indices up to 4095, and the leaf is hashed as that version says.
 
 FORMAT = "stark-por/inclusion"
 VERSION = 1
+VERSIONS = (1, 2)
 MAX_PROOF_BYTES = 1 << 20
 MAX_DEPTH = 40
 MAX_DECIMALS = 30
 AMOUNT_BOUND = 1 << 63
+#: per format version: (amount bound, largest asset index)
+DOMAIN = {1: (AMOUNT_BOUND, 2**32 - 1), 2: (2**AMOUNT_BITS_2, MAX_ASSETS_2)}
 _KEYS = {"format", "version", "round_id", "user_id", "salt", "entries", "leaf_index", "num_leaves", "leaf", "root", "path"}
 _ENTRY_KEYS = {"asset", "index", "decimals", "amount"}
 _AMOUNT = re.compile(r"([0-9]{1,40})(?:\.([0-9]{1,30}))?")
@@ -329,8 +370,8 @@ class InclusionProof:
         version = doc.get("version")
         if not _is_int(version):
             raise _malformed("version must be an integer")
-        if version != VERSION:
-            raise Rejected("unknown-version", f"format version {version} (this verifier reads version {VERSION})")
+        if version not in VERSIONS:
+            raise Rejected("unknown-version", f"format version {version} (this verifier reads versions 1 and 2)")
         if set(doc) != _KEYS:
             missing, extra = sorted(_KEYS - set(doc)), sorted(set(doc) - _KEYS)
             raise _malformed(f"fields missing {missing} / unexpected {extra}")
@@ -410,21 +451,26 @@ def _entry(e, i: int) -> Entry:
 # --------------------------------------------------------------------------------------------
 # 4. The round's published summary and its statement fingerprint
 # --------------------------------------------------------------------------------------------
-#   ROUND.stpor.json: {"statement_version": 1, "fingerprint": hex, "round_id": str,
+#   ROUND.stpor.json: {"statement_version": 1 or 2, "fingerprint": hex, "round_id": str,
 #    "range_bits": int, "num_leaves": int, "root": hex,
 #    "assets": [{"asset": name, "decimals": int, "total_units": decimal digits,
 #                "total": the same in display units (optional)}, ...], ...}
 # Other fields (such as "security_bits") are not bound by the fingerprint: never shown.
 #
-#   fingerprint = SHA-256("stark-por/statement" 0x00 || u16le(1) || u16le(len round_id) || round_id
+#   fingerprint = SHA-256("stark-por/statement" 0x00 || u16le(version) || u16le(len round_id) || round_id
 #       || u8(range_bits) || u64le(num_leaves) || root || u32le(K)
 #       || K x (u8(len name) || name || u8(decimals) || u16le(len t) || t))
-# with t the exact total in smallest units as minimal little-endian bytes (0 -> empty).
+# with t the exact total in smallest units as minimal little-endian bytes (0 -> empty). A
+# statement of version 2 (amounts up to 2^112) allows range bounds up to 112 bits and at most
+# 4095 assets; its fingerprint differs from version 1's only in the version field.
 
 STATEMENT_VERSION = 1
+STATEMENT_VERSIONS = (1, 2)
 FINGERPRINT_DOMAIN = b"stark-por/statement\x00"
 MAX_ASSETS = 65536
 MIN_RANGE_BITS, MAX_RANGE_BITS = 32, 63
+#: per statement version: (range bounds, most assets)
+STATEMENT_DOMAIN = {1: ((MIN_RANGE_BITS, MAX_RANGE_BITS), MAX_ASSETS), 2: ((32, AMOUNT_BITS_2), MAX_ASSETS_2)}
 MAX_SUMMARY_BYTES = 64 << 20
 MAX_TOTAL_DIGITS = 4096  # far above any real total, below Python's int-parsing limit
 _DIGITS = re.compile(r"0|[1-9][0-9]*")
@@ -441,10 +487,12 @@ class Summary:
     totals: Tuple[int, ...]  # exact totals in smallest units, same order
     #: the summary's own "fingerprint" field, if it has one (checked by :func:`check_summary`)
     stated_fingerprint: Optional[bytes] = None
+    #: 1, or 2 for a round of the liabilities circuit (amounts up to 2^112)
+    statement_version: int = STATEMENT_VERSION
 
     def fingerprint(self) -> bytes:
         h = hashlib.sha256(FINGERPRINT_DOMAIN)
-        h.update(STATEMENT_VERSION.to_bytes(2, "little"))
+        h.update(self.statement_version.to_bytes(2, "little"))
         round_id = self.round_id.encode()
         h.update(len(round_id).to_bytes(2, "little") + round_id)
         h.update(self.range_bits.to_bytes(1, "little") + self.num_leaves.to_bytes(8, "little") + self.root)
@@ -478,8 +526,8 @@ class Summary:
         version = doc.get("statement_version", STATEMENT_VERSION)  # absent before it was written
         if not _is_int(version):
             raise _malformed("summary: statement_version must be an integer")
-        if version != STATEMENT_VERSION:
-            raise Rejected("unknown-version", f"statement version {version} (this verifier reads version {STATEMENT_VERSION})")
+        if version not in STATEMENT_VERSIONS:
+            raise Rejected("unknown-version", f"statement version {version} (this verifier reads versions 1 and 2)")
         missing = sorted({"round_id", "range_bits", "num_leaves", "root", "assets"} - set(doc))
         if missing:
             raise _malformed(f"summary: fields missing {missing}")
@@ -517,6 +565,7 @@ class Summary:
             assets=tuple(assets),
             totals=tuple(totals),
             stated_fingerprint=None if stated is None else bytes.fromhex(stated),
+            statement_version=version,
         )
 
 
@@ -530,17 +579,21 @@ def _same_amount(text, units: int, decimals: int) -> bool:
 def check_summary(s: Summary) -> bytes:
     """Every field of a decoded summary in its domain, and its own ``fingerprint`` field (if
     any) the one its fields give. Returns the fingerprint."""
+    if s.statement_version not in STATEMENT_DOMAIN:
+        raise Rejected("unknown-version", f"statement version {s.statement_version} (this verifier reads versions 1 and 2)")
+    (min_bits, max_bits), max_assets = STATEMENT_DOMAIN[s.statement_version]
     if not 1 <= len(s.round_id.encode()) <= 256 or any(_is_control(c) for c in s.round_id):
         raise _malformed("summary: round id must be 1 to 256 bytes without control characters")
-    if not MIN_RANGE_BITS <= s.range_bits <= MAX_RANGE_BITS:
-        raise _malformed(f"summary: range bound of {s.range_bits} bits is not in {MIN_RANGE_BITS}..{MAX_RANGE_BITS}")
+    if not min_bits <= s.range_bits <= max_bits:
+        raise _malformed(f"summary: range bound of {s.range_bits} bits is not in {min_bits}..{max_bits}")
     n = s.num_leaves
     if n < 2 or n & (n - 1) or n > 1 << MAX_DEPTH:
         raise _malformed(f"summary: the tree size {n} is not a power of two from 2 to 2^{MAX_DEPTH}")
     if digest_from_bytes(s.root) is None:
         raise _malformed("summary: the root is not a canonical digest")
-    if not 1 <= len(s.assets) <= MAX_ASSETS or len(s.totals) != len(s.assets):
-        raise _malformed(f"summary: a statement lists 1 to {MAX_ASSETS} assets with one total each")
+    if not 1 <= len(s.assets) <= max_assets or len(s.totals) != len(s.assets):
+        raise _malformed(f"summary: a statement of version {s.statement_version} lists 1 to {max_assets} assets "
+                         "with one total each")
     names = set()
     for (name, decimals), total in zip(s.assets, s.totals):
         if not _ASSET_NAME.fullmatch(name) or not 0 <= decimals <= MAX_DECIMALS:
@@ -580,7 +633,7 @@ def check(
     if not isinstance(summary, Summary):
         raise TypeError(f"check() takes the round's Summary, not {type(summary).__name__}: {BARE_ROOT}")
     # the same order of checks as the Rust core
-    if proof.version != VERSION:
+    if proof.version not in VERSIONS:
         raise Rejected("unknown-version", f"format version {proof.version}")
     _check_fields(proof)
     actual = check_summary(summary)
@@ -588,6 +641,10 @@ def check(
         raise Rejected("wrong-user", f"the inclusion proof is for user {proof.user_id!r}, not {user_id!r}")
     if fingerprint is not None and fingerprint != actual:
         raise Rejected("wrong-statement", f"the statement's fingerprint is {actual.hex()}, not the {fingerprint.hex()} you were given")
+    if proof.version != summary.statement_version:
+        raise Rejected("version-mismatch", f"the inclusion proof is of version {proof.version} (for rounds of statement "
+                                           f"version {proof.version}), the round's statement is of version "
+                                           f"{summary.statement_version}")
     if proof.round_id != summary.round_id:
         raise Rejected("wrong-round", f"the inclusion proof is for round {proof.round_id!r}, not {summary.round_id!r}")
     n = summary.num_leaves
@@ -603,7 +660,7 @@ def check(
         if (name, decimals) != (e.asset, e.decimals):
             raise Rejected("asset-mismatch", f"asset {e.index} of the statement is {name} with {decimals} decimals, the proof calls it {e.asset} with {e.decimals}")
 
-    recomputed = leaf(proof.user_id, proof.salt, [(e.index, e.units) for e in proof.entries])
+    recomputed = leaf(proof.user_id, proof.salt, [(e.index, e.units) for e in proof.entries], proof.version)
     if recomputed != proof.leaf:
         raise Rejected("leaf-mismatch", "the user's id, salt and balances do not hash to the leaf the proof names")
     reached = walk(recomputed, proof.leaf_index, proof.path)
@@ -652,13 +709,15 @@ def _check_fields(p: InclusionProof) -> None:
         raise _malformed("round id must be 1 to 256 bytes without control characters")
     if not 1 <= len(p.user_id.encode()) <= 256:
         raise _malformed("user id must be 1 to 256 bytes")
+    bound, max_index = DOMAIN[p.version]
     for i, e in enumerate(p.entries):
-        if not 1 <= e.index < 2**32:
-            raise _malformed(f"entry {i}: asset index {e.index} is not in [1, 2^32)")
+        if not 1 <= e.index <= max_index:
+            raise _malformed(f"entry {i}: asset index {e.index} is not in [1, {max_index}] (format version {p.version})")
         if i > 0 and p.entries[i - 1].index >= e.index:
             raise _malformed(f"entry {i}: entries must be sorted by asset index, without repeats")
-        if not 1 <= e.units < AMOUNT_BOUND:
-            raise _malformed(f"entry {i}: amount is not in [1, 2^63) smallest units")
+        if not 1 <= e.units < bound:
+            raise _malformed(f"entry {i}: amount is not in [1, 2^{bound.bit_length() - 1}) smallest units "
+                             f"(format version {p.version})")
     n = p.num_leaves
     if n < 2 or n & (n - 1) or n > 1 << MAX_DEPTH:
         raise _malformed(f"the tree size {n} is not a power of two from 2 to 2^{MAX_DEPTH}")

@@ -198,7 +198,7 @@ fn checks(seq: &mut Sequence) -> Vec<String> {
             .iter()
             .map(|&(k, amount)| {
                 let a = &assets[k as usize - 1];
-                InclusionEntry { asset: a.name.clone(), index: k, decimals: a.decimals, amount }
+                InclusionEntry { asset: a.name.clone(), index: k, decimals: a.decimals, amount: amount.into() }
             })
             .collect(),
         leaf_index: u as u64,

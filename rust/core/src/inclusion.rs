@@ -11,6 +11,7 @@
 //! | `unknown-version` | a format version this verifier does not read |
 //! | `wrong-user` | the proof is for another user id than the one checking it |
 //! | `wrong-statement` | the anchor's fingerprint is not the one the user was given |
+//! | `version-mismatch` | the proof's format version is not the anchor's statement version |
 //! | `wrong-round` | the proof belongs to another round than the statement's |
 //! | `asset-mismatch` | an entry's asset (index, name, decimals) differs from the statement's list |
 //! | `leaf-mismatch` | the user's id, salt and balances do not hash to the proof's leaf |
@@ -23,6 +24,12 @@
 //! `balance-mismatch` (the user's expected balances differ from the proven ones) compares
 //! decoded values and is left to the caller.
 //!
+//! **Versions.** A proof's format version is the statement version of its round: version 1
+//! leaves hash `(asset index, amount)` with amounts below `2^63` (`stark_por_solvency::hash`),
+//! version 2 leaves hash version-2 entries with amounts below `2^112`
+//! ([`crate::v2::inclusion::user_leaf`]). Everything else (fields, tree, path walk, order of the
+//! checks) is shared; a proof is only checked against an anchor of its own statement version.
+//!
 //! The JSON encoding lives in Python (`stark_por/inclusion.py`); this module works on the
 //! decoded values.
 
@@ -31,12 +38,16 @@ use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, leaf_digest, 
 use crate::statement::{validate_round_id, Asset, Statement, Summary, MAX_DECIMALS, MAX_DEPTH};
 use crate::user_commitment;
 
-/// The inclusion proof format version this code reads and writes.
+/// The inclusion proof format version of rounds of statement version 1.
 pub const INCLUSION_VERSION: u64 = 1;
+/// The inclusion proof format version of rounds of statement version 2 (`crate::v2`).
+pub const INCLUSION_VERSION_2: u64 = 2;
 /// Longest user id, in bytes (as in the ledger).
 pub const MAX_USER_ID: usize = 256;
-/// Amounts must be below this bound to be field elements the circuit could range-check.
+/// Version-1 amounts must be below this bound to be field elements the circuit could range-check.
 pub const AMOUNT_BOUND: u64 = 1 << 63;
+/// Bits of the largest version-2 amount (every amount is below `2^112`).
+pub const AMOUNT_BITS_2: u32 = stark_por_liabilities::hash::MAX_AMOUNT_BITS;
 
 /// One balance of the user: the asset's 1-based index in the statement's asset list, its name
 /// and decimals (as the exchange labels it), and the amount in the asset's smallest unit.
@@ -45,7 +56,7 @@ pub struct InclusionEntry {
     pub asset: String,
     pub index: u32,
     pub decimals: u8,
-    pub amount: u64,
+    pub amount: u128,
 }
 
 /// A decoded inclusion proof.
@@ -68,9 +79,11 @@ pub struct InclusionProof {
 }
 
 /// What a proof is checked against: the round's verified statement or its published summary.
-/// Either fixes the round id, the tree size, the root and the asset list, and has a fingerprint.
+/// Either fixes the statement version, the round id, the tree size, the root and the asset
+/// list, and has a fingerprint.
 #[derive(Debug, Clone, Copy)]
 pub struct Anchor<'a> {
+    statement_version: u16,
     round_id: &'a str,
     num_leaves: u64,
     root: [u8; 32],
@@ -79,18 +92,54 @@ pub struct Anchor<'a> {
 }
 
 impl<'a> Anchor<'a> {
-    /// A statement recovered by verifying the round's proof.
+    /// A version-1 statement recovered by verifying the round's proof.
     pub fn statement(s: &'a Statement) -> Self {
-        Anchor { round_id: &s.round_id, num_leaves: s.num_leaves, root: s.root, assets: &s.assets, fingerprint: s.fingerprint() }
+        Anchor {
+            statement_version: crate::statement::STATEMENT_VERSION,
+            round_id: &s.round_id,
+            num_leaves: s.num_leaves,
+            root: s.root,
+            assets: &s.assets,
+            fingerprint: s.fingerprint(),
+        }
     }
 
-    /// The round's published summary (validate it first: [`Summary::validate`]).
+    /// A version-2 statement recovered by verifying the round's proof.
+    pub fn statement_v2(s: &'a crate::v2::Statement) -> Self {
+        Anchor {
+            statement_version: crate::v2::STATEMENT_VERSION,
+            round_id: &s.round_id,
+            num_leaves: s.num_leaves,
+            root: s.root,
+            assets: &s.assets,
+            fingerprint: s.fingerprint(),
+        }
+    }
+
+    /// The published summary of a version-1 round (validate it first: [`Summary::validate`]).
     pub fn summary(s: &'a Summary) -> Self {
-        Anchor { round_id: &s.round_id, num_leaves: s.num_leaves, root: s.root, assets: &s.assets, fingerprint: s.fingerprint() }
+        Self::summary_as(s, crate::statement::STATEMENT_VERSION)
+    }
+
+    /// The published summary of a round of `statement_version` (validate it first:
+    /// [`Summary::validate_as`]).
+    pub fn summary_as(s: &'a Summary, statement_version: u16) -> Self {
+        Anchor {
+            statement_version,
+            round_id: &s.round_id,
+            num_leaves: s.num_leaves,
+            root: s.root,
+            assets: &s.assets,
+            fingerprint: s.fingerprint_as(statement_version),
+        }
     }
 
     pub fn fingerprint(&self) -> [u8; 32] {
         self.fingerprint
+    }
+
+    pub fn statement_version(&self) -> u16 {
+        self.statement_version
     }
 }
 
@@ -107,12 +156,14 @@ pub struct Expected<'a> {
 pub enum InclusionError {
     #[error("malformed inclusion proof: {0}")]
     Malformed(String),
-    #[error("inclusion proof version {0} is not supported (this verifier reads version {INCLUSION_VERSION})")]
+    #[error("inclusion proof version {0} is not supported (this verifier reads versions 1 and 2)")]
     UnknownVersion(u64),
     #[error("the inclusion proof is for user {actual:?}, not {expected:?}")]
     WrongUser { expected: String, actual: String },
     #[error("the statement's fingerprint is {actual}, not the {expected} you were given")]
     WrongStatement { expected: String, actual: String },
+    #[error("the inclusion proof is of version {proof} (for rounds of statement version {proof}), the round's statement is of version {statement}")]
+    VersionMismatch { proof: u64, statement: u16 },
     #[error("the inclusion proof is for round {actual:?}, not {expected:?}")]
     WrongRound { expected: String, actual: String },
     #[error("asset mismatch: {0}")]
@@ -133,6 +184,7 @@ impl InclusionError {
             InclusionError::UnknownVersion(_) => "unknown-version",
             InclusionError::WrongUser { .. } => "wrong-user",
             InclusionError::WrongStatement { .. } => "wrong-statement",
+            InclusionError::VersionMismatch { .. } => "version-mismatch",
             InclusionError::WrongRound { .. } => "wrong-round",
             InclusionError::AssetMismatch(_) => "asset-mismatch",
             InclusionError::LeafMismatch => "leaf-mismatch",
@@ -186,10 +238,37 @@ pub fn path_from_tree(tree: &[Digest], leaf_index: u64) -> Vec<Digest> {
     path
 }
 
+/// The leaf of the proof's user from their id, salt and balances, hashed as the proof's format
+/// version says.
+pub fn proof_leaf(p: &InclusionProof) -> Result<[u8; 32], InclusionError> {
+    let balances: Vec<(u32, u128)> = p.entries.iter().map(|e| (e.index, e.amount)).collect();
+    versioned_leaf(p.version, &p.user_id, &p.salt, &balances)
+}
+
+/// The leaf of a user with balances `(1-based asset index, amount)` in a round whose inclusion
+/// proofs are of format `version`: version 1's leaf (amounts below `2^63`) or version 2's.
+pub fn versioned_leaf(version: u64, user_id: &str, salt: &[u8; 32], balances: &[(u32, u128)]) -> Result<[u8; 32], InclusionError> {
+    match version {
+        INCLUSION_VERSION => {
+            let entries = balances
+                .iter()
+                .enumerate()
+                .map(|(i, &(index, amount))| match u64::try_from(amount) {
+                    Ok(amount) if amount < AMOUNT_BOUND => Ok((index, amount)),
+                    _ => Err(InclusionError::Malformed(format!("entry {i}: amount {amount} is not in [1, 2^63)"))),
+                })
+                .collect::<Result<Vec<Entry>, _>>()?;
+            Ok(compute_leaf(user_id, salt, &entries))
+        },
+        INCLUSION_VERSION_2 => Ok(digest_to_bytes(&crate::v2::inclusion::user_leaf(user_id, salt, balances)?)),
+        v => Err(InclusionError::UnknownVersion(v)),
+    }
+}
+
 /// Checks `proof` against `anchor` for the user `expected` names. Ok means: the proof is this
-/// user's, the anchor is the statement they were told of (when they know its fingerprint), the
-/// round, tree size and asset labels are the anchor's, and the user's own id, salt and balances
-/// hash to a leaf from which the path reaches the anchor's root.
+/// user's, the anchor is the statement they were told of (when they know its fingerprint) and of
+/// the proof's version, the round, tree size and asset labels are the anchor's, and the user's
+/// own id, salt and balances hash to a leaf from which the path reaches the anchor's root.
 pub fn verify_inclusion(proof: &InclusionProof, anchor: &Anchor<'_>, expected: &Expected<'_>) -> Result<(), InclusionError> {
     let checked = check_structure(proof)?;
 
@@ -200,6 +279,9 @@ pub fn verify_inclusion(proof: &InclusionProof, anchor: &Anchor<'_>, expected: &
         if fingerprint != anchor.fingerprint {
             return Err(InclusionError::WrongStatement { expected: hex(&fingerprint), actual: hex(&anchor.fingerprint) });
         }
+    }
+    if proof.version != anchor.statement_version as u64 {
+        return Err(InclusionError::VersionMismatch { proof: proof.version, statement: anchor.statement_version });
     }
     if proof.round_id != anchor.round_id {
         return Err(InclusionError::WrongRound { expected: anchor.round_id.into(), actual: proof.round_id.clone() });
@@ -220,8 +302,7 @@ pub fn verify_inclusion(proof: &InclusionProof, anchor: &Anchor<'_>, expected: &
     }
     check_assets(&proof.entries, anchor.assets)?;
 
-    let entries: Vec<Entry> = proof.entries.iter().map(|e| (e.index, e.amount)).collect();
-    let leaf = compute_leaf(&proof.user_id, &proof.salt, &entries);
+    let leaf = proof_leaf(proof)?;
     if leaf != proof.leaf {
         return Err(InclusionError::LeafMismatch);
     }
@@ -246,9 +327,12 @@ struct Checked {
 /// Every field in its domain.
 fn check_structure(p: &InclusionProof) -> Result<Checked, InclusionError> {
     let bad = |m: String| Err(InclusionError::Malformed(m));
-    if p.version != INCLUSION_VERSION {
-        return Err(InclusionError::UnknownVersion(p.version));
-    }
+    // the amount bound and the most assets a leaf can name, per version
+    let (amount_bits, max_index) = match p.version {
+        INCLUSION_VERSION => (AMOUNT_BOUND.trailing_zeros(), u32::MAX),
+        INCLUSION_VERSION_2 => (AMOUNT_BITS_2, stark_por_liabilities::hash::MAX_ASSETS as u32),
+        v => return Err(InclusionError::UnknownVersion(v)),
+    };
     if let Err(e) = validate_round_id(&p.round_id) {
         return bad(e.to_string());
     }
@@ -259,6 +343,9 @@ fn check_structure(p: &InclusionProof) -> Result<Checked, InclusionError> {
         if e.index == 0 {
             return bad(format!("entry {i}: asset indices start at 1"));
         }
+        if e.index > max_index {
+            return bad(format!("entry {i}: asset index {} is above {max_index}, the most a version-{} leaf names", e.index, p.version));
+        }
         if i > 0 && p.entries[i - 1].index >= e.index {
             return bad(format!("entry {i}: entries must be sorted by asset index, without repeats"));
         }
@@ -268,8 +355,8 @@ fn check_structure(p: &InclusionProof) -> Result<Checked, InclusionError> {
         if let Err(err) = (Asset { name: e.asset.clone(), decimals: e.decimals }).validate() {
             return bad(format!("entry {i}: {err}"));
         }
-        if e.amount == 0 || e.amount >= AMOUNT_BOUND {
-            return bad(format!("entry {i}: amount {} is not in [1, 2^63)", e.amount));
+        if e.amount == 0 || e.amount >> amount_bits != 0 {
+            return bad(format!("entry {i}: amount {} is not in [1, 2^{amount_bits})", e.amount));
         }
     }
     let n = p.num_leaves;
@@ -366,7 +453,7 @@ mod tests {
                     .iter()
                     .map(|&(a, amount)| {
                         let asset = &asset_list[a as usize - 1];
-                        InclusionEntry { asset: asset.name.clone(), index: a, decimals: asset.decimals, amount }
+                        InclusionEntry { asset: asset.name.clone(), index: a, decimals: asset.decimals, amount: amount.into() }
                     })
                     .collect(),
                 leaf_index: index,
@@ -464,8 +551,7 @@ mod tests {
         let r = round();
         let mut p = r.proofs[0].clone();
         p.entries[0].amount -= 1;
-        let entries: Vec<Entry> = p.entries.iter().map(|e| (e.index, e.amount)).collect();
-        p.leaf = compute_leaf(&p.user_id, &p.salt, &entries);
+        p.leaf = proof_leaf(&p).unwrap();
         assert_eq!(reason(&p, &r.statement), "path-mismatch");
     }
 
@@ -539,9 +625,21 @@ mod tests {
             tamper(&mut p);
             assert_eq!(reason(&p, &r.statement), "malformed", "case {i}");
         }
+        for version in [0, 3, u64::MAX] {
+            let mut p = base.clone();
+            p.version = version;
+            assert_eq!(reason(&p, &r.statement), "unknown-version");
+        }
+        // a version-2 leaf names at most 4,095 assets and amounts below 2^112; version 1 below 2^63
         let mut p = base.clone();
-        p.version = 2;
-        assert_eq!(reason(&p, &r.statement), "unknown-version");
+        p.version = INCLUSION_VERSION_2;
+        p.entries[1].index = 4_096;
+        assert_eq!(reason(&p, &r.statement), "malformed");
+        p.entries[1].index = 3;
+        p.entries[1].amount = 1 << 112;
+        assert_eq!(reason(&p, &r.statement), "malformed");
+        p.entries[1].amount = (1 << 112) - 1;
+        assert_eq!(reason(&p, &r.statement), "version-mismatch");
     }
 
     #[test]
@@ -578,7 +676,8 @@ mod tests {
                 entries: (lo..hi)
                     .map(|e| {
                         let a = &asset_list[asset_index[e] as usize];
-                        InclusionEntry { asset: a.name.clone(), index: asset_index[e] + 1, decimals: a.decimals, amount: amounts[e] }
+                        let amount = amounts[e].into();
+                        InclusionEntry { asset: a.name.clone(), index: asset_index[e] + 1, decimals: a.decimals, amount }
                     })
                     .collect(),
                 leaf_index: out.positions[u],

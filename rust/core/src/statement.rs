@@ -191,10 +191,30 @@ pub struct Summary {
 impl Summary {
     /// Every field in the domain a statement of version 1 can have.
     pub fn validate(&self) -> Result<()> {
+        self.validate_as(STATEMENT_VERSION)
+    }
+
+    /// Every field in the domain a statement of `statement_version` (1 or 2) can have: version 2
+    /// allows range bounds up to 112 bits and at most `crate::v2`'s asset count.
+    pub fn validate_as(&self, statement_version: u16) -> Result<()> {
         validate_round_id(&self.round_id)?;
-        let bits = stark_por_solvency::air::MIN_RANGE_BITS..=stark_por_solvency::air::MAX_RANGE_BITS;
+        let (bits, max_assets) = match statement_version {
+            STATEMENT_VERSION => {
+                (stark_por_solvency::air::MIN_RANGE_BITS..=stark_por_solvency::air::MAX_RANGE_BITS, MAX_ASSETS)
+            },
+            crate::v2::STATEMENT_VERSION => {
+                (crate::v2::MIN_RANGE_BITS..=crate::v2::MAX_RANGE_BITS, stark_por_liabilities::hash::MAX_ASSETS)
+            },
+            v => return Err(Error::Input(format!("statement version {v} is unknown (1 or 2)"))),
+        };
         if !bits.contains(&self.range_bits) {
             return Err(Error::Input(format!("range bound of {} bits is not in {bits:?}", self.range_bits)));
+        }
+        if self.assets.len() > max_assets {
+            return Err(Error::Input(format!(
+                "{} assets: a statement of version {statement_version} lists at most {max_assets}",
+                self.assets.len()
+            )));
         }
         let n = self.num_leaves;
         if n < 2 || !n.is_power_of_two() || n.trailing_zeros() > MAX_DEPTH {

@@ -207,24 +207,28 @@ fn digests(bytes: &[u8], what: &str) -> PyResult<Vec<[u8; 32]>> {
 /// [(asset, decimals, exact total as little-endian bytes)]).
 type SummaryArgs = (String, u32, u64, Vec<u8>, Vec<(String, u8, Vec<u8>)>);
 
-fn summary_of(args: SummaryArgs) -> PyResult<Summary> {
+/// A summary checked against the domain of `statement_version` (1 or 2).
+fn summary_as(args: SummaryArgs, statement_version: u16) -> PyResult<Summary> {
     let (round_id, range_bits, num_leaves, root, assets) = args;
     let (assets, totals) = assets.into_iter().map(|(name, decimals, total)| (Asset { name, decimals }, total)).unzip();
     let summary = Summary { round_id, range_bits, num_leaves, root: digest32(&root, "root")?, assets, totals };
-    summary.validate().map_err(|e| PyValueError::new_err(e.to_string()))?;
+    summary.validate_as(statement_version).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(summary)
 }
 
-/// statement_fingerprint(summary) -> the 32-byte fingerprint of a published statement
-/// (see `SummaryArgs`); ValueError naming the field out of its domain.
+/// statement_fingerprint(summary, statement_version=1) -> the 32-byte fingerprint of a published
+/// statement (see `SummaryArgs`); ValueError naming the field out of its version's domain.
 #[pyfunction]
-fn statement_fingerprint(py: Python<'_>, summary: SummaryArgs) -> PyResult<Bound<'_, PyBytes>> {
-    Ok(PyBytes::new(py, &summary_of(summary)?.fingerprint()))
+#[pyo3(signature = (summary, statement_version=1))]
+fn statement_fingerprint(py: Python<'_>, summary: SummaryArgs, statement_version: u16) -> PyResult<Bound<'_, PyBytes>> {
+    let summary = summary_as(summary, statement_version)?;
+    Ok(PyBytes::new(py, &summary.fingerprint_as(statement_version)))
 }
 
-/// verify_inclusion(version, round_id, user_id, salt, entries [(asset, index, decimals, amount)],
-/// leaf_index, num_leaves, leaf, root, path (32 bytes per sibling), anchor (see `SummaryArgs`),
-/// expected_user, expected_fingerprint) -> None; raises InvalidInclusionProof.
+/// verify_inclusion(version, round_id, user_id, salt, entries [(asset, index, decimals, amount
+/// below 2^128)], leaf_index, num_leaves, leaf, root, path (32 bytes per sibling), anchor (see
+/// `SummaryArgs`), anchor_version (its statement version), expected_user, expected_fingerprint)
+/// -> None; raises InvalidInclusionProof.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn verify_inclusion(
@@ -233,13 +237,14 @@ fn verify_inclusion(
     round_id: String,
     user_id: String,
     salt: &[u8],
-    entries: Vec<(String, u32, u8, u64)>,
+    entries: Vec<(String, u32, u8, u128)>,
     leaf_index: u64,
     num_leaves: u64,
     leaf: &[u8],
     root: &[u8],
     path: &[u8],
     anchor: SummaryArgs,
+    anchor_version: u16,
     expected_user: &str,
     expected_fingerprint: Option<Vec<u8>>,
 ) -> PyResult<()> {
@@ -258,18 +263,22 @@ fn verify_inclusion(
         root: digest32(root, "root")?,
         path: digests(path, "path")?,
     };
-    let summary = summary_of(anchor)?;
+    let summary = summary_as(anchor, anchor_version)?;
     let expected = Expected {
         user_id: expected_user,
         fingerprint: expected_fingerprint.map(|f| digest32(&f, "expected fingerprint")).transpose()?,
     };
-    core::inclusion::verify_inclusion(&proof, &Anchor::summary(&summary), &expected).map_err(|e| to_py(py, e.into()))
+    let anchor = Anchor::summary_as(&summary, anchor_version);
+    core::inclusion::verify_inclusion(&proof, &anchor, &expected).map_err(|e| to_py(py, e.into()))
 }
 
-/// inclusion_leaf(user_id, salt, entries [(index, amount)]) -> the user's leaf digest (32 bytes).
+/// inclusion_leaf(user_id, salt, entries [(index, amount)], version=1) -> the user's leaf digest
+/// (32 bytes) in a round whose inclusion proofs are of `version`; InvalidInclusionProof
+/// (`malformed`) for an amount or index out of that version's domain.
 #[pyfunction]
-fn inclusion_leaf<'py>(py: Python<'py>, user_id: &str, salt: &[u8], entries: Vec<(u32, u64)>) -> PyResult<Bound<'py, PyBytes>> {
-    let leaf = core::inclusion::compute_leaf(user_id, &digest32(salt, "salt")?, &entries);
+#[pyo3(signature = (user_id, salt, entries, version=1))]
+fn inclusion_leaf<'py>(py: Python<'py>, user_id: &str, salt: &[u8], entries: Vec<(u32, u128)>, version: u64) -> PyResult<Bound<'py, PyBytes>> {
+    let leaf = core::inclusion::versioned_leaf(version, user_id, &digest32(salt, "salt")?, &entries).map_err(|e| to_py(py, e.into()))?;
     Ok(PyBytes::new(py, &leaf))
 }
 

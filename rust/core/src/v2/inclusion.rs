@@ -1,12 +1,13 @@
 //! Inclusion in a version-2 round: a user's leaf recomputed from their id, salt and
-//! `(asset, amount)` balances with the version-2 leaf hash, and the full-depth path of the round
-//! tree (nodes and the path walk are version 1's: `crate::inclusion`).
+//! `(asset, amount)` balances with the version-2 leaf hash. The proof, its checks and the
+//! full-depth path of the round tree are version 1's (`crate::inclusion`, format version 2),
+//! which calls [`user_leaf`] for proofs of version 2.
 
 use stark_por_liabilities::hash::{leaf_digest, Entry, MAX_AMOUNT_BITS};
-use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, Digest};
+use stark_por_solvency::hash::{digest_from_bytes, Digest};
 
 pub use crate::inclusion::path_from_tree;
-use crate::inclusion::{hex, walk_path, InclusionError};
+use crate::inclusion::InclusionError;
 use crate::user_commitment;
 
 /// The leaf of a user from their id, salt and balances `(1-based asset index, amount)`, sorted
@@ -31,21 +32,4 @@ pub fn user_leaf(user_id: &str, salt: &[u8; 32], balances: &[(u32, u128)]) -> Re
 /// The tree of [`super::ProveOutput::tree`] as digests (its zero slot `[0]` becomes zero).
 pub fn tree_digests(tree: &[[u8; 32]]) -> Vec<Digest> {
     tree.iter().map(|b| digest_from_bytes(b).unwrap_or_default()).collect()
-}
-
-/// Checks that `path` (leaf level first) leads from `leaf` at `leaf_index` of a tree of
-/// `num_leaves` leaves to `root`.
-pub fn check_path(leaf: &Digest, leaf_index: u64, num_leaves: u64, path: &[Digest], root: &[u8; 32]) -> Result<(), InclusionError> {
-    if num_leaves < 2 || !num_leaves.is_power_of_two() || leaf_index >= num_leaves {
-        return Err(InclusionError::Malformed(format!("leaf {leaf_index} is not a leaf of a tree of {num_leaves}")));
-    }
-    let depth = num_leaves.trailing_zeros() as usize;
-    if path.len() != depth {
-        return Err(InclusionError::PathMismatch(format!("{} siblings for a tree of depth {depth}", path.len())));
-    }
-    let reached = digest_to_bytes(&walk_path(leaf, leaf_index, path));
-    if &reached != root {
-        return Err(InclusionError::RootMismatch { expected: hex(root), actual: hex(&reached) });
-    }
-    Ok(())
 }

@@ -43,7 +43,7 @@
 //!    fingerprint) into the statement dict; `read_statement` on version-2 files.
 //! 2. The Python ledger's wide amounts (u128 or two u64 columns) and the range bound up to 112.
 //! 3. A version-2 inclusion proof format (amounts as decimal strings, `version: 2`) checked by
-//!    [`inclusion::check_path`] in Rust and independently by `pyverify.py` and the page.
+//!    [`crate::inclusion::verify_inclusion`] in Rust and independently by `pyverify.py` and the page.
 //! 4. `stark-por prove` switched to version 2 (streaming/spill and Ray jobs for forests).
 //! 5. `crate::verify` and `crate::read_statement` still refuse version-2 files as an unknown
 //!    format version: the binding should call [`verify_any`] instead.

@@ -5,9 +5,9 @@ use stark_por_liabilities::prover::amount_parts_of;
 use stark_por_solvency::hash::{digest_to_bytes, merkle_tree};
 
 use super::file::RoundFile;
-use super::inclusion::{check_path, path_from_tree, tree_digests, user_leaf};
+use super::inclusion::{path_from_tree, tree_digests, user_leaf};
 use super::*;
-use crate::inclusion::InclusionError;
+use crate::inclusion::{verify_inclusion, Anchor, Expected, InclusionEntry, InclusionError, InclusionProof, INCLUSION_VERSION_2};
 
 const SECRET: &[u8] = b"a version-2 round secret of enough bytes";
 const MAX: u128 = (1 << 112) - 1;
@@ -207,36 +207,114 @@ fn the_same_round_proves_to_the_same_bytes() {
     assert!(other_round().forests.len() >= 2);
 }
 
-#[test]
-fn inclusion_paths_lead_to_the_round_root_and_fail_when_an_amount_changes() {
-    let (l, out) = round();
+/// User `u`'s version-2 inclusion proof, cut from the round's tree.
+fn inclusion_proof(l: &Owned, out: &ProveOutput, u: usize) -> InclusionProof {
+    let (pos, n) = (out.positions[u], out.statement.num_leaves);
     let tree = tree_digests(&out.tree);
-    let n = out.statement.num_leaves;
+    InclusionProof {
+        version: INCLUSION_VERSION_2,
+        round_id: out.statement.round_id.clone(),
+        user_id: l.ids[u].clone(),
+        salt: out.salts[u],
+        entries: l
+            .balances(u)
+            .into_iter()
+            .map(|(index, amount)| {
+                let a = &l.assets[index as usize - 1];
+                InclusionEntry { asset: a.name.clone(), index, decimals: a.decimals, amount }
+            })
+            .collect(),
+        leaf_index: pos,
+        num_leaves: n,
+        leaf: out.tree[(n + pos) as usize],
+        root: out.statement.root,
+        path: path_from_tree(&tree, pos).iter().map(digest_to_bytes).collect(),
+    }
+}
+
+fn inclusion_reason(p: &InclusionProof, anchor: &Anchor<'_>) -> &'static str {
+    let expected = Expected { user_id: &p.user_id, fingerprint: None };
+    verify_inclusion(p, anchor, &expected).map_or_else(|e| e.reason(), |()| "included")
+}
+
+#[test]
+fn inclusion_proofs_verify_against_the_statement_and_its_summary_and_fail_when_an_amount_changes() {
+    let (l, out) = round();
+    let summary = out.statement.summary();
+    summary.validate_as(STATEMENT_VERSION).unwrap();
+    let (by_statement, by_summary) = (Anchor::statement_v2(&out.statement), Anchor::summary_as(&summary, STATEMENT_VERSION));
+    assert_eq!(by_statement.fingerprint(), out.statement.fingerprint());
+    assert_eq!(by_summary.fingerprint(), out.statement.fingerprint());
     for u in [0usize, 1, 9, 10, 37, 150, 299] {
-        let (pos, salt) = (out.positions[u], out.salts[u]);
-        let balances = l.balances(u);
-        let leaf = user_leaf(&l.ids[u], &salt, &balances).unwrap();
-        assert_eq!(leaf, tree[(n + pos) as usize], "user {u}");
-        let path = path_from_tree(&tree, pos);
-        check_path(&leaf, pos, n, &path, &out.statement.root).unwrap();
-        // one smallest unit more (or less) for any balance breaks it
-        for k in 0..balances.len() {
+        let p = inclusion_proof(l, out, u);
+        assert_eq!(user_leaf(&p.user_id, &p.salt, &l.balances(u)).map(|d| digest_to_bytes(&d)), Ok(p.leaf));
+        for anchor in [&by_statement, &by_summary] {
+            let expected = Expected { user_id: &l.ids[u], fingerprint: Some(out.statement.fingerprint()) };
+            verify_inclusion(&p, anchor, &expected).unwrap();
+        }
+        // one smallest unit more (or less) for any balance is a leaf mismatch, and with the leaf
+        // recomputed a path mismatch
+        for k in 0..p.entries.len() {
             for delta in [1i128, -1] {
-                let mut changed = balances.clone();
-                changed[k].1 = (changed[k].1 as i128 + delta) as u128;
-                if changed[k].1 == 0 || changed[k].1 > MAX {
+                let mut changed = p.clone();
+                changed.entries[k].amount = (changed.entries[k].amount as i128 + delta) as u128;
+                if changed.entries[k].amount == 0 || changed.entries[k].amount > MAX {
                     continue;
                 }
-                let leaf = user_leaf(&l.ids[u], &salt, &changed).unwrap();
-                assert!(matches!(check_path(&leaf, pos, n, &path, &out.statement.root), Err(InclusionError::RootMismatch { .. })));
+                assert_eq!(inclusion_reason(&changed, &by_statement), "leaf-mismatch", "user {u} entry {k}");
+                changed.leaf = crate::inclusion::proof_leaf(&changed).unwrap();
+                assert_eq!(inclusion_reason(&changed, &by_statement), "path-mismatch", "user {u} entry {k}");
             }
         }
-        let other = if pos == 0 { 1 } else { pos - 1 };
-        assert!(check_path(&leaf, other, n, &path, &out.statement.root).is_err());
-        assert!(matches!(check_path(&leaf, pos, n, &path[1..], &out.statement.root), Err(InclusionError::PathMismatch(_))));
+        let mut moved = p.clone();
+        moved.leaf_index ^= 1;
+        assert_eq!(inclusion_reason(&moved, &by_statement), "path-mismatch");
+        let mut short = p.clone();
+        short.path.pop();
+        assert_eq!(inclusion_reason(&short, &by_summary), "path-mismatch");
     }
     assert!(matches!(user_leaf("u", &[0; 32], &[(1, MAX + 1)]), Err(InclusionError::Malformed(_))));
     assert!(matches!(user_leaf("u", &[0; 32], &[(2, 1), (1, 1)]), Err(InclusionError::Malformed(_))));
+}
+
+#[test]
+fn proofs_and_anchors_of_different_statement_versions_are_refused() {
+    let (l, out) = round();
+    let summary = out.statement.summary();
+    let p = inclusion_proof(l, out, 0);
+    // the v2 round's fields read as a version-1 summary: another fingerprint, another version
+    assert_eq!(inclusion_reason(&p, &Anchor::summary(&summary)), "version-mismatch");
+    assert_ne!(Anchor::summary(&summary).fingerprint(), out.statement.fingerprint());
+    // the same proof relabelled version 1 against the version-2 statement
+    let mut v1 = p.clone();
+    v1.version = crate::inclusion::INCLUSION_VERSION;
+    v1.entries.retain(|e| e.amount < 1 << 63);
+    assert_eq!(inclusion_reason(&v1, &Anchor::statement_v2(&out.statement)), "version-mismatch");
+    // the expected fingerprint is checked first: a user holding the v2 fingerprint sees the
+    // version-1 reading of the summary as another statement
+    let expected = Expected { user_id: &p.user_id, fingerprint: Some(out.statement.fingerprint()) };
+    let err = verify_inclusion(&p, &Anchor::summary(&summary), &expected).unwrap_err();
+    assert_eq!(err.reason(), "wrong-statement");
+    // a version-1 proof's amounts stop at 2^63, a version-2 one's at 2^112
+    let whale = (0..300).find(|&u| l.balances(u).iter().any(|&(_, a)| a >= 1 << 63)).unwrap();
+    let mut p = inclusion_proof(l, out, whale);
+    assert_eq!(inclusion_reason(&p, &Anchor::statement_v2(&out.statement)), "included");
+    p.version = crate::inclusion::INCLUSION_VERSION;
+    assert_eq!(inclusion_reason(&p, &Anchor::statement_v2(&out.statement)), "malformed");
+}
+
+#[test]
+fn a_summary_of_version_2_takes_range_bounds_up_to_112_bits() {
+    let mut s = round().1.statement.summary();
+    assert!(s.validate().is_err(), "a 112-bit bound is out of version 1's domain");
+    s.validate_as(2).unwrap();
+    for bits in [31, 113] {
+        s.range_bits = bits;
+        assert!(s.validate_as(2).is_err(), "{bits} bits");
+    }
+    s.range_bits = 62;
+    s.validate().unwrap();
+    assert!(s.validate_as(3).is_err());
 }
 
 #[test]
