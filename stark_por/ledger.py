@@ -8,11 +8,14 @@ are not stored):
   ``indptr[i]:indptr[i+1]``;
 * ``asset_index`` uint32, shape (nnz,): asset of each entry, strictly
   increasing within a user;
-* ``amounts``     uint64, shape (nnz,): balance in the asset's smallest unit,
-  ``0 < amount < 2**max_bits``.
+* ``amounts_lo``, ``amounts_hi`` uint64, shape (nnz,): balance in the asset's
+  smallest unit, ``amount = amounts_lo + 2**64 * amounts_hi``,
+  ``0 < amount < 2**max_bits`` (``max_bits`` up to 112: version 2's bound).
 
-Amounts are always integers in smallest units (satoshi, wei, ...).  Decimal
-text is converted exactly, never through ``float``.
+Amounts are always exact integers in smallest units (satoshi, wei, ...) at the
+asset's native decimals: 2**112 - 1 wei is about 5.2e15 ETH.  Decimal text is
+converted exactly, never through ``float``.  Two uint64 columns keep 16 bytes
+per entry and vectorized sums; :meth:`Ledger.amount` gives one amount as an int.
 
 Amount syntax accepted in text sources (CSV cells, Parquet string columns)
 --------------------------------------------------------------------------
@@ -63,8 +66,9 @@ PathLike = Union[str, os.PathLike]
 AssetsArg = Union[None, PathLike, Sequence["Asset"], Mapping]
 
 MIN_MAX_BITS = 32
-MAX_MAX_BITS = 63
-DEFAULT_MAX_BITS = 62
+#: Widest range bound: statement version 2 proves amounts below 2**112.
+MAX_MAX_BITS = 112
+DEFAULT_MAX_BITS = 112
 MAX_DECIMALS = 30
 MAX_USER_ID_BYTES = 256
 MAX_ASSET_NAME_LEN = 32
@@ -438,18 +442,90 @@ def _integer_array(name, a) -> np.ndarray:
     return arr
 
 
+_M64 = (1 << 64) - 1
+
+
+def _amount_array(a) -> np.ndarray:
+    """``a`` as an ndarray without losing a digit: a list mixing ints beyond int64 with
+    negatives would become float64 under ``np.asarray``, so sequences go through ``object``."""
+    if isinstance(a, np.ndarray):
+        return a
+    try:
+        arr = np.asarray(a)
+    except (ValueError, OverflowError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "iu":
+        if arr is not None and arr.size == 0:
+            return arr.astype(np.uint64)
+        try:
+            arr = np.array(a, dtype=object)
+        except ValueError as e:  # ragged nested lists
+            raise LedgerError(f"amounts do not form a regular array ({e})") from None
+    return arr
+
+
+def _split_amounts(arr: np.ndarray, max_bits: int, where) -> Tuple[np.ndarray, np.ndarray]:
+    """Checked amounts -> ``(lo, hi)`` uint64 arrays of ``arr``'s shape (``amount = lo + 2**64
+    hi``). ``arr`` holds integers of any numpy dtype, or Python ints in an ``object`` array;
+    ``where(flat_position)`` gives the ``(index, column)`` an error names. Refused: bool and
+    float (even integral ones: an amount is counted, never measured), negatives, amounts of
+    ``2**max_bits`` or more."""
+    limit = 1 << max_bits
+
+    def fail(pos, reason, value):
+        index, column = where(pos)
+        raise LedgerError(reason, index=index, column=column, value=str(value))
+
+    flat = arr.reshape(-1)
+    if arr.dtype.kind in "iu":
+        if arr.dtype.kind == "i":
+            neg = flat < 0
+            if neg.any():
+                pos = int(np.flatnonzero(neg)[0])
+                fail(pos, "is negative", flat[pos])
+        lo = arr.astype(np.uint64)
+        if max_bits < 64:
+            over = lo.reshape(-1) >= np.uint64(limit)
+            if over.any():
+                pos = int(np.flatnonzero(over)[0])
+                fail(pos, f"is not below the range bound 2**{max_bits}", flat[pos])
+        return lo, np.zeros(arr.shape, dtype=np.uint64)
+    if arr.dtype != object:
+        pos = int(np.flatnonzero(flat)[0]) if flat.size and flat.any() else 0
+        value = flat[pos] if flat.size else ""
+        index, column = where(pos) if flat.size else (None, None)
+        raise LedgerError(f"amounts must be integers in smallest units, got dtype {arr.dtype}",
+                          index=index, column=column, value=str(value))
+    # Python ints (or numpy integers) of any size, one at a time
+    for pos, v in enumerate(flat.tolist()):
+        if type(v) is not int:
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                fail(pos, f"is not an integer ({type(v).__name__}); amounts are integers in "
+                          "smallest units", v)
+        if v < 0:
+            fail(pos, "is negative", v)
+        if v >= limit:
+            fail(pos, f"is not below the range bound 2**{max_bits}", v)
+    vals = [int(v) for v in flat.tolist()]
+    lo = np.fromiter((v & _M64 for v in vals), np.uint64, len(vals)).reshape(arr.shape)
+    hi = np.fromiter((v >> 64 for v in vals), np.uint64, len(vals)).reshape(arr.shape)
+    return lo, hi
+
+
 class Ledger:
     """Sparse N users x K assets table of balances in smallest units.
 
     Build it with :meth:`from_csv`, :meth:`from_parquet`, :meth:`from_arrays`
     or :meth:`from_entries` (the constructor is the same validated path as
     :meth:`from_entries`).  A ledger is immutable: its numpy arrays are
-    read-only.
+    read-only.  Amounts are ``amounts_lo + 2**64 * amounts_hi`` (two uint64
+    columns); :meth:`amount`, :meth:`entries` and :meth:`totals` give exact
+    Python ints.
     """
 
     __slots__ = (
-        "user_ids", "assets", "indptr", "asset_index", "amounts", "max_bits",
-        "_index_of",
+        "user_ids", "assets", "indptr", "asset_index", "amounts_lo", "amounts_hi",
+        "max_bits", "_index_of",
     )
 
     def __init__(
@@ -460,6 +536,7 @@ class Ledger:
         asset_index,
         amounts,
         *,
+        amounts_hi=None,
         max_bits: int = DEFAULT_MAX_BITS,
     ) -> None:
         max_bits = _check_max_bits(max_bits)
@@ -469,13 +546,19 @@ class Ledger:
 
         ip = _integer_array("indptr", indptr)
         ai = _integer_array("asset_index", asset_index)
-        am = _integer_array("amounts", amounts)
+        am = _amount_array(amounts)
         if ip.ndim != 1 or ip.shape[0] != n + 1:
             raise LedgerError(f"indptr must have shape ({n + 1},), got {ip.shape}")
         if ai.ndim != 1 or am.ndim != 1 or ai.shape != am.shape:
             raise LedgerError(
                 "asset_index and amounts must be 1-D arrays of equal length"
             )
+        if amounts_hi is not None:
+            hi_in = _integer_array("amounts_hi", amounts_hi)
+            if hi_in.shape != am.shape:
+                raise LedgerError("amounts and amounts_hi must be 1-D arrays of equal length")
+            if am.dtype.kind not in "iu":
+                raise LedgerError("with amounts_hi, amounts must be an integer array (the low 64 bits)")
         nnz = ai.shape[0]
         if ip.dtype.kind == "i" and (ip < 0).any():
             raise LedgerError("indptr has negative entries")
@@ -511,49 +594,59 @@ class Ledger:
                         index=_user_of_entry(ip, pos),
                         column=assets_t[int(ai[pos])].name,
                     )
-            if am.dtype.kind == "i" and (am < 0).any():
-                pos = int(np.flatnonzero(am < 0)[0])
-                raise LedgerError("is negative", index=_user_of_entry(ip, pos),
-                                  column=assets_t[int(ai[pos])].name,
-                                  value=str(am[pos]))
-            am = am.astype(np.uint64)
-            if (am == 0).any():
-                pos = int(np.flatnonzero(am == 0)[0])
+
+            def where(pos):
+                return _user_of_entry(ip, pos), assets_t[int(ai[pos])].name
+
+            if amounts_hi is None:
+                lo, hi = _split_amounts(am, max_bits, where)
+            else:
+                # two words: each checked as a uint64, then the amount they make
+                lo, _ = _split_amounts(am, 64, where)
+                hi, _ = _split_amounts(hi_in, 64, where)
+                if max_bits >= 64:
+                    over = (hi >> np.uint64(max_bits - 64)) != 0
+                else:
+                    over = (hi != 0) | (lo >= np.uint64(1 << max_bits))
+                if over.any():
+                    pos = int(np.flatnonzero(over)[0])
+                    raise LedgerError(
+                        f"is not below the range bound 2**{max_bits}", index=where(pos)[0],
+                        column=where(pos)[1], value=str(int(lo[pos]) | int(hi[pos]) << 64),
+                    )
+            zero = (lo == 0) & (hi == 0)
+            if zero.any():
+                pos = int(np.flatnonzero(zero)[0])
                 raise LedgerError("zero balances must not be stored",
                                   index=_user_of_entry(ip, pos),
                                   column=assets_t[int(ai[pos])].name, value="0")
-            over = am >= np.uint64(1 << max_bits)
-            if over.any():
-                pos = int(np.flatnonzero(over)[0])
-                raise LedgerError(
-                    f"is not below the range bound 2**{max_bits}",
-                    index=_user_of_entry(ip, pos),
-                    column=assets_t[int(ai[pos])].name, value=str(am[pos]),
-                )
         else:
             ai = ai.astype(np.uint32)
-            am = am.astype(np.uint64)
-        self._set(uids, assets_t, np.array(ip), np.array(ai), np.array(am), max_bits)
+            lo = hi = np.zeros(0, dtype=np.uint64)
+        self._set(uids, assets_t, np.array(ip), np.array(ai), np.array(lo), np.array(hi), max_bits)
 
-    def _set(self, uids, assets_t, ip, ai, am, max_bits) -> None:
+    def _set(self, uids, assets_t, ip, ai, lo, hi, max_bits) -> None:
         self.user_ids: List[str] = uids
         self.assets: Tuple[Asset, ...] = assets_t
         self.indptr: np.ndarray = _frozen(ip)
         self.asset_index: np.ndarray = _frozen(ai)
-        self.amounts: np.ndarray = _frozen(am)
+        self.amounts_lo: np.ndarray = _frozen(lo)
+        self.amounts_hi: np.ndarray = _frozen(hi)
         self.max_bits: int = max_bits
         self._index_of = None
 
     @classmethod
-    def _trusted(cls, uids, assets_t, ip, ai, am, max_bits) -> "Ledger":
-        """Internal: wrap arrays already known to be valid (no checks)."""
+    def _trusted(cls, uids, assets_t, ip, ai, lo, hi, max_bits) -> "Ledger":
+        """Internal: wrap arrays already known to be valid (no checks); ``hi`` may be ``None``
+        (every amount below 2**64)."""
         self = cls.__new__(cls)
+        lo = np.ascontiguousarray(lo, dtype=np.uint64)
+        hi = np.zeros_like(lo) if hi is None else np.ascontiguousarray(hi, dtype=np.uint64)
         self._set(
             list(uids), tuple(assets_t),
             np.ascontiguousarray(ip, dtype=np.uint64),
             np.ascontiguousarray(ai, dtype=np.uint32),
-            np.ascontiguousarray(am, dtype=np.uint64),
-            max_bits,
+            lo, hi, max_bits,
         )
         return self
 
@@ -568,14 +661,21 @@ class Ledger:
         asset_index,
         amounts,
         *,
+        amounts_hi=None,
         max_bits: int = DEFAULT_MAX_BITS,
     ) -> "Ledger":
-        """Validated constructor from CSR arrays (see the class docstring).
+        """Validated constructor from CSR arrays (see the module docstring).
 
-        User ids are stripped of surrounding whitespace and must be unique;
-        errors name the 0-based user index as ``row i``.
+        ``amounts`` is an integer array (any numpy dtype), or a sequence or
+        ``object`` array of Python ints of any size; or, with ``amounts_hi``,
+        the low 64 bits of each amount (``amount = amounts + 2**64 *
+        amounts_hi``).  Floats, bools, negatives, zeros and amounts of
+        ``2**max_bits`` or more are refused.  User ids are stripped of
+        surrounding whitespace and must be unique; errors name the 0-based
+        user index as ``row i``, the asset and the value.
         """
-        return cls(user_ids, assets, indptr, asset_index, amounts, max_bits=max_bits)
+        return cls(user_ids, assets, indptr, asset_index, amounts, amounts_hi=amounts_hi,
+                   max_bits=max_bits)
 
     @classmethod
     def from_arrays(
@@ -586,38 +686,29 @@ class Ledger:
         *,
         max_bits: int = DEFAULT_MAX_BITS,
     ) -> "Ledger":
-        """Build from a dense (N, K) integer array of smallest units.
+        """Build from a dense (N, K) array of smallest units.
 
-        Any integer dtype is accepted (no negatives); float, bool and object
-        arrays are refused.  Errors name ``row i`` (0-based) and the asset.
+        ``balances`` is an integer array of any numpy dtype (uint64 included),
+        or an ``object`` array or nested lists of Python ints of any size below
+        ``2**max_bits``.  Negatives, floats (even integral ones) and bools are
+        refused.  Errors name ``row i`` (0-based), the asset and the value.
         """
         max_bits = _check_max_bits(max_bits)
         assets_t = _check_assets(assets)
         uids = _clean_user_ids(user_ids)
-        b = np.asarray(balances)
-        if b.dtype == np.bool_ or not np.issubdtype(b.dtype, np.integer):
-            raise LedgerError(
-                f"balances must be an integer array, got dtype {b.dtype}"
-            )
+        b = _amount_array(balances)
         n, k = len(uids), len(assets_t)
         if b.ndim != 2 or b.shape != (n, k):
-            raise LedgerError(
-                f"balances must have shape (num_users, num_assets) = ({n}, {k}), "
-                f"got {b.shape}"
-            )
-        if b.dtype.kind == "i":
-            neg = b < 0
-            if neg.any():
-                i, j = (int(x) for x in np.argwhere(neg)[0])
-                raise LedgerError("is negative", index=i,
-                                  column=assets_t[j].name, value=str(b[i, j]))
-        over = b.astype(np.uint64, copy=False) >= np.uint64(1 << max_bits)
-        if over.any():
-            i, j = (int(x) for x in np.argwhere(over)[0])
-            raise LedgerError(f"is not below the range bound 2**{max_bits}",
-                              index=i, column=assets_t[j].name, value=str(b[i, j]))
-        ip, ai, am = _dense_to_csr(b)
-        return cls._trusted(uids, assets_t, ip, ai, am, max_bits)
+            if b.size == 0 and n * k == 0:
+                b = np.zeros((n, k), dtype=np.uint64)
+            else:
+                raise LedgerError(
+                    f"balances must have shape (num_users, num_assets) = ({n}, {k}), "
+                    f"got {b.shape}"
+                )
+        lo, hi = _split_amounts(b, max_bits, lambda pos: (pos // k, assets_t[pos % k].name))
+        ip, ai, am_lo, am_hi = _dense_to_csr(lo, hi)
+        return cls._trusted(uids, assets_t, ip, ai, am_lo, am_hi, max_bits)
 
     @classmethod
     def from_csv(
@@ -723,11 +814,13 @@ class Ledger:
         lines = array.array("Q")
         indptr = array.array("Q", [0])
         aidx = array.array("I")
-        amts = array.array("Q")
+        amts, amts_hi = array.array("Q"), array.array("Q")
         seen_ids = set()
         # bound methods hoisted out of the hot loop
         uid_append, line_append = user_ids.append, lines.append
         ip_append, ai_append, am_append = indptr.append, aidx.append, amts.append
+        hi_append = amts_hi.append
+        m64 = _M64
         seen_add = seen_ids.add
         nnz = 0
 
@@ -735,12 +828,13 @@ class Ledger:
             ip = np.frombuffer(indptr, dtype=np.uint64).copy()
             ai = np.frombuffer(aidx, dtype=np.uint32).copy() if nnz else np.zeros(0, np.uint32)
             am = np.frombuffer(amts, dtype=np.uint64).copy() if nnz else np.zeros(0, np.uint64)
+            hi = np.frombuffer(amts_hi, dtype=np.uint64).copy() if nnz else np.zeros(0, np.uint64)
             if not monotonic and nnz:
                 owner = np.repeat(np.arange(len(user_ids), dtype=np.int64),
                                   np.diff(ip).astype(np.int64))
                 order = np.lexsort((ai, owner))
-                ai, am = ai[order], am[order]
-            return cls._trusted(user_ids, assets_t, ip, ai, am, max_bits)
+                ai, am, hi = ai[order], am[order], hi[order]
+            return cls._trusted(user_ids, assets_t, ip, ai, am, hi, max_bits)
 
         for row in reader:
             if len(row) != ncols:
@@ -786,16 +880,19 @@ class Ledger:
                             value=cell,
                         )
                     ai_append(col_pos[j])
-                    am_append(v)
+                    am_append(v & m64)
+                    hi_append(v >> 64)
                     nnz += 1
             ip_append(nnz)
             if chunk_users is not None and len(user_ids) >= chunk_users:
                 yield finish(), lines
                 user_ids, lines = [], array.array("Q")
                 indptr, aidx, amts = array.array("Q", [0]), array.array("I"), array.array("Q")
+                amts_hi = array.array("Q")
                 seen_ids = set()
                 uid_append, line_append = user_ids.append, lines.append
                 ip_append, ai_append, am_append = indptr.append, aidx.append, amts.append
+                hi_append = amts_hi.append
                 seen_add = seen_ids.add
                 nnz = 0
 
@@ -839,28 +936,30 @@ class Ledger:
                 )
 
         user_ids: List[str] = []
-        ip_chunks, ai_chunks, am_chunks = [], [], []
+        ip_chunks, ai_chunks, lo_chunks, hi_chunks = [], [], [], []
         nnz = 0
         assets_t = None
-        for _base, uids, assets_t, ip, ai, am in cls._parquet_chunks(
+        for _base, uids, assets_t, ip, ai, lo, hi in cls._parquet_chunks(
                 path, assets, max_bits, None, check_uid):
             user_ids.extend(uids)
             ip_chunks.append(ip[1:] + np.uint64(nnz))
             ai_chunks.append(ai)
-            am_chunks.append(am)
+            lo_chunks.append(lo)
+            hi_chunks.append(hi)
             nnz += int(ip[-1])
         if not user_ids:
             raise LedgerError("ledger has no data rows", path=os.fspath(path))
         ip = np.concatenate([np.zeros(1, np.uint64)] + ip_chunks)
         ai = np.concatenate(ai_chunks)
-        am = np.concatenate(am_chunks)
-        return cls._trusted(user_ids, assets_t, ip, ai, am, max_bits)
+        return cls._trusted(user_ids, assets_t, ip, ai, np.concatenate(lo_chunks),
+                            np.concatenate(hi_chunks), max_bits)
 
     @classmethod
     def _parquet_chunks(cls, path, assets, max_bits, batch_rows, check_uid):
         """Generator behind :meth:`from_parquet` and ``stark_por.stream``.
 
-        Yields ``(base, user_ids, assets, indptr, asset_index, amounts)`` per
+        Yields ``(base, user_ids, assets, indptr, asset_index, amounts_lo,
+        amounts_hi)`` per
         record batch of at most ``batch_rows`` rows (default: about 2**21
         cells), ``base`` being the 0-based index of the batch's first row.
         ``check_uid(uid, index, raw)`` is called for every valid user id
@@ -945,13 +1044,19 @@ class Ledger:
                     check_uid(uid, idx, raw)
                     user_ids.append(uid)
                 dense = np.zeros((b, k), dtype=np.uint64)
+                dense_hi = None  # only when some amount reaches 2**64
                 for ci, ak in plan:
-                    dense[:, ak] = _arrow_column_units(
+                    lo, hi = _arrow_column_units(
                         batch.column(ci), assets_t[ak], max_bits, spath, base
                     )
-                ip, ai, am = _dense_to_csr(dense)
-                del dense
-                yield base, user_ids, assets_t, ip, ai, am
+                    dense[:, ak] = lo
+                    if hi is not None:
+                        if dense_hi is None:
+                            dense_hi = np.zeros((b, k), dtype=np.uint64)
+                        dense_hi[:, ak] = hi
+                ip, ai, lo, hi = _dense_to_csr(dense, dense_hi)
+                del dense, dense_hi
+                yield base, user_ids, assets_t, ip, ai, lo, hi
                 base += b
         except (OSError, pa.ArrowException) as e:  # pyarrow reports a damaged page as OSError
             raise LedgerError(f"cannot read Parquet file: {e}", path=spath) from None
@@ -971,7 +1076,35 @@ class Ledger:
 
     @property
     def num_entries(self) -> int:
-        return int(self.amounts.shape[0])
+        return int(self.amounts_lo.shape[0])
+
+    def amount(self, e: int) -> int:
+        """Entry ``e``'s amount in smallest units, exact."""
+        return int(self.amounts_lo[e]) | int(self.amounts_hi[e]) << 64
+
+    def amounts_as_ints(self, start: int = 0, stop: Optional[int] = None) -> List[int]:
+        """The amounts of entries ``start:stop`` as exact Python ints (for writers and
+        tests: a Python int per entry)."""
+        lo = self.amounts_lo[start:stop].tolist()
+        hi = self.amounts_hi[start:stop]
+        if not hi.any():
+            return lo
+        return [a | b << 64 for a, b in zip(lo, hi.tolist())]
+
+    @property
+    def amounts(self) -> np.ndarray:
+        """The amounts as one uint64 array, for ledgers whose amounts are all below 2**64
+        (LedgerError naming the first that is not); wide amounts are ``amounts_lo`` and
+        ``amounts_hi``."""
+        wide = self.amounts_hi != 0
+        if wide.any():
+            pos = int(np.flatnonzero(wide)[0])
+            raise LedgerError(
+                "is 2**64 or more: read amounts_lo and amounts_hi (or amount(e)) instead of amounts",
+                index=_user_of_entry(self.indptr, pos),
+                column=self.assets[int(self.asset_index[pos])].name, value=str(self.amount(pos)),
+            )
+        return self.amounts_lo
 
     def __len__(self) -> int:
         return len(self.user_ids)
@@ -994,7 +1127,8 @@ class Ledger:
             and self.user_ids == other.user_ids
             and np.array_equal(self.indptr, other.indptr)
             and np.array_equal(self.asset_index, other.asset_index)
-            and np.array_equal(self.amounts, other.amounts)
+            and np.array_equal(self.amounts_lo, other.amounts_lo)
+            and np.array_equal(self.amounts_hi, other.amounts_hi)
         )
 
     __hash__ = None  # mutable-looking container semantics; not hashable
@@ -1006,8 +1140,7 @@ class Ledger:
             raise IndexError(f"user index {i} out of range for {n} users")
         i %= n
         lo, hi = int(self.indptr[i]), int(self.indptr[i + 1])
-        return list(zip(self.asset_index[lo:hi].tolist(),
-                        self.amounts[lo:hi].tolist()))
+        return list(zip(self.asset_index[lo:hi].tolist(), self.amounts_as_ints(lo, hi)))
 
     def index_of(self, user_id: str) -> int:
         """0-based index of ``user_id`` (surrounding whitespace ignored)."""
@@ -1028,30 +1161,38 @@ class Ledger:
         return {self.assets[a].name: v for a, v in self.entries(i)}
 
     def totals(self) -> List[int]:
-        """Exact per-asset sums, as Python ints (may exceed 2**64)."""
+        """Exact per-asset sums, as Python ints (may exceed 2**128)."""
         k = len(self.assets)
         total = [0] * k
-        # amounts < 2**63: split into 32-bit halves; summing at most 2**31
-        # halves per chunk cannot overflow uint64.
+        # Four 32-bit quarters of each amount (< 2**112, so the top one < 2**48): summing at
+        # most 2**31 quarters per chunk cannot overflow uint64.
         chunk = 1 << 31
+        mask = np.uint64(0xFFFFFFFF)
         for s in range(0, self.num_entries, chunk):
-            a = self.amounts[s:s + chunk]
             idx = self.asset_index[s:s + chunk]
-            lo = np.zeros(k, dtype=np.uint64)
-            hi = np.zeros(k, dtype=np.uint64)
-            np.add.at(lo, idx, a & np.uint64(0xFFFFFFFF))
-            np.add.at(hi, idx, a >> np.uint64(32))
-            for j in range(k):
-                total[j] += int(lo[j]) + (int(hi[j]) << 32)
+            for word, shift in ((self.amounts_lo[s:s + chunk], 0), (self.amounts_hi[s:s + chunk], 64)):
+                if shift and not word.any():
+                    continue
+                for half, sh in ((word & mask, 0), (word >> np.uint64(32), 32)):
+                    acc = np.zeros(k, dtype=np.uint64)
+                    np.add.at(acc, idx, half)
+                    for j in range(k):
+                        total[j] += int(acc[j]) << (shift + sh)
         return total
 
     def to_dense(self) -> np.ndarray:
-        """Dense (N, K) uint64 copy of the balances."""
+        """Dense (N, K) copy of the balances: uint64 when every amount is below 2**64, else an
+        ``object`` array of Python ints."""
         n, k = self.num_users, self.num_assets
-        out = np.zeros((n, k), dtype=np.uint64)
         rows = np.repeat(np.arange(n, dtype=np.int64),
                          np.diff(self.indptr).astype(np.int64))
-        out[rows, self.asset_index.astype(np.int64)] = self.amounts
+        cols = self.asset_index.astype(np.int64)
+        if not self.amounts_hi.any():
+            out = np.zeros((n, k), dtype=np.uint64)
+            out[rows, cols] = self.amounts_lo
+            return out
+        out = np.zeros((n, k), dtype=object)
+        out[rows, cols] = np.array(self.amounts_as_ints(), dtype=object)
         return out
 
 
@@ -1060,14 +1201,17 @@ class Ledger:
 # --------------------------------------------------------------------------
 
 
-def _dense_to_csr(b: np.ndarray):
-    """Dense (N, K) non-negative integer array -> (indptr, asset_index, amounts)."""
-    mask = b != 0
+def _dense_to_csr(lo: np.ndarray, hi: Optional[np.ndarray] = None):
+    """Dense (N, K) uint64 words (``hi`` may be ``None``: all zero) -> (indptr, asset_index,
+    amounts_lo, amounts_hi)."""
+    mask = lo != 0 if hi is None else (lo != 0) | (hi != 0)
     counts = np.count_nonzero(mask, axis=1)
-    ip = np.zeros(b.shape[0] + 1, dtype=np.uint64)
+    ip = np.zeros(lo.shape[0] + 1, dtype=np.uint64)
     np.cumsum(counts, out=ip[1:])
     _, cols = np.nonzero(mask)  # row-major: columns increase within a row
-    return ip, cols.astype(np.uint32), b[mask].astype(np.uint64)
+    am_lo = lo[mask].astype(np.uint64)
+    am_hi = np.zeros_like(am_lo) if hi is None else hi[mask].astype(np.uint64)
+    return ip, cols.astype(np.uint32), am_lo, am_hi
 
 
 def _is_arrow_string(t) -> bool:
@@ -1093,7 +1237,8 @@ def _arrow_strings(col, path: str, base: int, column: str) -> list:
 
 
 def _arrow_column_units(col, asset: Asset, max_bits: int, path: str, base: int):
-    """One Parquet column chunk -> uint64 smallest units, checked."""
+    """One Parquet column chunk -> ``(lo, hi)`` uint64 smallest units, checked; ``hi`` is
+    ``None`` when every amount is below 2**64."""
     import pyarrow as pa
 
     t = col.type
@@ -1105,13 +1250,15 @@ def _arrow_column_units(col, asset: Asset, max_bits: int, path: str, base: int):
     n = len(col)
     limit = 1 << max_bits
     name = asset.name
+    over_bound = f"is not below the range bound 2**{max_bits} smallest units"
 
     def fail(r, reason, value):
         raise LedgerError(reason, path=path, index=base + r, column=name,
                           value=value)
 
     if _is_arrow_string(t):
-        out = np.zeros(n, dtype=np.uint64)
+        lo = np.zeros(n, dtype=np.uint64)
+        hi = None
         for r, cell in enumerate(_arrow_strings(col, path, base, name)):
             if not cell:
                 continue
@@ -1120,12 +1267,15 @@ def _arrow_column_units(col, asset: Asset, max_bits: int, path: str, base: int):
             except _AmountError as e:
                 fail(r, str(e), cell)
             if v >= limit:
-                fail(r, f"is not below the range bound 2**{max_bits} smallest units",
-                     cell)
-            out[r] = v
-        return out
+                fail(r, over_bound, cell)
+            lo[r] = v & _M64
+            if v >> 64:
+                if hi is None:
+                    hi = np.zeros(n, dtype=np.uint64)
+                hi[r] = v >> 64
+        return lo, hi
 
-    if pa.types.is_integer(t):
+    if pa.types.is_integer(t):  # at most 64 bits: wider amounts come as decimals or strings
         vals = col.fill_null(0).to_numpy(zero_copy_only=False)
         if vals.dtype.kind == "i":
             neg = vals < 0
@@ -1133,14 +1283,14 @@ def _arrow_column_units(col, asset: Asset, max_bits: int, path: str, base: int):
                 r = int(np.flatnonzero(neg)[0])
                 fail(r, "is negative", str(vals[r]))
         vals = vals.astype(np.uint64)
-        over = vals >= np.uint64(limit)
-        if over.any():
-            r = int(np.flatnonzero(over)[0])
-            fail(r, f"is not below the range bound 2**{max_bits} smallest units",
-                 str(vals[r]))
-        return vals
+        if max_bits < 64:
+            over = vals >= np.uint64(limit)
+            if over.any():
+                r = int(np.flatnonzero(over)[0])
+                fail(r, over_bound, str(vals[r]))
+        return vals, None
 
-    # decimal: read the fixed-width two's-complement unscaled integers
+    # decimal: fixed-width two's-complement unscaled integers, as little-endian 64-bit words
     bw = t.byte_width
     scale = t.scale
     buf = col.buffers()[1]
@@ -1151,49 +1301,63 @@ def _arrow_column_units(col, asset: Asset, max_bits: int, path: str, base: int):
         if valid is not None:
             raw = np.where(valid, raw, 0)
         neg = raw < 0
-        big = np.zeros(n, dtype=bool)
-        mag = raw.astype(np.uint64)
+        words = raw.astype(np.uint64)[:, None]
     else:
-        limbs = np.frombuffer(buf, dtype="<u8").reshape(-1, bw // 8)
-        limbs = limbs[col.offset:col.offset + n]
+        words = np.frombuffer(buf, dtype="<u8").reshape(-1, bw // 8)
+        words = words[col.offset:col.offset + n]
         if valid is not None:
-            limbs = np.where(valid[:, None], limbs, np.uint64(0))
-        neg = limbs[:, -1].view(np.int64) < 0
-        big = (limbs[:, 1:] != 0).any(axis=1)
-        mag = limbs[:, 0].copy()
+            words = np.where(valid[:, None], words, np.uint64(0))
+        neg = words[:, -1].view(np.int64) < 0
     if neg.any():
         r = int(np.flatnonzero(neg)[0])
         fail(r, "is negative", str(col[r].as_py()))
-    if big.any():
-        r = int(np.flatnonzero(big)[0])
-        fail(r, f"is not below the range bound 2**{max_bits} smallest units",
-             str(col[r].as_py()))
     d = asset.decimals
-    if scale > d:
-        shift = scale - d
-        if shift >= 20:  # 10**20 > 2**64: only zero divides exactly
-            bad = mag != 0
-            div = None
+    decimals_reason = f"has more than {d} decimal places (the asset has {d} decimals)"
+    lo = words[:, 0].copy()
+    hi = words[:, 1].copy() if words.shape[1] > 1 else np.zeros(n, dtype=np.uint64)
+    # rows the vectorized uint64 arithmetic cannot convert exactly: their scale change is
+    # done on Python ints below (wide unscaled values, or a product beyond 64 bits)
+    slow = (words[:, 1:] != 0).any(axis=1) if words.shape[1] > 1 else np.zeros(n, dtype=bool)
+    if scale != d:
+        if scale > d:
+            shift = scale - d
+            if shift >= 20:  # 10**20 > 2**64: only zero divides a one-word value exactly
+                bad = (lo != 0) & ~slow
+                div = None
+            else:
+                div = np.uint64(10 ** shift)
+                bad = ((lo % div) != 0) & ~slow
+            if bad.any():
+                r = int(np.flatnonzero(bad)[0])
+                fail(r, decimals_reason, str(col[r].as_py()))
+            if div is not None:
+                lo = lo // div
         else:
-            div = np.uint64(10 ** shift)
-            bad = (mag % div) != 0
-        if bad.any():
-            r = int(np.flatnonzero(bad)[0])
-            fail(r, f"has more than {d} decimal places "
-                    f"(the asset has {d} decimals)", str(col[r].as_py()))
-        mag = mag // div if div is not None else mag
-    elif scale < d:
-        mul = 10 ** (d - scale)
-        cap = (limit - 1) // mul  # largest display value that still fits
-        over = mag > np.uint64(cap)
-        if over.any():
-            r = int(np.flatnonzero(over)[0])
-            fail(r, f"is not below the range bound 2**{max_bits} smallest units",
-                 str(col[r].as_py()))
-        mag = mag * np.uint64(mul) if cap else mag  # cap == 0 -> all zero
-    over = mag >= np.uint64(limit)
+            mul = 10 ** (d - scale)
+            cap = _M64 // mul  # largest one-word value whose product still fits a word
+            slow |= lo > np.uint64(cap)
+            lo = np.where(slow, np.uint64(0), lo * np.uint64(mul if cap else 1))
+        for r in np.flatnonzero(slow).tolist():
+            v = sum(int(w) << (64 * i) for i, w in enumerate(words[r].tolist()))
+            if scale > d:
+                v, rem = divmod(v, 10 ** (scale - d))
+                if rem:
+                    fail(r, decimals_reason, str(col[r].as_py()))
+            else:
+                v *= 10 ** (d - scale)
+            if v >= limit:
+                fail(r, over_bound, str(col[r].as_py()))
+            lo[r], hi[r] = v & _M64, v >> 64
+    elif words.shape[1] > 2:
+        big = (words[:, 2:] != 0).any(axis=1)
+        if big.any():
+            r = int(np.flatnonzero(big)[0])
+            fail(r, over_bound, str(col[r].as_py()))
+    if max_bits >= 64:
+        over = (hi >> np.uint64(max_bits - 64)) != 0
+    else:
+        over = (hi != 0) | (lo >= np.uint64(limit))
     if over.any():
         r = int(np.flatnonzero(over)[0])
-        fail(r, f"is not below the range bound 2**{max_bits} smallest units",
-             str(col[r].as_py()))
-    return mag
+        fail(r, over_bound, str(col[r].as_py()))
+    return lo, (hi if hi.any() else None)

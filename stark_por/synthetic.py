@@ -102,7 +102,7 @@ def generate(
 
     width = max(7, len(str(num_users)))
     user_ids = [f"user-{i:0{width}d}" for i in range(1, num_users + 1)]
-    return Ledger._trusted(user_ids, assets, ip, ai, amounts, max_bits)
+    return Ledger._trusted(user_ids, assets, ip, ai, amounts, None, max_bits)
 
 
 def W1(n: int, seed: int = 0) -> Ledger:

@@ -268,8 +268,8 @@ BAD_AMOUNTS = [
     (".", "not a plain"), ("1.2.3", "not a plain"), ("1..2", "not a plain"),
     ("١٢", "ASCII"), ("１", "ASCII"), ("²", "ASCII"), ("0.5-", "not a plain"),
     ("$5", "not a plain"), ("1" + "0" * 60, "too large"),
-    (str(2**62 // 10**8 + 1), "range bound"),
-    ("46116860184.27387904", "range bound"),  # exactly 2**62 satoshi
+    (str(2**112 // 10**8 + 1), "range bound"),
+    ("51922968585348276285304963.92341504", "range bound"),  # exactly 2**112 satoshi
 ]
 
 
@@ -284,7 +284,7 @@ def test_refused_amount(tmp_path, cell, words):
 
 
 def test_amount_at_bound_accepted(tmp_path):
-    top = 2**62 - 1
+    top = 2**112 - 1
     p = write(tmp_path, f"user_id,BTC,ETH,USDT\na,{format_amount(top, 8)},,\n")
     assert Ledger.from_csv(p).totals()[0] == top
     e = refused(p, max_bits=40)
@@ -295,7 +295,7 @@ def test_amount_at_bound_accepted(tmp_path):
     assert_names(refused(p, max_bits=32), 3, "USDT")
 
 
-@pytest.mark.parametrize("max_bits", [31, 64, 62.0, True])
+@pytest.mark.parametrize("max_bits", [31, 113, 62.0, True])
 def test_max_bits_range(tmp_path, max_bits):
     p = write(tmp_path, "user_id,BTC,ETH,USDT\na,1,,\n")
     with pytest.raises(LedgerError):
@@ -460,8 +460,10 @@ def test_from_arrays_refusals():
         Ledger.from_arrays(ids, ASSETS3, good.astype(np.float64))
     with pytest.raises(LedgerError, match="integer"):
         Ledger.from_arrays(ids, ASSETS3, good.astype(bool))
-    with pytest.raises(LedgerError, match="integer"):
-        Ledger.from_arrays(ids, ASSETS3, good.astype(object))
+    floaty = good.astype(object)
+    floaty[1, 2] = 2.0  # integral, still a float: an amount is counted, never measured
+    e = pytest.raises(LedgerError, Ledger.from_arrays, ids, ASSETS3, floaty).value
+    assert "integer" in e.reason and e.index == 1 and e.column == "USDT" and e.value == "2.0"
     with pytest.raises(LedgerError, match="shape"):
         Ledger.from_arrays(ids, ASSETS3, good[:, :2])
     with pytest.raises(LedgerError, match="shape"):
@@ -472,7 +474,7 @@ def test_from_arrays_refusals():
     assert e.index == 2 and e.column == "ETH" and "row 2, column ETH" in str(e)
     big = good.astype(np.uint64)
     big[1, 2] = 2**62
-    e = pytest.raises(LedgerError, Ledger.from_arrays, ids, ASSETS3, big).value
+    e = pytest.raises(LedgerError, Ledger.from_arrays, ids, ASSETS3, big, max_bits=62).value
     assert e.index == 1 and e.column == "USDT"
     Ledger.from_arrays(ids, ASSETS3, big, max_bits=63)
     e = pytest.raises(LedgerError, Ledger.from_arrays, ["a", "b", "a "], ASSETS3, good).value
@@ -502,7 +504,7 @@ def test_from_entries_validation():
     assert e.index == 1 and e.column == "ETH"
     e = bad("negative", amounts=np.array([5, -6, 7]))
     assert e.index == 0 and e.column == "USDT"
-    bad("range bound", amounts=np.array([5, 2**62, 7], dtype=np.uint64))
+    bad("range bound", amounts=np.array([5, 2**62, 7], dtype=np.uint64), max_bits=62)
     bad("out of range", asset_index=[0, 3, 1])
     bad("negative", asset_index=[0, -1, 1])
     bad("indptr", indptr=[0, 2])

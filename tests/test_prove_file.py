@@ -133,7 +133,8 @@ def test_a_parquet_id_repeated_far_away_is_refused_naming_both_rows(ledger, ledg
 
     ids = list(ledger.user_ids)
     ids[120] = ids[3]
-    twin = Ledger._trusted(ids, ledger.assets, ledger.indptr, ledger.asset_index, ledger.amounts, ledger.max_bits)
+    twin = Ledger._trusted(ids, ledger.assets, ledger.indptr, ledger.asset_index, ledger.amounts_lo,
+                            ledger.amounts_hi, ledger.max_bits)
     _write_parquet(twin, tmp_path / "ledger.parquet")
     shutil.copy(ledger_csv.with_name("ledger.assets.csv"), tmp_path / "ledger.assets.csv")
     with pytest.raises(LedgerError) as e:

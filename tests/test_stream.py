@@ -22,18 +22,19 @@ ASSETS3 = [Asset("BTC", 8), Asset("ETH", 18), Asset("USDT", 6)]
 
 def concat(chunks) -> Ledger:
     """Glue chunks back into one ledger (through the validated constructor)."""
-    uids, ai, am, ip = [], [], [], [np.zeros(1, np.uint64)]
+    uids, ai, lo, hi, ip = [], [], [], [], [np.zeros(1, np.uint64)]
     nnz = 0
     for c in chunks:
         assert c.assets == chunks[0].assets and c.max_bits == chunks[0].max_bits
         uids += c.user_ids
         ai.append(c.asset_index)
-        am.append(c.amounts)
+        lo.append(c.amounts_lo)
+        hi.append(c.amounts_hi)
         ip.append(c.indptr[1:] + np.uint64(nnz))
         nnz += c.num_entries
     return Ledger.from_entries(uids, chunks[0].assets, np.concatenate(ip),
-                               np.concatenate(ai), np.concatenate(am),
-                               max_bits=chunks[0].max_bits)
+                               np.concatenate(ai), np.concatenate(lo),
+                               amounts_hi=np.concatenate(hi), max_bits=chunks[0].max_bits)
 
 
 def write(tmp_path: Path, text: str, name: str = "ledger.csv") -> Path:
@@ -158,7 +159,7 @@ def test_parquet_duplicate_across_chunks_names_both_rows(tmp_path):
     uids = list(led.user_ids)
     uids[15] = " " + uids[4]
     led2 = Ledger._trusted(uids, led.assets, led.indptr, led.asset_index,
-                           led.amounts, 50)
+                           led.amounts_lo, led.amounts_hi, 50)
     write_csv(led, tmp_path / "led.csv")
     p = tmp_path / "led.parquet"
     _parquet(led2, p, row_group_size=8)

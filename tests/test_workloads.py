@@ -210,7 +210,11 @@ def test_to_ledger(tmp_path):
                              np.array([1, 0, 1], np.uint32), np.array([5, 2**62 - 1, 7], object),
                              np.array([1.0, 2.0]))
     led = small.to_ledger(62)
-    assert led == Ledger.from_entries(["a", "b"], small.assets, [0, 1, 3], [1, 0, 1], [5, 2**62 - 1, 7])
+    assert led == Ledger.from_entries(["a", "b"], small.assets, [0, 1, 3], [1, 0, 1], [5, 2**62 - 1, 7],
+                                      max_bits=62)
+    # at version 2's bound every W3 holding fits, exactly
+    wide = w.to_ledger(112)
+    assert wide.amounts_as_ints() == w.amounts.tolist() and wide.totals() == w.totals()
 
 
 # ------------------------------------------------------------------ files

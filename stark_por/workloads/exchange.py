@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -125,7 +125,11 @@ class ExchangeWorkload:
                               column=self.listings[int(self.asset_index[pos])].name,
                               value=str(self.amounts[pos]))
         return Ledger.from_entries(self.user_ids, self.assets, self.indptr, self.asset_index,
-                                   self.amounts.astype(np.uint64), max_bits=max_bits)
+                                   self.amounts, max_bits=max_bits)
+
+    def amounts_as_ints(self, start: int = 0, stop: Optional[int] = None) -> List[int]:
+        """The amounts of entries ``start:stop`` as Python ints (as :meth:`Ledger.amounts_as_ints`)."""
+        return self.amounts[start:stop].tolist()
 
 
 def _portfolio_usd(rng: np.random.Generator, n: int, m: PortfolioModel) -> np.ndarray:

@@ -11,12 +11,9 @@ Amounts are written exactly, whatever their size:
   null where the user holds none: the unscaled value *is* the amount in smallest units, exact
   up to 10^38 - 1 (> 2^126). ``amounts="string"``: the CSV's decimal text.
 
-What today's readers (``Ledger.from_csv``/``from_parquet``, ``stark_por.stream``) do with
-amounts of 2^64 and more: CSV cells and Parquet strings are parsed to Python ints and only the
-range bound (``max_bits`` <= 63) refuses them; Parquet decimals are refused as soon as the high
-64 bits are non-zero (only the low limb is read, and scale changes use uint64); integer columns
-stop at uint64. A reader for the 2^112 bound needs: ``MAX_MAX_BITS`` raised, amounts held as two
-limbs or Python ints instead of ``uint64`` arrays, and the decimal path combining both limbs.
+The readers (``Ledger.from_csv``/``from_parquet``, ``stark_por.stream``) read all of these back
+exactly up to the range bound ``2**max_bits`` (at most 2^112), into two uint64 words per amount;
+Parquet integer columns stop at uint64, so wider amounts come as decimals or strings.
 """
 
 from __future__ import annotations
@@ -78,7 +75,7 @@ def write_ledger_csv(ledger, path: PathLike) -> Path:
     decs = [a.decimals for a in ledger.assets]
     indptr = ledger.indptr.tolist()
     ai = ledger.asset_index.tolist()
-    am = ledger.amounts.tolist()
+    am = ledger.amounts_as_ints()
     with _published(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["user_id"] + [a.name for a in ledger.assets])
@@ -117,7 +114,7 @@ def write_parquet(ledger, path: PathLike, *, amounts: str = "decimal", chunk_use
     k = len(assets)
     if amounts == "decimal":
         types = [pa.decimal128(38, a.decimals) for a in assets]
-        if ledger.num_entries and max(ledger.amounts.tolist()) > _DECIMAL128_MAX:
+        if ledger.num_entries and max(ledger.amounts_as_ints()) > _DECIMAL128_MAX:
             raise ValueError("an amount has more than 38 digits: write amounts='string'")
     else:
         types = [pa.string()] * k
@@ -134,7 +131,7 @@ def write_parquet(ledger, path: PathLike, *, amounts: str = "decimal", chunk_use
             col = ledger.asset_index[lo:hi].astype(np.int64)
             order = np.argsort(col, kind="stable")
             row, col = row[order], col[order]
-            vals = ledger.amounts[lo:hi][order].tolist()
+            vals = np.array(ledger.amounts_as_ints(lo, hi), dtype=object)[order].tolist()
             cut = np.searchsorted(col, np.arange(k + 1))
             arrays = [pa.array(ledger.user_ids[s:e], pa.string())]
             for j, a in enumerate(assets):

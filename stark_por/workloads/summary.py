@@ -101,7 +101,7 @@ def summarize(ledger, name: str = "", prices: Optional[Mapping[str, Decimal]] = 
     if prices is None:
         prices = getattr(ledger, "prices", None) or REFERENCE_PRICES
     name = name or getattr(ledger, "name", "") or "ledger"
-    am = np.asarray(ledger.amounts).astype(object)
+    am = np.array(ledger.amounts_as_ints(), dtype=object)
     held = np.diff(ledger.indptr.astype(np.int64))
     holders = np.bincount(ledger.asset_index, minlength=ledger.num_assets)
     rows = []
