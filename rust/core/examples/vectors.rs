@@ -1,9 +1,13 @@
 //! Prints the inclusion test vectors that every verifier (Rust, the Python API and
-//! `stark_por/verifiers/pyverify.py`) is checked against:
+//! `stark_por/verifiers/pyverify.py`, the page's `browser.js`) is checked against:
 //!
 //! ```text
 //! cargo run -q -p stark-por-core --example vectors > tests/vectors/inclusion.json
+//! cargo run -q -p stark-por-core --example vectors -- v2 > tests/vectors/inclusion_v2.json
 //! ```
+//!
+//! The second file holds the vectors of statement version 2 (amounts up to `2^112`, written as
+//! decimal strings so that every JSON reader keeps them exact); see [`main_v2`].
 //!
 //! Digests are hex of their 32-byte encoding (four little-endian canonical elements); entries
 //! are `[asset index (1-based), amount in smallest units]`. Inputs come from a fixed
@@ -14,8 +18,8 @@
 //! reason code).
 
 use stark_por_core::inclusion::{
-    compute_leaf, path_from_tree, verify_inclusion, walk_path, Anchor, Expected, InclusionEntry, InclusionProof,
-    INCLUSION_VERSION,
+    compute_leaf, path_from_tree, versioned_leaf, verify_inclusion, walk_path, Anchor, Expected, InclusionEntry,
+    InclusionProof, INCLUSION_VERSION, INCLUSION_VERSION_2,
 };
 use stark_por_core::statement::Summary;
 use stark_por_core::{user_commitment, Asset};
@@ -76,6 +80,11 @@ fn list(items: impl IntoIterator<Item = String>, indent: &str) -> String {
 }
 
 fn summary_json(s: &Summary) -> String {
+    summary_json_as(s, 1)
+}
+
+/// The summary JSON of a round of `statement_version`, with its fingerprint.
+fn summary_json_as(s: &Summary, statement_version: u16) -> String {
     let assets: Vec<String> = s
         .assets
         .iter()
@@ -87,8 +96,8 @@ fn summary_json(s: &Summary) -> String {
         })
         .collect();
     format!(
-        "{{\"statement_version\": 1, \"fingerprint\": \"{}\", \"round_id\": {}, \"range_bits\": {}, \"num_leaves\": {}, \"root\": \"{}\", \"assets\": [{}]}}",
-        hex(&s.fingerprint()),
+        "{{\"statement_version\": {statement_version}, \"fingerprint\": \"{}\", \"round_id\": {}, \"range_bits\": {}, \"num_leaves\": {}, \"root\": \"{}\", \"assets\": [{}]}}",
+        hex(&s.fingerprint_as(statement_version)),
         quoted(&s.round_id),
         s.range_bits,
         s.num_leaves,
@@ -274,6 +283,9 @@ fn checks(seq: &mut Sequence) -> Vec<String> {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("v2") {
+        return main_v2();
+    }
     let mut seq = Sequence(0x5354_5052_2F76_3031); // "STPR/v01"
 
     // the bare permutation, for debugging a port
@@ -365,4 +377,275 @@ fn main() {
     println!("  \"fingerprints\": {},", list(fingerprints(&mut seq), "  "));
     println!("  \"checks\": {}", list(checks(&mut seq), "  "));
     println!("}}");
+}
+
+// ------------------------------------------------------------------------------------------
+// Statement version 2
+// ------------------------------------------------------------------------------------------
+
+const MAX_2: u128 = (1 << 112) - 1;
+/// 250,000 ETH in wei.
+const WHALE_WEI: u128 = 250_000 * 1_000_000_000_000_000_000;
+
+/// Amounts at every boundary of the version-2 entry encoding: dust, around 2^62 (where the
+/// amount spills into the second element) and 2^64, an 18-decimal whale, the largest amounts.
+const SPECIAL_2: [u128; 13] = [
+    1,
+    (1 << 62) - 1,
+    1 << 62,
+    (1 << 62) + 1,
+    (1 << 64) - 1,
+    1 << 64,
+    (1 << 64) + 1,
+    5_000_000_000_000_000_000,
+    WHALE_WEI,
+    8_191 << 62,
+    (1 << 100) + 12_345,
+    MAX_2 - 1,
+    MAX_2,
+];
+
+fn entry_json(entries: &[(u32, u128)]) -> String {
+    entries.iter().map(|(a, m)| format!("[{a}, \"{m}\"]")).collect::<Vec<_>>().join(", ")
+}
+
+fn minimal_le(total: u128) -> Vec<u8> {
+    let bytes = total.to_le_bytes();
+    let len = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    bytes[..len].to_vec()
+}
+
+/// Version-2 vectors: each entry's two elements, leaves, summaries with their fingerprints
+/// (statement version 2), and whole checks of a round of whales and dust. Leaves, nodes and
+/// paths other than the leaf hash are version 1's (tests/vectors/inclusion.json).
+fn main_v2() {
+    let mut seq = Sequence(0x5354_5052_2F76_3032); // "STPR/v02"
+
+    // x0 = v mod 2^62, x1 = 2·asset + 2^13·(v >> 62)
+    let mut elements = Vec::new();
+    for (k, &amount) in SPECIAL_2.iter().enumerate() {
+        let asset = [1u32, 2, 11, 4_095][k % 4];
+        let [x0, x1] = stark_por_liabilities::hash::Entry::equity(asset, amount).elements();
+        elements.push(format!(
+            "{{\"asset\": {asset}, \"amount\": \"{amount}\", \"elements\": [\"{}\", \"{}\"]}}",
+            x0.as_int(),
+            x1.as_int()
+        ));
+    }
+
+    // leaves of 0, 1, 2 (one permutation), 3, 6, 7, 22 entries; the last asset of the longest
+    // is 4,095, the largest a version-2 leaf names
+    let mut leaves = Vec::new();
+    let mut special = SPECIAL_2.iter().cycle();
+    for (k, count) in [0usize, 1, 2, 3, 6, 7, 22].into_iter().enumerate() {
+        let user_id = format!("user-{k}");
+        let salt = seq.bytes32();
+        let entries: Vec<(u32, u128)> = (0..count)
+            .map(|e| {
+                let asset = if count == 22 && e == 21 { 4_095 } else { 1 + 3 * e as u32 };
+                let amount = if e % 3 == 2 {
+                    let bits = 1 + seq.next() % 112;
+                    (((seq.next() as u128) << 64 | seq.next() as u128) >> (128 - bits)).max(1)
+                } else {
+                    *special.next().expect("cycle")
+                };
+                (asset, amount)
+            })
+            .collect();
+        let leaf = versioned_leaf(INCLUSION_VERSION_2, &user_id, &salt, &entries).expect("a valid leaf");
+        leaves.push(format!(
+            "{{\"user_id\": {}, \"salt\": \"{}\", \"idc\": {}, \"entries\": [{}], \"leaf\": \"{}\"}}",
+            quoted(&user_id),
+            hex(&salt),
+            d(&user_commitment(&salt, &user_id)),
+            entry_json(&entries),
+            hex(&leaf)
+        ));
+    }
+
+    println!("{{");
+    println!("  \"about\": \"stark-por inclusion vectors of statement version 2, printed by `cargo run -p stark-por-core --example vectors -- v2`\",");
+    println!("  \"entry_elements\": {},", list(elements, "  "));
+    println!("  \"leaves\": {},", list(leaves, "  "));
+    println!("  \"fingerprints\": {},", list(fingerprints_v2(&mut seq), "  "));
+    println!("  \"checks\": {}", list(checks_v2(&mut seq), "  "));
+    println!("}}");
+}
+
+/// Version-2 summaries: the bound of 112 bits, totals beyond 2^128, and one set of fields read
+/// under both statement versions (two fingerprints).
+fn fingerprints_v2(seq: &mut Sequence) -> Vec<String> {
+    let root = |seq: &mut Sequence| digest_to_bytes(&seq.digest());
+    let many: Vec<Asset> = (0..40).map(|k| asset(&format!("T{k:02}"), (k % 31) as u8)).collect();
+    // 2^20 users each holding 2^112 − 1: 2^132 − 2^20
+    let huge = {
+        let mut t = (1u64 << 20).wrapping_neg().to_le_bytes().to_vec();
+        t.extend_from_slice(&u64::MAX.to_le_bytes());
+        t.push(0x0f);
+        t
+    };
+    let both = Summary {
+        round_id: "both-versions".into(),
+        range_bits: 62,
+        num_leaves: 8,
+        root: root(seq),
+        assets: vec![asset("BTC", 8)],
+        totals: vec![minimal_le(21_000_000 * 100_000_000)],
+    };
+    let summaries = [
+        (Summary { round_id: "r".into(), range_bits: 112, num_leaves: 2, root: root(seq), assets: vec![asset("ETH", 18)], totals: vec![vec![]] }, 2),
+        (
+            Summary {
+                round_id: "2026-12 W3".into(),
+                range_bits: 112,
+                num_leaves: 1 << 20,
+                root: root(seq),
+                assets: vec![asset("BTC", 8), asset("ETH", 18), asset("USDT", 6), asset("SHIB", 18)],
+                totals: vec![minimal_le(4_321 * 100_000_000 + 7), minimal_le(3 * WHALE_WEI + 1), minimal_le((1 << 64) + 1), huge],
+            },
+            2,
+        ),
+        (
+            Summary {
+                round_id: format!("{}{}", "é".repeat(100), "r".repeat(56)),
+                range_bits: 32,
+                num_leaves: 1 << 40,
+                root: root(seq),
+                assets: many.clone(),
+                totals: (0..many.len()).map(|k| seq.bytes32()[..k % 17].to_vec()).collect(),
+            },
+            2,
+        ),
+        (both.clone(), 1),
+        (both, 2),
+    ];
+    summaries
+        .iter()
+        .map(|(s, version)| {
+            s.validate_as(*version).expect("a vector summary is valid");
+            summary_json_as(s, *version)
+        })
+        .collect()
+}
+
+/// Whole inclusion proofs of a version-2 round of 6 users (8 leaves) over 5 assets: each user
+/// included, and one case per reason a user's check can give.
+fn checks_v2(seq: &mut Sequence) -> Vec<String> {
+    let assets = vec![asset("BTC", 8), asset("ETH", 18), asset("USDT", 6), asset("SHIB", 18), asset("XRP", 6)];
+    let users: [(&str, Vec<(u32, u128)>); 6] = [
+        ("whale", vec![(1, 12_345_678_901), (2, WHALE_WEI), (3, (1 << 64) + 1)]),
+        ("shib-max", vec![(4, MAX_2), (5, 1 << 62)]),
+        ("dust", vec![(2, 1), (3, (1 << 62) - 1), (5, (1 << 64) - 1)]),
+        ("alice", vec![(1, 50_000_000), (2, 5_000_000_000_000_000_000)]),
+        ("émile 名前", vec![(1, 1), (2, (1 << 62) + 1), (3, 1 << 64), (4, MAX_2 - 1), (5, 7)]),
+        ("nobody", vec![]),
+    ];
+    let n = 8u64;
+    let salts: Vec<[u8; 32]> = (0..n).map(|_| seq.bytes32()).collect();
+    let leaves: Vec<Digest> = (0..n as usize)
+        .map(|j| {
+            let (id, entries) = users.get(j).map_or(("", &[][..]), |(id, e)| (*id, e.as_slice()));
+            digest_from_bytes(&versioned_leaf(INCLUSION_VERSION_2, id, &salts[j], entries).expect("valid")).expect("canonical")
+        })
+        .collect();
+    let tree = merkle_tree(&leaves);
+    let root = digest_to_bytes(&tree[1]);
+    let proof = |u: usize| InclusionProof {
+        version: INCLUSION_VERSION_2,
+        round_id: "vectors-round-v2".into(),
+        user_id: users[u].0.into(),
+        salt: salts[u],
+        entries: users[u]
+            .1
+            .iter()
+            .map(|&(k, amount)| {
+                let a = &assets[k as usize - 1];
+                InclusionEntry { asset: a.name.clone(), index: k, decimals: a.decimals, amount }
+            })
+            .collect(),
+        leaf_index: u as u64,
+        num_leaves: n,
+        leaf: digest_to_bytes(&tree[n as usize + u]),
+        root,
+        path: path_from_tree(&tree, u as u64).iter().map(digest_to_bytes).collect(),
+    };
+    let totals = (1..=assets.len() as u32)
+        .map(|k| minimal_le(users.iter().flat_map(|(_, e)| e).filter(|(a, _)| *a == k).map(|(_, v)| v).sum()))
+        .collect();
+    let summary = Summary { round_id: "vectors-round-v2".into(), range_bits: 112, num_leaves: n, root, assets: assets.clone(), totals };
+    let published = summary.fingerprint_as(2);
+    let mut other_total = summary.clone();
+    other_total.totals[1] = minimal_le(WHALE_WEI - 1); // the whale's ETH left out
+    let mut other_root = summary.clone();
+    other_root.root = digest_to_bytes(&tree[2]);
+    let mut other_round = summary.clone();
+    other_round.round_id = "another-round".into();
+    // the same round read as a version-1 statement (a bound version 1 allows)
+    let mut as_v1 = summary.clone();
+    as_v1.range_bits = 63;
+
+    let mut one_more_wei = proof(0);
+    one_more_wei.entries[1].amount += 1;
+    let mut over_the_bound = proof(1);
+    over_the_bound.entries[0].amount = MAX_2 + 1;
+    let mut relabelled = proof(0);
+    relabelled.entries[1].asset = "SHIB".into(); // 250,000 ETH shown as SHIB (same decimals)
+    let mut v1_proof = proof(3);
+    v1_proof.version = INCLUSION_VERSION;
+    let mut swapped = proof(4);
+    swapped.path.swap(0, 2);
+    let mut other_salt = proof(2);
+    other_salt.salt[5] ^= 0x40;
+
+    let cases: Vec<(&str, InclusionProof, &Summary, u16, Option<[u8; 32]>)> = vec![
+        ("whale", proof(0), &summary, 2, Some(published)),
+        ("shib-max", proof(1), &summary, 2, None),
+        ("dust", proof(2), &summary, 2, Some(published)),
+        ("alice", proof(3), &summary, 2, None),
+        ("émile 名前", proof(4), &summary, 2, Some(published)),
+        ("nobody", proof(5), &summary, 2, None),
+        ("alice", proof(0), &summary, 2, None),                    // the whale's proof checked by alice
+        ("whale", proof(0), &other_total, 2, Some(published)),     // a summary with a total changed
+        ("whale", proof(0), &as_v1, 1, None),                      // version 2 against version 1
+        ("alice", v1_proof, &summary, 2, None),                    // version 1 against version 2
+        ("whale", proof(0), &other_round, 2, None),
+        ("whale", proof(0), &other_root, 2, None),
+        ("whale", relabelled, &summary, 2, Some(published)),
+        ("whale", one_more_wei, &summary, 2, None),
+        ("dust", other_salt, &summary, 2, None),
+        ("émile 名前", swapped, &summary, 2, None),
+        ("shib-max", over_the_bound, &summary, 2, None),
+    ];
+    cases
+        .into_iter()
+        .map(|(user, p, s, version, fingerprint)| {
+            s.validate_as(version).expect("a vector summary is valid");
+            let expected = Expected { user_id: user, fingerprint };
+            let outcome = match verify_inclusion(&p, &Anchor::summary_as(s, version), &expected) {
+                Ok(()) => "null".to_string(),
+                Err(e) => format!("\"{}\"", e.reason()),
+            };
+            let entries: Vec<String> = p
+                .entries
+                .iter()
+                .map(|e| format!("[{}, {}, {}, \"{}\"]", quoted(&e.asset), e.index, e.decimals, e.amount))
+                .collect();
+            format!(
+                "{{\"user_id\": {}, \"fingerprint\": {}, \"reason\": {outcome}, \"summary\": {},\n    \"proof\": {{\"version\": {}, \"round_id\": {}, \"user_id\": {}, \"salt\": \"{}\", \"entries\": [{}], \"leaf_index\": {}, \"num_leaves\": {}, \"leaf\": \"{}\", \"root\": \"{}\", \"path\": [{}]}}}}",
+                quoted(user),
+                fingerprint.map_or("null".into(), |f| format!("\"{}\"", hex(&f))),
+                summary_json_as(s, version),
+                p.version,
+                quoted(&p.round_id),
+                quoted(&p.user_id),
+                hex(&p.salt),
+                entries.join(", "),
+                p.leaf_index,
+                p.num_leaves,
+                hex(&p.leaf),
+                hex(&p.root),
+                p.path.iter().map(|d| format!("\"{}\"", hex(d))).collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect()
 }
