@@ -19,6 +19,7 @@ import shutil
 import sys
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -222,6 +223,43 @@ def test_fingerprint_and_whole_check_vectors_in_the_page(page_a):
     assert got == [v["reason"] for v in vectors["checks"]]
 
 
+def test_version_2_vectors_in_the_page(page_a):
+    """tests/vectors/inclusion_v2.json: each balance's two elements, version-2 leaves of amounts up
+    to 2^112 − 1 (BigInt, exact), fingerprints of statement version 2, and the whole checks."""
+    vectors = VECTORS["inclusion_v2"]
+    assert set(vectors) == {"about", "entry_elements", "leaves", "fingerprints", "checks"}
+    got = page_a.js("""
+        const S = StarkPor, h = S.hexBytes, v = arguments[0];
+        return {
+          elements: v.entry_elements.map((e) => S.entryElements2(e.asset, e.amount).map(String)),
+          leaves: v.leaves.map((l) => S.toHex(S.leafOf(h(l.idc), l.entries, 2))),
+          fingerprints: v.fingerprints.map((f) => S.loadSummary(JSON.stringify(f)).fingerprint),
+        };""", vectors)
+    assert got["elements"] == [e["elements"] for e in vectors["entry_elements"]]
+    assert got["leaves"] == [leaf["leaf"] for leaf in vectors["leaves"]]
+    assert got["fingerprints"] == [f["fingerprint"] for f in vectors["fingerprints"]]
+    cases = []
+    for v in vectors["checks"]:
+        p = v["proof"]
+        proof = pyverify.InclusionProof(
+            version=p["version"], round_id=p["round_id"], user_id=p["user_id"], salt=bytes.fromhex(p["salt"]),
+            entries=tuple(pyverify.Entry(a, k, d, int(m)) for a, k, d, m in p["entries"]), leaf_index=p["leaf_index"],
+            num_leaves=p["num_leaves"], leaf=bytes.fromhex(p["leaf"]), root=bytes.fromhex(p["root"]),
+            path=tuple(bytes.fromhex(s) for s in p["path"]))
+        cases.append([proof.to_json(), v["user_id"], json.dumps(v["summary"]), v["fingerprint"]])
+    got = page_a.js("""return arguments[0].map(([text, user, summary, published]) => {
+        try {
+          const r = StarkPor.verify(text, user, StarkPor.loadSummary(summary), published);
+          return r.included ? r.entries.map((e) => e.amount) : r.reason;
+        } catch (e) { return e instanceof StarkPor.Rejected ? e.reason : String(e); }
+      });""", cases)
+    for v, g, (text, *_) in zip(vectors["checks"], got, cases):
+        if v["reason"] is None:
+            assert g == [e.amount_text for e in pyverify.InclusionProof.from_json(text).entries], v["user_id"]
+        else:
+            assert g == v["reason"], v["user_id"]
+
+
 def test_fingerprints_of_random_statements_agree_with_rust(page_a):
     from stark_por import _native
 
@@ -339,7 +377,8 @@ TAMPERS = {  # name: (change to the proof's JSON, or a text transform; the reaso
     "claimed leaf": (lambda d: d.update(leaf=_flip(d["leaf"])), "leaf-mismatch"),
     "salt": (lambda d: d.update(salt=_flip(d["salt"])), "leaf-mismatch"),
     "round": (lambda d: d.update(round_id="2026-10"), "wrong-round"),
-    "version": (lambda d: d.update(version=2), "unknown-version"),
+    "version": (lambda d: d.update(version=3), "unknown-version"),
+    "other version": (lambda d: d.update(version=3 - d["version"]), "version-mismatch"),
     "extra field": (lambda d: d.update(note="hi"), "malformed"),
     "non-canonical digest": (lambda d: d["path"].__setitem__(0, base64.b64encode(b"\xff" * 32).decode()), "malformed"),
     "float index": (lambda d: d.update(leaf_index=float(d["leaf_index"])), "malformed"),
@@ -466,6 +505,82 @@ def test_fresh_rust_proofs_agree_between_rust_pyverify_and_the_page(driver, tmp_
                 continue
             got = page.check(user, bad)["reason"]
             assert got == reference_reason(bad, statement, True, user) == reference_reason(bad, statement, False, user), name
+
+
+# -------------------------------------------------------------- statement version 2
+
+
+@pytest.fixture(scope="module")
+def round_v2(rounds, tmp_path_factory):
+    """A version-2 round of whales and dust (``tests/test_inclusion_v2.py``: hashed by pyverify,
+    proofs exported from its inclusion store) and a page carrying its summary, made from round
+    a's page with the summary swapped (the summary is data: the page's CSP hashes only its
+    script and style)."""
+    from stark_por.inclusion import PublishedSummary
+    from stark_por.page import _json_for_script
+    from test_inclusion_v2 import USERS as USERS_V2, build_round
+
+    folder = tmp_path_factory.mktemp("page-v2")
+    r = build_round(USERS_V2, tmp_path=folder)
+    anchor = PublishedSummary.from_json(r.summary)
+    doc = dict(json.loads(r.summary), fingerprint=anchor.fingerprint)
+    html = rounds["a"]["page"].read_text()
+    old = _json_for_script(rounds["a"]["statement"].summary())
+    assert html.count(old) == 1
+    page = folder / "v2.html"
+    page.write_text(html.replace(old, _json_for_script(doc)))
+    with InclusionStore(r.store) as store:
+        proofs = {u: export(store, u).to_json() for u in store.user_ids()}
+    return SimpleNamespace(page=page, anchor=anchor, proofs=proofs)
+
+
+def test_a_version_2_round_shows_every_user_the_exact_amounts(driver, round_v2):
+    page = Page(driver, round_v2.page)
+    assert page.js("return document.getElementById('fingerprint').textContent").replace(" ", "") == round_v2.anchor.fingerprint
+    totals = page.js("return [...document.querySelectorAll('#totals tbody tr')].map((tr) => tr.children[1].textContent)")
+    assert totals == [a.format_amount(round_v2.anchor.totals[a.name]) or "0" for a in round_v2.anchor.assets]
+    for user, text in round_v2.proofs.items():
+        v = page.check(user, text, round_v2.anchor.fingerprint)
+        assert (v["state"], v["rows"]) == ("included", included_rows(text)), user
+    assert page.check("whale", round_v2.proofs["whale"])["rows"] == [
+        ["BTC", "21000", "8"], ["ETH", "250000", "18"], ["USDT", "18446744073709.551617", "6"]]
+    assert page.check("shib-max", round_v2.proofs["shib-max"])["rows"] == [
+        ["SHIB", "5192296858534827.628530496329220095", "18"], ["XRP", "4611686018427387904", "0"]]
+
+
+def test_every_tamper_of_a_version_2_proof_gets_the_reason_of_the_other_verifiers(driver, round_v2):
+    page = Page(driver, round_v2.page)
+    for user in ("whale", "shib-max", "dust", "émile 名前"):
+        text = round_v2.proofs[user]
+        for name, bad, reason in tampered_proofs(text):
+            if bad == text:
+                continue
+            got = page.check(user, bad)
+            assert got["state"] == "refused", (user, name)
+            rust = reference_reason(bad, round_v2.anchor, False, user)
+            assert got["reason"] == rust == reference_reason(bad, round_v2.anchor, True, user), (user, name)
+            # the listed reason where no amount leaves its version's domain (the whale's ETH read
+            # as version 1, or the largest SHIB amounts moved past 2^112, are malformed)
+            exact = name not in ("unknown asset index", "asset index", "other version") and user in ("whale", "dust")
+            if name in TAMPERS and exact:
+                assert got["reason"] == TAMPERS[name][1], (user, name)
+        # one wei more for the 18-decimal whale, and a SHIB amount at the bound 2^112
+        for change, reason in ((lambda d: d["entries"][1].update(amount="250000.000000000000000001"), "leaf-mismatch"),
+                               (lambda d: d["entries"][0].update(amount="5192296858534827.628530496329220096"), "malformed")):
+            if user not in ("whale", "shib-max") or (user == "whale") != (reason == "leaf-mismatch"):
+                continue
+            bad = _tamper(text, change)
+            assert page.check(user, bad)["reason"] == reason == reference_reason(bad, round_v2.anchor, False, user)
+
+
+def test_a_version_1_page_refuses_a_version_2_proof(page_a, round_v2, rounds):
+    text = round_v2.proofs["dust"]
+    v = page_a.check("dust", text)
+    assert (v["state"], v["reason"]) == ("refused", "version-mismatch")
+    assert reference_reason(text, rounds["a"]["statement"], True, "dust") == "version-mismatch"
+    assert reference_reason(text, rounds["a"]["statement"], False, "dust") == "version-mismatch"
+    v1 = rounds["a"]["proofs"]["alice"]
+    assert Page(page_a.d, round_v2.page).check("alice", v1)["reason"] == "version-mismatch"
 
 
 # ------------------------------------------------------------------- no request, strict CSP

@@ -6,15 +6,17 @@
 //
 // 1. the field GF(p), p = 2^64 - 2^32 + 1, on pairs of 32-bit halves held in doubles;
 // 2. the Rescue-Prime permutation Rp64_256 of winterfell 0.13.1 (the constants of pyverify.py);
-// 3. stark-por's hashes: byte strings (the id commitment), the leaf of a user, a tree node;
+// 3. stark-por's hashes: byte strings (the id commitment), the leaf of a user (statement
+//    versions 1 and 2: version 2 encodes each balance in two elements, amounts up to 2^112,
+//    as circuits/liabilities/src/hash.rs), a tree node;
 // 4. SHA-256 and the statement fingerprint (Statement::fingerprint in rust/core/src/statement.rs);
 //    SHA-256 is written here because crypto.subtle exists only in secure contexts
 //    (not on a page served over plain http) and only asynchronously;
 // 5. a strict JSON reader: duplicate keys and non-integer numbers are refused as Python's json +
 //    pyverify refuse them (JSON.parse would let them through), and so are strings with a lone
 //    surrogate (not Unicode text: it has no UTF-8);
-// 6. the inclusion proof, JSON version 1, and the check, with the same reason codes in the same
-//    order as the other verifiers;
+// 6. the inclusion proof, JSON versions 1 and 2 (the statement version of its round), and the
+//    check, with the same reason codes in the same order as the other verifiers;
 // 7. the page: reads the round's summary embedded in it, the user's id and file, shows a verdict.
 //
 // Nothing here sends anything anywhere; the page's Content-Security-Policy forbids it anyway.
@@ -259,6 +261,7 @@ const StarkPor = (() => {
     ((text.charCodeAt(4) << 24) | (text.charCodeAt(5) << 16) | (text.charCodeAt(6) << 8) | text.charCodeAt(7)) >>> 0,
   ];
   const LEAF_TAG = tag("stpr/lf\x01");
+  const LEAF_TAG_2 = tag("stpr/lf\x02"); // the leaf of statement version 2
   const NODE_TAG = tag("stpr/nd\x01");
   const ID_TAG = tag("stpr/id\x01");
 
@@ -334,15 +337,31 @@ const StarkPor = (() => {
     return hashBytes(ID_TAG, data);
   }
 
-  // The leaf over an id commitment and [asset index, amount] entries (BigInt or integers < p)
-  // sorted by asset. The first permutation absorbs the id commitment and two entries, each later
-  // one four entries; unused slots are (0, 0).
-  function leafOf(idc, entries) {
+  // Version 2 encodes a balance in two elements: x0 = amount mod 2^62 and
+  // x1 = tag + 2^13·(amount >> 62), tag = 2·asset (kind 0: equity); both below 2^63.
+  const LOW_BITS = 62n, TAG_BITS = 13n;
+  const MAX_ASSETS_2 = (1n << (TAG_BITS - 1n)) - 1n;
+  const AMOUNT_BOUND_2 = 1n << 112n;
+  function entryElements2(asset, amount) {
+    const a = BigInt(asset), v = BigInt(amount);
+    if (a < 1n || a > MAX_ASSETS_2 || v < 0n || v >= AMOUNT_BOUND_2) throw new RangeError("not a version-2 entry");
+    return [v & ((1n << LOW_BITS) - 1n), 2n * a + ((v >> LOW_BITS) << TAG_BITS)];
+  }
+
+  // The leaf over an id commitment and [asset index, amount] entries (BigInt, integers or
+  // decimal strings) sorted by asset, in a round of statement `version`: version 1 absorbs each
+  // entry's two numbers as they are, version 2 their two elements (entryElements2). The first
+  // permutation absorbs the id commitment and two entries, each later one four entries; unused
+  // slots are (0, 0).
+  function leafOf(idc, entries, version = 1) {
     const slots = [];
-    for (const [index, amount] of entries) slots.push(fromBig(BigInt(index)), fromBig(BigInt(amount)));
+    for (const [index, amount] of entries) {
+      const pair = Number(version) === 2 ? entryElements2(index, amount) : [BigInt(index), BigInt(amount)];
+      slots.push(fromBig(pair[0]), fromBig(pair[1]));
+    }
     const blocks = entries.length <= 2 ? 1 : 1 + Math.ceil((entries.length - 2) / 4);
     while (slots.length < 4 + (blocks - 1) * 8) slots.push([0, 0]);
-    const [H, L] = freshState(LEAF_TAG);
+    const [H, L] = freshState(Number(version) === 2 ? LEAF_TAG_2 : LEAF_TAG);
     setDigest(H, L, 4, digestElements(idc));
     for (let s = 0; s < 4; s++) [H[8 + s], L[8 + s]] = slots[s];
     permuteHL(H, L);
@@ -428,8 +447,9 @@ const StarkPor = (() => {
 
   const STATEMENT_VERSION = 1;
 
-  // The bytes the fingerprint hashes (as Statement::fingerprint): every field a round publishes, integers
-  // little-endian, strings length-prefixed, totals as minimal little-endian unsigned bytes.
+  // The bytes the fingerprint hashes (as Summary::fingerprint_as): the statement version, then
+  // every field a round publishes, integers little-endian, strings length-prefixed, totals as
+  // minimal little-endian unsigned bytes.
   function statementBytes(s) {
     const out = [];
     const int = (value, width) => {
@@ -438,7 +458,7 @@ const StarkPor = (() => {
     };
     const bytes = (b) => { for (const x of b) out.push(x); };
     bytes(utf8("stark-por/statement\0"));
-    int(STATEMENT_VERSION, 2);
+    int(s.statement_version === undefined ? STATEMENT_VERSION : s.statement_version, 2);
     const round = utf8(s.round_id);
     int(round.length, 2);
     bytes(round);
@@ -576,23 +596,27 @@ const StarkPor = (() => {
   const codePoints = (s) => { let n = 0; for (const _ of s) n++; return n; };
 
   // ------------------------------------------------------------------------------------------
-  // 6. The inclusion proof, JSON version 1, and the check
-  //   {"format": "stark-por/inclusion", "version": 1, "round_id": str, "user_id": str,
+  // 6. The inclusion proof, JSON versions 1 and 2, and the check
+  //   {"format": "stark-por/inclusion", "version": 1 or 2, "round_id": str, "user_id": str,
   //    "salt": base64 (32 bytes),
   //    "entries": [{"asset": name, "index": 1-based asset index, "decimals": int,
   //                 "amount": exact decimal string}, ...]   (sorted by index, no zero amounts),
   //    "leaf_index": int, "num_leaves": int (a power of two),
   //    "leaf": base64 digest, "root": hex digest, "path": [base64 digest, ...] (leaf level first)}
   // The "leaf" and "root" a proof names only say where a broken proof breaks; acceptance rests
-  // on the walk from the user's own data to the root of the round this page was made for.
+  // on the walk from the user's own data to the root of the round this page was made for. The
+  // version is the statement version of the round: version 1 amounts are below 2^63, version 2
+  // amounts below 2^112 with asset indices up to 4095; it says which leaf to hash.
   // ------------------------------------------------------------------------------------------
   const FORMAT = "stark-por/inclusion";
-  const VERSION = 1n;
+  const VERSIONS = [1n, 2n];
   const MAX_PROOF_CHARS = 1 << 20;
   const MAX_DEPTH = 40;
   const MAX_DECIMALS = 30n;
   const MAX_TEXT_BYTES = 256;
   const AMOUNT_BOUND = 1n << 63n;
+  // per format version: [amount bound, largest asset index]
+  const DOMAIN = { 1: [AMOUNT_BOUND, (1n << 32n) - 1n], 2: [AMOUNT_BOUND_2, MAX_ASSETS_2] };
   const KEYS = ["format", "version", "round_id", "user_id", "salt", "entries", "leaf_index", "num_leaves", "leaf", "root", "path"];
   const ENTRY_KEYS = ["asset", "index", "decimals", "amount"];
   const AMOUNT = /^([0-9]{1,40})(?:\.([0-9]{1,30}))?$/;
@@ -661,8 +685,8 @@ const StarkPor = (() => {
     if (!(doc instanceof Map) || doc.get("format") !== FORMAT) throw malformed(`not a ${FORMAT} document`);
     const version = integer(doc.get("version"));
     if (version === null) throw malformed("version must be an integer");
-    if (version !== VERSION) {
-      throw new Rejected("unknown-version", `format version ${version} (this verifier reads version ${VERSION})`);
+    if (!VERSIONS.includes(version)) {
+      throw new Rejected("unknown-version", `format version ${version} (this verifier reads versions 1 and 2)`);
     }
     if (doc.size !== KEYS.length || !KEYS.every((k) => doc.has(k))) {
       const missing = KEYS.filter((k) => !doc.has(k)), extra = [...doc.keys()].filter((k) => !KEYS.includes(k));
@@ -706,12 +730,17 @@ const StarkPor = (() => {
     }
     const userBytes = utf8(p.user_id).length;
     if (userBytes < 1 || userBytes > MAX_TEXT_BYTES) throw malformed(`user id must be 1 to ${MAX_TEXT_BYTES} bytes`);
+    const [bound, maxIndex] = DOMAIN[p.version];
     p.entries.forEach((e, i) => {
-      if (e.index < 1n || e.index >= 1n << 32n) throw malformed(`entry ${i}: asset index ${e.index} is not in [1, 2^32)`);
+      if (e.index < 1n || e.index > maxIndex) {
+        throw malformed(`entry ${i}: asset index ${e.index} is not in [1, ${maxIndex}] (format version ${p.version})`);
+      }
       if (i > 0 && p.entries[i - 1].index >= e.index) {
         throw malformed(`entry ${i}: entries must be sorted by asset index, without repeats`);
       }
-      if (e.units < 1n || e.units >= AMOUNT_BOUND) throw malformed(`entry ${i}: amount is not in [1, 2^63) smallest units`);
+      if (e.units < 1n || e.units >= bound) {
+        throw malformed(`entry ${i}: amount is not in [1, 2^${bound.toString(2).length - 1}) smallest units (format version ${p.version})`);
+      }
     });
     const n = p.num_leaves;
     if (n < 2n || (n & (n - 1n)) !== 0n || n > 1n << BigInt(MAX_DEPTH)) {
@@ -727,13 +756,16 @@ const StarkPor = (() => {
   // given, the fingerprint the exchange published (hex). Returns the user's entries; throws
   // Rejected naming the first check that failed, in the other verifiers' order.
   function check(p, userId, anchor, published = null) {
-    if (p.version !== VERSION) throw new Rejected("unknown-version", `format version ${p.version}`);
+    if (!VERSIONS.includes(p.version)) throw new Rejected("unknown-version", `format version ${p.version}`);
     checkFields(p);
     if (p.user_id !== userId) {
       throw new Rejected("wrong-user", `the inclusion proof is for user ${JSON.stringify(p.user_id)}, not ${JSON.stringify(userId)}`);
     }
     if (published !== null && published !== anchor.fingerprint) {
       throw new Rejected("wrong-statement", `the statement's fingerprint is ${anchor.fingerprint}, not the ${published} you were given`);
+    }
+    if (p.version !== BigInt(anchor.statement_version)) {
+      throw new Rejected("version-mismatch", `the inclusion proof is of version ${p.version} (for rounds of statement version ${p.version}), the round's statement is of version ${anchor.statement_version}`);
     }
     if (p.round_id !== anchor.round_id) {
       throw new Rejected("wrong-round", `the inclusion proof is for round ${JSON.stringify(p.round_id)}, not ${JSON.stringify(anchor.round_id)}`);
@@ -755,7 +787,7 @@ const StarkPor = (() => {
         throw new Rejected("asset-mismatch", `asset ${e.index} of the round is ${a.name} with ${a.decimals} decimals, the proof calls it ${e.asset} with ${e.decimals}`);
       }
     }
-    const recomputed = leafOf(idCommitment(p.salt, p.user_id), p.entries.map((e) => [e.index, e.units]));
+    const recomputed = leafOf(idCommitment(p.salt, p.user_id), p.entries.map((e) => [e.index, e.units]), p.version);
     if (!sameBytes(recomputed, p.leaf)) {
       throw new Rejected("leaf-mismatch", "the user's id, salt and balances do not hash to the leaf the proof names");
     }
@@ -771,6 +803,8 @@ const StarkPor = (() => {
 
   const MIN_RANGE_BITS = 32n, MAX_RANGE_BITS = 63n;
   const MAX_ASSETS = 65536;
+  // per statement version: [[range bounds], most assets]; version 2 proves amounts up to 2^112
+  const STATEMENT_DOMAIN = { 1: [[MIN_RANGE_BITS, MAX_RANGE_BITS], MAX_ASSETS], 2: [[32n, 112n], Number(MAX_ASSETS_2)] };
   const MAX_TOTAL_DIGITS = 4096;
   const EXACT = /^([0-9]+)(?:\.([0-9]+))?$/;
 
@@ -799,9 +833,10 @@ const StarkPor = (() => {
     if (!(doc instanceof Map)) bad("not a JSON object");
     const version = doc.has("statement_version") ? integer(doc.get("statement_version")) : BigInt(STATEMENT_VERSION);
     if (version === null) bad("statement_version must be an integer");
-    if (version !== BigInt(STATEMENT_VERSION)) {
-      throw new Rejected("unknown-version", `statement version ${version} (this verifier reads version ${STATEMENT_VERSION})`);
+    if (version !== 1n && version !== 2n) {
+      throw new Rejected("unknown-version", `statement version ${version} (this verifier reads versions 1 and 2)`);
     }
+    const [[minBits, maxBits], maxAssets] = STATEMENT_DOMAIN[version];
     const missing = ["assets", "num_leaves", "range_bits", "root", "round_id"].filter((k) => !doc.has(k));
     if (missing.length) bad(`fields missing ${JSON.stringify(missing)}`);
     const roundId = doc.get("round_id"), rangeBits = integer(doc.get("range_bits")), n = integer(doc.get("num_leaves"));
@@ -836,14 +871,16 @@ const StarkPor = (() => {
     if (roundBytes < 1 || roundBytes > MAX_TEXT_BYTES || [...roundId].some(isControl)) {
       bad(`round id must be 1 to ${MAX_TEXT_BYTES} bytes without control characters`);
     }
-    if (rangeBits < MIN_RANGE_BITS || rangeBits > MAX_RANGE_BITS) {
-      bad(`range bound of ${rangeBits} bits is not in ${MIN_RANGE_BITS}..${MAX_RANGE_BITS}`);
+    if (rangeBits < minBits || rangeBits > maxBits) {
+      bad(`range bound of ${rangeBits} bits is not in ${minBits}..${maxBits}`);
     }
     if (n < 2n || (n & (n - 1n)) !== 0n || n > 1n << BigInt(MAX_DEPTH)) {
       bad(`the tree size ${n} is not a power of two from 2 to 2^${MAX_DEPTH}`);
     }
     if (digestElements(hexBytes(root)) === null) bad("the root is not a canonical digest");
-    if (assets.length < 1 || assets.length > MAX_ASSETS) bad(`a statement lists 1 to ${MAX_ASSETS} assets with one total each`);
+    if (assets.length < 1 || assets.length > maxAssets) {
+      bad(`a statement of version ${version} lists 1 to ${maxAssets} assets with one total each`);
+    }
     const names = new Set();
     for (const a of assets) {
       if (!ASSET_NAME.test(a.name) || a.decimals > Number(MAX_DECIMALS)) {
@@ -852,7 +889,7 @@ const StarkPor = (() => {
       if (names.has(a.name)) bad(`asset ${a.name} is listed twice`);
       names.add(a.name);
     }
-    const statement = { round_id: roundId, range_bits: rangeBits, num_leaves: n, root: hexBytes(root), assets };
+    const statement = { statement_version: Number(version), round_id: roundId, range_bits: rangeBits, num_leaves: n, root: hexBytes(root), assets };
     const fp = toHex(fingerprint(statement));
     if (stated !== null && stated !== fp) bad(`its fingerprint field says ${stated}, its fields give ${fp} (a field was changed)`);
     const security = doc.get("security_bits");
@@ -890,7 +927,7 @@ const StarkPor = (() => {
   }
 
   return {
-    selfTest, fieldAdd, fieldMul, fieldSqr, permute, idCommitment, leafOf, node, walk, sha256, fingerprint, statementBytes,
+    selfTest, fieldAdd, fieldMul, fieldSqr, permute, idCommitment, entryElements2, leafOf, node, walk, sha256, fingerprint, statementBytes,
     decode, check, verify, loadSummary, amountText, parseJson, hexBytes, toHex, Rejected, MAX_PROOF_CHARS,
   };
 })();
@@ -909,6 +946,7 @@ const StarkPor = (() => {
     "wrong-round": "The file is for another round than the one this page checks.",
     "wrong-user": "The file is the proof of another user id than the one you entered.",
     "wrong-statement": "The round's fingerprint is not the one that was published.",
+    "version-mismatch": "The file is an inclusion proof for another version of round than this one (the exchange gave you the wrong kind of file).",
     "asset-mismatch": "An asset's name or decimals in the file differ from the round's published asset list.",
     "balance-mismatch": "A balance in the file is not the one you expected.",
     "leaf-mismatch": "Your id and balances in the file do not match the entry the exchange committed to.",
