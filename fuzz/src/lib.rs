@@ -130,13 +130,16 @@ pub fn spill_bucket(data: &[u8]) {
 /// An inclusion proof as the binding hands it to the core (the JSON is decoded in Python),
 /// checked against a statement built from the input, with switches that make its leaf, claimed
 /// root, anchor and expected user consistent so that every check down to acceptance is reached.
+/// `version` picks the proof's format version (`None`: 1, `Some(true)`: 2), `v2_anchor` the
+/// anchor's statement version.
 #[derive(Debug, arbitrary::Arbitrary)]
 pub struct InclusionInput {
-    version: Option<u64>,
+    version: Option<std::result::Result<bool, u64>>,
+    v2_anchor: bool,
     round_id: String,
     user_id: String,
     salt: [u8; 32],
-    entries: Vec<(String, u32, u8, u64)>,
+    entries: Vec<(String, u32, u8, u128)>,
     leaf_index: u64,
     /// `Ok(k)`: a tree of 2^k leaves; `Err(n)`: `n` leaves.
     num_leaves: std::result::Result<u8, u64>,
@@ -153,7 +156,7 @@ pub struct InclusionInput {
 }
 
 pub fn inclusion(input: InclusionInput) {
-    use stark_por_core::inclusion::{compute_leaf, verify_inclusion, walk_path_bytes, Anchor, Expected, InclusionEntry, InclusionProof};
+    use stark_por_core::inclusion::{versioned_leaf, verify_inclusion, walk_path_bytes, Anchor, Expected, InclusionEntry, InclusionProof};
     use stark_por_core::Statement;
 
     let num_leaves = match input.num_leaves {
@@ -165,12 +168,18 @@ pub fn inclusion(input: InclusionInput) {
         .into_iter()
         .map(|(asset, index, decimals, amount)| InclusionEntry { asset, index, decimals, amount })
         .collect();
-    let pairs: Vec<(u32, u64)> = entries.iter().map(|e| (e.index, e.amount)).collect();
-    let leaf = input.leaf.unwrap_or_else(|| compute_leaf(&input.user_id, &input.salt, &pairs));
+    let version = match input.version {
+        None => 1,
+        Some(Ok(v2)) => 1 + v2 as u64,
+        Some(Err(other)) => other,
+    };
+    let pairs: Vec<(u32, u128)> = entries.iter().map(|e| (e.index, e.amount)).collect();
+    let own_leaf = |user_id: &str, salt: &[u8; 32]| versioned_leaf(version, user_id, salt, &pairs).ok();
+    let leaf = input.leaf.or_else(|| own_leaf(&input.user_id, &input.salt)).unwrap_or([0; 32]);
     let reached = walk_path_bytes(&leaf, input.leaf_index, &input.path).ok();
     let root = input.root.or(reached).unwrap_or([0; 32]);
     let proof = InclusionProof {
-        version: input.version.unwrap_or(1),
+        version,
         round_id: input.round_id,
         user_id: input.user_id,
         salt: input.salt,
@@ -190,14 +199,17 @@ pub fn inclusion(input: InclusionInput) {
         num_leaves: if same_size { num_leaves } else { num_leaves ^ 2 },
         root: input.anchor_root.unwrap_or(root),
     };
-    let anchor = Anchor::statement(&statement);
+    // the same fields as a version-2 summary (validated or not: the anchor only reads them)
+    let summary = statement.summary();
+    let anchor = if input.v2_anchor { Anchor::summary_as(&summary, 2) } else { Anchor::statement(&statement) };
     let user = input.expected_user.unwrap_or_else(|| proof.user_id.clone());
     let fingerprint = input.fingerprint.map(|f| f.unwrap_or_else(|| anchor.fingerprint()));
     let expected = Expected { user_id: &user, fingerprint };
     if verify_inclusion(&proof, &anchor, &expected).is_ok() {
         // acceptance means: the user's own data walks to the statement's root, and the user,
         // round, tree size, asset labels and fingerprint are the ones expected
-        let own = compute_leaf(&proof.user_id, &proof.salt, &pairs);
+        assert_eq!(proof.version, anchor.statement_version() as u64);
+        let own = own_leaf(&proof.user_id, &proof.salt).expect("an accepted proof's balances are in its version's domain");
         assert_eq!(walk_path_bytes(&own, proof.leaf_index, &proof.path).ok(), Some(statement.root));
         assert_eq!(proof.user_id, user);
         assert_eq!((&proof.round_id, proof.num_leaves), (&statement.round_id, statement.num_leaves));
