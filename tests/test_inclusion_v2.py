@@ -335,6 +335,43 @@ def test_a_summary_out_of_version_2_domain_is_refused(round_v2):
         PublishedSummary.from_json(json.dumps({**doc, "statement_version": 1}))
 
 
+names = st.text(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_$"), min_size=1, max_size=32)
+canonical_roots = st.lists(st.integers(0, pyverify.P - 1), min_size=4, max_size=4).map(
+    lambda d: pyverify.digest_to_bytes(d).hex())
+
+
+@st.composite
+def summaries_v2(draw) -> dict:
+    asset_names = draw(st.lists(names, min_size=1, max_size=5, unique=True))
+    return {
+        "statement_version": 2,
+        "round_id": draw(st.text(min_size=1, max_size=40).filter(
+            lambda r: not any(pyverify._is_control(c) or 0xD800 <= ord(c) <= 0xDFFF for c in r))),
+        "range_bits": draw(st.integers(32, 112)),
+        "num_leaves": 2 ** draw(st.integers(1, 40)),
+        "root": draw(canonical_roots),
+        "assets": [{"asset": n, "decimals": draw(st.integers(0, 30)),
+                    "total_units": str(draw(st.one_of(st.integers(0, 2**112), st.integers(0, 2**160))))}
+                   for n in asset_names],
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(doc=summaries_v2(), data=st.data())
+def test_rust_and_pyverify_fingerprints_of_version_2_agree_and_bind_the_version(doc, data):
+    text = json.dumps(doc)
+    rust = PublishedSummary.from_json(text)
+    assert rust.statement_version == 2
+    assert rust.fingerprint == pyverify.check_summary(pyverify.Summary.from_json(text)).hex()
+    assert PublishedSummary.from_json(json.dumps({**doc, "fingerprint": rust.fingerprint})).fingerprint == rust.fingerprint
+    if doc["range_bits"] <= 63:  # the same fields are a valid version-1 summary, of another fingerprint
+        v1 = PublishedSummary.from_json(json.dumps({**doc, "statement_version": 1}))
+        assert v1.fingerprint != rust.fingerprint
+        with pytest.raises(InvalidInclusionProof) as info:  # a version-1 fingerprint field on version 2
+            PublishedSummary.from_json(json.dumps({**doc, "fingerprint": v1.fingerprint}))
+        assert info.value.reason == "malformed"
+
+
 # -- the CLI and the standalone pyverify.py print the exact amounts ---------------------------
 
 

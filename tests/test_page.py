@@ -265,11 +265,13 @@ def test_fingerprints_of_random_statements_agree_with_rust(page_a):
 
     rng = random.Random(7)
     summaries = []
-    for _ in range(40):
+    for k in range(40):
         names = rng.sample(["BTC", "ETH", "USDT", "DOGE", "A-1", "x.y", "$Z", "~"], rng.randint(1, 5))
+        version = 1 + k % 2  # statement versions 1 and 2 (range bounds up to 112 bits)
         summaries.append({
+            "statement_version": version,
             "round_id": rng.choice(["r", "2026-11", "é名前 round", "x" * 256]),
-            "range_bits": rng.randint(32, 63), "num_leaves": 2 ** rng.randint(1, 40),
+            "range_bits": rng.randint(32, 63 if version == 1 else 112), "num_leaves": 2 ** rng.randint(1, 40),
             "root": pyverify.digest_to_bytes([rng.randrange(pyverify.P) for _ in range(4)]).hex(),
             "assets": [{"asset": n, "decimals": rng.randint(0, 30),
                         "total_units": str(rng.choice([0, 1, 2**64, rng.randrange(10**rng.randint(1, 300))]))}
@@ -277,7 +279,7 @@ def test_fingerprints_of_random_statements_agree_with_rust(page_a):
         })
     rust = [_native.statement_fingerprint((s["round_id"], s["range_bits"], s["num_leaves"], bytes.fromhex(s["root"]),
             [(a["asset"], a["decimals"], int(a["total_units"]).to_bytes((int(a["total_units"]).bit_length() + 7) // 8, "little"))
-             for a in s["assets"]])).hex() for s in summaries]
+             for a in s["assets"]]), s["statement_version"]).hex() for s in summaries]
     got = page_a.js("return arguments[0].map((t) => StarkPor.loadSummary(t).fingerprint)", [json.dumps(s) for s in summaries])
     assert got == rust
 
