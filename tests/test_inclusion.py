@@ -237,7 +237,7 @@ TAMPERS = {
     "relabelled asset": (lambda d: d["entries"][0].update(asset="DOGE"), "asset-mismatch"),
     "other decimals": (lambda d: d["entries"][0].update(decimals=d["entries"][0]["decimals"] + 1), "asset-mismatch"),
     "unknown version": (lambda d: d.update(version=3), "unknown-version"),
-    "version 2 for a version-1 round": (lambda d: d.update(version=2), "version-mismatch"),
+    "the other version": (lambda d: d.update(version=3 - d["version"]), "version-mismatch"),
     "missing field": (lambda d: d.pop("salt"), "malformed"),
     "extra field": (lambda d: d.update(note="hi"), "malformed"),
     "not the format": (lambda d: d.update(format="other"), "malformed"),
