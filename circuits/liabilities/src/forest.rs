@@ -87,6 +87,12 @@ impl Forest {
 /// The root of a round tree from its batches' forest roots. `parts` are `(forest, roots)` with
 /// the roots in [`Forest::roots`] order; the forests must cut `[0, N')` into consecutive ranges.
 pub fn round_root(parts: &[(Forest, &[Digest])]) -> Result<Digest, CircuitError> {
+    round_root_with(parts, |_, _| ())
+}
+
+/// [`round_root`], calling `on_node(heap index, digest)` for every node it computes: the nodes of
+/// the round tree above the forests' roots (the prover keeps them for inclusion paths).
+pub fn round_root_with(parts: &[(Forest, &[Digest])], mut on_node: impl FnMut(u64, &Digest)) -> Result<Digest, CircuitError> {
     let bad = |why: String| Err(CircuitError::Shape(why));
     let Some((first, _)) = parts.first() else { return bad("a round needs at least one batch".into()) };
     let num_leaves = first.num_leaves;
@@ -109,7 +115,9 @@ pub fn round_root(parts: &[(Forest, &[Digest])]) -> Result<Digest, CircuitError>
                     break;
                 }
                 stack.truncate(stack.len() - 2);
-                stack.push((l / 2, node_digest(&left, &right)));
+                let parent = node_digest(&left, &right);
+                on_node(l / 2, &parent);
+                stack.push((l / 2, parent));
             }
         }
         expected_start = forest.end;

@@ -16,8 +16,13 @@
 //! folder without it holds no finished placement and is read again from the ledger.
 //!
 //! Bucket record: `key (32) | ordinal u64 | id length u16 | id | entries u32 | (asset u32,
-//! amount u64)*` — the ordinal is the user's 0-based place in the ledger (for error messages),
-//! or the padding index when the id length is 0. Assets are numbered from 1.
+//! amount)*` — the ordinal is the user's 0-based place in the ledger (for error messages),
+//! or the padding index when the id length is 0. Assets are numbered from 1. An amount is a
+//! u64 in a placement for statement version 1 and a u128 for version 2 (amounts up to
+//! `2^112`); the layout file's magic says which (`STPRLAY1`, `STPRLAY2`), so a folder is never
+//! read with the other record width. A version-2 placement also keeps each leaf's block count in
+//! leaf order (`blocks.bin`, one byte a leaf, written before the layout): what the forest plan
+//! is cut from (`v2::stream`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -31,14 +36,55 @@ use crate::batch::{BatchJob, BatchOutput};
 use crate::error::{Error, Result};
 use crate::round::batch_params_and_seed;
 use crate::statement::Statement;
+use crate::v2::WideLedgerRef;
 use crate::{check_ledger, check_stub, kdf, Asset, LedgerRef, Security};
 
 /// Buckets a round is spread over.
 pub const BUCKETS: usize = 256;
 const LAYOUT_FILE: &str = "layout.bin";
-const LAYOUT_MAGIC: &[u8; 8] = b"STPRLAY1";
+const BLOCKS_FILE: &str = "blocks.bin";
 
-fn io_error(path: &Path, e: std::io::Error) -> Error {
+/// The statement version a placement is made for: it fixes the width of the amounts in the
+/// bucket records and the layout file's magic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+impl Version {
+    /// Version `n` (1 or 2) of the statement.
+    pub fn of(n: u16) -> Result<Self> {
+        match n {
+            1 => Ok(Version::V1),
+            2 => Ok(Version::V2),
+            _ => Err(Error::Input(format!("statement version {n} is not 1 or 2"))),
+        }
+    }
+
+    pub fn number(self) -> u16 {
+        match self {
+            Version::V1 => 1,
+            Version::V2 => 2,
+        }
+    }
+
+    fn amount_bytes(self) -> usize {
+        match self {
+            Version::V1 => 8,
+            Version::V2 => 16,
+        }
+    }
+
+    fn layout_magic(self) -> &'static [u8; 8] {
+        match self {
+            Version::V1 => b"STPRLAY1",
+            Version::V2 => b"STPRLAY2",
+        }
+    }
+}
+
+pub(crate) fn io_error(path: &Path, e: std::io::Error) -> Error {
     Error::Work(format!("{}: {e}", path.display()))
 }
 
@@ -46,7 +92,7 @@ fn bucket_path(dir: &Path, bucket: usize) -> PathBuf {
     dir.join(format!("bucket-{bucket:03}.bin"))
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let mut f = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
     f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| io_error(&tmp, e))?;
@@ -54,15 +100,23 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// One record of a bucket file.
-struct Record<'a> {
+pub(crate) struct Record<'a> {
     key: &'a [u8],
-    ordinal: u64,
+    pub(crate) ordinal: u64,
     /// Empty for a padding slot.
-    id: &'a [u8],
-    entries: Vec<(u32, u64)>,
+    pub(crate) id: &'a [u8],
+    /// (asset numbered from 1, amount).
+    pub(crate) entries: Vec<(u32, u128)>,
 }
 
-fn encode_record(out: &mut Vec<u8>, key: &[u8; 32], ordinal: u64, id: &[u8], entries: impl ExactSizeIterator<Item = (u32, u64)>) {
+fn encode_record(
+    out: &mut Vec<u8>,
+    version: Version,
+    key: &[u8; 32],
+    ordinal: u64,
+    id: &[u8],
+    entries: impl ExactSizeIterator<Item = (u32, u128)>,
+) {
     out.extend_from_slice(key);
     out.extend_from_slice(&ordinal.to_le_bytes());
     out.extend_from_slice(&(id.len() as u16).to_le_bytes());
@@ -70,12 +124,12 @@ fn encode_record(out: &mut Vec<u8>, key: &[u8; 32], ordinal: u64, id: &[u8], ent
     out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
     for (asset, amount) in entries {
         out.extend_from_slice(&asset.to_le_bytes());
-        out.extend_from_slice(&amount.to_le_bytes());
+        out.extend_from_slice(&amount.to_le_bytes()[..version.amount_bytes()]);
     }
 }
 
 /// Splits a bucket file into records. Our own file: a malformed one is damaged working state.
-fn parse_records<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<Record<'a>>> {
+fn parse_records<'a>(path: &Path, bytes: &'a [u8], version: Version) -> Result<Vec<Record<'a>>> {
     let damaged = || Error::Work(format!("{}: damaged bucket file; remove the work folder and prove again", path.display()));
     let mut out = Vec::new();
     let mut at = 0usize;
@@ -90,10 +144,15 @@ fn parse_records<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<Record<'a>>> {
         let id_len = u16::from_le_bytes(take(&mut at, 2)?.try_into().unwrap_or_default()) as usize;
         let id = take(&mut at, id_len)?;
         let k = u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap_or_default()) as usize;
-        let raw = take(&mut at, k.checked_mul(12).ok_or_else(damaged)?)?;
+        let width = 4 + version.amount_bytes();
+        let raw = take(&mut at, k.checked_mul(width).ok_or_else(damaged)?)?;
         let entries = raw
-            .chunks_exact(12)
-            .map(|e| (u32::from_le_bytes([e[0], e[1], e[2], e[3]]), u64::from_le_bytes(e[4..12].try_into().unwrap_or_default())))
+            .chunks_exact(width)
+            .map(|e| {
+                let mut amount = [0u8; 16];
+                amount[..width - 4].copy_from_slice(&e[4..]);
+                (u32::from_le_bytes([e[0], e[1], e[2], e[3]]), u128::from_le_bytes(amount))
+            })
             .collect();
         out.push(Record { key, ordinal, id, entries });
     }
@@ -103,6 +162,7 @@ fn parse_records<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<Record<'a>>> {
 /// Where the leaves of a round are: how many records each sorted bucket holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
+    pub version: Version,
     pub num_users: u64,
     pub num_leaves: u64,
     pub counts: Vec<u64>,
@@ -118,9 +178,10 @@ impl Layout {
             Err(e) => return Err(io_error(&path, e)),
         };
         let word = |i: usize| bytes.get(8 + 8 * i..16 + 8 * i).map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()));
-        if bytes.len() != 8 + 8 * (2 + BUCKETS) || &bytes[..8] != LAYOUT_MAGIC {
+        let version = [Version::V1, Version::V2].into_iter().find(|v| bytes.get(..8) == Some(&v.layout_magic()[..]));
+        let Some(version) = version.filter(|_| bytes.len() == 8 + 8 * (2 + BUCKETS)) else {
             return Err(Error::Work(format!("{}: damaged layout file", path.display())));
-        }
+        };
         let (num_users, num_leaves) = (word(0).unwrap_or(0), word(1).unwrap_or(0));
         let counts: Vec<u64> = (0..BUCKETS).map(|b| word(2 + b).unwrap_or(0)).collect();
         let total = counts.iter().try_fold(0u64, |sum, &c| sum.checked_add(c));
@@ -128,11 +189,11 @@ impl Layout {
         if total != Some(num_leaves) || expected != Some(num_leaves) || num_leaves > crate::round::MAX_ROUND_LEAVES {
             return Err(Error::Work(format!("{}: damaged layout file", path.display())));
         }
-        Ok(Some(Layout { num_users, num_leaves, counts }))
+        Ok(Some(Layout { version, num_users, num_leaves, counts }))
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
-        let mut bytes = LAYOUT_MAGIC.to_vec();
+        let mut bytes = self.version.layout_magic().to_vec();
         for w in [self.num_users, self.num_leaves].iter().chain(&self.counts) {
             bytes.extend_from_slice(&w.to_le_bytes());
         }
@@ -151,6 +212,7 @@ impl Layout {
 
 /// Users streaming into bucket files.
 pub struct Spill {
+    version: Version,
     dir: PathBuf,
     secret: Vec<u8>,
     round_id: String,
@@ -161,13 +223,21 @@ pub struct Spill {
 }
 
 impl Spill {
-    /// Starts placing a round's users in `dir` (created private; earlier placement removed).
+    /// Starts placing a round's users in `dir` for statement version 1 (created private; earlier
+    /// placement removed).
     pub fn create(dir: &Path, secret: &[u8], round_id: &str, assets: &[Asset], range_bits: u32) -> Result<Self> {
-        check_stub(secret, round_id, assets, range_bits)?;
+        Self::create_for(Version::V1, dir, secret, round_id, assets, range_bits)
+    }
+
+    /// [`Spill::create`] for statement version `version`.
+    pub fn create_for(version: Version, dir: &Path, secret: &[u8], round_id: &str, assets: &[Asset], range_bits: u32) -> Result<Self> {
+        check_stub_for(version, secret, round_id, assets, range_bits)?;
         create_private_dir(dir)?;
-        let layout = dir.join(LAYOUT_FILE);
-        if layout.exists() {
-            fs::remove_file(&layout).map_err(|e| io_error(&layout, e))?;
+        for name in [LAYOUT_FILE, BLOCKS_FILE] {
+            let path = dir.join(name);
+            if path.exists() {
+                fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+            }
         }
         let writers = (0..BUCKETS)
             .map(|b| {
@@ -177,6 +247,7 @@ impl Spill {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Spill {
+            version,
             dir: dir.to_path_buf(),
             secret: secret.to_vec(),
             round_id: round_id.to_string(),
@@ -197,28 +268,68 @@ impl Spill {
         self.append(&LedgerRef { user_ids, assets: &assets, indptr, asset_index, amounts, range_bits: self.range_bits })
     }
 
-    /// Appends the next chunk of users (in ledger order).
-    pub fn append(&mut self, chunk: &LedgerRef<'_>) -> Result<()> {
-        if chunk.assets != self.assets.as_slice() || chunk.range_bits != self.range_bits {
+    /// [`Spill::append_wide`] of a chunk given as its arrays, under the round's assets and bound.
+    pub fn append_wide_parts(
+        &mut self,
+        user_ids: &[String],
+        indptr: &[u64],
+        asset_index: &[u32],
+        amounts_lo: &[u64],
+        amounts_hi: &[u64],
+    ) -> Result<()> {
+        let assets = self.assets.clone();
+        let range_bits = self.range_bits;
+        self.append_wide(&WideLedgerRef { user_ids, assets: &assets, indptr, asset_index, amounts_lo, amounts_hi, range_bits })
+    }
+
+    fn check_chunk(&self, version: Version, assets: &[Asset], range_bits: u32) -> Result<()> {
+        if version != self.version {
+            return Err(Error::Input(format!(
+                "a chunk of statement version {} for a placement of version {}",
+                version.number(),
+                self.version.number()
+            )));
+        }
+        if assets != self.assets.as_slice() || range_bits != self.range_bits {
             return Err(Error::Input("a chunk's assets or range bound differ from the round's".into()));
         }
+        Ok(())
+    }
+
+    /// Appends the next chunk of users (in ledger order) to a placement for version 1.
+    pub fn append(&mut self, chunk: &LedgerRef<'_>) -> Result<()> {
+        self.check_chunk(Version::V1, chunk.assets, chunk.range_bits)?;
         if chunk.user_ids.is_empty() {
             return Ok(());
         }
         check_ledger(chunk, self.num_users as usize)?;
+        self.write_users(chunk.user_ids, chunk.indptr, |e| (chunk.asset_index[e] + 1, chunk.amounts[e] as u128))
+    }
+
+    /// Appends the next chunk of users (in ledger order) to a placement for version 2.
+    pub fn append_wide(&mut self, chunk: &WideLedgerRef<'_>) -> Result<()> {
+        self.check_chunk(Version::V2, chunk.assets, chunk.range_bits)?;
+        if chunk.user_ids.is_empty() {
+            return Ok(());
+        }
+        chunk.check_from(self.num_users as usize)?;
+        self.write_users(chunk.user_ids, chunk.indptr, |e| (chunk.asset_index[e] + 1, chunk.amount(e)))
+    }
+
+    /// Writes checked users to their buckets; `entry(e)` is entry `e` as (asset from 1, amount).
+    fn write_users(&mut self, user_ids: &[String], indptr: &[u64], entry: impl Fn(usize) -> (u32, u128)) -> Result<()> {
         let (secret, round_id) = (&self.secret, &self.round_id);
         let keys: Vec<[u8; 32]> =
-            chunk.user_ids.par_iter().map(|id| kdf::position_key(secret, round_id, kdf::Slot::User(id))).collect();
+            user_ids.par_iter().map(|id| kdf::position_key(secret, round_id, kdf::Slot::User(id))).collect();
         let mut record = Vec::with_capacity(512);
-        for (i, (id, key)) in chunk.user_ids.iter().zip(&keys).enumerate() {
-            let (lo, hi) = (chunk.indptr[i] as usize, chunk.indptr[i + 1] as usize);
-            let entries = (lo..hi).map(|e| (chunk.asset_index[e] + 1, chunk.amounts[e]));
+        for (i, (id, key)) in user_ids.iter().zip(&keys).enumerate() {
+            let (lo, hi) = (indptr[i] as usize, indptr[i + 1] as usize);
             record.clear();
-            encode_record(&mut record, key, self.num_users + i as u64, id.as_bytes(), entries);
+            encode_record(&mut record, self.version, key, self.num_users + i as u64, id.as_bytes(), (lo..hi).map(&entry));
             let b = key[0] as usize;
             self.writers[b].write_all(&record).map_err(|e| io_error(&bucket_path(&self.dir, b), e))?;
         }
-        self.num_users += chunk.user_ids.len() as u64;
+        self.num_users += user_ids.len() as u64;
         Ok(())
     }
 
@@ -241,7 +352,7 @@ impl Spill {
                 (start..end).into_par_iter().map(|i| kdf::position_key(secret, round_id, kdf::Slot::Padding(i))).collect();
             for (i, key) in (start..end).zip(&keys) {
                 record.clear();
-                encode_record(&mut record, key, i, b"", std::iter::empty());
+                encode_record(&mut record, self.version, key, i, b"", std::iter::empty());
                 self.writers[key[0] as usize].write_all(&record).map_err(|e| io_error(&self.dir, e))?;
             }
         }
@@ -249,16 +360,20 @@ impl Spill {
             let file = w.into_inner().map_err(|e| io_error(&bucket_path(&self.dir, b), e.into_error()))?;
             file.sync_all().map_err(|e| io_error(&bucket_path(&self.dir, b), e))?;
         }
-        let dir = &self.dir;
-        let counts = (0..BUCKETS)
+        let (dir, version) = (&self.dir, self.version);
+        let sorted = (0..BUCKETS)
             .into_par_iter()
             .map(|b| {
-                let count = sort_bucket(&bucket_path(dir, b))?;
+                let sorted = sort_bucket(&bucket_path(dir, b), version)?;
                 on_bucket();
-                Ok(count)
+                Ok(sorted)
             })
-            .collect::<Result<Vec<u64>>>()?;
-        let layout = Layout { num_users: n, num_leaves, counts };
+            .collect::<Result<Vec<(u64, Vec<u8>)>>>()?;
+        let (counts, blocks): (Vec<u64>, Vec<Vec<u8>>) = sorted.into_iter().unzip();
+        if version == Version::V2 {
+            write_atomically(&dir.join(BLOCKS_FILE), &blocks.concat())?;
+        }
+        let layout = Layout { version, num_users: n, num_leaves, counts };
         layout.save(dir)?;
         Ok(layout)
     }
@@ -272,10 +387,23 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     }
 }
 
-/// Sorts a bucket file by key in place (atomically); returns its record count.
-fn sort_bucket(path: &Path) -> Result<u64> {
+/// Checks what a placement for `version` is made for (the secret, round id, assets and range
+/// bound); returns version 1's statement stub, whose fields a placement of either version uses.
+fn check_stub_for(version: Version, secret: &[u8], round_id: &str, assets: &[Asset], range_bits: u32) -> Result<Statement> {
+    match version {
+        Version::V1 => check_stub(secret, round_id, assets, range_bits),
+        Version::V2 => {
+            crate::v2::stub(secret, round_id, assets, range_bits, 2)?;
+            Ok(Statement { round_id: round_id.into(), assets: assets.to_vec(), range_bits, num_leaves: 0, root: [0; 32], totals: vec![] })
+        },
+    }
+}
+
+/// Sorts a bucket file by key in place (atomically); returns its record count and, for version
+/// 2, each record's leaf block count in sorted order.
+fn sort_bucket(path: &Path, version: Version) -> Result<(u64, Vec<u8>)> {
     let bytes = fs::read(path).map_err(|e| io_error(path, e))?;
-    let mut records = parse_records(path, &bytes)?;
+    let mut records = parse_records(path, &bytes, version)?;
     records.sort_unstable_by(|a, b| a.key.cmp(b.key));
     for pair in records.windows(2) {
         if pair[0].key == pair[1].key {
@@ -290,10 +418,15 @@ fn sort_bucket(path: &Path) -> Result<u64> {
     }
     let mut out = Vec::with_capacity(bytes.len());
     for r in &records {
-        encode_record(&mut out, r.key.try_into().unwrap_or(&[0; 32]), r.ordinal, r.id, r.entries.iter().copied());
+        encode_record(&mut out, version, r.key.try_into().unwrap_or(&[0; 32]), r.ordinal, r.id, r.entries.iter().copied());
     }
     write_atomically(path, &out)?;
-    Ok(records.len() as u64)
+    let blocks = match version {
+        Version::V1 => vec![],
+        // the appended users were checked to fit a leaf's block count in a byte
+        Version::V2 => records.iter().map(|r| stark_por_liabilities::hash::leaf_blocks(r.entries.len()) as u8).collect(),
+    };
+    Ok((records.len() as u64, blocks))
 }
 
 /// A user's row in leaf order: what the inclusion store keeps.
@@ -302,24 +435,26 @@ pub struct UserRow {
     pub position: u64,
     pub salt: [u8; 32],
     /// (asset, amount), assets numbered from 1.
-    pub entries: Vec<(u32, u64)>,
+    pub entries: Vec<(u32, u128)>,
 }
 
 /// A placed round: reads batches and users back from the sorted buckets of its folder.
 pub struct Placement {
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     layout: Layout,
-    secret: Vec<u8>,
-    /// The round's statement without the proof-dependent fields.
-    stub: Statement,
+    pub(crate) secret: Vec<u8>,
+    /// The round's statement without the proof-dependent fields (version 1's struct, whose
+    /// fields a placement of either version uses).
+    pub(crate) stub: Statement,
 }
 
 impl Placement {
-    /// The placement finished in `dir` for this secret, round id, asset list and range bound.
+    /// The placement finished in `dir` for this secret, round id, asset list and range bound,
+    /// for the statement version its layout names.
     pub fn open(dir: &Path, secret: &[u8], round_id: &str, assets: &[Asset], range_bits: u32) -> Result<Self> {
-        let stub = check_stub(secret, round_id, assets, range_bits)?;
         let layout = Layout::load(dir)?
             .ok_or_else(|| Error::Work(format!("{}: the ledger was not placed here", dir.display())))?;
+        let stub = check_stub_for(layout.version, secret, round_id, assets, range_bits)?;
         Ok(Placement { dir: dir.to_path_buf(), layout, secret: secret.to_vec(), stub })
     }
 
@@ -327,8 +462,32 @@ impl Placement {
         &self.layout
     }
 
+    /// Refuses work of statement version `version` on a placement of the other.
+    pub(crate) fn require(&self, version: Version) -> Result<()> {
+        if self.layout.version != version {
+            return Err(Error::Work(format!(
+                "{}: the ledger was placed for statement version {}, not {}",
+                self.dir.display(),
+                self.layout.version.number(),
+                version.number()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Each leaf's block count, in leaf order (version 2).
+    pub(crate) fn blocks(&self) -> Result<Vec<u8>> {
+        self.require(Version::V2)?;
+        let path = self.dir.join(BLOCKS_FILE);
+        let blocks = fs::read(&path).map_err(|e| io_error(&path, e))?;
+        if blocks.len() as u64 != self.layout.num_leaves {
+            return Err(Error::Work(format!("{}: {} block counts for {} leaves", path.display(), blocks.len(), self.layout.num_leaves)));
+        }
+        Ok(blocks)
+    }
+
     /// Calls `f(position, record)` for the records at positions `lo..hi`, in order.
-    fn for_each(&self, lo: u64, hi: u64, mut f: impl FnMut(u64, Record<'_>) -> Result<()>) -> Result<()> {
+    pub(crate) fn for_each(&self, lo: u64, hi: u64, mut f: impl FnMut(u64, Record<'_>) -> Result<()>) -> Result<()> {
         let starts = self.layout.starts();
         for (b, (&start, &count)) in starts.iter().zip(&self.layout.counts).enumerate() {
             if count == 0 || start + count <= lo || start >= hi {
@@ -336,7 +495,7 @@ impl Placement {
             }
             let path = bucket_path(&self.dir, b);
             let bytes = fs::read(&path).map_err(|e| io_error(&path, e))?;
-            let records = parse_records(&path, &bytes)?;
+            let records = parse_records(&path, &bytes, self.layout.version)?;
             if records.len() as u64 != count {
                 return Err(Error::Work(format!("{}: holds {} records, the layout says {count}", path.display(), records.len())));
             }
@@ -350,19 +509,23 @@ impl Placement {
         Ok(())
     }
 
-    /// The leaf of a record: a user's (id empty: padding slot `ordinal`'s).
-    fn leaf(&self, ordinal: u64, id: &[u8], entries: Vec<(u32, u64)>) -> Leaf {
+    /// The id commitment of a record: a user's (id empty: padding slot `ordinal`'s).
+    pub(crate) fn id_commitment(&self, ordinal: u64, id: &[u8]) -> stark_por_solvency::hash::Digest {
         let round_id = &self.stub.round_id;
         if id.is_empty() {
-            let salt = kdf::padding_salt(&self.secret, round_id, ordinal);
-            return Leaf { idc: id_commitment(&salt, b""), entries: vec![] };
+            return id_commitment(&kdf::padding_salt(&self.secret, round_id, ordinal), b"");
         }
-        let salt = kdf::user_salt_bytes(&self.secret, round_id, id);
-        Leaf { idc: id_commitment(&salt, id), entries }
+        id_commitment(&kdf::user_salt_bytes(&self.secret, round_id, id), id)
+    }
+
+    /// The version-1 leaf of a record (its amounts were checked below `2^63` when appended).
+    fn leaf(&self, ordinal: u64, id: &[u8], entries: Vec<(u32, u128)>) -> Leaf {
+        Leaf { idc: self.id_commitment(ordinal, id), entries: entries.into_iter().map(|(a, x)| (a, x as u64)).collect() }
     }
 
     /// The job of batch `index` of `2^batch_log2` leaves (the whole round when it is one batch).
     pub fn batch_job(&self, security: Security, batch_log2: u32, index: u64) -> Result<BatchJob> {
+        self.require(Version::V1)?;
         let size = 1u64 << batch_log2.min(self.layout.num_leaves.ilog2());
         let count = self.layout.num_leaves / size;
         if index >= count {
@@ -382,6 +545,7 @@ impl Placement {
     /// The round file from the batch results in `outputs` (index order): file, statement and
     /// the nodes above the batches.
     pub fn assemble(&self, batch_log2: u32, outputs: &[PathBuf]) -> Result<(Vec<u8>, Statement, Vec<[u8; 32]>)> {
+        self.require(Version::V1)?;
         let size = 1usize << batch_log2.min(self.layout.num_leaves.ilog2());
         let decoded = outputs.iter().map(|path| {
             let bytes = fs::read(path).map_err(|e| io_error(path, e))?;
@@ -412,7 +576,7 @@ impl Placement {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::batch::prove_batch;
     use crate::round::{assemble, prove_round, tests::ledger};
@@ -521,7 +685,7 @@ mod tests {
     fn layout_file(num_users: u64, num_leaves: u64, counts: &[(usize, u64)]) -> tempfile_dir::Dir {
         let dir = tempfile_dir::Dir::new();
         create_private_dir(dir.path()).unwrap();
-        let mut bytes = LAYOUT_MAGIC.to_vec();
+        let mut bytes = Version::V1.layout_magic().to_vec();
         let mut words = vec![0u64; BUCKETS];
         for &(b, c) in counts {
             words[b] = c;
@@ -547,7 +711,7 @@ mod tests {
     }
 
     /// A temporary folder removed on drop (std only).
-    mod tempfile_dir {
+    pub(crate) mod tempfile_dir {
         use std::path::{Path, PathBuf};
         use std::sync::atomic::{AtomicU32, Ordering};
 

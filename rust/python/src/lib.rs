@@ -300,7 +300,8 @@ fn assets_of(assets: Vec<(String, u8)>) -> Vec<Asset> {
     assets.into_iter().map(|(name, decimals)| Asset { name, decimals }).collect()
 }
 
-/// Spill(dir, secret, round_id, assets, range_bits): places a ledger streamed in chunks.
+/// Spill(dir, secret, round_id, assets, range_bits, statement_version=1): places a ledger
+/// streamed in chunks, for statement version 1 (`append`) or 2 (`append_wide`).
 #[pyclass(module = "stark_por._native")]
 struct Spill {
     inner: Option<core::spill::Spill>,
@@ -315,8 +316,19 @@ impl Spill {
 #[pymethods]
 impl Spill {
     #[new]
-    fn new(py: Python<'_>, dir: std::path::PathBuf, secret: &[u8], round_id: &str, assets: Vec<(String, u8)>, range_bits: u32) -> PyResult<Self> {
-        let spill = core::spill::Spill::create(&dir, secret, round_id, &assets_of(assets), range_bits).map_err(|e| to_py(py, e))?;
+    #[pyo3(signature = (dir, secret, round_id, assets, range_bits, statement_version=1))]
+    fn new(
+        py: Python<'_>,
+        dir: std::path::PathBuf,
+        secret: &[u8],
+        round_id: &str,
+        assets: Vec<(String, u8)>,
+        range_bits: u32,
+        statement_version: u16,
+    ) -> PyResult<Self> {
+        let version = core::spill::Version::of(statement_version).map_err(|e| to_py(py, e))?;
+        let spill = core::spill::Spill::create_for(version, &dir, secret, round_id, &assets_of(assets), range_bits)
+            .map_err(|e| to_py(py, e))?;
         Ok(Spill { inner: Some(spill) })
     }
 
@@ -332,6 +344,24 @@ impl Spill {
         let spill = self.open()?;
         let (indptr, asset_index, amounts) = (indptr.to_vec()?, asset_index.to_vec()?, amounts.to_vec()?);
         let result = py.detach(|| spill.append_parts(&user_ids, &indptr, &asset_index, &amounts));
+        result.map_err(|e| to_py(py, e))
+    }
+
+    /// append_wide(user_ids, indptr, asset_index, amounts_lo, amounts_hi): the next chunk of
+    /// users of a version-2 placement (amount = lo + 2^64·hi).
+    fn append_wide(
+        &mut self,
+        py: Python<'_>,
+        user_ids: Vec<String>,
+        indptr: PyReadonlyArray1<'_, u64>,
+        asset_index: PyReadonlyArray1<'_, u32>,
+        amounts_lo: PyReadonlyArray1<'_, u64>,
+        amounts_hi: PyReadonlyArray1<'_, u64>,
+    ) -> PyResult<()> {
+        let spill = self.open()?;
+        let (indptr, asset_index) = (indptr.to_vec()?, asset_index.to_vec()?);
+        let (lo, hi) = (amounts_lo.to_vec()?, amounts_hi.to_vec()?);
+        let result = py.detach(|| spill.append_wide_parts(&user_ids, &indptr, &asset_index, &lo, &hi));
         result.map_err(|e| to_py(py, e))
     }
 
@@ -352,10 +382,12 @@ fn layout_dict<'py>(py: Python<'py>, layout: &core::spill::Layout) -> PyResult<B
     let d = PyDict::new(py);
     d.set_item("num_users", layout.num_users)?;
     d.set_item("num_leaves", layout.num_leaves)?;
+    d.set_item("statement_version", layout.version.number())?;
     Ok(d)
 }
 
-/// spill_layout(dir) -> dict(num_users, num_leaves), or None when no placement finished there.
+/// spill_layout(dir) -> dict(num_users, num_leaves, statement_version), or None when no
+/// placement finished there.
 #[pyfunction]
 fn spill_layout<'py>(py: Python<'py>, dir: std::path::PathBuf) -> PyResult<Option<Bound<'py, PyDict>>> {
     match core::spill::Layout::load(&dir).map_err(|e| to_py(py, e))? {
@@ -394,7 +426,33 @@ fn batch_nodes<'py>(
     Ok((PyArray1::from_vec(py, index), PyBytes::new(py, digest.as_flattened())))
 }
 
-/// Placement(dir, secret, round_id, assets, range_bits): a round placed by `Spill`, read back.
+/// prove_forest(job, threads=1) -> result bytes of a version-2 forest job; deterministic on one
+/// thread.
+#[pyfunction]
+#[pyo3(signature = (job, threads=1))]
+fn prove_forest<'py>(py: Python<'py>, job: &[u8], threads: usize) -> PyResult<Bound<'py, PyBytes>> {
+    let job = job.to_vec();
+    let out = py.detach(|| core::v2::job::prove_encoded(&job, threads)).map_err(|e| to_py(py, e))?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// forest_answers(job, result) -> whether `result` was proved from exactly `job`.
+#[pyfunction]
+fn forest_answers(py: Python<'_>, job: &[u8], result: &[u8]) -> bool {
+    let (job, result) = (job.to_vec(), result.to_vec());
+    py.detach(|| core::v2::job::answers(&job, &result))
+}
+
+/// forest_nodes(result) -> (heap indices uint64, digests bytes): every digest a forest holds.
+#[pyfunction]
+fn forest_nodes<'py>(py: Python<'py>, result: &[u8]) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyBytes>)> {
+    let out = core::v2::job::ForestOutput::from_bytes(result).map_err(|e| to_py(py, e))?;
+    let (index, digest): (Vec<u64>, Vec<[u8; 32]>) = out.nodes().unzip();
+    Ok((PyArray1::from_vec(py, index), PyBytes::new(py, digest.as_flattened())))
+}
+
+/// Placement(dir, secret, round_id, assets, range_bits): a round placed by `Spill`, read back
+/// (batches for statement version 1, forests for version 2).
 #[pyclass(module = "stark_por._native", frozen)]
 struct Placement {
     inner: core::spill::Placement,
@@ -426,18 +484,61 @@ impl Placement {
         Ok(d)
     }
 
+    /// forest_plan(security, trace_log2) -> [(start, end)]: a version-2 round's forests.
+    fn forest_plan(&self, py: Python<'_>, security_name: &str, trace_log2: u32) -> PyResult<Vec<(u64, u64)>> {
+        let security = security(security_name)?;
+        let plan = py.detach(|| self.inner.forest_plan(security, trace_log2)).map_err(|e| to_py(py, e))?;
+        Ok(plan.iter().map(|f| (f.start, f.end)).collect())
+    }
+
+    /// forest_job(security, trace_log2, index) -> the encoded job of forest `index`.
+    fn forest_job<'py>(&self, py: Python<'py>, security_name: &str, trace_log2: u32, index: u64) -> PyResult<Bound<'py, PyBytes>> {
+        let security = security(security_name)?;
+        let job = py
+            .detach(|| self.inner.forest_job(security, &self.inner.forest_plan(security, trace_log2)?, index))
+            .map_err(|e| to_py(py, e))?;
+        Ok(PyBytes::new(py, &job.to_bytes()))
+    }
+
+    /// assemble_forests(security, trace_log2, result paths) -> dict(file=bytes, top_index=uint64
+    /// array, top=bytes (32 per node above the forests' roots), trace_rows=[int],
+    /// working_rows=(used, total), security_bits=int).
+    fn assemble_forests<'py>(
+        &self,
+        py: Python<'py>,
+        security_name: &str,
+        trace_log2: u32,
+        results: Vec<std::path::PathBuf>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let security = security(security_name)?;
+        let a = py
+            .detach(|| self.inner.assemble_forests(&self.inner.forest_plan(security, trace_log2)?, &results))
+            .map_err(|e| to_py(py, e))?;
+        let (index, top): (Vec<u64>, Vec<[u8; 32]>) = a.top.into_iter().unzip();
+        let d = PyDict::new(py);
+        d.set_item("file", PyBytes::new(py, &a.file))?;
+        d.set_item("top_index", PyArray1::from_vec(py, index))?;
+        d.set_item("top", PyBytes::new(py, top.as_flattened()))?;
+        d.set_item("trace_rows", a.trace_rows)?;
+        d.set_item("working_rows", a.working_rows)?;
+        d.set_item("security_bits", a.security_bits)?;
+        Ok(d)
+    }
+
     /// bucket_users(bucket) -> dict(user_ids, positions, salts (32 bytes each), indptr,
-    /// asset_index (0-based), amounts): one bucket's users, in leaf order.
+    /// asset_index (0-based), amounts_lo, amounts_hi (amount = lo + 2^64·hi)): one bucket's
+    /// users, in leaf order.
     fn bucket_users<'py>(&self, py: Python<'py>, bucket: usize) -> PyResult<Bound<'py, PyDict>> {
         let rows = py.detach(|| self.inner.users_in_bucket(bucket)).map_err(|e| to_py(py, e))?;
-        let (mut indptr, mut asset_index, mut amounts) = (vec![0u64], vec![], vec![]);
+        let (mut indptr, mut asset_index, mut lo, mut hi) = (vec![0u64], vec![], vec![], vec![]);
         let (mut ids, mut positions, mut salts) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()), Vec::new());
         for row in rows {
             for (asset, amount) in row.entries {
                 asset_index.push(asset - 1);
-                amounts.push(amount);
+                lo.push(amount as u64);
+                hi.push((amount >> 64) as u64);
             }
-            indptr.push(amounts.len() as u64);
+            indptr.push(lo.len() as u64);
             ids.push(row.user_id);
             positions.push(row.position);
             salts.extend_from_slice(&row.salt);
@@ -448,7 +549,8 @@ impl Placement {
         d.set_item("salts", PyBytes::new(py, &salts))?;
         d.set_item("indptr", PyArray1::from_vec(py, indptr))?;
         d.set_item("asset_index", PyArray1::from_vec(py, asset_index))?;
-        d.set_item("amounts", PyArray1::from_vec(py, amounts))?;
+        d.set_item("amounts_lo", PyArray1::from_vec(py, lo))?;
+        d.set_item("amounts_hi", PyArray1::from_vec(py, hi))?;
         Ok(d)
     }
 }
@@ -471,6 +573,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prove_batch, m)?)?;
     m.add_function(wrap_pyfunction!(batch_answers, m)?)?;
     m.add_function(wrap_pyfunction!(batch_nodes, m)?)?;
+    m.add_function(wrap_pyfunction!(prove_forest, m)?)?;
+    m.add_function(wrap_pyfunction!(forest_answers, m)?)?;
+    m.add_function(wrap_pyfunction!(forest_nodes, m)?)?;
     m.add_class::<Placement>()?;
     Ok(())
 }

@@ -50,6 +50,8 @@
 
 pub mod file;
 pub mod inclusion;
+pub mod job;
+pub mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -60,12 +62,11 @@ use stark_por_liabilities::air::combine_parts;
 use stark_por_liabilities::forest::{self, Forest};
 use stark_por_liabilities::hash::{leaf_blocks, MAX_ASSETS as CIRCUIT_MAX_ASSETS};
 use stark_por_liabilities::layout::PARTS;
-use stark_por_liabilities::prover::{used_rows, ForestDigests};
-use stark_por_liabilities::{CircuitError, Entry, Leaf, PublicInputs, StatementParams};
-use stark_por_solvency::hash::{digest_to_bytes, hash_bytes, id_commitment, node_digest, Digest};
+use stark_por_liabilities::prover::ForestDigests;
+use stark_por_liabilities::{CircuitError, Entry, Leaf, PublicInputs};
+use stark_por_solvency::hash::{digest_to_bytes, hash_bytes, id_commitment, Digest};
 use stark_por_solvency::options::blinding_rows;
 use winterfell::math::fields::f64::BaseElement as Felt;
-use winterfell::Proof;
 
 use crate::error::{Error, Result};
 use crate::statement::{self, minimal, Asset, Summary};
@@ -112,33 +113,40 @@ impl WideLedgerRef<'_> {
     /// strictly increasing per user, amounts in `[1, 2^R)`, at most [`MAX_LEAF_BLOCKS`] blocks
     /// per leaf.
     pub fn check(&self) -> Result<()> {
-        crate::check_users(self.user_ids, self.indptr, self.asset_index.len(), self.amounts_lo.len(), 0)?;
+        self.check_from(0)
+    }
+
+    /// [`WideLedgerRef::check`] of a chunk whose first user is user `first` of the ledger (errors
+    /// name users by their place in the ledger).
+    pub fn check_from(&self, first: usize) -> Result<()> {
+        crate::check_users(self.user_ids, self.indptr, self.asset_index.len(), self.amounts_lo.len(), first)?;
         if self.amounts_hi.len() != self.amounts_lo.len() {
             return Err(Error::Ledger { user: None, asset: None, message: "amounts_lo and amounts_hi differ in length".into() });
         }
         check_range_bits(self.range_bits)?;
         for i in 0..self.user_ids.len() {
             let (lo, hi) = (self.indptr[i] as usize, self.indptr[i + 1] as usize);
+            let user = i + first;
             if leaf_blocks(hi - lo) > MAX_LEAF_BLOCKS {
                 return Err(Error::Ledger {
-                    user: Some(i),
+                    user: Some(user),
                     asset: None,
-                    message: format!("user {i}: {} balances, a version-2 leaf holds at most 1,018", hi - lo),
+                    message: format!("user {user}: {} balances, a version-2 leaf holds at most 1,018", hi - lo),
                 });
             }
             for e in lo..hi {
                 let (asset, amount) = (self.asset_index[e] as usize, self.amount(e));
                 let name = self.assets.get(asset).map(|a| a.name.clone());
-                let fail = |message: String| Err(Error::Ledger { user: Some(i), asset: name.clone(), message });
+                let fail = |message: String| Err(Error::Ledger { user: Some(user), asset: name.clone(), message });
                 if asset >= self.assets.len() {
-                    return fail(format!("user {i}: asset index {asset} is not in the asset list"));
+                    return fail(format!("user {user}: asset index {asset} is not in the asset list"));
                 }
                 if e > lo && self.asset_index[e - 1] as usize >= asset {
-                    return fail(format!("user {i}: assets are not strictly increasing"));
+                    return fail(format!("user {user}: assets are not strictly increasing"));
                 }
                 if amount == 0 || amount >> self.range_bits != 0 {
                     let asset = &self.assets[asset].name;
-                    return fail(format!("user {i}: amount {amount} of {asset} is not in [1, 2^{})", self.range_bits));
+                    return fail(format!("user {user}: amount {amount} of {asset} is not in [1, 2^{})", self.range_bits));
                 }
             }
         }
@@ -307,7 +315,7 @@ fn witness_digest(leaves: &[Leaf]) -> [u8; 32] {
 }
 
 /// The blinding seed of forest `index` of `count` over `leaves`.
-fn forest_seed(secret: &[u8], round_id: &str, index: u64, count: u64, forest: &Forest, leaves: &[Leaf]) -> [u8; 32] {
+pub(crate) fn forest_seed(secret: &[u8], round_id: &str, index: u64, count: u64, forest: &Forest, leaves: &[Leaf]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"stark-por/v2/forest");
     for x in [index, count, forest.start, forest.end] {
@@ -372,6 +380,18 @@ pub(crate) fn prove_planned(
     workers: usize,
 ) -> Result<ProveOutput> {
     ledger.check()?;
+    let num_leaves = (ledger.user_ids.len() as u64).next_power_of_two().max(2);
+    let stub = stub(secret, round_id, ledger.assets, ledger.range_bits, num_leaves)?;
+    let workers = match workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    guard("proving", || prove_checked(ledger, secret, stub, security, capacity, workers))?
+}
+
+/// Checks the secret, round id, assets, range bound and leaf count of a round; returns its
+/// statement without the proof-dependent fields (root, totals).
+pub(crate) fn stub(secret: &[u8], round_id: &str, assets: &[Asset], range_bits: u32, num_leaves: u64) -> Result<Statement> {
     if secret.len() < kdf::MIN_SECRET_BYTES {
         return Err(Error::Input(format!(
             "the master secret must be at least {} bytes, got {}",
@@ -381,25 +401,14 @@ pub(crate) fn prove_planned(
     }
     let stub = Statement {
         round_id: round_id.to_string(),
-        assets: ledger.assets.to_vec(),
-        range_bits: ledger.range_bits,
-        num_leaves: (ledger.user_ids.len() as u64).next_power_of_two().max(2),
+        assets: assets.to_vec(),
+        range_bits,
+        num_leaves,
         root: [0; 32],
-        totals: vec![vec![]; ledger.assets.len()],
+        totals: vec![vec![]; assets.len()],
     };
     stub.validate()?;
-    let workers = match workers {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
-    guard("proving", || prove_checked(ledger, secret, stub, security, capacity, workers))?
-}
-
-/// One proved forest.
-struct Proved {
-    proof: Proof,
-    pub_inputs: PublicInputs,
-    digests: ForestDigests,
+    Ok(stub)
 }
 
 fn prove_checked(
@@ -413,58 +422,31 @@ fn prove_checked(
     let (leaves, positions, salts) = build_leaves(ledger, secret, &stub.round_id);
     let blocks: Vec<u8> = leaves.iter().map(|l| leaf_blocks(l.entries.len()) as u8).collect();
     let forests = forest::plan(&blocks, capacity).map_err(|e| Error::Internal(e.to_string()))?;
-    let count = forests.len();
-    let assets_digest = statement::assets_digest(&stub.assets);
     // forests side by side, each proved on a one-thread pool (see `batch.rs`)
-    let proved = crate::round::run_side_by_side(count, workers, "forest", |i| {
+    let outputs = crate::round::run_side_by_side(forests.len(), workers, "forest", |i| {
         let f = forests[i];
-        let chunk = &leaves[f.start as usize..f.end as usize];
-        let params = StatementParams {
-            num_assets: stub.assets.len(),
-            range_bits: stub.range_bits,
-            assets_digest,
-            round_digest: forest_digest(&stub.round_id, i as u64, count as u64),
-        };
-        let seed = forest_seed(secret, &stub.round_id, i as u64, count as u64, &f, chunk);
-        prove_one(chunk, f, &params, security, seed)
+        let chunk = leaves[f.start as usize..f.end as usize].to_vec();
+        job::prove_forest(&job::forest_job(&stub, secret, security, &forests, i, chunk), 1)
     })?;
-    let used: u64 = forests.iter().map(|f| used_rows(&leaves[f.start as usize..f.end as usize], f) as u64).sum();
     drop(leaves);
-    let tree = round_tree(stub.num_leaves, proved.iter().map(|p| &p.digests))?;
-    // a round is as strong as its weakest forest
-    let security_bits = proved.iter().map(|p| stark_por_liabilities::security_bits(&p.proof, &p.pub_inputs)).min().unwrap_or(0);
-    let records: Vec<ForestRecord> = proved
-        .into_iter()
-        .map(|p| ForestRecord {
-            start: p.pub_inputs.forest.start,
-            end: p.pub_inputs.forest.end,
-            roots: p.pub_inputs.roots.iter().map(digest_to_bytes).collect(),
-            parts: p.pub_inputs.totals.iter().map(|t| t.map(|x| x.as_int())).collect(),
-            proof: p.proof,
-        })
-        .collect();
-    let totals = round_totals(stub.assets.len(), records.iter().map(|r| r.parts.as_slice()));
-    let statement = Statement { root: tree[1], totals, ..stub };
-    let trace_rows: Vec<usize> = records.iter().map(|r| r.proof.trace_info().length()).collect();
-    let file = RoundFile { statement: statement.clone(), forests: records }.to_bytes();
-    let total_rows = trace_rows.iter().sum::<usize>() as u64;
-    Ok(ProveOutput { file, statement, security_bits, positions, salts, tree, forests, trace_rows, working_rows: (used, total_rows) })
+    let num_leaves = stub.num_leaves;
+    let mut digests = Vec::with_capacity(forests.len());
+    let a = job::assemble(stub, &forests, outputs.into_iter().map(Ok), |d| digests.push(d))?;
+    let tree = round_tree(num_leaves, digests.iter(), &a.top)?;
+    Ok(ProveOutput {
+        file: a.file,
+        statement: a.statement,
+        security_bits: a.security_bits,
+        positions,
+        salts,
+        tree,
+        forests,
+        trace_rows: a.trace_rows,
+        working_rows: a.working_rows,
+    })
 }
 
-/// Proves one forest on a one-thread pool: the grinding nonce search is then sequential, so the
-/// same forest gives the same bytes on any machine.
-fn prove_one(leaves: &[Leaf], forest: Forest, params: &StatementParams, security: Security, seed: [u8; 32]) -> Result<Proved> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start a prover thread: {e}")))?;
-    let (proof, pub_inputs, digests) =
-        guard("proving", || pool.install(|| stark_por_liabilities::prove(leaves, forest, params, security, seed)))?
-            .map_err(circuit_error)?;
-    Ok(Proved { proof, pub_inputs, digests })
-}
-
-fn circuit_error(e: CircuitError) -> Error {
+pub(crate) fn circuit_error(e: CircuitError) -> Error {
     match e {
         CircuitError::InsufficientSecurity { required, actual } => Error::InsufficientSecurity { required, actual },
         CircuitError::Prover(m) => Error::Internal(m),
@@ -472,27 +454,25 @@ fn circuit_error(e: CircuitError) -> Error {
     }
 }
 
-/// The whole round tree (heap-numbered bytes, `[0]` zero) from the forests' digests: every
-/// node a forest holds, then the nodes above the forest roots hashed bottom-up.
-fn round_tree<'a>(num_leaves: u64, forests: impl Iterator<Item = &'a ForestDigests>) -> Result<Vec<[u8; 32]>> {
+/// The whole round tree (heap-numbered bytes, `[0]` zero) from the forests' digests and the
+/// nodes above their roots.
+fn round_tree<'a>(num_leaves: u64, forests: impl Iterator<Item = &'a ForestDigests>, top: &[(u64, [u8; 32])]) -> Result<Vec<[u8; 32]>> {
     let n = num_leaves as usize;
-    let mut tree: Vec<Option<Digest>> = vec![None; 2 * n];
+    let mut tree: Vec<Option<[u8; 32]>> = vec![None; 2 * n];
     for d in forests {
         for (&first, level) in d.first_index.iter().zip(&d.levels) {
             for (k, digest) in level.iter().enumerate() {
-                tree[first as usize + k] = Some(*digest);
+                tree[first as usize + k] = Some(digest_to_bytes(digest));
             }
         }
     }
-    for i in (1..n).rev() {
-        if tree[i].is_none() {
-            match (tree[2 * i], tree[2 * i + 1]) {
-                (Some(l), Some(r)) => tree[i] = Some(node_digest(&l, &r)),
-                _ => return Err(Error::Internal(format!("the forests do not cover node {i}"))),
-            }
-        }
+    for &(i, digest) in top {
+        tree[i as usize] = Some(digest);
     }
-    Ok(tree.iter().map(|d| d.as_ref().map_or([0; 32], digest_to_bytes)).collect())
+    match tree[1..].iter().position(Option::is_none) {
+        Some(i) => Err(Error::Internal(format!("the forests do not cover node {}", i + 1))),
+        None => Ok(tree.iter().map(|d| d.unwrap_or([0; 32])).collect()),
+    }
 }
 
 /// Verifies a version-2 round file: the forests' ranges partition `[0, N')` and their roots

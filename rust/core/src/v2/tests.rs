@@ -515,3 +515,188 @@ fn ledgers_out_of_range_are_refused_naming_user_asset_and_value() {
     l.asset_index[1] = 0;
     assert!(l.view().check().unwrap_err().to_string().contains("strictly increasing"));
 }
+
+// -- streamed rounds (`v2::stream`, `v2::job`) ------------------------------------------------
+
+mod streamed {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::spill::tests::tempfile_dir::Dir;
+    use crate::spill::{Layout, Placement, Spill, Version, BUCKETS};
+    use crate::v2::job::{answers, prove_encoded, ForestJob, ForestOutput};
+
+    impl Owned {
+        /// Users `lo..hi` as a ledger of their own.
+        fn slice(&self, lo: usize, hi: usize) -> Owned {
+            let (a, b) = (self.indptr[lo] as usize, self.indptr[hi] as usize);
+            Owned {
+                ids: self.ids[lo..hi].to_vec(),
+                assets: self.assets.clone(),
+                indptr: self.indptr[lo..=hi].iter().map(|p| p - a as u64).collect(),
+                asset_index: self.asset_index[a..b].to_vec(),
+                lo: self.lo[a..b].to_vec(),
+                hi: self.hi[a..b].to_vec(),
+                range_bits: self.range_bits,
+            }
+        }
+    }
+
+    /// Places `l` streamed in chunks of `chunk` users in a fresh folder.
+    fn place(l: &Owned, round_id: &str, chunk: usize) -> (Dir, Placement) {
+        let dir = Dir::new();
+        let mut spill = Spill::create_for(Version::V2, dir.path(), SECRET, round_id, &l.assets, l.range_bits).unwrap();
+        for lo in (0..l.ids.len()).step_by(chunk) {
+            spill.append_wide(&l.slice(lo, (lo + chunk).min(l.ids.len())).view()).unwrap();
+        }
+        let layout = spill.finish(&|| ()).unwrap();
+        assert_eq!(layout.version, Version::V2);
+        assert_eq!(Layout::load(dir.path()).unwrap().as_ref(), Some(&layout));
+        let placement = Placement::open(dir.path(), SECRET, round_id, &l.assets, l.range_bits).unwrap();
+        (dir, placement)
+    }
+
+    /// Proves every forest of `placement` planned within `capacity` rows into result files, as
+    /// the Python driver does (through the encoded job), and returns the plan and the paths.
+    fn prove_all(placement: &Placement, capacity: u64, dir: &Path) -> (Vec<Forest>, Vec<PathBuf>) {
+        let plan = placement.forest_plan_within(capacity).unwrap();
+        let paths = (0..plan.len())
+            .map(|i| {
+                let job = placement.forest_job(Security::Bits100, &plan, i as u64).unwrap().to_bytes();
+                let out = prove_encoded(&job, 1).unwrap();
+                assert!(answers(&job, &out));
+                let path = dir.join(format!("forest-{i}.bin"));
+                std::fs::write(&path, out).unwrap();
+                path
+            })
+            .collect();
+        (plan, paths)
+    }
+
+    #[test]
+    fn a_streamed_round_is_byte_for_byte_the_in_memory_round() {
+        let (l, expected) = round();
+        for chunk in [300, 37] {
+            let (dir, placement) = place(l, "r-1", chunk);
+            let (plan, paths) = prove_all(&placement, 400, dir.path());
+            assert_eq!(plan, expected.forests, "chunks of {chunk}: the same plan");
+            let a = placement.assemble_forests(&plan, &paths).unwrap();
+            assert_eq!(a.file, expected.file, "chunks of {chunk}");
+            assert_eq!((a.trace_rows.clone(), a.working_rows, a.security_bits), (expected.trace_rows.clone(), expected.working_rows, expected.security_bits));
+            // the store's nodes: every node of the round tree exactly once, as in memory
+            let mut tree = vec![None; expected.tree.len()];
+            let outputs = paths.iter().map(|p| ForestOutput::from_bytes(&std::fs::read(p).unwrap()).unwrap());
+            for (index, digest) in outputs.flat_map(|o| o.nodes().collect::<Vec<_>>()).chain(a.top.iter().copied()) {
+                assert!(tree[index as usize].replace(digest).is_none(), "node {index} twice");
+            }
+            assert!(tree[0].is_none());
+            assert!(tree[1..].iter().zip(&expected.tree[1..]).all(|(a, b)| a.as_ref() == Some(b)));
+            // users come back at the positions, with the salts and the exact amounts of memory
+            let mut seen = 0;
+            for b in 0..BUCKETS {
+                for row in placement.users_in_bucket(b).unwrap() {
+                    let u: usize = row.user_id.strip_prefix("user-").unwrap().parse().unwrap();
+                    assert_eq!((row.position, row.salt), (expected.positions[u], expected.salts[u]));
+                    assert_eq!(row.entries, l.balances(u));
+                    seen += 1;
+                }
+            }
+            assert_eq!(seen, 300);
+        }
+    }
+
+    #[test]
+    fn a_streamed_round_of_default_traces_verifies() {
+        // one forest of a 2^14-row trace holds the whole round: its root is the round root
+        let l = ledger(40);
+        let (dir, placement) = place(&l, "r-3", 16);
+        let plan = placement.forest_plan(Security::Bits100, 14).unwrap();
+        assert_eq!(plan, vec![Forest::whole(64).unwrap()]);
+        let (_, paths) = prove_all(&placement, crate::v2::forest_capacity(Security::Bits100, 14).unwrap(), dir.path());
+        let a = placement.assemble_forests(&plan, &paths).unwrap();
+        assert!(a.top.is_empty());
+        let in_memory = prove_round(&l.view(), SECRET, "r-3", Security::Bits100, 14, 1).unwrap();
+        assert_eq!(a.file, in_memory.file);
+        let AnyVerified::V2(v) = verify_any(&a.file, 100).unwrap() else { panic!("read as version 1") };
+        assert_eq!(v.statement, a.statement);
+    }
+
+    #[test]
+    fn a_result_answers_only_its_own_job_and_damage_is_refused() {
+        let (l, _) = round();
+        let (dir, placement) = place(l, "r-1", 300);
+        let plan = placement.forest_plan_within(400).unwrap();
+        let job = placement.forest_job(Security::Bits100, &plan, 1).unwrap();
+        let bytes = job.to_bytes();
+        assert_eq!(ForestJob::from_bytes(&bytes).unwrap().to_bytes(), bytes, "the job re-encodes exactly");
+        for cut in (0..bytes.len()).step_by(97) {
+            assert!(ForestJob::from_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let out = prove_encoded(&bytes, 1).unwrap();
+        assert_eq!(prove_encoded(&bytes, 1).unwrap(), out, "proving twice gives the same bytes");
+        assert_eq!(ForestOutput::from_bytes(&out).unwrap().to_bytes(), out, "the result re-encodes exactly");
+        assert!(answers(&bytes, &out));
+        let other = placement.forest_job(Security::Bits100, &plan, 2).unwrap().to_bytes();
+        assert!(!answers(&other, &out), "a result answers only its own job");
+        assert!(!answers(&bytes, &out[..out.len() - 1]), "a truncated result answers nothing");
+        // a result whose digests do not hold its roots is damaged, not used
+        let mut bad = out.clone();
+        let last = bad.len() - 1;
+        bad[last - 8] ^= 1;
+        assert!(!answers(&bytes, &bad));
+        // a damaged result on disk stops the assembly with a work error naming it
+        let (_, mut paths) = prove_all(&placement, 400, dir.path());
+        std::fs::write(&paths[1], &out[..out.len() - 32]).unwrap();
+        match placement.assemble_forests(&plan, &paths) {
+            Err(Error::Work(m)) => assert!(m.contains("forest-1.bin") && m.contains("damaged"), "{m}"),
+            other => panic!("expected a work error, got {:?}", other.err()),
+        }
+        // results out of order are refused
+        paths.swap(0, 2);
+        assert!(matches!(placement.assemble_forests(&plan, &paths), Err(Error::Work(_))));
+    }
+
+    #[test]
+    fn a_placement_serves_only_its_own_statement_version() {
+        let l = ledger(20);
+        let (dir, placement) = place(&l, "r-1", 7);
+        let layout = std::fs::read(dir.path().join("layout.bin")).unwrap();
+        assert_eq!(&layout[..8], b"STPRLAY2");
+        assert!(matches!(placement.batch_job(Security::Bits100, 3, 0), Err(Error::Work(m)) if m.contains("statement version 2")));
+        // a version-1 placement of the same users has no forests
+        let v1 = crate::round::tests::ledger(20);
+        let dir1 = Dir::new();
+        let mut spill = Spill::create(dir1.path(), SECRET, "r-1", &v1.assets, 62).unwrap();
+        spill.append(&v1.view()).unwrap();
+        spill.finish(&|| ()).unwrap();
+        let p1 = Placement::open(dir1.path(), SECRET, "r-1", &v1.assets, 62).unwrap();
+        assert_eq!(p1.layout().version, Version::V1);
+        assert!(matches!(p1.forest_plan(Security::Bits100, 14), Err(Error::Work(m)) if m.contains("statement version 1")));
+        // chunks of the other version are refused
+        let mut spill = Spill::create_for(Version::V2, dir1.path(), SECRET, "r-1", &v1.assets, 62).unwrap();
+        assert!(matches!(spill.append(&v1.view()), Err(Error::Input(m)) if m.contains("statement version 1")));
+    }
+
+    #[test]
+    fn a_wide_chunk_names_bad_users_by_their_place_in_the_ledger() {
+        let mut l = ledger(30);
+        let e = l.indptr[17] as usize;
+        l.hi[e] = 1 << 50; // 2^114: above the 112-bit bound
+        let dir = Dir::new();
+        let mut spill = Spill::create_for(Version::V2, dir.path(), SECRET, "r-1", &l.assets, 112).unwrap();
+        spill.append_wide(&l.slice(0, 10).view()).unwrap();
+        match spill.append_wide(&l.slice(10, 30).view()) {
+            Err(Error::Ledger { user: Some(17), message, .. }) => assert!(message.starts_with("user 17:"), "{message}"),
+            other => panic!("wrong result {:?}", other.err()),
+        }
+        // a repeated id in another chunk is refused when the buckets are sorted
+        let mut l = ledger(30);
+        l.ids[25] = "user-4".into();
+        let mut spill = Spill::create_for(Version::V2, dir.path(), SECRET, "r-1", &l.assets, 112).unwrap();
+        spill.append_wide(&l.slice(0, 10).view()).unwrap();
+        spill.append_wide(&l.slice(10, 30).view()).unwrap();
+        assert!(matches!(spill.finish(&|| ()), Err(Error::Ledger { user: Some(25), .. })));
+        // a 2^113 bound is refused before anything is written
+        assert!(Spill::create_for(Version::V2, dir.path(), SECRET, "r-1", &l.assets, 113).is_err());
+    }
+}
