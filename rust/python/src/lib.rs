@@ -177,6 +177,62 @@ fn trace_dump<'py>(
     Ok(d)
 }
 
+/// trace_dump_v2(user_ids, assets, indptr, asset_index, amounts_lo, amounts_hi, range_bits,
+/// secret, round_id, challenges, capacity=None, forest=0) -> dict(main=(n, 142) uint64,
+/// aux=(n, 10, 2) uint64, ..., num_leaves, start, end, forests): forest `forest` of the round cut
+/// into forests of at most `capacity` permutation rows (None: one forest), for the reference.
+#[pyfunction]
+#[pyo3(signature = (user_ids, assets, indptr, asset_index, amounts_lo, amounts_hi, range_bits, secret, round_id, challenges, capacity=None, forest=0))]
+#[allow(clippy::too_many_arguments)]
+fn trace_dump_v2<'py>(
+    py: Python<'py>,
+    user_ids: Vec<String>,
+    assets: Vec<(String, u8)>,
+    indptr: PyReadonlyArray1<'py, u64>,
+    asset_index: PyReadonlyArray1<'py, u32>,
+    amounts_lo: PyReadonlyArray1<'py, u64>,
+    amounts_hi: PyReadonlyArray1<'py, u64>,
+    range_bits: u32,
+    secret: &[u8],
+    round_id: &str,
+    challenges: [[u64; 2]; 3],
+    capacity: Option<u64>,
+    forest: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let assets: Vec<Asset> = assets.into_iter().map(|(name, decimals)| Asset { name, decimals }).collect();
+    let (indptr, asset_index) = (indptr.to_vec()?, asset_index.to_vec()?);
+    let (amounts_lo, amounts_hi) = (amounts_lo.to_vec()?, amounts_hi.to_vec()?);
+    let (secret, round_id) = (secret.to_vec(), round_id.to_string());
+    let out = py
+        .detach(|| {
+            let ledger = core::v2::WideLedgerRef {
+                user_ids: &user_ids,
+                assets: &assets,
+                indptr: &indptr,
+                asset_index: &asset_index,
+                amounts_lo: &amounts_lo,
+                amounts_hi: &amounts_hi,
+                range_bits,
+            };
+            core::v2::inspect::trace_dump(&ledger, &secret, &round_id, challenges, capacity, forest)
+        })
+        .map_err(|e| to_py(py, e))?;
+    let n = out.dump.rows;
+    let dump = out.dump;
+    let d = PyDict::new(py);
+    d.set_item("main", PyArray1::from_vec(py, dump.main).reshape([n, dump.main_width])?)?;
+    d.set_item("aux", PyArray1::from_vec(py, dump.aux).reshape([n, dump.aux_width, 2])?)?;
+    d.set_item("last_real_row", dump.last_real_row)?;
+    d.set_item("public_elements", dump.public_elements)?;
+    d.set_item("expected_sum", dump.expected_sum)?;
+    d.set_item("circuit_version", dump.circuit_version)?;
+    d.set_item("num_leaves", out.forest.num_leaves)?;
+    d.set_item("start", out.forest.start)?;
+    d.set_item("end", out.forest.end)?;
+    d.set_item("forests", out.count)?;
+    Ok(d)
+}
+
 /// verify(data, min_security) -> statement dict; raises InvalidProof and its subclasses.
 #[pyfunction]
 fn verify<'py>(py: Python<'py>, data: &[u8], min_security: u32) -> PyResult<Bound<'py, PyDict>> {
@@ -562,6 +618,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(read_statement, m)?)?;
     m.add_function(wrap_pyfunction!(trace_dump, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_dump_v2, m)?)?;
     m.add_function(wrap_pyfunction!(verify_inclusion, m)?)?;
     m.add_function(wrap_pyfunction!(statement_fingerprint, m)?)?;
     m.add_function(wrap_pyfunction!(inclusion_leaf, m)?)?;

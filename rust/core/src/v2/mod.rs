@@ -50,6 +50,7 @@
 
 pub mod file;
 pub mod inclusion;
+pub mod inspect;
 pub mod job;
 pub mod stream;
 #[cfg(test)]
