@@ -7,7 +7,8 @@ JSON) with signed wallets, and the verified statement the Python targets check a
 
 Each target gets ``OUT/<target>/``; the Python targets' fixed context is ``OUT/context/``: the
 committed single-proof round of ``tests/fixtures/rounds/v1`` and an assets file. The Rust
-targets' seeds take about twenty seconds (five small rounds are proved); ``--python-only``
+targets' seeds take about twenty seconds (five small rounds are proved) and, for ``round_v2``, a
+release build of the core's ``v2_seeds`` example and its three rounds; ``--python-only``
 writes the Python targets' seeds alone, in a few seconds, without proving anything.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 import struct
+import subprocess
 import sys
 import tempfile
 from decimal import Decimal
@@ -65,6 +67,7 @@ def main(out: Path, python_only: bool) -> None:
         fixture_inclusions(out)
         if not python_only:
             rounds(out, work)
+            rounds_v2(out, work)
             streamed(out, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -95,6 +98,19 @@ def rounds(out: Path, work: Path) -> None:
     for f in sorted(FIXTURES.glob("rounds/*/*.stpor")):  # the committed rounds of earlier releases
         kind = "proof_round" if f.name.startswith("batched") else "proof_single"
         put(out, kind, f"fixture-{f.parent.name}-{f.name}", f.read_bytes())
+
+
+def rounds_v2(out: Path, work: Path) -> None:
+    """Version-2 round files (a whole tree of whales at both presets, a round of several forests),
+    made by the core's ``v2_seeds`` example (release build, in ``$CARGO_TARGET_DIR``); the version-1
+    rounds too, whose header the target rewrites to version 2."""
+    folder = work / "v2"
+    subprocess.run(["cargo", "run", "--quiet", "--release", "-p", "stark-por-core", "--example", "v2_seeds", "--",
+                    str(folder)], cwd=HERE.parent, check=True)
+    for f in sorted(folder.glob("*.stpor")):
+        put(out, "round_v2", f.stem, f.read_bytes())
+    for f in sorted(FIXTURES.glob("rounds/*/*.stpor")):
+        put(out, "round_v2", f"fixture-{f.parent.name}-{f.name}", f.read_bytes())
 
 
 def _users(store: Path) -> set:

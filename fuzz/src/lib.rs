@@ -33,6 +33,33 @@ pub fn proof_file(data: &[u8], kind: u8) {
     }
 }
 
+/// A version-2 round file (format version 2 and kind 1 forced, so that the target stays on the
+/// version-2 parser): `RoundFile::from_bytes` (what it accepts re-encodes to the same bytes),
+/// `read_statement` and `verify` through `v2::verify_any`, as the binding calls them.
+pub fn round_file_v2(data: &[u8]) {
+    use stark_por_core::v2;
+    let mut bytes = data.to_vec();
+    for (i, b) in [(8, 2u8), (9, 0), (10, v2::KIND_FORESTS)] {
+        if let Some(x) = bytes.get_mut(i) {
+            *x = b;
+        }
+    }
+    let decoded = v2::RoundFile::from_bytes(&bytes);
+    no_bug(&decoded);
+    if let Ok(file) = &decoded {
+        assert!(file.to_bytes() == bytes, "a non-canonical version-2 round file was accepted");
+    }
+    let statement = v2::read_statement(&bytes);
+    no_bug(&statement);
+    let verified = v2::verify_any(&bytes, 0);
+    no_bug(&verified);
+    if let Ok(v2::AnyVerified::V2(v)) = verified {
+        assert_eq!(statement.ok().as_ref(), Some(&v.statement), "verify and read_statement disagree");
+    } else if let Ok(v2::AnyVerified::V1(_)) = verified {
+        panic!("a version-2 file verified as version 1");
+    }
+}
+
 /// A batch job: refused, or accepted and canonical (its digest is what results are matched to).
 pub fn batch_job(data: &[u8]) {
     match BatchJob::from_bytes(data) {
