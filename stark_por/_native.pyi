@@ -9,6 +9,7 @@ import numpy.typing as npt
 __all__ = [
     "__version__",
     "prove",
+    "prove_v2",
     "verify",
     "read_statement",
     "trace_dump",
@@ -42,6 +43,19 @@ def prove(
     round_id: str,
     security_name: str,
     batch_log2: int | None = None,
+) -> dict[str, Any]: ...
+def prove_v2(
+    user_ids: Sequence[str],
+    assets: Sequence[tuple[str, int]],
+    indptr: npt.NDArray[np.uint64],
+    asset_index: npt.NDArray[np.uint32],
+    amounts_lo: npt.NDArray[np.uint64],
+    amounts_hi: npt.NDArray[np.uint64],
+    range_bits: int,
+    secret: bytes,
+    round_id: str,
+    security_name: str,
+    trace_log2: int | None = None,
 ) -> dict[str, Any]: ...
 def verify(data: bytes, min_security: int) -> dict[str, Any]: ...
 def read_statement(data: bytes) -> dict[str, Any]: ...

@@ -2,6 +2,11 @@
 
 The heavy lifting happens in the Rust core (``stark_por._native``); this module
 converts between Python values and the core's, and handles files.
+
+Two statement versions: **version 2** (the default: ``circuits/liabilities``, amounts up to
+``2**112 - 1`` smallest units at every asset's native decimals, proved as forests of the round
+tree) and **version 1** (``circuits/solvency``, amounts below ``2**63``, kept so that old rounds
+verify forever and for comparison). :func:`verify` reads both; the file says which it is.
 """
 
 from __future__ import annotations
@@ -11,23 +16,31 @@ import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _native
 from ._files import atomic_write
-from .errors import ProofFormatError
-from .ledger import Asset, Ledger
+from .errors import LedgerError, ProofFormatError
+from .ledger import MAX_MAX_BITS, Asset, Ledger, _user_of_entry
 
-__all__ = ["Proof", "Statement", "prove", "verify", "SECURITY_PRESETS", "atomic_write"]
+__all__ = ["Proof", "Statement", "prove", "verify", "SECURITY_PRESETS", "STATEMENT_VERSIONS", "atomic_write"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: Security presets accepted by :func:`prove`, with the conjectured bits they give.
 SECURITY_PRESETS = {"100": 103, "128": 128}
 
-#: Default range bound: every balance is proven below 2**62.
+#: Statement versions :func:`prove` makes (and :func:`verify` reads); 2 is the default.
+STATEMENT_VERSIONS = (1, 2)
+DEFAULT_STATEMENT_VERSION = 2
+
+#: Default range bound of version 2: every balance is proven below 2**112 (also its widest).
+DEFAULT_RANGE_BITS_V2 = MAX_MAX_BITS
+
+#: Default range bound of version 1 (whose widest is 2**63): every balance below 2**62 — which
+#: is 4.6 ETH at 18 decimals. :func:`stark_por.prove_file` proves version 1 with it.
 DEFAULT_RANGE_BITS = 62
 
 #: Default minimum for :func:`verify`: proofs below it are rejected whatever they claim.
@@ -37,7 +50,8 @@ DEFAULT_MIN_SECURITY = 100
 #: Marks the statements :func:`verify` returns (a statement built or altered by hand lacks it).
 _VERIFIED = object()
 
-#: Version of the statement encoding under :attr:`Statement.fingerprint`.
+#: Version of the statement encoding under :attr:`Statement.fingerprint` when a statement
+#: does not say (statements of before version 2).
 STATEMENT_VERSION = 1
 
 
@@ -45,8 +59,10 @@ STATEMENT_VERSION = 1
 class Statement:
     """What a liabilities proof claims, in the clear.
 
-    ``totals`` are exact integers in each asset's smallest unit;
-    ``totals_decimal`` the same in display units. ``security_bits`` is the
+    ``totals`` are exact integers in each asset's smallest unit, of any size;
+    ``totals_decimal`` the same in display units. ``statement_version`` is 2 for a round of
+    the liabilities circuit (amounts up to ``2**112``), 1 for the solvency circuit's; it is
+    under the fingerprint. ``security_bits`` is the
     conjectured security of the proof it came from, every term counted at its trace
     size (what ``min_security`` is enforced on); ``proven_security_bits`` is
     winterfell's proven estimate for the same proof, capped by the bus term. For a
@@ -63,6 +79,7 @@ class Statement:
     range_bits: int
     security_bits: Optional[int] = None
     proven_security_bits: Optional[int] = None
+    statement_version: int = STATEMENT_VERSION
     # not an init field: dataclasses.replace() and hand-built statements never carry it
     _verified: Optional[object] = field(default=None, init=False, repr=False, compare=False)
 
@@ -74,9 +91,10 @@ class Statement:
     @property
     def fingerprint(self) -> str:
         """The statement fingerprint (64 hex digits): SHA-256 over every published field
-        (round id, range, tree size, root, asset names, decimals and exact totals), computed by
-        the Rust core. The exchange publishes it beside the round; users compare it."""
-        return _native.statement_fingerprint(summary_args(self)).hex()
+        (round id, range, tree size, root, asset names, decimals and exact totals) under the
+        statement version, computed by the Rust core. The exchange publishes it beside the
+        round; users compare it."""
+        return _native.statement_fingerprint(summary_args(self), self.statement_version).hex()
 
     @property
     def totals_decimal(self) -> Dict[str, Decimal]:
@@ -95,6 +113,7 @@ class Statement:
             range_bits=int(d["range_bits"]),
             security_bits=d["security_bits"],
             proven_security_bits=d["proven_security_bits"],
+            statement_version=int(d["statement_version"]),
         )
         if verified:
             object.__setattr__(statement, "_verified", _VERIFIED)
@@ -105,7 +124,7 @@ class Statement:
         (``security_bits`` and ``proven_security_bits`` are not bound: they are the verifier's
         figures, not the round's)."""
         return {
-            "statement_version": STATEMENT_VERSION,
+            "statement_version": self.statement_version,
             "fingerprint": self.fingerprint,
             "round_id": self.round_id,
             "root": self.root,
@@ -133,8 +152,13 @@ class Proof:
     statement: Statement = field(init=False)
     #: Leaf index of each user (ledger order); only on proofs fresh from :func:`prove`.
     positions: Optional[np.ndarray] = field(default=None, repr=False)
-    #: ``(rows, columns)`` of the proven trace; only on proofs fresh from :func:`prove`.
+    #: ``(rows, columns)`` of the proven trace (version 2: rows summed over the forests); only on
+    #: proofs fresh from :func:`prove`.
     trace_shape: Optional[Tuple[int, int]] = field(default=None, repr=False)
+    #: Version 2: each forest's leaf range ``(start, end)``; only on proofs fresh from :func:`prove`.
+    forests: Optional[List[Tuple[int, int]]] = field(default=None, repr=False)
+    #: Version 2: ``(rows doing work, all trace rows)`` over the forests; fresh proofs only.
+    working_rows: Optional[Tuple[int, int]] = field(default=None, repr=False)
     #: What the inclusion store is written from (ledger, salts, tree); only on proofs fresh
     #: from :func:`prove`, dropped by :meth:`forget_inclusion_data`.
     _inclusion_data: Optional[dict] = field(default=None, init=False, repr=False, compare=False)
@@ -227,39 +251,72 @@ def prove(
     secret: bytes,
     round_id: str,
     security: str = "100",
-    range_bits: int = DEFAULT_RANGE_BITS,
+    version: int = DEFAULT_STATEMENT_VERSION,
+    range_bits: Optional[int] = None,
     batch_size: Optional[int] = None,
+    trace_log2: Optional[int] = None,
 ) -> Proof:
     """Proves that ``ledger``'s per-asset totals are the exact sums of balances in
     ``[0, 2**range_bits)`` committed in one Merkle root.
 
     ``secret`` (≥ 16 bytes) derives every user's salt and the proof's blinding: keep it to
-    regenerate inclusion proofs, and keep it secret. ``security`` is ``"100"`` (default,
-    103 bits conjectured) or ``"128"``. ``range_bits`` may be 32 to 63.
+    regenerate inclusion proofs, and keep it secret. ``security`` is ``"100"`` (default) or
+    ``"128"``.
 
-    ``batch_size`` (a power of two ≥ 2, or ``None`` for one proof) proves a round larger than
-    it in batches of that many leaves, in one round file: :func:`verify` checks every batch
-    and returns one statement whose root is the Merkle root of all leaves, so inclusion proofs
-    are unchanged. A round that fits in one batch is an ordinary single proof.
+    ``version`` 2 (default) proves amounts up to ``2**112 - 1`` smallest units exactly
+    (``range_bits`` 32 to 112, default 112), the round cut into forests that fill traces of
+    ``2**trace_log2`` rows (default 2**16) proved side by side. ``version=1`` proves with the
+    previous circuit: ``range_bits`` 32 to 63 (default 62) and every amount below
+    ``2**range_bits``; ``batch_size`` (a power of two ≥ 2, or ``None`` for one proof) proves a
+    round larger than it in batches of that many leaves. Both give one round file that
+    :func:`verify` checks whole, and the same inclusion proofs.
     """
     if not isinstance(ledger, Ledger):
         raise TypeError(f"prove() takes a Ledger, not {type(ledger).__name__}")
+    if isinstance(version, bool) or version not in STATEMENT_VERSIONS:
+        raise ValueError(f"version must be 1 or 2, not {version!r}")
     batch_log2 = check_prove_args(secret, round_id, security, batch_size)
-    out = _native.prove(
+    if range_bits is None:
+        range_bits = DEFAULT_RANGE_BITS_V2 if version == 2 else DEFAULT_RANGE_BITS
+    if isinstance(range_bits, bool) or not isinstance(range_bits, (int, np.integer)):
+        raise TypeError("range_bits must be an integer")
+    range_bits = int(range_bits)
+    common = (
         list(ledger.user_ids),
         [(a.name, a.decimals) for a in ledger.assets],
         np.ascontiguousarray(ledger.indptr, dtype=np.uint64),
         np.ascontiguousarray(ledger.asset_index, dtype=np.uint32),
-        np.ascontiguousarray(ledger.amounts, dtype=np.uint64),
-        int(range_bits),
-        bytes(secret),
-        round_id,
-        str(security),
-        batch_log2,
     )
+    if version == 2:
+        if batch_size is not None:
+            raise ValueError("batch_size is version 1's: version 2 cuts the round into forests "
+                             "that fill 2**trace_log2-row traces")
+        if trace_log2 is not None and (isinstance(trace_log2, bool) or not isinstance(trace_log2, (int, np.integer))):
+            raise TypeError("trace_log2 must be an integer or None")
+        out = _native.prove_v2(
+            *common,
+            np.ascontiguousarray(ledger.amounts_lo, dtype=np.uint64),
+            np.ascontiguousarray(ledger.amounts_hi, dtype=np.uint64),
+            range_bits, bytes(secret), round_id, str(security),
+            None if trace_log2 is None else int(trace_log2),
+        )
+        trace_rows = sum(int(r) for r in out["trace_rows"])
+    else:
+        if trace_log2 is not None:
+            raise ValueError("trace_log2 is version 2's: version 1 takes batch_size")
+        _check_version_1_amounts(ledger, range_bits)
+        out = _native.prove(
+            *common,
+            np.ascontiguousarray(ledger.amounts_lo, dtype=np.uint64),
+            range_bits, bytes(secret), round_id, str(security), batch_log2,
+        )
+        trace_rows = int(out["trace_rows"])
     proof = Proof(out["file"])
     proof.positions = np.asarray(out["positions"], dtype=np.uint64)
-    proof.trace_shape = (int(out["trace_rows"]), int(out["trace_columns"]))
+    proof.trace_shape = (trace_rows, int(out["trace_columns"]))
+    if version == 2:
+        proof.forests = [(int(a), int(b)) for a, b in out["forests"]]
+        proof.working_rows = (int(out["working_rows"][0]), int(out["working_rows"][1]))
     proof._inclusion_data = dict(
         user_ids=ledger.user_ids,
         positions=proof.positions,
@@ -267,13 +324,32 @@ def prove(
         tree=out["tree"],
         indptr=ledger.indptr,
         asset_index=ledger.asset_index,
-        amounts=ledger.amounts,
+        amounts_lo=ledger.amounts_lo,
+        amounts_hi=ledger.amounts_hi,
     )
     return proof
 
 
+def _check_version_1_amounts(ledger: Ledger, range_bits: int) -> None:
+    """Version 1 proves amounts below ``2**range_bits`` (at most 2**63): names the first that is
+    not, with the way out."""
+    if not 32 <= range_bits <= 63:
+        raise ValueError(f"version 1 proves range bounds of 32 to 63 bits, not {range_bits}: "
+                         "use version=2 (up to 112)")
+    over = (ledger.amounts_hi != 0) | (ledger.amounts_lo >= np.uint64(1 << range_bits))
+    if over.any():
+        pos = int(np.flatnonzero(over)[0])
+        raise LedgerError(
+            f"is not below version 1's range bound 2**{range_bits} smallest units: prove with "
+            "version=2 (amounts up to 2**112 - 1)",
+            index=_user_of_entry(ledger.indptr, pos),
+            column=ledger.assets[int(ledger.asset_index[pos])].name, value=str(ledger.amount(pos)),
+        )
+
+
 def verify(proof: Union[Proof, bytes, PathLike], *, min_security: int = DEFAULT_MIN_SECURITY) -> Statement:
-    """Verifies a liabilities proof and returns its statement.
+    """Verifies a liabilities proof of either statement version and returns its statement
+    (``statement_version`` says which).
 
     Raises :class:`InvalidProof` (or its subclasses :class:`ProofFormatError` and
     :class:`InsufficientSecurity`) for any proof that does not verify.

@@ -68,7 +68,7 @@ def rounds(tmp_path_factory):
     ledger = generate(37, num_assets=5, seed=11)
     out = {}
     for name, led, round_id in [("a", ledger, "2026-11"), ("b", ledger, "2026-12"), ("special", special_ledger(), "2026-11")]:
-        path = prove(led, secret=SECRET, round_id=round_id).save(folder / f"{name}.stpor")
+        path = prove(led, secret=SECRET, round_id=round_id, version=1).save(folder / f"{name}.stpor")
         out[name] = (led, path, verify(path))
     return out
 

@@ -63,7 +63,8 @@ def dishonest(tmp_path_factory):
         indptr.append(len(amounts))
     ledger = Ledger.from_entries(list(rows), ASSETS, np.array(indptr), np.array(asset_index), np.array(amounts))
     folder = tmp_path_factory.mktemp("dishonest")
-    path = prove(ledger, secret=b"dishonest-exchange-secret-0123456", round_id="2026-11").save(folder / "r.stpor")
+    path = prove(ledger, secret=b"dishonest-exchange-secret-0123456", round_id="2026-11",
+                 version=1).save(folder / "r.stpor")
     return SimpleNamespace(path=path, folder=folder, statement=verify(path),
                            summary=PublishedSummary.load(summary_path(path)))
 

@@ -160,7 +160,7 @@ def rounds(tmp_path_factory):
     other = dict(USERS, carol={3: 2})
     out = {}
     for name, users, round_id in [("a", USERS, "2026-11"), ("b", USERS, "2026-12"), ("c", other, "2026-11")]:
-        path = prove(ledger(users), secret=SECRET, round_id=round_id).save(folder / f"{name}.stpor")
+        path = prove(ledger(users), secret=SECRET, round_id=round_id, version=1).save(folder / f"{name}.stpor")
         statement = verify(path)
         out[name] = dict(path=path, statement=statement, proofs=proofs_of(path),
                          page=write_page(statement, folder / f"{name}.html"))
@@ -495,7 +495,7 @@ def test_fresh_rust_proofs_agree_between_rust_pyverify_and_the_page(driver, tmp_
                                          for k in range(len(assets)) if rng.random() < 0.7}
         for i in range(rng.randint(1, 6))
     }
-    path = prove(ledger(users, assets), secret=SECRET, round_id=f"r{seed}").save(tmp_path / "r.stpor")
+    path = prove(ledger(users, assets), secret=SECRET, round_id=f"r{seed}", version=1).save(tmp_path / "r.stpor")
     statement = verify(path)
     page = Page(driver, write_page(statement, tmp_path / "r.html"))
     for user, text in proofs_of(path).items():

@@ -1,4 +1,7 @@
-"""prove() / verify() end to end: round trips, exact totals, tampering, malformed files."""
+"""prove() / verify() end to end: round trips, exact totals, tampering, malformed files, for both
+statement versions (2, the default, and 1). Version 1's statement fields are forged through its
+decoder (tests/proofbytes.py); version 2's are in rust/core/src/v2/tests.rs, and every byte of
+both kinds of file is flipped here."""
 
 from __future__ import annotations
 
@@ -36,34 +39,75 @@ def ledger() -> Ledger:
 
 @pytest.fixture(scope="module")
 def proof(ledger) -> Proof:
+    """A version-1 proof (its fields are forged through tests/proofbytes.py)."""
+    return prove(ledger, secret=SECRET, round_id="2026-11", security="100", version=1)
+
+
+@pytest.fixture(scope="module")
+def proof_v2(ledger) -> Proof:
     return prove(ledger, secret=SECRET, round_id="2026-11", security="100")
+
+
+@pytest.fixture(params=[1, 2], ids=["v1", "v2"])
+def any_proof(request) -> Proof:
+    return request.getfixturevalue("proof" if request.param == 1 else "proof_v2")
 
 
 # -- round trips ----------------------------------------------------------------------------
 
 
-def test_round_trip_totals_are_exact(ledger, proof):
-    statement = verify(proof)
+def test_version_2_is_the_default(proof, proof_v2):
+    assert proof_v2.to_bytes()[8:10] == b"\x02\x00" and proof.to_bytes()[8:10] == b"\x01\x00"
+    assert (proof_v2.statement.statement_version, proof.statement.statement_version) == (2, 1)
+    assert (proof_v2.statement.range_bits, proof.statement.range_bits) == (112, 62)
+    # version 2 reports its forests and how many of their rows do work
+    assert proof_v2.forests[0][0] == 0 and proof_v2.forests[-1][1] == 64
+    used, rows = proof_v2.working_rows
+    assert 0 < used <= rows == proof_v2.trace_shape[0] and proof.forests is None
+
+
+def test_round_trip_totals_are_exact(ledger, any_proof):
+    statement = verify(any_proof)
+    version = any_proof.statement.statement_version
+    assert statement.statement_version == version and statement.verified
     assert statement.totals == {a.name: t for a, t in zip(ledger.assets, ledger.totals())}
     assert statement.round_id == "2026-11"
     assert statement.num_leaves == 64
     assert statement.security_bits >= 100
-    assert statement.range_bits == 62
+    assert 0 < statement.proven_security_bits <= statement.security_bits
+    assert statement.range_bits == {1: 62, 2: 112}[version]
     assert len(statement.root) == 64 and int(statement.root, 16) >= 0
     for a in ledger.assets:
         assert statement.totals_decimal[a.name] == Decimal(statement.totals[a.name]).scaleb(-a.decimals)
 
 
-def test_verify_accepts_bytes_paths_and_proof_objects(proof, tmp_path):
+def test_the_two_versions_fingerprint_differently(proof, proof_v2):
+    import dataclasses
+
+    s1, s2 = verify(proof), verify(proof_v2)
+    assert s1.fingerprint != s2.fingerprint
+    # the same fields under the other version give another fingerprint: the version is bound
+    narrow = dataclasses.replace(s2, range_bits=62)
+    assert dataclasses.replace(narrow, statement_version=1).fingerprint != narrow.fingerprint
+    # and each version's domain is its own: 112 bits is no version-1 bound
+    with pytest.raises(ValueError, match="range bound"):
+        dataclasses.replace(s2, statement_version=1).fingerprint
+
+
+def test_verify_accepts_bytes_paths_and_proof_objects(any_proof, tmp_path):
+    proof = any_proof
     path = proof.save(tmp_path / "r.stpor")
     assert verify(path) == verify(proof.to_bytes()) == verify(proof) == verify(str(path))
     assert Proof.load(path).to_bytes() == proof.to_bytes()
     assert Proof.from_bytes(proof.to_bytes()).statement == proof.statement
 
 
-def test_save_writes_a_json_summary_beside_the_proof(proof, tmp_path):
+def test_save_writes_a_json_summary_beside_the_proof(any_proof, tmp_path):
+    proof = any_proof
     path = proof.save(tmp_path / "round.stpor")
     summary = json.loads(path.with_name("round.stpor.json").read_text())
+    assert summary["statement_version"] == proof.statement.statement_version
+    assert summary["fingerprint"] == proof.statement.fingerprint
     assert summary["root"] == proof.statement.root
     assert summary["num_leaves"] == 64
     assert [a["asset"] for a in summary["assets"]] == [a.name for a in proof.statement.assets]
@@ -71,15 +115,15 @@ def test_save_writes_a_json_summary_beside_the_proof(proof, tmp_path):
     assert not list(tmp_path.glob(".*tmp")), "no temporary file is left behind"
 
 
-def test_proofs_are_deterministic_for_the_same_secret(ledger, proof):
-    again = prove(ledger, secret=SECRET, round_id="2026-11")
-    assert again.to_bytes() == proof.to_bytes()
+def test_proofs_are_deterministic_for_the_same_secret(ledger, any_proof):
+    again = prove(ledger, secret=SECRET, round_id="2026-11", version=any_proof.statement.statement_version)
+    assert again.to_bytes() == any_proof.to_bytes()
 
 
-def test_salts_and_root_change_every_round(ledger, proof):
-    other = prove(ledger, secret=SECRET, round_id="2026-12")
-    assert other.statement.root != proof.statement.root
-    assert other.statement.totals == proof.statement.totals
+def test_salts_and_root_change_every_round(ledger, any_proof):
+    other = prove(ledger, secret=SECRET, round_id="2026-12", version=any_proof.statement.statement_version)
+    assert other.statement.root != any_proof.statement.root
+    assert other.statement.totals == any_proof.statement.totals
 
 
 @settings(max_examples=3, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -93,7 +137,7 @@ def test_salts_and_root_change_every_round(ledger, proof):
 def test_random_ledgers_round_trip(balances):
     ids = [f"u{i}" for i in range(len(balances))]
     ledger = Ledger.from_arrays(ids, ASSETS, np.array(balances, dtype=np.uint64))
-    statement = verify(prove(ledger, secret=SECRET, round_id="r"))
+    statement = verify(prove(ledger, secret=SECRET, round_id="r", version=1))
     assert [statement.totals[a.name] for a in ASSETS] == [sum(col) for col in zip(*balances)]
 
 
@@ -101,8 +145,28 @@ def test_balances_at_the_bound_sum_beyond_2_64():
     n = 20
     balances = np.full((n, 3), 2**62 - 1, dtype=np.uint64)
     ledger = Ledger.from_arrays([f"whale{i}" for i in range(n)], ASSETS, balances)
-    statement = verify(prove(ledger, secret=SECRET, round_id="r"))
+    statement = verify(prove(ledger, secret=SECRET, round_id="r", version=1))
     assert statement.totals["BTC"] == n * (2**62 - 1) > 2**64
+
+
+def test_version_1_refuses_what_it_cannot_prove_and_names_it():
+    ledger = Ledger.from_arrays(["a", "b"], ASSETS, [[1, 2, 3], [4, 2**62, 6]])
+    with pytest.raises(LedgerError, match="version=2") as e:
+        prove(ledger, secret=SECRET, round_id="r", version=1)
+    assert (e.value.index, e.value.column, e.value.value) == (1, "ETH", str(2**62))
+    wide = Ledger.from_arrays(["a"], ASSETS, [[2**100, 0, 0]])
+    with pytest.raises(LedgerError, match="version=2") as e:
+        prove(wide, secret=SECRET, round_id="r", version=1, range_bits=63)
+    assert (e.value.index, e.value.column, e.value.value) == (0, "BTC", str(2**100))
+    with pytest.raises(ValueError, match="32 to 63"):
+        prove(ledger, secret=SECRET, round_id="r", version=1, range_bits=64)
+    for bad in (0, 3, True, "2"):
+        with pytest.raises(ValueError, match="version"):
+            prove(ledger, secret=SECRET, round_id="r", version=bad)
+    with pytest.raises(ValueError, match="batch_size"):
+        prove(ledger, secret=SECRET, round_id="r", batch_size=2)
+    with pytest.raises(ValueError, match="trace_log2"):
+        prove(ledger, secret=SECRET, round_id="r", version=1, trace_log2=16)
 
 
 # -- public inputs are bound ----------------------------------------------------------------
@@ -153,24 +217,33 @@ def test_dropping_an_asset_is_rejected(proof):
 # -- malformed files ----------------------------------------------------------------------
 
 
-def test_truncated_file_is_rejected_at_every_length(proof):
-    data = proof.to_bytes()
+def test_truncated_file_is_rejected_at_every_length(any_proof):
+    data = any_proof.to_bytes()
     for cut in list(range(0, 64)) + list(range(64, len(data), max(1, len(data) // 200))):
         with pytest.raises(ProofFormatError):
             verify(data[:cut])
 
 
-def test_trailing_bytes_are_rejected(proof):
+def test_trailing_bytes_are_rejected(any_proof):
     with pytest.raises(ProofFormatError, match="trailing"):
-        verify(proof.to_bytes() + b"\0")
+        verify(any_proof.to_bytes() + b"\0")
 
 
-def test_unknown_version_is_rejected(proof):
-    data = bytearray(proof.to_bytes())
-    data[8:10] = struct.pack("<H", 2)
-    with pytest.raises(ProofFormatError, match="version") as e:
-        verify(bytes(data))
-    assert e.value.offset == 8
+def test_unknown_version_is_rejected(any_proof):
+    data = bytearray(any_proof.to_bytes())
+    data[8:10] = struct.pack("<H", 3)
+    for read in (verify, Proof.from_bytes):
+        with pytest.raises(ProofFormatError, match="version") as e:
+            read(bytes(data))
+        assert e.value.offset == 8
+
+
+def test_a_file_of_one_version_is_not_read_as_the_other(proof, proof_v2):
+    for p, other in ((proof, 2), (proof_v2, 1)):
+        data = bytearray(p.to_bytes())
+        data[8:10] = struct.pack("<H", other)
+        with pytest.raises(ProofFormatError):
+            verify(bytes(data))
 
 
 def test_not_a_proof_file(tmp_path):
@@ -184,8 +257,8 @@ def test_not_a_proof_file(tmp_path):
 
 @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
-def test_any_flipped_byte_is_rejected(proof, data):
-    raw = bytearray(proof.to_bytes())
+def test_any_flipped_byte_is_rejected(any_proof, data):
+    raw = bytearray(any_proof.to_bytes())
     position = data.draw(st.integers(min_value=0, max_value=len(raw) - 1), label="position")
     bit = data.draw(st.integers(min_value=0, max_value=7), label="bit")
     raw[position] ^= 1 << bit
@@ -193,9 +266,9 @@ def test_any_flipped_byte_is_rejected(proof, data):
         verify(bytes(raw))
 
 
-def test_flips_in_every_region_are_rejected(proof):
+def test_flips_in_every_region_are_rejected(any_proof):
     """Deterministic companion of the property test: header, statement and proof regions."""
-    raw = proof.to_bytes()
+    raw = any_proof.to_bytes()
     step = max(1, len(raw) // 400)
     for position in list(range(0, 200)) + list(range(200, len(raw), step)):
         flipped = bytearray(raw)
@@ -207,7 +280,8 @@ def test_flips_in_every_region_are_rejected(proof):
 # -- the verifier's own bar ---------------------------------------------------------------
 
 
-def test_verifier_minimum_is_its_own(proof):
+def test_verifier_minimum_is_its_own(any_proof):
+    proof = any_proof
     with pytest.raises(InsufficientSecurity) as e:
         verify(proof, min_security=120)
     assert e.value.required == 120 and e.value.actual < 120
@@ -215,10 +289,11 @@ def test_verifier_minimum_is_its_own(proof):
         verify(proof, min_security=80)
 
 
-def test_128_preset_meets_128_bits():
+@pytest.mark.parametrize("version", [1, 2])
+def test_128_preset_meets_128_bits(version):
     ledger = Ledger.from_arrays(["a", "b"], ASSETS, np.array([[1, 2, 3], [4, 5, 6]], dtype=np.uint64))
-    p = prove(ledger, secret=SECRET, round_id="r", security="128")
-    assert verify(p, min_security=128).security_bits == 128
+    p = prove(ledger, secret=SECRET, round_id="r", security="128", version=version)
+    assert verify(p, min_security=128).security_bits >= 128
 
 
 # -- inputs refused before proving --------------------------------------------------------

@@ -100,6 +100,11 @@ def test_reports_of_another_exchange_or_a_round_twice_are_refused(reports, tmp_p
     (lambda d: d["liabilities_proof"].update(root="00" * 32), "fingerprint .* does not match"),
     (lambda d: d.update(round_id="2026-07"), "fingerprint .* does not match"),  # another round's label
     (lambda d: d["liabilities_proof"].update(num_leaves=3), "not a statement's: the tree size 3"),
+    # the statement version is under the fingerprint: version 1 has no 112-bit bound, and a
+    # report that drops the field claims version 1
+    (lambda d: d["liabilities_proof"].update(statement_version=1), "not a statement's: range bound of 112"),
+    (lambda d: d["liabilities_proof"].pop("statement_version"), "not a statement's: range bound of 112"),
+    (lambda d: d["liabilities_proof"].update(statement_version=3), "statement_version 3 is not 1 or 2"),
     (lambda d: d["assets"][1].update(verified_reserves="3500000"), "ratio or pass/fail does not follow"),
     (lambda d: d["assets"][0]["usd"].update(liabilities="1"), "usd liabilities is not amount × price"),
     (lambda d: d["usd"].update(surplus="1"), "USD total surplus is not the sum"),
@@ -145,9 +150,10 @@ def test_the_report_fingerprint_is_the_statement_fingerprint(reports):
     doc = json.loads(reports[0].read_text())
     p = doc["liabilities_proof"]
     statement = verify(reports[0].with_name("2026-08.stpor"))
+    assert p["statement_version"] == statement.statement_version == 2
     assert p["fingerprint"] == statement.fingerprint == statement_fingerprint(
         doc["round_id"], p["range_bits"], p["num_leaves"], p["root"],
-        [(a["asset"], a["decimals"], int(a["liabilities_units"])) for a in doc["assets"]])
+        [(a["asset"], a["decimals"], int(a["liabilities_units"])) for a in doc["assets"]], 2)
 
 
 def test_history_page_renders_in_headless_chromium(browser, reports, tmp_path):  # noqa: F811

@@ -29,8 +29,8 @@ def ledger():
 def rounds(ledger, tmp_path_factory):
     """The ledger proved in 4 batches of 16 leaves, and as one proof; both saved with stores."""
     folder = tmp_path_factory.mktemp("rounds")
-    batched = prove(ledger, secret=SECRET, round_id="2026-11", batch_size=16)
-    single = prove(ledger, secret=SECRET, round_id="2026-11")
+    batched = prove(ledger, secret=SECRET, round_id="2026-11", batch_size=16, version=1)
+    single = prove(ledger, secret=SECRET, round_id="2026-11", version=1)
     return (
         batched.save(folder / "batched.stpor"),
         single.save(folder / "single.stpor"),
@@ -103,7 +103,7 @@ def test_batch_size_arguments(ledger):
 
 
 def test_a_round_that_fits_one_batch_is_a_single_proof(ledger):
-    proof = prove(ledger, secret=SECRET, round_id="2026-11", batch_size=64)
+    proof = prove(ledger, secret=SECRET, round_id="2026-11", batch_size=64, version=1)
     assert proof.data[KIND_OFFSET] == 1
     assert verify(proof).num_leaves == 64
 

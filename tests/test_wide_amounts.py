@@ -3,6 +3,7 @@ constructors (two uint64 words per amount), the refusals naming row, column and 
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -228,3 +229,134 @@ def test_two_words_are_each_checked():
         Ledger.from_entries(["a"], ASSETS, [0, 1], [0], [0], amounts_hi=[0])
     led = Ledger.from_entries(["a"], ASSETS, [0, 1], [0], [0], amounts_hi=[1])
     assert led.amount(0) == 2**64 and led.user("a") == {"BTC": 2**64}
+
+
+# -- proving at version 2 (each prove takes seconds: few of them) ----------------------------
+
+from stark_por import InvalidProof, Proof, prove, verify  # noqa: E402
+from stark_por.workloads import W3  # noqa: E402
+from stark_por.workloads.listings import W3_LISTINGS  # noqa: E402
+
+SECRET = b"wide-amounts-test-secret-0123456789"
+
+
+def _proved(ledger: Ledger, round_id: str = "wide", **kw):
+    proof = prove(ledger, secret=SECRET, round_id=round_id, **kw)
+    statement = verify(proof)
+    assert statement.statement_version == 2 and statement.verified
+    assert statement.totals == {a.name: t for a, t in zip(ledger.assets, ledger.totals())}
+    return proof, statement
+
+
+@settings(max_examples=4, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.lists(st.one_of(st.just(0), amounts), min_size=3, max_size=3), min_size=1, max_size=5))
+def test_wide_ledgers_prove_and_verify_with_exact_totals(table):
+    ledger = Ledger.from_arrays([f"u{i}" for i in range(len(table))], ASSETS, table)
+    _, statement = _proved(ledger)
+    assert [statement.totals[a.name] for a in ASSETS] == [sum(col) for col in zip(*table)]
+
+
+def test_every_boundary_proves_in_one_round():
+    """Every boundary amount, each held by its own user in every asset, in one round."""
+    table = [[v, TOP - v + 1, v] for v in BOUNDARIES]
+    _, statement = _proved(Ledger.from_arrays([f"b{i}" for i in range(len(table))], ASSETS, table))
+    assert statement.totals["ETH"] == sum(TOP - v + 1 for v in BOUNDARIES) > 2**112
+
+
+def test_an_18_decimal_whale_proves_to_the_last_wei(tmp_path):
+    path = tmp_path / "whales.csv"
+    path.write_text("user_id,BTC,ETH,USDT\nwhale,21000,250000,1000000000\n"
+                    "dust,0.00000001,0.000000000000000001,0.000001\nalice,0.5,5.000000000000000001,\n")
+    ledger = Ledger.from_csv(path, assets=ASSETS)
+    proof, statement = _proved(ledger)
+    assert statement.totals["ETH"] == 250_005 * 10**18 + 2 and statement.totals["ETH"] > 2**64
+    assert statement.totals_decimal["ETH"] == Decimal("250005.000000000000000002")
+    assert statement.range_bits == 112
+    summary = json.loads(proof.save(tmp_path / "r.stpor").with_name("r.stpor.json").read_text())
+    eth = next(a for a in summary["assets"] if a["asset"] == "ETH")
+    assert (eth["total"], eth["total_units"]) == ("250005.000000000000000002", str(250_005 * 10**18 + 2))
+    assert summary["statement_version"] == 2
+    from stark_por import PublishedSummary
+
+    published = PublishedSummary.load(tmp_path / "r.stpor.json")
+    assert published.statement_version == 2 and published.fingerprint == statement.fingerprint
+    assert published.totals == statement.totals
+
+
+def test_a_user_holding_every_w3_asset_at_the_maximum():
+    assets = [x.asset for x in W3_LISTINGS]
+    k = len(assets)
+    table = [[TOP] * k, [TOP] * k, [1] * k]
+    ledger = Ledger.from_arrays(["max-1", "max-2", "dust"], assets, table)
+    _, statement = _proved(ledger)
+    assert all(statement.totals[a.name] == 2 * TOP + 1 == 2**113 - 1 for a in assets)
+
+
+def test_a_realistic_w3_round_proves_exactly():
+    w = W3(300, seed=5)
+    ledger = w.to_ledger(112)
+    assert any(v >= 2**64 for v in ledger.amounts_as_ints())
+    proof, statement = _proved(ledger, round_id="w3")
+    assert statement.totals == dict(zip([a.name for a in w.assets], w.totals()))
+    used, rows = proof.working_rows
+    assert 0 < used <= rows == proof.trace_shape[0]
+
+
+def test_the_range_bound_is_proven_and_refused_beyond(tmp_path):
+    ledger = Ledger.from_arrays(["a", "b"], ASSETS, [[2**64 - 1, 0, 1], [0, 2**64, 0]])
+    _, statement = _proved(ledger, range_bits=65)
+    assert statement.range_bits == 65
+    with pytest.raises(LedgerError) as e:
+        prove(ledger, secret=SECRET, round_id="r", range_bits=64)
+    assert (e.value.index, e.value.column) == (1, "ETH")
+    for bad in (31, 113):
+        with pytest.raises(ValueError, match="range bound"):
+            prove(ledger, secret=SECRET, round_id="r", range_bits=bad)
+
+
+def _statement_span(data: bytes):
+    """(start, end) of the statement in a version-2 file, and its fields' offsets."""
+    import struct
+
+    assert data[8:10] == b"\x02\x00"
+    (length,) = struct.unpack_from("<I", data, 11)
+    return 15, 15 + length
+
+
+def _with_totals(data: bytes, totals) -> bytes:
+    """The version-2 file ``data`` with its statement's totals replaced (re-encoded minimal)."""
+    import struct
+
+    start, end = _statement_span(data)
+    s = data[start:end]
+    (n,) = struct.unpack_from("<H", s, 0)
+    at = 2 + n + 1 + 8 + 32
+    (k,) = struct.unpack_from("<I", s, at)
+    at += 4
+    out = bytearray(s[:at])
+    for i in range(k):
+        name_len = s[at]
+        out += s[at:at + 1 + name_len + 1]
+        at += 1 + name_len + 1
+        (t_len,) = struct.unpack_from("<H", s, at)
+        at += 2 + t_len
+        t = totals[i].to_bytes((totals[i].bit_length() + 7) // 8, "little")
+        out += struct.pack("<H", len(t)) + t
+    assert at == len(s)
+    return data[:11] + struct.pack("<I", len(out)) + bytes(out) + data[end:]
+
+
+def test_totals_beyond_2_to_128_reach_python_exactly_and_are_checked():
+    """The binding turns the file's totals into Python ints of any size (never a u128): a
+    statement claiming 2^200 reads back as exactly 2^200, and verify refuses it because the
+    forests' part sums do not add up to it. (An honest round's totals beyond 2^128 are summed
+    in rust/core/src/v2/tests.rs: totals_are_exact_beyond_2_to_128.)"""
+    ledger = Ledger.from_arrays(["a", "b"], ASSETS, [[TOP, 1, 0], [TOP, 0, 7]])
+    proof, statement = _proved(ledger)
+    honest = [statement.totals[a.name] for a in ASSETS]
+    assert _with_totals(proof.to_bytes(), honest) == proof.to_bytes()  # the re-encoder is exact
+    for claimed in (2**200, 2**128 + 1, honest[0] + 1, honest[0] - 1):
+        forged = _with_totals(proof.to_bytes(), [claimed] + honest[1:])
+        assert Proof.from_bytes(forged).statement.totals["BTC"] == claimed
+        with pytest.raises(InvalidProof, match="exact sums"):
+            verify(forged)

@@ -10,8 +10,8 @@ What it checks, so that a history cannot mix in a report of another round or
 another exchange (:class:`~stark_por.errors.HistoryError` names the file):
 
 * each file is a JSON reserves report of version 2;
-* its statement fingerprint is recomputed from the round id, tree size, range,
-  root and per-asset totals it carries, and must match (a report whose
+* its statement fingerprint is recomputed from the statement version, round id,
+  tree size, range, root and per-asset totals it carries, and must match (a report whose
   liabilities were edited, or glued to another round's root, is refused);
 * each asset's ratio, pass/fail and USD figures are recomputed from its exact
   amounts and price, and must match what the report says;
@@ -196,6 +196,9 @@ def load_round(path: PathLike) -> Round:
     fingerprint = _field(proof, "fingerprint", str, spath, "liabilities_proof ")
     num_leaves = _field(proof, "num_leaves", int, spath, "liabilities_proof ")
     range_bits = _field(proof, "range_bits", int, spath, "liabilities_proof ")
+    statement_version = proof.get("statement_version", 1)  # absent in reports of version-1 rounds
+    if statement_version not in (1, 2) or isinstance(statement_version, bool):
+        raise _fail(spath, f"liabilities_proof statement_version {statement_version!r} is not 1 or 2")
     items = _field(doc, "assets", list, spath)
     parsed = []
     for i, a in enumerate(items):
@@ -213,7 +216,8 @@ def load_round(path: PathLike) -> Round:
     # First the binding to one statement: round id, tree, root and totals.
     try:
         computed = statement_fingerprint(round_id, range_bits, num_leaves, root,
-                                         [(ra.asset, ra.decimals, ra.liabilities_units) for _, ra in parsed])
+                                         [(ra.asset, ra.decimals, ra.liabilities_units) for _, ra in parsed],
+                                         statement_version)
     except ValueError as e:
         raise _fail(spath, f"its liabilities proof fields are not a statement's: {e}") from None
     if computed != fingerprint:

@@ -99,9 +99,10 @@ def liabilities_of(statement: Statement) -> Dict[str, int]:
 
 
 def statement_fingerprint(round_id: str, range_bits: int, num_leaves: int, root: str,
-                          assets: Sequence[Tuple[str, int, int]]) -> str:
+                          assets: Sequence[Tuple[str, int, int]], statement_version: int = 1) -> str:
     """:attr:`Statement.fingerprint` of the statement with these published fields, by the Rust
-    core: ``assets`` is ``[(name, decimals, total_units), …]`` in statement order, ``root`` hex.
+    core: ``assets`` is ``[(name, decimals, total_units), …]`` in statement order, ``root`` hex,
+    under ``statement_version`` (1, or 2 for rounds of amounts up to 2^112).
 
     A report carries its statement's fingerprint so that a track record cannot mix in a report of
     another round (:mod:`.history` recomputes it). Raises :class:`ValueError` for fields no
@@ -111,7 +112,8 @@ def statement_fingerprint(round_id: str, range_bits: int, num_leaves: int, root:
 
     totals = [(name, decimals, total.to_bytes((total.bit_length() + 7) // 8, "little"))
               for name, decimals, total in assets]
-    return _native.statement_fingerprint((round_id, range_bits, num_leaves, bytes.fromhex(root), totals)).hex()
+    args = (round_id, range_bits, num_leaves, bytes.fromhex(root), totals)
+    return _native.statement_fingerprint(args, statement_version).hex()
 
 
 def _dec(units: int, decimals: int) -> Decimal:
@@ -354,7 +356,8 @@ class SolvencyReport:
             "round_id": s.round_id,
             "passed": self.passed,
             "verdict": self.verdict,
-            "liabilities_proof": {"verified": True, "fingerprint": self.fingerprint, "root": s.root,
+            "liabilities_proof": {"verified": True, "statement_version": s.statement_version,
+                                  "fingerprint": self.fingerprint, "root": s.root,
                                   "num_leaves": s.num_leaves, "range_bits": s.range_bits,
                                   "security_bits": s.security_bits,
                                   "proven_security_bits": s.proven_security_bits},

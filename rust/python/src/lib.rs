@@ -4,9 +4,10 @@
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyInt};
 use stark_por_core::inclusion::{Anchor, Expected, InclusionEntry, InclusionProof};
 use stark_por_core::statement::Summary;
+use stark_por_core::v2::{self, AnyStatement, AnyVerified, WideLedgerRef};
 use stark_por_core::{self as core, Asset, Error, LedgerRef, Security, Statement};
 
 /// Maps the core's one error type to our Python exceptions, in one place.
@@ -50,27 +51,57 @@ fn security(name: &str) -> PyResult<Security> {
     Security::from_name(name).ok_or_else(|| PyValueError::new_err(format!("security must be \"100\" or \"128\", not {name:?}")))
 }
 
-/// A statement as a dict; `security` is the proof's (conjectured, proven) bits when known.
-fn statement_dict<'py>(py: Python<'py>, s: &Statement, security: Option<(u32, u32)>) -> PyResult<Bound<'py, PyDict>> {
+/// The fields every statement version has, as a dict; `security` is the proof's (conjectured,
+/// proven) bits when known.
+#[allow(clippy::too_many_arguments)]
+fn statement_fields<'py>(
+    py: Python<'py>,
+    statement_version: u16,
+    round_id: &str,
+    assets: &[Asset],
+    root: &[u8; 32],
+    num_leaves: u64,
+    range_bits: u32,
+    security: Option<(u32, u32)>,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("round_id", &s.round_id)?;
-    d.set_item("assets", s.assets.iter().map(|a| (a.name.clone(), a.decimals)).collect::<Vec<_>>())?;
-    d.set_item("totals", (0..s.assets.len()).map(|k| s.total(k)).collect::<Vec<u128>>())?;
-    d.set_item("root", PyBytes::new(py, &s.root))?;
-    d.set_item("num_leaves", s.num_leaves)?;
-    d.set_item("range_bits", s.range_bits)?;
+    d.set_item("statement_version", statement_version)?;
+    d.set_item("round_id", round_id)?;
+    d.set_item("assets", assets.iter().map(|a| (a.name.clone(), a.decimals)).collect::<Vec<_>>())?;
+    d.set_item("root", PyBytes::new(py, root))?;
+    d.set_item("num_leaves", num_leaves)?;
+    d.set_item("range_bits", range_bits)?;
     d.set_item("security_bits", security.map(|s| s.0))?;
     d.set_item("proven_security_bits", security.map(|s| s.1))?;
     Ok(d)
 }
 
-/// A ledger copied out of Python, so the heavy work can run without the GIL.
+/// A version-1 statement as a dict (its totals fit a u128).
+fn statement_dict<'py>(py: Python<'py>, s: &Statement, security: Option<(u32, u32)>) -> PyResult<Bound<'py, PyDict>> {
+    let d = statement_fields(py, 1, &s.round_id, &s.assets, &s.root, s.num_leaves, s.range_bits, security)?;
+    d.set_item("totals", (0..s.assets.len()).map(|k| s.total(k)).collect::<Vec<u128>>())?;
+    Ok(d)
+}
+
+/// A version-2 statement as a dict: totals of any size, from their minimal little-endian bytes
+/// to exact Python ints (`int.from_bytes`), never through a fixed-width integer.
+fn statement_dict_v2<'py>(py: Python<'py>, s: &v2::Statement, security: Option<(u32, u32)>) -> PyResult<Bound<'py, PyDict>> {
+    let d = statement_fields(py, v2::STATEMENT_VERSION, &s.round_id, &s.assets, &s.root, s.num_leaves, s.range_bits, security)?;
+    let from_bytes = py.get_type::<PyInt>().getattr("from_bytes")?;
+    let totals = s.totals.iter().map(|t| from_bytes.call1((PyBytes::new(py, t), "little"))).collect::<PyResult<Vec<_>>>()?;
+    d.set_item("totals", totals)?;
+    Ok(d)
+}
+
+/// A ledger copied out of Python, so the heavy work can run without the GIL. `amounts` are the
+/// low words of the amounts; `amounts_hi` their high words (version 2), empty for version 1.
 struct OwnedLedger {
     user_ids: Vec<String>,
     assets: Vec<Asset>,
     indptr: Vec<u64>,
     asset_index: Vec<u32>,
     amounts: Vec<u64>,
+    amounts_hi: Vec<u64>,
     range_bits: u32,
 }
 
@@ -89,8 +120,27 @@ impl OwnedLedger {
             indptr: indptr.to_vec()?,
             asset_index: asset_index.to_vec()?,
             amounts: amounts.to_vec()?,
+            amounts_hi: Vec::new(),
             range_bits,
         })
+    }
+
+    /// The same ledger with the high words of version-2 amounts.
+    fn with_high_words(mut self, amounts_hi: PyReadonlyArray1<'_, u64>) -> PyResult<Self> {
+        self.amounts_hi = amounts_hi.to_vec()?;
+        Ok(self)
+    }
+
+    fn wide(&self) -> WideLedgerRef<'_> {
+        WideLedgerRef {
+            user_ids: &self.user_ids,
+            assets: &self.assets,
+            indptr: &self.indptr,
+            asset_index: &self.asset_index,
+            amounts_lo: &self.amounts,
+            amounts_hi: &self.amounts_hi,
+            range_bits: self.range_bits,
+        }
     }
 
     fn view(&self) -> LedgerRef<'_> {
@@ -142,6 +192,49 @@ fn prove<'py>(
     d.set_item("trace_columns", out.trace_columns)?;
     d.set_item("salts", PyBytes::new(py, out.salts.as_flattened()))?;
     d.set_item("tree", PyBytes::new(py, out.tree.as_flattened()))?;
+    Ok(d)
+}
+
+/// prove_v2(user_ids, assets, indptr, asset_index, amounts_lo, amounts_hi, range_bits, secret,
+/// round_id, security, trace_log2=None) -> dict(file=bytes, statement=dict, positions=list,
+///         salts=bytes (32 per user), tree=bytes (32 per heap node, 2·N' nodes), trace_rows=list
+///         (per forest), trace_columns=int, forests=[(start, end)], working_rows=(used, total))
+/// A version-2 round: amount e is `amounts_lo[e] + 2^64 · amounts_hi[e]`, below `2^range_bits`;
+/// forests fill traces of `2^trace_log2` rows (default 2^16) and are proved side by side.
+#[pyfunction]
+#[pyo3(signature = (user_ids, assets, indptr, asset_index, amounts_lo, amounts_hi, range_bits, secret, round_id, security_name, trace_log2=None))]
+#[allow(clippy::too_many_arguments)]
+fn prove_v2<'py>(
+    py: Python<'py>,
+    user_ids: Vec<String>,
+    assets: Vec<(String, u8)>,
+    indptr: PyReadonlyArray1<'py, u64>,
+    asset_index: PyReadonlyArray1<'py, u32>,
+    amounts_lo: PyReadonlyArray1<'py, u64>,
+    amounts_hi: PyReadonlyArray1<'py, u64>,
+    range_bits: u32,
+    secret: &[u8],
+    round_id: &str,
+    security_name: &str,
+    trace_log2: Option<u32>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let security = security(security_name)?;
+    let ledger = OwnedLedger::new(user_ids, assets, indptr, asset_index, amounts_lo, range_bits)?.with_high_words(amounts_hi)?;
+    let (secret, round_id) = (secret.to_vec(), round_id.to_string());
+    let trace_log2 = trace_log2.unwrap_or(v2::DEFAULT_TRACE_LOG2);
+    let out = py
+        .detach(|| v2::prove_round(&ledger.wide(), &secret, &round_id, security, trace_log2, 0))
+        .map_err(|e| to_py(py, e))?;
+    let d = PyDict::new(py);
+    d.set_item("file", PyBytes::new(py, &out.file))?;
+    d.set_item("statement", statement_dict_v2(py, &out.statement, Some((out.security_bits, out.proven_security_bits)))?)?;
+    d.set_item("positions", out.positions)?;
+    d.set_item("salts", PyBytes::new(py, out.salts.as_flattened()))?;
+    d.set_item("tree", PyBytes::new(py, out.tree.as_flattened()))?;
+    d.set_item("trace_rows", out.trace_rows)?;
+    d.set_item("trace_columns", v2::TRACE_COLUMNS)?;
+    d.set_item("forests", out.forests.iter().map(|f| (f.start, f.end)).collect::<Vec<_>>())?;
+    d.set_item("working_rows", out.working_rows)?;
     Ok(d)
 }
 
@@ -233,19 +326,24 @@ fn trace_dump_v2<'py>(
     Ok(d)
 }
 
-/// verify(data, min_security) -> statement dict; raises InvalidProof and its subclasses.
+/// verify(data, min_security) -> statement dict of either format version (its
+/// `statement_version` says which); raises InvalidProof and its subclasses.
 #[pyfunction]
 fn verify<'py>(py: Python<'py>, data: &[u8], min_security: u32) -> PyResult<Bound<'py, PyDict>> {
     let data = data.to_vec();
-    let verified = py.detach(|| core::verify(&data, min_security)).map_err(|e| to_py(py, e))?;
-    statement_dict(py, &verified.statement, Some((verified.security_bits, verified.proven_security_bits)))
+    match py.detach(|| v2::verify_any(&data, min_security)).map_err(|e| to_py(py, e))? {
+        AnyVerified::V1(v) => statement_dict(py, &v.statement, Some((v.security_bits, v.proven_security_bits))),
+        AnyVerified::V2(v) => statement_dict_v2(py, &v.statement, Some((v.security_bits, v.proven_security_bits))),
+    }
 }
 
-/// read_statement(data) -> statement dict, unverified.
+/// read_statement(data) -> statement dict of either format version, unverified.
 #[pyfunction]
 fn read_statement<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
-    let statement = core::read_statement(data).map_err(|e| to_py(py, e))?;
-    statement_dict(py, &statement, None)
+    match v2::read_statement_any(data).map_err(|e| to_py(py, e))? {
+        AnyStatement::V1(s) => statement_dict(py, &s, None),
+        AnyStatement::V2(s) => statement_dict_v2(py, &s, None),
+    }
 }
 
 fn digest32(bytes: &[u8], what: &str) -> PyResult<[u8; 32]> {
@@ -615,6 +713,7 @@ impl Placement {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(prove, m)?)?;
+    m.add_function(wrap_pyfunction!(prove_v2, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(read_statement, m)?)?;
     m.add_function(wrap_pyfunction!(trace_dump, m)?)?;

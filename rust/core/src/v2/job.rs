@@ -328,8 +328,9 @@ pub fn answers(job: &[u8], output: &[u8]) -> bool {
 pub struct Assembled {
     pub file: Vec<u8>,
     pub statement: Statement,
-    /// The weakest forest's conjectured security.
+    /// The weakest forest's conjectured and proven security.
     pub security_bits: u32,
+    pub proven_security_bits: u32,
     /// Each forest's trace length.
     pub trace_rows: Vec<usize>,
     /// Permutation rows doing work over all trace rows.
@@ -348,7 +349,8 @@ pub(crate) fn assemble(
 ) -> Result<Assembled> {
     let count = plan.len() as u64;
     let mut records = Vec::with_capacity(plan.len());
-    let (mut security_bits, mut used, mut trace_rows) = (u32::MAX, 0u64, Vec::with_capacity(plan.len()));
+    let (mut security_bits, mut proven_security_bits) = (u32::MAX, u32::MAX);
+    let (mut used, mut trace_rows) = (0u64, Vec::with_capacity(plan.len()));
     for (i, out) in outputs.enumerate() {
         let out = out?;
         let pi = &out.pub_inputs;
@@ -359,7 +361,9 @@ pub(crate) fn assemble(
             )));
         }
         // a round is as strong as its weakest forest
-        security_bits = security_bits.min(stark_por_liabilities::security_bits(&out.proof, pi));
+        let figures = stark_por_liabilities::estimate(&out.proof, pi);
+        security_bits = security_bits.min(figures.conjectured);
+        proven_security_bits = proven_security_bits.min(figures.proven);
         used += out.used_rows;
         trace_rows.push(out.proof.trace_info().length());
         records.push(ForestRecord {
@@ -388,5 +392,5 @@ pub(crate) fn assemble(
     let statement = Statement { root: digest_to_bytes(&root), totals, ..stub };
     let file = RoundFile { statement: statement.clone(), forests: records }.to_bytes();
     let total_rows = trace_rows.iter().sum::<usize>() as u64;
-    Ok(Assembled { file, statement, security_bits, trace_rows, working_rows: (used, total_rows), top })
+    Ok(Assembled { file, statement, security_bits, proven_security_bits, trace_rows, working_rows: (used, total_rows), top })
 }

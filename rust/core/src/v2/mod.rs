@@ -88,6 +88,8 @@ pub const MIN_RANGE_BITS: u32 = stark_por_liabilities::air::MIN_RANGE_BITS;
 pub const MAX_RANGE_BITS: u32 = stark_por_liabilities::air::MAX_RANGE_BITS;
 /// Default trace length the planner fills: `2^16` rows.
 pub const DEFAULT_TRACE_LOG2: u32 = 16;
+/// Columns of every forest's trace: main and auxiliary (as version 1's `trace_columns`).
+pub const TRACE_COLUMNS: usize = stark_por_liabilities::layout::MAIN_WIDTH + stark_por_liabilities::layout::AUX_WIDTH;
 /// Most leaf blocks a leaf may take (the planner counts them in a byte): 1,018 entries.
 pub const MAX_LEAF_BLOCKS: usize = u8::MAX as usize;
 
@@ -214,8 +216,10 @@ impl Statement {
 #[derive(Debug, Clone)]
 pub struct Verified {
     pub statement: Statement,
-    /// The weakest forest's conjectured security.
+    /// The weakest forest's conjectured security (what `min_security_bits` is enforced on).
     pub security_bits: u32,
+    /// The weakest forest's proven security (winterfell's proven figure capped by the bus term).
+    pub proven_security_bits: u32,
     pub forests: usize,
 }
 
@@ -232,6 +236,22 @@ pub fn verify_any(bytes: &[u8], min_security_bits: u32) -> Result<AnyVerified> {
         return verify(bytes, min_security_bits).map(AnyVerified::V2);
     }
     crate::verify(bytes, min_security_bits).map(AnyVerified::V1)
+}
+
+/// The statement of a file of either format version, unverified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnyStatement {
+    V1(crate::Statement),
+    V2(Statement),
+}
+
+/// Reads the statement of a proof file of either format version without verifying anything
+/// (dispatching as [`verify_any`] does).
+pub fn read_statement_any(bytes: &[u8]) -> Result<AnyStatement> {
+    if file::is_version_2(bytes) {
+        return read_statement(bytes).map(AnyStatement::V2);
+    }
+    crate::read_statement(bytes).map(AnyStatement::V1)
 }
 
 /// The `round_digest` public input of forest `index` of a round of `count` forests.
@@ -342,7 +362,9 @@ pub struct ProveOutput {
     /// The proof file, ready to write.
     pub file: Vec<u8>,
     pub statement: Statement,
+    /// The weakest forest's conjectured and proven security (as [`Verified`]'s).
     pub security_bits: u32,
+    pub proven_security_bits: u32,
     /// Leaf index of each user, in ledger order.
     pub positions: Vec<u64>,
     /// Salt of each user's id commitment, in ledger order.
@@ -438,6 +460,7 @@ fn prove_checked(
         file: a.file,
         statement: a.statement,
         security_bits: a.security_bits,
+        proven_security_bits: a.proven_security_bits,
         positions,
         salts,
         tree,
@@ -512,7 +535,7 @@ pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
         })
         .collect();
     let RoundFile { statement, forests } = file;
-    let results: Vec<Result<u32>> = forests
+    let results: Vec<Result<(u32, u32)>> = forests
         .into_par_iter()
         .zip(inputs)
         .enumerate()
@@ -522,14 +545,16 @@ pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
                     CircuitError::InsufficientSecurity { required, actual } => Error::InsufficientSecurity { required, actual },
                     other => Error::Invalid(format!("forest {i}: {other}")),
                 })?;
-            Ok(figures.conjectured)
+            Ok((figures.conjectured, figures.proven))
         })
         .collect();
-    let mut security_bits = u32::MAX;
+    let (mut security_bits, mut proven_security_bits) = (u32::MAX, u32::MAX);
     for r in results {
-        security_bits = security_bits.min(r?);
+        let (conjectured, proven) = r?;
+        security_bits = security_bits.min(conjectured);
+        proven_security_bits = proven_security_bits.min(proven);
     }
-    Ok(Verified { statement, security_bits, forests: count })
+    Ok(Verified { statement, security_bits, proven_security_bits, forests: count })
 }
 
 /// Reads a version-2 file's statement without verifying anything.

@@ -169,7 +169,11 @@ fn a_round_of_whales_verifies_with_exact_totals() {
     assert_eq!(v.statement, out.statement);
     assert_eq!(v.forests, out.forests.len());
     assert!(v.security_bits >= 100);
+    // the prover reports the figures the verifier finds, the proven one never above the other
+    assert_eq!((v.security_bits, v.proven_security_bits), (out.security_bits, out.proven_security_bits));
+    assert!(v.proven_security_bits > 0 && v.proven_security_bits <= v.security_bits);
     assert_eq!(read_statement(&out.file).unwrap(), out.statement);
+    assert_eq!(read_statement_any(&out.file).unwrap(), AnyStatement::V2(out.statement.clone()));
     for k in 0..4 {
         let expected = l.total(k);
         assert!(expected > 1 << 64, "asset {k}: total {expected} does not exceed 2^64");
@@ -436,6 +440,7 @@ fn version_1_files_still_verify_through_the_dispatch() {
         let bytes = std::fs::read(format!("{dir}/{name}.stpor")).unwrap();
         let AnyVerified::V1(v) = verify_any(&bytes, 100).unwrap() else { panic!("{name} read as version 2") };
         assert_eq!(v.statement, crate::verify(&bytes, 100).unwrap().statement);
+        assert_eq!(read_statement_any(&bytes).unwrap(), AnyStatement::V1(v.statement.clone()));
         let root: String = v.statement.root.iter().map(|b| format!("{b:02x}")).collect();
         assert!(expected.contains(&root), "{name}");
         // and a version-1 file is no version-2 file
@@ -443,6 +448,12 @@ fn version_1_files_still_verify_through_the_dispatch() {
     }
     // a version-2 file is not taken for version 1
     assert!(matches!(crate::verify(&round().1.file, 100), Err(Error::Format { offset: 8, .. })));
+    assert!(matches!(crate::read_statement(&round().1.file), Err(Error::Format { offset: 8, .. })));
+    // and an unknown format version is refused by both dispatches, naming its offset
+    let mut unknown = round().1.file.clone();
+    unknown[8] = 3;
+    assert!(matches!(verify_any(&unknown, 100), Err(Error::Format { offset: 8, .. })));
+    assert!(matches!(read_statement_any(&unknown), Err(Error::Format { offset: 8, .. })));
 }
 
 /// The shared placement leaves version 1 as it was: the fixture ledgers of `make.py` give the
