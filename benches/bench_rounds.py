@@ -25,7 +25,7 @@ def run_one(log_n: int, batch_log: int) -> dict:
     ledger = W1(2**log_n)
     batch = None if batch_log < 0 else 2**batch_log
     t = time.perf_counter()
-    proof = prove(ledger, secret=b"bench-rounds-secret-0123", round_id="bench", batch_size=batch)
+    proof = prove(ledger, secret=b"bench-rounds-secret-0123", round_id="bench", batch_size=batch, version=1)
     prove_s = time.perf_counter() - t
     t = time.perf_counter()
     st = verify(proof.data)

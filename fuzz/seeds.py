@@ -87,7 +87,7 @@ def rounds(out: Path, work: Path) -> None:
     for name, users, security, batch in [("single-100", 5, "100", None), ("single-128", 3, "128", None),
                                          ("round-100", 5, "100", 2), ("round-128", 3, "128", 2)]:
         proof = stark_por.prove(ledger(users), secret=SECRET, round_id=f"fuzz-{name}", security=security,
-                                batch_size=batch)
+                                batch_size=batch, version=1)  # the version-1 file targets
         path = work / f"{name}.stpor"
         proof.save(path)
         kind = "proof_round" if batch else "proof_single"

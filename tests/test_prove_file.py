@@ -42,7 +42,7 @@ def ledger_csv(ledger, tmp_path_factory):
 @pytest.fixture(scope="module")
 def in_memory(ledger):
     """The same round proved from the ledger in memory: what every streamed run must equal."""
-    return prove(ledger, secret=SECRET, round_id="2026-11", batch_size=32).data
+    return prove(ledger, secret=SECRET, round_id="2026-11", batch_size=32, version=1).data
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_every_user_is_included_for_both_verifiers(streamed, ledger):
 def test_a_round_of_one_batch_is_a_single_proof(ledger, ledger_csv, tmp_path):
     out = tmp_path / "single.stpor"
     statement = prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11")
-    single = prove(ledger, secret=SECRET, round_id="2026-11")
+    single = prove(ledger, secret=SECRET, round_id="2026-11", version=1)
     assert verify(out) == verify(single)
     assert statement.root == single.statement.root
 
