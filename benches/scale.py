@@ -57,7 +57,7 @@ def run_one(csv: str, out: str, workers: int, batch_log: int | None) -> dict:
 
     t0 = time.perf_counter()
     statement = stark_por.prove_file(
-        csv, out, secret=SECRET, round_id="scale", workers=workers,
+        csv, out, secret=SECRET, round_id="scale", workers=workers, version=1,  # W1's figures: version 1
         batch_size=None if batch_log is None else 1 << batch_log,
     )
     seconds = time.perf_counter() - t0

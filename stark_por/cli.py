@@ -186,17 +186,32 @@ def cmd_inclusion_verify(args: argparse.Namespace, con: Reporter) -> int:
     return EXIT_OK
 
 
+def _power_of_two(text: str) -> int:
+    """``4096`` or ``2^12`` as an int (0 when it is neither); ValueError when not a number."""
+    if "^" in text:
+        base, exp = text.split("^", 1)
+        if base.strip() != "2":
+            raise ValueError
+        exp_value = int(exp)
+        return 2**exp_value if 0 <= exp_value <= 40 else 0
+    return int(text)
+
+
+def trace_size_arg(text: str) -> int:
+    """``--trace-size``: ``65536`` or ``2^16``, a power of two from 2^14 to 2^28."""
+    try:
+        value = _power_of_two(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a trace size: {text!r} (e.g. 65536 or 2^16)")
+    if value < 2**14 or value & (value - 1) or value > 2**28:
+        raise argparse.ArgumentTypeError(f"the trace size must be a power of two from 2^14 to 2^28, not {text}")
+    return value
+
+
 def batch_size_arg(text: str) -> int:
     """``--batch-size``: ``4096`` or ``2^12``, a power of two from 2 to 2^39."""
     try:
-        if "^" in text:
-            base, exp = text.split("^", 1)
-            if base.strip() != "2":
-                raise ValueError
-            exp_value = int(exp)
-            value = 2**exp_value if 0 <= exp_value <= 40 else 0
-        else:
-            value = int(text)
+        value = _power_of_two(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a batch size: {text!r} (e.g. 4096 or 2^12)")
     if value < 2 or value & (value - 1) or value > 2**39:
@@ -207,6 +222,10 @@ def batch_size_arg(text: str) -> int:
 def cmd_prove(args: argparse.Namespace, con: Reporter) -> int:
     from .rounds import prove_file
 
+    if args.statement_version == 2 and args.batch_size is not None:
+        raise UsageError("--batch-size applies to --statement-version 1; version 2 sizes its forests by --trace-size")
+    if args.statement_version == 1 and args.trace_size is not None:
+        raise UsageError("--trace-size applies to --statement-version 2; version 1 sizes its batches by --batch-size")
     try:
         secret = Path(args.secret_file).read_bytes()
     except OSError as e:
@@ -218,7 +237,9 @@ def cmd_prove(args: argparse.Namespace, con: Reporter) -> int:
         round_id=args.round_id,
         assets=args.assets,
         security=args.security,
+        version=args.statement_version,
         range_bits=args.range_bits,
+        trace_log2=None if args.trace_size is None else args.trace_size.bit_length() - 1,
         batch_size=args.batch_size,
         workers=args.workers,
         executor="ray" if args.ray else "local",
@@ -348,15 +369,25 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--secret-file", required=True, help="file holding the master secret (≥ 16 bytes)")
     pr.add_argument("--assets", help="assets CSV (asset,decimals); default: <ledger>.assets.csv")
     pr.add_argument("--security", choices=sorted(SECURITY_PRESETS), default="100")
-    pr.add_argument("--range-bits", type=int, default=62, help="prove every balance < 2^BITS (32–63)")
-    pr.add_argument("--workers", type=int, help="batches proved side by side (default: one per core)")
+    pr.add_argument("--statement-version", type=int, choices=(1, 2), default=2,
+                    help="2 (default): amounts up to 2^112, proved as forests; 1: the version-1 circuit, "
+                         "amounts below 2^62, proved in batches")
+    pr.add_argument("--range-bits", type=int,
+                    help="prove every balance < 2^BITS (version 2: 32–112, default 112; version 1: 32–63, default 62)")
+    pr.add_argument("--workers", type=int, help="forests or batches proved side by side (default: one per core)")
     pr.add_argument("--resume", action="store_true", help="continue an interrupted run from <output>.work")
-    pr.add_argument("--ray", metavar="ADDRESS", help="prove batches on a Ray cluster (ADDRESS, or 'local')")
+    pr.add_argument("--ray", metavar="ADDRESS", help="prove forests or batches on a Ray cluster (ADDRESS, or 'local')")
     pr.add_argument("--keep-work", action="store_true", help="keep the work folder (private: ids and balances)")
     pr.add_argument(
         "--batch-size",
         type=batch_size_arg,
-        help="leaves per batch (a power of two, e.g. 4096 or 2^12; default 2^14, less if memory is short)",
+        help="version 1: leaves per batch (a power of two, e.g. 4096 or 2^12; default 2^14, less if memory is short)",
+    )
+    pr.add_argument(
+        "--trace-size",
+        type=trace_size_arg,
+        help="version 2: trace rows each forest fills (a power of two, 2^14 to 2^28; default 2^16, less if memory "
+             "is short)",
     )
     pr.set_defaults(run=cmd_prove)
 

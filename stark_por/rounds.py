@@ -1,10 +1,19 @@
-"""Proving a ledger file of any size: streamed, in batches, resumable, local or on Ray.
+"""Proving a ledger file of any size: streamed, in parts, resumable, local or on Ray.
 
 :func:`prove_file` reads the ledger in chunks and never holds it whole. Users are placed in
-the round's secret leaf order through private bucket files (``stark_por._native.Spill``), the
-leaves are cut into batches of ``2**k`` and every batch is proved on its own — side by side,
-one per core, or on a Ray cluster. The result is one round file (see ``rust/core/src/round.rs``)
-that :func:`stark_por.verify` checks as a whole, plus the usual summary and inclusion store.
+the round's secret leaf order through private bucket files (``stark_por._native.Spill``) and
+the leaves are cut into parts, each proved on its own — side by side, one per core, or on a
+Ray cluster:
+
+* **statement version 2** (default; amounts up to ``2**112``): *forests* of the round tree,
+  planned from every leaf's size so that each fills a trace of ``2**trace_log2`` rows
+  (``rust/core/src/v2/stream.rs``);
+* **statement version 1** (``version=1``; amounts below ``2**62``): *batches* of ``2**k``
+  leaves (``rust/core/src/round.rs``).
+
+The result is one round file that :func:`stark_por.verify` checks as a whole — byte for byte
+the file :func:`stark_por.prove` writes for the same ledger held in memory — plus the usual
+summary and inclusion store.
 
 Everything in between lives in a private work folder (``<output>.work``, mode 0700: it holds
 ids and balances) that is removed once the round is written:
@@ -14,14 +23,15 @@ ids and balances) that is removed once the round is written:
     and an HMAC tag of the secret — and, once placed, the round's shape.
 ``spill/``
     the bucket files and their layout (``layout.bin``, written last).
-``batches/batch-NNNNNN.bin``
-    each proved batch, written atomically and tagged with the digest of the job it answers.
+``forests/forest-NNNNNN.bin`` (version 2), ``batches/batch-NNNNNN.bin`` (version 1)
+    each proved part, written atomically and tagged with the digest of the job it answers.
 
 An interrupted run (kill -9 included) resumes with ``resume=True``: the manifest must match
 what is asked now (another ledger, secret or option is refused, naming it); placement is reused
-once finished; a batch result is reused only if it answers exactly the job the placement gives
-for that batch today. Batch proofs are deterministic (``_native.prove_batch``), so a resumed
-round — or one proved on Ray — is byte for byte the round an uninterrupted local run writes.
+once finished; a part's result is reused only if it answers exactly the job the placement gives
+for that part today. Proofs of parts are deterministic (``_native.prove_forest``,
+``_native.prove_batch``: one thread each), so a resumed round — or one proved on Ray — is byte
+for byte the round an uninterrupted local run writes.
 """
 
 from __future__ import annotations
@@ -41,10 +51,18 @@ from ._files import atomic_path, atomic_write
 from .errors import LedgerError, WorkFolderError
 from .ledger import _find_assets_file
 from .progress import Reporter
-from .proof import DEFAULT_RANGE_BITS, Statement, check_prove_args, summary_path
+from .proof import DEFAULT_RANGE_BITS, DEFAULT_RANGE_BITS_V2, Statement, check_prove_args, summary_path
 from .stream import DEFAULT_CHUNK_USERS, estimate_users, iter_ledger_chunks, locate_user
 
-__all__ = ["prove_file", "ResumeMismatch", "work_folder", "DEFAULT_BATCH_LOG2", "choose_batch_log2"]
+__all__ = [
+    "prove_file",
+    "ResumeMismatch",
+    "work_folder",
+    "DEFAULT_BATCH_LOG2",
+    "choose_batch_log2",
+    "DEFAULT_TRACE_LOG2",
+    "choose_trace_log2",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -56,6 +74,13 @@ MANIFEST_VERSION = 1
 DEFAULT_BATCH_LOG2 = 14
 #: Peak memory of proving one batch, per leaf (measured: 1.2 GiB for 2^14 leaves).
 BYTES_PER_BATCH_LEAF = 80 * 1024
+
+#: Version 2's forests fill traces of 2^16 rows (``rust/core/src/v2``): the size measured to keep
+#: every row working at the lowest cost per user; smaller traces cost more rows above the forests.
+DEFAULT_TRACE_LOG2 = 16
+MIN_TRACE_LOG2, MAX_TRACE_LOG2 = 14, 28
+#: Peak memory of proving one forest, per trace row (measured: 1.32 GiB for a 2^16-row trace).
+BYTES_PER_TRACE_ROW = 22 * 1024
 
 
 class ResumeMismatch(WorkFolderError):
@@ -101,6 +126,28 @@ def choose_batch_log2(num_leaves: int, workers: int, memory: Optional[int] = Non
     return max(1, min(k, num_leaves.bit_length() - 1))
 
 
+def choose_trace_log2(workers: int, memory: Optional[int] = None) -> int:
+    """The forest trace size of a version-2 round: 2^16 rows, smaller (down to 2^14) when
+    ``workers`` forests side by side would not fit in half of the available ``memory``."""
+    memory = _available_memory() if memory is None else memory
+    k = DEFAULT_TRACE_LOG2
+    if memory is not None:
+        while k > MIN_TRACE_LOG2 and workers * BYTES_PER_TRACE_ROW << k > memory // 2:
+            k -= 1
+    return k
+
+
+def _check_trace_log2(trace_log2) -> Optional[int]:
+    if trace_log2 is None:
+        return None
+    if isinstance(trace_log2, bool) or not isinstance(trace_log2, (int, np.integer)):
+        raise TypeError("trace_log2 must be an integer or None")
+    if not MIN_TRACE_LOG2 <= trace_log2 <= MAX_TRACE_LOG2:
+        raise ValueError(f"trace_log2 must be {MIN_TRACE_LOG2} to {MAX_TRACE_LOG2} (traces of 2**{MIN_TRACE_LOG2} "
+                         f"to 2**{MAX_TRACE_LOG2} rows), not {trace_log2}")
+    return int(trace_log2)
+
+
 def _file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -137,11 +184,14 @@ class _Round:
     """One round's work folder and the inputs it was made from."""
 
     def __init__(self, folder: Path, ledger: Path, secret: bytes, round_id: str, security: str,
-                 range_bits: int, batch_size: Optional[int], assets: Any, con: Reporter) -> None:
+                 range_bits: int, version: int, size: Optional[int], assets: Any, con: Reporter) -> None:
         self.folder, self.ledger, self.secret, self.round_id = folder, ledger, secret, round_id
         self.security, self.range_bits, self.assets_arg, self.con = security, range_bits, assets, con
+        self.version = version
         self.spill_dir = folder / "spill"
-        self.batch_dir = folder / "batches"
+        #: Version 2 proves forests, version 1 batches: each in its own folder and file names.
+        self.part = "forest" if version == 2 else "batch"
+        self.part_dir = folder / ("forests" if version == 2 else "batches")
         self.inputs = {
             "ledger_sha256": _file_sha256(ledger),
             "assets_sha256": _assets_fingerprint(ledger, assets),
@@ -149,7 +199,9 @@ class _Round:
             "round_id": round_id,
             "security": security,
             "range_bits": range_bits,
-            "batch_size": batch_size,
+            "statement_version": version,
+            "batch_size": size if version == 1 else None,
+            "trace_size": size if version == 2 else None,
         }
         self.manifest: Dict[str, Any] = {}
         #: The finished placement, set by :meth:`place`.
@@ -164,8 +216,12 @@ class _Round:
         "round_id": "round id",
         "security": "security",
         "range_bits": "range bound",
+        "statement_version": "statement version",
         "batch_size": "batch size",
+        "trace_size": "trace size",
     }
+    #: What a manifest written before a field existed meant by its absence.
+    _ABSENT = {"statement_version": 1}
 
     def open(self, resume: bool) -> None:
         path = self.folder / "manifest.json"
@@ -182,7 +238,8 @@ class _Round:
                 ok = False
             if not ok:
                 raise WorkFolderError(f"{path} is not a stark-por work-folder manifest")
-            differ = [name for key, name in self._NAMES.items() if old["inputs"].get(key) != self.inputs[key]]
+            differ = [name for key, name in self._NAMES.items()
+                      if old["inputs"].get(key, self._ABSENT.get(key)) != self.inputs[key]]
             if differ:
                 raise ResumeMismatch(self.folder, differ)
             self.manifest = old
@@ -202,7 +259,8 @@ class _Round:
 
     def place(self, chunk_users: int) -> dict:
         placed = self.manifest.get("placement")
-        if placed and _native.spill_layout(self.spill_dir) is not None:
+        layout = _native.spill_layout(self.spill_dir) if placed else None
+        if layout is not None and layout["statement_version"] == self.version:
             self.con.info(f"placement reused: {placed['num_users']:,} users", event="placement_reused")
             self._open_placement(placed)
             return placed
@@ -214,13 +272,16 @@ class _Round:
                                             chunk_users=chunk_users, check_duplicates=False):
                 if spill is None:
                     assets = [(a.name, a.decimals) for a in chunk.assets]
-                    spill = _native.Spill(self.spill_dir, self.secret, self.round_id, assets, self.range_bits)
-                spill.append(
-                    list(chunk.user_ids),
-                    np.ascontiguousarray(chunk.indptr, dtype=np.uint64),
-                    np.ascontiguousarray(chunk.asset_index, dtype=np.uint32),
-                    np.ascontiguousarray(chunk.amounts, dtype=np.uint64),
-                )
+                    spill = _native.Spill(self.spill_dir, self.secret, self.round_id, assets, self.range_bits,
+                                          self.version)
+                users, indptr = list(chunk.user_ids), np.ascontiguousarray(chunk.indptr, dtype=np.uint64)
+                asset_index = np.ascontiguousarray(chunk.asset_index, dtype=np.uint32)
+                if self.version == 2:
+                    spill.append_wide(users, indptr, asset_index,
+                                      np.ascontiguousarray(chunk.amounts_lo, dtype=np.uint64),
+                                      np.ascontiguousarray(chunk.amounts_hi, dtype=np.uint64))
+                else:
+                    spill.append(users, indptr, asset_index, np.ascontiguousarray(chunk.amounts, dtype=np.uint64))
                 if estimate is not None and bar.done + chunk.num_users > estimate:
                     estimate = None  # the estimate fell short: show the count and rate only
                     bar.set_total(None)
@@ -249,52 +310,58 @@ class _Round:
         where = locate_user(self.ledger, e.index, assets=self.assets_arg, max_bits=self.range_bits)
         return where or e
 
-    # -- batches --------------------------------------------------------------------------------
+    # -- parts: forests (version 2) or batches (version 1) -----------------------------------------
 
-    def batch_path(self, i: int) -> Path:
-        return self.batch_dir / f"batch-{i:06d}.bin"
+    def part_path(self, i: int) -> Path:
+        return self.part_dir / f"{self.part}-{i:06d}.bin"
 
-    def job(self, batch_log2: int, i: int) -> bytes:
-        return self.placement.batch_job(self.security, batch_log2, i)
+    def job(self, log2: int, i: int) -> bytes:
+        """The job of part ``i``; ``log2`` is the forests' trace size or the batch size."""
+        if self.version == 2:
+            return self.placement.forest_job(self.security, log2, i)
+        return self.placement.batch_job(self.security, log2, i)
 
-    def prove_batches(self, batch_log2: int, count: int, executor: str, workers: int,
-                      ray_address: Optional[str]) -> List[Path]:
-        """Proves every batch without a valid result on disk; returns the results' paths."""
+    def prove_parts(self, log2: int, count: int, executor: str, workers: int,
+                    ray_address: Optional[str]) -> List[Path]:
+        """Proves every part without a valid result on disk; returns the results' paths."""
         from .executors import make_executor
 
-        self.batch_dir.mkdir(mode=0o700, exist_ok=True)
-        with self.con.bar("proving", total=count, unit="batches") as bar:
+        answers = _native.forest_answers if self.version == 2 else _native.batch_answers
+        self.part_dir.mkdir(mode=0o700, exist_ok=True)
+        with self.con.bar("proving", total=count, unit="forests" if self.version == 2 else "batches") as bar:
             pending = []
             for i in range(count):
-                path = self.batch_path(i)
+                path = self.part_path(i)
                 if path.is_file():
-                    if _native.batch_answers(self.job(batch_log2, i), path.read_bytes()):
+                    if answers(self.job(log2, i), path.read_bytes()):
                         bar.advance()
                         continue
-                    self.con.warn(f"batch {i}: the result on disk answers another job; proving it again",
-                                  event="batch_stale", batch=i)
+                    self.con.warn(f"{self.part} {i}: the result on disk answers another job; proving it again",
+                                  event=f"{self.part}_stale", **{self.part: i})
                 pending.append(i)
 
             def jobs() -> Iterator[Tuple[int, bytes]]:
                 for i in pending:
-                    yield i, self.job(batch_log2, i)
+                    yield i, self.job(log2, i)
 
             def done(i: int, result: bytes) -> None:
-                with atomic_path(self.batch_path(i)) as tmp:
+                with atomic_path(self.part_path(i)) as tmp:
                     tmp.write_bytes(result)
                 bar.advance()
 
-            if count == 1:
+            if self.version == 1 and count == 1:
                 # a lone batch (an ordinary single proof) gets every core; it has nothing to resume
                 for i, job in jobs():
                     done(i, _native.prove_batch(job, workers))
             else:
-                # a Ray cluster decides its own size; one job waits ready beside each running one
+                # every forest on one thread, even a lone one: its bytes never depend on timing.
+                # A Ray cluster decides its own size; one job waits ready beside each running one
+                prove_part = _native.prove_forest if self.version == 2 else _native.prove_batch
                 size = None if executor == "ray" and ray_address else workers
                 with make_executor(executor, workers=size, address=ray_address) as pool:
-                    for i, result in pool.map_unordered(_native.prove_batch, jobs(), max_in_flight=pool.slots + 1):
+                    for i, result in pool.map_unordered(prove_part, jobs(), max_in_flight=pool.slots + 1):
                         done(i, result)
-        return [self.batch_path(i) for i in range(count)]
+        return [self.part_path(i) for i in range(count)]
 
 
 def prove_file(
@@ -305,7 +372,9 @@ def prove_file(
     round_id: str,
     assets: Any = None,
     security: str = "100",
-    range_bits: int = DEFAULT_RANGE_BITS,
+    version: int = 2,
+    range_bits: Optional[int] = None,
+    trace_log2: Optional[int] = None,
     batch_size: Optional[int] = None,
     workers: Optional[int] = None,
     executor: str = "local",
@@ -320,18 +389,40 @@ def prove_file(
     file ``output``, with its summary (``<output>.json``) and inclusion store (``<output>.db``).
     Returns the verified statement.
 
+    ``version`` is the statement version: 2 (default) proves amounts below ``2**range_bits``
+    (default and at most 112) as forests filling traces of ``2**trace_log2`` rows (default
+    :func:`choose_trace_log2`: 2^16, less if memory is short); 1 proves amounts below 2^62 (at
+    most 2^63) with the version-1 circuit, in batches of ``batch_size`` leaves (default
+    :func:`choose_batch_log2`). Either way the file is byte for byte what :func:`stark_por.prove`
+    writes for the same ledger, secret, round id and sizes.
+
     The ledger streams in chunks of ``chunk_users``; memory is bounded by a chunk and by
-    ``workers`` batches of ``batch_size`` leaves (default: :func:`choose_batch_log2`), never by
-    the number of users. ``executor`` is ``"local"`` (``workers`` batches side by side, default
-    one per core) or ``"ray"`` (a Ray cluster at ``ray_address``, or a local Ray instance).
-    ``resume=True`` continues an interrupted run from its work folder (``<output>.work``).
-    ``assets``, ``secret``, ``round_id``, ``security`` and ``range_bits`` are as for
-    :func:`stark_por.prove` and :meth:`stark_por.Ledger.from_csv`.
+    ``workers`` forests (or batches) in flight, never by the number of users. ``executor`` is
+    ``"local"`` (``workers`` side by side, default one per core) or ``"ray"`` (a Ray cluster at
+    ``ray_address``, or a local Ray instance). ``resume=True`` continues an interrupted run from
+    its work folder (``<output>.work``). ``assets``, ``secret``, ``round_id`` and ``security``
+    are as for :func:`stark_por.prove` and :meth:`stark_por.Ledger.from_csv`.
     """
     from .inclusion import InclusionStore, store_path
 
     con = reporter or Reporter(quiet=True)
+    if isinstance(version, bool) or version not in (1, 2):
+        raise ValueError(f"version must be 1 or 2, not {version!r}")
     batch_log2 = check_prove_args(secret, round_id, security, batch_size)
+    trace_log2 = _check_trace_log2(trace_log2)
+    if version == 2 and batch_log2 is not None:
+        raise ValueError("batch_size is version 1's: version 2 cuts the round into forests that fill "
+                         "2**trace_log2-row traces")
+    if version == 1 and trace_log2 is not None:
+        raise ValueError("trace_log2 is version 2's: version 1 takes batch_size")
+    if range_bits is None:
+        range_bits = DEFAULT_RANGE_BITS_V2 if version == 2 else DEFAULT_RANGE_BITS
+    if isinstance(range_bits, bool) or not isinstance(range_bits, (int, np.integer)):
+        raise TypeError("range_bits must be an integer")
+    widest = DEFAULT_RANGE_BITS_V2 if version == 2 else 63
+    if not 32 <= range_bits <= widest:
+        raise ValueError(f"version {version} proves range bounds of 32 to {widest} bits, not {range_bits}"
+                         + (": use version=2 (up to 112)" if version == 1 and range_bits > 63 else ""))
     if executor not in ("local", "ray"):
         raise ValueError(f"executor must be 'local' or 'ray', not {executor!r}")
     workers = int(workers or os.cpu_count() or 1)
@@ -339,8 +430,9 @@ def prove_file(
     if not ledger.is_file():
         raise LedgerError("no such ledger file", path=str(ledger))
     folder = work_folder(output)
-    batch_size = None if batch_log2 is None else 1 << batch_log2  # a plain int for the manifest
-    rnd = _Round(folder, ledger, bytes(secret), round_id, str(security), int(range_bits), batch_size, assets, con)
+    log2 = trace_log2 if version == 2 else batch_log2
+    size = None if log2 is None else 1 << log2  # a plain int for the manifest
+    rnd = _Round(folder, ledger, bytes(secret), round_id, str(security), int(range_bits), version, size, assets, con)
     rnd.open(resume)
     if resume:
         # temp files of writes a kill interrupted (atomic_path names them ".<name>.*.tmp")
@@ -353,38 +445,54 @@ def prove_file(
     except LedgerError:
         # a ledger that cannot be proved leaves nothing worth resuming: the user fixes it and
         # proves again, without a folder of half-placed balances in the way
-        if not any(rnd.batch_dir.glob("batch-*.bin")):
+        if not any(rnd.part_dir.glob(f"{rnd.part}-*.bin")):
             shutil.rmtree(folder, ignore_errors=True)
         raise
     num_leaves = placed["num_leaves"]
-    if "batch_log2" not in placed:
-        placed["batch_log2"] = batch_log2 if batch_log2 is not None else choose_batch_log2(num_leaves, workers)
-        rnd.save()
-    batch_log2 = min(placed["batch_log2"], num_leaves.bit_length() - 1)
-    count = num_leaves >> batch_log2
+    if version == 2:
+        if "trace_log2" not in placed:
+            placed["trace_log2"] = trace_log2 if trace_log2 is not None else choose_trace_log2(workers)
+            rnd.save()
+        log2 = placed["trace_log2"]
+        plan = rnd.placement.forest_plan(rnd.security, log2)
+        count = len(plan)
+        shape = f"{count} forest{'s' if count > 1 else ''} of 2^{log2}-row traces"
+    else:
+        if "batch_log2" not in placed:
+            placed["batch_log2"] = batch_log2 if batch_log2 is not None else choose_batch_log2(num_leaves, workers)
+            rnd.save()
+        log2 = min(placed["batch_log2"], num_leaves.bit_length() - 1)
+        count = num_leaves >> log2
+        shape = f"{count} batch{'es' if count > 1 else ''} of 2^{log2}"
     con.info(
-        f"  {placed['num_users']:,} users in {num_leaves:,} leaves: {count} batch{'es' if count > 1 else ''} "
-        f"of 2^{batch_log2}", event="plan", users=placed["num_users"], leaves=num_leaves,
-        batches=count, batch_log2=batch_log2, executor=executor, workers=workers,
+        f"  {placed['num_users']:,} users in {num_leaves:,} leaves: {shape}", event="plan", users=placed["num_users"],
+        leaves=num_leaves, statement_version=version, parts=count, log2=log2, executor=executor, workers=workers,
     )
 
-    results = rnd.prove_batches(batch_log2, count, executor, workers, ray_address)
+    results = rnd.prove_parts(log2, count, executor, workers, ray_address)
 
     with con.step("assembling and verifying the round"):
-        out = rnd.placement.assemble(batch_log2, results)
+        if version == 2:
+            out = rnd.placement.assemble_forests(rnd.security, log2, results)
+        else:
+            out = rnd.placement.assemble(log2, results)
         # the round is checked as any verifier will check it before it is published
         statement = Statement._from_native(_native.verify(out["file"], 100), verified=True)
         atomic_write(output, out["file"])
         atomic_write(summary_path(output), (json.dumps(statement.summary(), indent=2) + "\n").encode())
+    if version == 2:
+        used, total = out["working_rows"]
+        con.info(f"  {used / total:.1%} of the forests' trace rows do work ({used:,} of {total:,})",
+                 event="working_rows", used=used, total=total)
 
     if inclusion_store:
+        if version == 2:
+            nodes = _forest_nodes(out["top_index"], out["top"], results)
+        else:
+            nodes = _store_nodes(out["top"], results, len(placed["assets"]), log2, count)
         with con.bar("writing the inclusion store", total=placed["num_users"], unit="users") as bar:
-            InclusionStore.write_streamed(
-                store_path(output),
-                statement=statement,
-                users=_store_users(rnd.placement, bar),
-                nodes=_store_nodes(out["top"], results, len(placed["assets"]), batch_log2, count),
-            )
+            InclusionStore.write_streamed(store_path(output), statement=statement,
+                                          users=_store_users(rnd.placement, bar), nodes=nodes)
     if not keep_work:
         shutil.rmtree(folder, ignore_errors=True)
     con.info(f"  round {len(out['file']):,} bytes → {output}", event="written", path=str(output), bytes=len(out["file"]))
@@ -404,3 +512,11 @@ def _store_nodes(top: bytes, results: List[Path], num_assets: int, batch_log2: i
         yield np.arange(1, count, dtype=np.uint64), top[32:]
     for path in results:
         yield _native.batch_nodes(path.read_bytes(), num_assets, 1 << batch_log2, count)
+
+
+def _forest_nodes(top_index: np.ndarray, top: bytes, results: List[Path]) -> Iterator[Tuple[np.ndarray, bytes]]:
+    """Every node of a version-2 round's tree once: those above the forests' roots, then each
+    forest's own."""
+    yield top_index, top
+    for path in results:
+        yield _native.forest_nodes(path.read_bytes())

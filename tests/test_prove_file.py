@@ -1,4 +1,5 @@
-"""Streamed, resumable, distributed rounds (issue 4): `prove_file` and `stark-por prove`.
+"""Streamed, resumable, distributed rounds (issue 4) of statement version 1: `prove_file(version=1)`
+and `stark-por prove --statement-version 1` (version 2: tests/test_prove_file_v2.py).
 
 A batch is at least 2^13 trace rows whatever its leaf count, so rounds here have few users
 and small batches; the machinery is the one a million users go through."""
@@ -48,7 +49,8 @@ def in_memory(ledger):
 @pytest.fixture(scope="module")
 def streamed(ledger_csv, tmp_path_factory):
     out = tmp_path_factory.mktemp("streamed") / "round.stpor"
-    statement = prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11", batch_size=32, chunk_users=40)
+    statement = prove_file(ledger_csv, out, secret=SECRET, version=1, round_id="2026-11", batch_size=32,
+                           chunk_users=40)
     return out, statement
 
 
@@ -73,7 +75,7 @@ def test_every_user_is_included_for_both_verifiers(streamed, ledger):
 
 def test_a_round_of_one_batch_is_a_single_proof(ledger, ledger_csv, tmp_path):
     out = tmp_path / "single.stpor"
-    statement = prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11")
+    statement = prove_file(ledger_csv, out, secret=SECRET, version=1, round_id="2026-11")
     single = prove(ledger, secret=SECRET, round_id="2026-11", version=1)
     assert verify(out) == verify(single)
     assert statement.root == single.statement.root
@@ -87,7 +89,7 @@ def test_an_id_repeated_far_away_is_refused_naming_both_lines(tmp_path):
     lines[100] = first_id + "," + lines[100].split(",", 1)[1]  # line 101 repeats line 3's id
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(LedgerError) as e:
-        prove_file(path, tmp_path / "r.stpor", secret=SECRET, round_id="r", batch_size=32, chunk_users=16)
+        prove_file(path, tmp_path / "r.stpor", secret=SECRET, version=1, round_id="r", batch_size=32, chunk_users=16)
     assert e.value.row == 101 and "line 3" in str(e.value)
     assert not (tmp_path / "r.stpor").exists()
 
@@ -102,11 +104,11 @@ def test_a_bad_ledger_is_refused_naming_the_line_and_leaves_no_work_folder(tmp_p
     path.write_text("\n".join(lines) + "\n")
     out = tmp_path / "r.stpor"
     with pytest.raises(LedgerError) as e:
-        prove_file(path, out, secret=SECRET, round_id="r", batch_size=32, chunk_users=16)
+        prove_file(path, out, secret=SECRET, version=1, round_id="r", batch_size=32, chunk_users=16)
     assert e.value.row == 81
     assert not work_folder(out).exists() and not out.exists()
     path.write_text("\n".join(good) + "\n")  # fixed: proving again needs no --resume
-    assert prove_file(path, out, secret=SECRET, round_id="r", batch_size=32).num_leaves == 128
+    assert prove_file(path, out, secret=SECRET, version=1, round_id="r", batch_size=32).num_leaves == 128
 
 
 def _write_parquet(ledger, path: Path) -> None:
@@ -124,7 +126,8 @@ def test_a_parquet_ledger_streams_to_the_same_round(ledger, ledger_csv, tmp_path
     _write_parquet(ledger, tmp_path / "ledger.parquet")
     shutil.copy(ledger_csv.with_name("ledger.assets.csv"), tmp_path / "ledger.assets.csv")
     out = tmp_path / "pq.stpor"
-    prove_file(tmp_path / "ledger.parquet", out, secret=SECRET, round_id="2026-11", batch_size=32, chunk_users=40)
+    prove_file(tmp_path / "ledger.parquet", out, secret=SECRET, version=1, round_id="2026-11", batch_size=32,
+               chunk_users=40)
     assert out.read_bytes() == in_memory
 
 
@@ -138,7 +141,8 @@ def test_a_parquet_id_repeated_far_away_is_refused_naming_both_rows(ledger, ledg
     _write_parquet(twin, tmp_path / "ledger.parquet")
     shutil.copy(ledger_csv.with_name("ledger.assets.csv"), tmp_path / "ledger.assets.csv")
     with pytest.raises(LedgerError) as e:
-        prove_file(tmp_path / "ledger.parquet", tmp_path / "r.stpor", secret=SECRET, round_id="r", batch_size=32)
+        prove_file(tmp_path / "ledger.parquet", tmp_path / "r.stpor", secret=SECRET, version=1, round_id="r",
+                   batch_size=32)
     assert e.value.index == 120 and "row 3" in str(e.value)
 
 
@@ -153,7 +157,8 @@ def test_batch_size_follows_memory():
 
 def _prove_cmd(ledger_csv: Path, out: Path, secret_file: Path, *extra: str) -> list:
     return [sys.executable, "-m", "stark_por.cli", "--log-format", "json", "prove", str(ledger_csv), "-o", str(out),
-            "--round-id", "2026-11", "--secret-file", str(secret_file), "--batch-size", "32", *extra]
+            "--round-id", "2026-11", "--secret-file", str(secret_file), "--statement-version", "1", "--batch-size", "32",
+            *extra]
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +215,7 @@ def test_a_damaged_batch_result_is_proved_again_never_used(killed, tmp_path, led
     (batches / ".batch-000005.bin.x.tmp").write_bytes(b"half a write")  # a temp file is never a result
     stale_store = out.parent / f".{out.name}.db.x.tmp"
     stale_store.write_bytes(b"half a store")  # killed while writing the inclusion store
-    statement = prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11", batch_size=32, resume=True)
+    statement = prove_file(ledger_csv, out, secret=SECRET, version=1, round_id="2026-11", batch_size=32, resume=True)
     assert out.read_bytes() == in_memory
     assert statement.num_leaves == 256
     assert not stale_store.exists()
@@ -219,7 +224,7 @@ def test_a_damaged_batch_result_is_proved_again_never_used(killed, tmp_path, led
 def test_a_placement_cut_short_is_placed_again_and_finished_batches_still_count(killed, tmp_path, ledger_csv, in_memory):
     out, _, finished = _copy_work(killed, tmp_path)
     (work_folder(out) / "spill" / "layout.bin").unlink()  # as if killed while sorting the buckets
-    prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11", batch_size=32, resume=True, keep_work=True)
+    prove_file(ledger_csv, out, secret=SECRET, version=1, round_id="2026-11", batch_size=32, resume=True, keep_work=True)
     assert out.read_bytes() == in_memory
     batches = work_folder(out) / "batches"
     for name, mtime in finished.items():
@@ -237,7 +242,7 @@ def test_a_placement_cut_short_is_placed_again_and_finished_batches_still_count(
 )
 def test_resume_with_other_inputs_is_refused_naming_them(killed, tmp_path, ledger_csv, change, field):
     out, _, _ = _copy_work(killed, tmp_path)
-    args = dict(secret=SECRET, round_id="2026-11", batch_size=32, resume=True) | change
+    args = dict(secret=SECRET, version=1, round_id="2026-11", batch_size=32, resume=True) | change
     with pytest.raises(ResumeMismatch) as e:
         prove_file(ledger_csv, out, **args)
     assert e.value.fields == (field,)
@@ -253,16 +258,16 @@ def test_resume_against_another_ledger_is_refused(killed, tmp_path, ledger_csv):
     with open(other, "a") as fh:
         fh.write("late-user,1,,\n")
     with pytest.raises(ResumeMismatch) as e:
-        prove_file(other, out, secret=SECRET, round_id="2026-11", batch_size=32, resume=True)
+        prove_file(other, out, secret=SECRET, version=1, round_id="2026-11", batch_size=32, resume=True)
     assert e.value.fields == ("ledger",)
 
 
 def test_an_unfinished_round_is_not_overwritten_without_resume(killed, tmp_path, ledger_csv, capsys):
     out, secret_file, _ = _copy_work(killed, tmp_path)
     with pytest.raises(WorkFolderError, match="--resume"):
-        prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11", batch_size=32)
+        prove_file(ledger_csv, out, secret=SECRET, version=1, round_id="2026-11", batch_size=32)
     code = cli(["prove", str(ledger_csv), "-o", str(out), "--round-id", "2026-12", "--secret-file",
-                str(secret_file), "--batch-size", "32", "--resume"])
+                str(secret_file), "--statement-version", "1", "--batch-size", "32", "--resume"])
     assert code == EXIT_INPUT
     assert "different round id" in capsys.readouterr().err
 
@@ -273,7 +278,7 @@ def test_an_unfinished_round_is_not_overwritten_without_resume(killed, tmp_path,
 def test_a_round_proved_on_ray_is_the_local_round(ledger_csv, tmp_path, in_memory):
     pytest.importorskip("ray")
     out = tmp_path / "ray.stpor"
-    prove_file(ledger_csv, out, secret=SECRET, round_id="2026-11", batch_size=32, executor="ray", workers=2)
+    prove_file(ledger_csv, out, secret=SECRET, version=1, round_id="2026-11", batch_size=32, executor="ray", workers=2)
     assert out.read_bytes() == in_memory
 
 
@@ -293,7 +298,7 @@ def test_cli_prove_streams_and_verifies(ledger_csv, tmp_path, in_memory, capsys)
     secret_file.write_bytes(SECRET)
     out = tmp_path / "cli.stpor"
     code = cli(["--quiet", "prove", str(ledger_csv), "-o", str(out), "--round-id", "2026-11",
-                "--secret-file", str(secret_file), "--batch-size", "2^5"])
+                "--secret-file", str(secret_file), "--statement-version", "1", "--batch-size", "2^5"])
     assert code == EXIT_OK
     assert out.read_bytes() == in_memory
     assert cli(["--quiet", "verify", str(out)]) == EXIT_OK
