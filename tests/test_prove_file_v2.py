@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from stark_por import Ledger, LedgerError, ResumeMismatch, WorkFolderError, prove, prove_file, verify, verify_inclusion
 from stark_por.cli import EXIT_INPUT, EXIT_OK, main as cli
@@ -333,3 +334,65 @@ def test_a_bad_wide_amount_is_refused_naming_the_line_and_leaves_no_work_folder(
     assert not work_folder(out).exists() and not out.exists()
     bad.write_text("\n".join(good) + "\n")  # fixed: proving again needs no --resume
     assert prove_file(bad, out, secret=SECRET, round_id=ROUND).num_leaves == 64
+
+
+# -- placement of wide amounts, as a property --------------------------------------------------------
+
+AMOUNTS = st.one_of(
+    st.integers(1, 2**112 - 1),
+    st.sampled_from([1, 2**62 - 1, 2**62, 2**64 - 1, 2**64, 2**64 + 1, 5 * 10**18, 2**112 - 2, 2**112 - 1]),
+)
+
+
+@st.composite
+def wide_ledgers(draw):
+    n = draw(st.integers(1, 120))
+    users = []
+    for u in range(n):
+        held = draw(st.lists(st.integers(0, 2), unique=True, max_size=3))
+        users.append((f"u{u}", sorted((k, draw(AMOUNTS)) for k in held)))
+    return users
+
+
+def _place_wide(users, order, chunk, folder: Path) -> dict:
+    """Streams `users` in `order`, `chunk` at a time; returns user → (position, salt, balances)."""
+    import numpy as np
+
+    from stark_por import _native
+
+    assets = [("BTC", 8), ("ETH", 18), ("SHIB", 18)]
+    spill = _native.Spill(folder, SECRET, ROUND, assets, 112, 2)
+    for lo in range(0, len(order), chunk):
+        part = [users[u] for u in order[lo:lo + chunk]]
+        indptr = np.cumsum([0] + [len(held) for _, held in part]).astype(np.uint64)
+        entries = [e for _, held in part for e in held]
+        spill.append_wide([uid for uid, _ in part], indptr, np.array([k for k, _ in entries], np.uint32),
+                          np.array([x & (2**64 - 1) for _, x in entries], np.uint64),
+                          np.array([x >> 64 for _, x in entries], np.uint64))
+    layout = spill.finish()
+    assert layout["statement_version"] == 2 and _native.spill_layout(folder) == layout
+    placement = _native.Placement(folder, SECRET, ROUND, assets, 112)
+    placed = {}
+    for b in range(_native.SPILL_BUCKETS):
+        rows = placement.bucket_users(b)
+        ptr, ai = rows["indptr"].tolist(), rows["asset_index"].tolist()
+        amounts = [lo | hi << 64 for lo, hi in zip(rows["amounts_lo"].tolist(), rows["amounts_hi"].tolist())]
+        for i, user in enumerate(rows["user_ids"]):
+            held = [(ai[e], amounts[e]) for e in range(ptr[i], ptr[i + 1])]
+            placed[user] = (int(rows["positions"][i]), rows["salts"][32 * i:32 * i + 32], held)
+    assert len(placed) == layout["num_users"] == len(users)
+    return placed
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(users=wide_ledgers(), chunk=st.integers(1, 50), data=st.data())
+def test_wide_placement_ignores_chunking_and_row_order_and_keeps_amounts_exact(tmp_path_factory, users, chunk, data):
+    order = data.draw(st.permutations(range(len(users))))
+    run = tmp_path_factory.mktemp("wide")
+    a = _place_wide(users, list(range(len(users))), len(users), run / "whole")
+    b = _place_wide(users, order, chunk, run / "shuffled")
+    assert a == b, "a user's leaf and salt depend only on the secret, the round and the id"
+    assert {uid: held for uid, (_, _, held) in a.items()} == dict(users), "every amount comes back exact"
+    positions = sorted(p for p, _, _ in a.values())
+    leaves = max(2, 1 << (len(users) - 1).bit_length())
+    assert len(set(positions)) == len(users) and positions[-1] < leaves

@@ -11,7 +11,7 @@
 //! is reused only for the very job it was proved from ([`answers`]).
 //!
 //! The in-memory prover (`v2::prove_round`) and the streamed one (`v2::stream`) make the same
-//! jobs ([`forest_job`]) and put the results together the same way ([`assemble`]), so they
+//! jobs (`forest_job`) and put the results together the same way (`assemble`), so they
 //! write the same round byte for byte.
 //!
 //! Encodings (little-endian, length-prefixed):

@@ -3,7 +3,7 @@
 //!
 //! A round of `N` users has the leaves of version 1 in version 1's secret-keyed order over
 //! `N' = next_pow2(N)` leaves (users and padding interleaved, the same `kdf` salts and
-//! positions: [`crate::placement`]), but each leaf hashes version-2 entries
+//! positions: `crate::placement`), but each leaf hashes version-2 entries
 //! (`Entry::equity(asset, amount)`, amounts up to 112 bits). The leaves are cut by
 //! `forest::plan` into consecutive ranges `[start, end)` whose leaf blocks and nodes fill a
 //! trace of the target length (default `2^16` rows); each range is proved as one forest, side
@@ -36,17 +36,13 @@
 //! Version-1 files (format version 1) keep their reader; [`verify_any`] dispatches on the
 //! format version.
 //!
-//! **Next** (to wire version 2 to Python, not done here):
-//! 1. `rust/python`: a `prove_v2` taking `amounts_lo`/`amounts_hi` columns (or Python ints) and
-//!    returning file, statement (totals as exact ints), positions, salts, tree; `verify` calling
-//!    [`verify_any`] and converting [`Verified`] (totals as ints, `statement_version` 2,
-//!    fingerprint) into the statement dict; `read_statement` on version-2 files.
-//! 2. The Python ledger's wide amounts (u128 or two u64 columns) and the range bound up to 112.
-//! 3. A version-2 inclusion proof format (amounts as decimal strings, `version: 2`) checked by
-//!    [`crate::inclusion::verify_inclusion`] in Rust and independently by `pyverify.py` and the page.
-//! 4. `stark-por prove` switched to version 2 (streaming/spill and Ray jobs for forests).
-//! 5. `crate::verify` and `crate::read_statement` still refuse version-2 files as an unknown
-//!    format version: the binding should call [`verify_any`] instead.
+//! **Where rounds come from.** [`prove_round`] proves a ledger held in memory; a ledger
+//! streamed in chunks is placed through bucket files (`crate::spill`, amounts up to `2^112`)
+//! and proved forest by forest from there ([`stream`]). Both make each forest's job with
+//! `job::forest_job` and put the results together with `job::assemble`, so they write the
+//! same file byte for byte; a job travels as bytes to a local thread or a Ray worker.
+//! `crate::verify` and `crate::read_statement` read version-1 files only: [`verify_any`] and
+//! [`read_statement_any`] read both.
 
 pub mod file;
 pub mod inclusion;

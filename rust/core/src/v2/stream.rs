@@ -5,8 +5,8 @@
 //! The plan is `forest::plan` over every leaf's block count in leaf order (`blocks.bin`, kept
 //! when the buckets were sorted) with the capacity of [`super::forest_capacity`], exactly as
 //! [`super::prove_round`] plans a ledger held in memory; each forest's job is made by the same
-//! [`job::forest_job`] from the same leaves, and the results are put together by the same
-//! [`job::assemble`]. A streamed round is therefore byte for byte the in-memory round of the
+//! `job::forest_job` from the same leaves, and the results are put together by the same
+//! `job::assemble`. A streamed round is therefore byte for byte the in-memory round of the
 //! same ledger, secret, round id, security and trace size. Memory follows a forest (its leaves,
 //! read from the few buckets it overlaps) and the plan (one byte and one prefix sum a leaf),
 //! never the ledger.
