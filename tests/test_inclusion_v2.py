@@ -402,3 +402,102 @@ def test_standalone_pyverify_checks_a_version_2_proof(round_v2, tmp_path):
                           "--expect", "ETH=250000"], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "250000" in run.stdout and "18446744073709.551617" in run.stdout
+
+
+# -- end to end: a W3 round proved with version 2, each user's proof from the store ------------
+
+
+@pytest.fixture(scope="module")
+def proved_w3(tmp_path_factory):
+    """A small W3 ledger (22 assets at native decimals) with a 250,000 ETH whale, SHIB at
+    2^112 − 1 and amounts around 2^62 and 2^64 added, proved with statement version 2."""
+    from stark_por import Ledger, prove, verify
+    from stark_por.proof import summary_path
+    from stark_por.workloads import W3
+
+    w = W3(20, seed=11)
+    names = [a.name for a in w.assets]
+    users = {uid: dict(w.entries(i)) for i, uid in enumerate(w.user_ids)}
+    users["whale-250k-eth"] = {names.index("ETH"): WHALE, names.index("BTC"): 1_000 * 10**8}
+    users["shib-max"] = {names.index("SHIB"): MAX, names.index("PEPE"): MAX - 1}
+    users["around-2^62"] = {names.index("USDT"): 2**62 - 1, names.index("USDC"): 2**62, names.index("XRP"): 2**62 + 1}
+    users["around-2^64"] = {names.index("LINK"): 2**64 - 1, names.index("UNI"): 2**64, names.index("BNB"): 2**64 + 1}
+    ids = list(users)
+    indptr, asset_index, amounts = [0], [], []
+    for u in ids:
+        for k, v in sorted(users[u].items()):
+            asset_index.append(k)
+            amounts.append(v)
+        indptr.append(len(amounts))
+    ledger = Ledger.from_entries(ids, list(w.assets), np.array(indptr, dtype=np.uint64),
+                                 np.array(asset_index, dtype=np.uint32), amounts)
+    folder = tmp_path_factory.mktemp("w3")
+    proof = prove(ledger, secret=b"w3-inclusion-secret-0123456789", round_id="w3-2026-12")
+    path = proof.save(folder / "w3.stpor")
+    statement = verify(path)
+    return SimpleNamespace(path=path, folder=folder, statement=statement, assets=w.assets, users=users,
+                           summary=PublishedSummary.load(summary_path(path)))
+
+
+def test_a_proved_version_2_round_gives_every_user_their_exact_balances(proved_w3):
+    from stark_por.inclusion import store_path
+
+    s = proved_w3.statement
+    assert s.statement_version == 2 and proved_w3.summary.statement_version == 2
+    assert proved_w3.summary.fingerprint == s.fingerprint
+    with InclusionStore(store_path(proved_w3.path)) as store:
+        assert store.statement_version == 2
+        for user, held in proved_w3.users.items():
+            proof = export(store, user)
+            assert proof.version == 2
+            want = {proved_w3.assets[k].name: Decimal(f"{v}E-{proved_w3.assets[k].decimals}") for k, v in held.items()}
+            for anchor in (s, proved_w3.summary):
+                for pure in (False, True):
+                    got = verify_inclusion(proof.to_json(), anchor, user_id=user, fingerprint=s.fingerprint, pure=pure)
+                    assert got == want, (user, pure)
+            assert {e.asset: e.units for e in proof.entries} == {proved_w3.assets[k].name: v for k, v in held.items()}
+
+
+def test_the_cli_checks_a_version_2_round_and_prints_exact_amounts(proved_w3, tmp_path, capsys):
+    out = tmp_path / "whale.json"
+    assert cli(["inclusion", "export", str(proved_w3.path), "--user", "whale-250k-eth", "-o", str(out)]) == 0
+    assert json.loads(out.read_text())["version"] == 2
+    capsys.readouterr()
+    for anchor in (["--proof", str(proved_w3.path)], ["--summary", str(proved_w3.path) + ".json"]):
+        for pure in ([], ["--pure"]):
+            assert cli(["inclusion", "verify", str(out), "--user", "whale-250k-eth", "--expect", "ETH=250000,BTC=1000",
+                        "--fingerprint", proved_w3.statement.fingerprint] + anchor + pure) == 0
+            text = capsys.readouterr().out
+            assert "INCLUDED" in text and "250,000.000000000000000000" in text, text
+
+
+def test_a_version_1_proof_is_refused_against_a_version_2_round_and_back(proved_w3, tmp_path):
+    from stark_por import Ledger, prove, verify
+    from stark_por.inclusion import store_path
+
+    # the same round id and users, amounts that version 1 can hold, proved with version 1
+    small = {u: {k: 1 + v % 2**40 for k, v in held.items()} for u, held in proved_w3.users.items()}
+    ids = list(small)
+    indptr, asset_index, amounts = [0], [], []
+    for u in ids:
+        for k, v in sorted(small[u].items()):
+            asset_index.append(k)
+            amounts.append(v)
+        indptr.append(len(amounts))
+    ledger = Ledger.from_entries(ids, list(proved_w3.assets), np.array(indptr, dtype=np.uint64),
+                                 np.array(asset_index, dtype=np.uint32), np.array(amounts, dtype=np.uint64), max_bits=62)
+    v1_path = prove(ledger, secret=b"w3-inclusion-secret-0123456789", round_id="w3-2026-12", version=1).save(
+        tmp_path / "v1.stpor")
+    v1_statement = verify(v1_path)
+    assert v1_statement.statement_version == 1
+    v1_proof = export(store_path(v1_path), "dust" if "dust" in small else ids[0]).to_json()
+    v2_proof = export(store_path(proved_w3.path), ids[0]).to_json()
+    user_v1 = json.loads(v1_proof)["user_id"]
+    for pure in (False, True):
+        with pytest.raises(InvalidInclusionProof) as info:
+            verify_inclusion(v1_proof, proved_w3.statement, user_id=user_v1, pure=pure)
+        assert info.value.reason == "version-mismatch"
+        with pytest.raises(InvalidInclusionProof) as info:
+            verify_inclusion(v2_proof, v1_statement, user_id=ids[0], pure=pure)
+        assert info.value.reason == "version-mismatch"
+        verify_inclusion(v1_proof, v1_statement, user_id=user_v1, pure=pure)

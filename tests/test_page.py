@@ -57,7 +57,7 @@ def ledger(users: dict, assets=ASSETS) -> Ledger:
             amounts.append(units)
         indptr.append(len(amounts))
     return Ledger.from_entries(list(users), list(assets), np.array(indptr), np.array(asset_index, dtype=np.uint32),
-                               np.array(amounts, dtype=np.uint64))
+                               amounts)  # Python ints: exact at any width
 
 
 def proofs_of(path: Path) -> dict:
@@ -484,21 +484,26 @@ def test_files_are_picked_through_the_file_input(driver, rounds, tmp_path):
 
 # -------------------------------------------------------------- three implementations agree
 
-@pytest.mark.parametrize("seed", range(4))
-def test_fresh_rust_proofs_agree_between_rust_pyverify_and_the_page(driver, tmp_path, seed):
-    """Random small rounds proved here: every user INCLUDED by all three, and every tamper of
-    every proof given the same reason by all three."""
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("seed", range(3))
+def test_fresh_rust_proofs_agree_between_rust_pyverify_and_the_page(driver, tmp_path, seed, version):
+    """Random small rounds proved here with either statement version: every user INCLUDED by
+    all three, and every tamper of every proof given the same reason by all three."""
     rng = random.Random(seed)
     assets = [Asset(f"T{k}", rng.choice([0, 2, 6, 8, 18, 30])) for k in range(rng.randint(1, 4))]
+    bits = 62 if version == 1 else 112
+    special = [1, 2**62 - 1] + ([] if version == 1 else [2**62, 2**64 - 1, 2**64, 250_000 * 10**18, 2**112 - 1])
     users = {
-        f"u{i}-{rng.randrange(10**6)}": {k: rng.choice([1, 2**62 - 1, rng.randrange(1, 2**62)])
+        f"u{i}-{rng.randrange(10**6)}": {k: rng.choice(special + [rng.randrange(1, 2**bits)])
                                          for k in range(len(assets)) if rng.random() < 0.7}
         for i in range(rng.randint(1, 6))
     }
-    path = prove(ledger(users, assets), secret=SECRET, round_id=f"r{seed}", version=1).save(tmp_path / "r.stpor")
+    path = prove(ledger(users, assets), secret=SECRET, round_id=f"r{seed}", version=version).save(tmp_path / "r.stpor")
     statement = verify(path)
+    assert statement.statement_version == version
     page = Page(driver, write_page(statement, tmp_path / "r.html"))
     for user, text in proofs_of(path).items():
+        assert json.loads(text)["version"] == version
         v = page.check(user, text)
         assert v["state"] == "included" and v["rows"] == included_rows(text)
         assert reference_reason(text, statement, False, user) == reference_reason(text, statement, True, user) == "included"
@@ -513,31 +518,33 @@ def test_fresh_rust_proofs_agree_between_rust_pyverify_and_the_page(driver, tmp_
 
 
 @pytest.fixture(scope="module")
-def round_v2(rounds, tmp_path_factory):
-    """A version-2 round of whales and dust (``tests/test_inclusion_v2.py``: hashed by pyverify,
-    proofs exported from its inclusion store) and a page carrying its summary, made from round
-    a's page with the summary swapped (the summary is data: the page's CSP hashes only its
-    script and style)."""
+def round_v2(tmp_path_factory):
+    """A round of whales and dust (``tests/test_inclusion_v2.py``: 250,000 ETH, SHIB at 2^112 − 1,
+    amounts around 2^62 and 2^64) proved with statement version 2, verified, with its page."""
     from stark_por.inclusion import PublishedSummary
-    from stark_por.page import _json_for_script
-    from test_inclusion_v2 import USERS as USERS_V2, build_round
+    from stark_por.proof import summary_path
+    from test_inclusion_v2 import ASSETS as ASSETS_V2, USERS as USERS_V2
 
     folder = tmp_path_factory.mktemp("page-v2")
-    r = build_round(USERS_V2, tmp_path=folder)
-    anchor = PublishedSummary.from_json(r.summary)
-    doc = dict(json.loads(r.summary), fingerprint=anchor.fingerprint)
-    html = rounds["a"]["page"].read_text()
-    old = _json_for_script(rounds["a"]["statement"].summary())
-    assert html.count(old) == 1
-    page = folder / "v2.html"
-    page.write_text(html.replace(old, _json_for_script(doc)))
-    with InclusionStore(r.store) as store:
-        proofs = {u: export(store, u).to_json() for u in store.user_ids()}
-    return SimpleNamespace(page=page, anchor=anchor, proofs=proofs)
+    ids = list(USERS_V2)
+    indptr, asset_index, amounts = [0], [], []
+    for u in ids:
+        for k, v in sorted(USERS_V2[u].items()):
+            asset_index.append(k)
+            amounts.append(v)
+        indptr.append(len(amounts))
+    round_ledger = Ledger.from_entries(ids, list(ASSETS_V2), np.array(indptr, dtype=np.uint64),
+                                       np.array(asset_index, dtype=np.uint32), amounts)
+    path = prove(round_ledger, secret=SECRET, round_id="2026-12").save(folder / "v2.stpor")
+    statement = verify(path)
+    assert statement.statement_version == 2
+    return SimpleNamespace(page=write_page(statement, folder / "v2.html"), statement=statement,
+                           anchor=PublishedSummary.load(summary_path(path)), proofs=proofs_of(path))
 
 
 def test_a_version_2_round_shows_every_user_the_exact_amounts(driver, round_v2):
     page = Page(driver, round_v2.page)
+    assert round_v2.anchor.fingerprint == round_v2.statement.fingerprint
     assert page.js("return document.getElementById('fingerprint').textContent").replace(" ", "") == round_v2.anchor.fingerprint
     totals = page.js("return [...document.querySelectorAll('#totals tbody tr')].map((tr) => tr.children[1].textContent)")
     assert totals == [a.format_amount(round_v2.anchor.totals[a.name]) or "0" for a in round_v2.anchor.assets]
@@ -561,6 +568,7 @@ def test_every_tamper_of_a_version_2_proof_gets_the_reason_of_the_other_verifier
             assert got["state"] == "refused", (user, name)
             rust = reference_reason(bad, round_v2.anchor, False, user)
             assert got["reason"] == rust == reference_reason(bad, round_v2.anchor, True, user), (user, name)
+            assert reference_reason(bad, round_v2.statement, False, user) == rust, (user, name)
             # the listed reason where no amount leaves its version's domain (the whale's ETH read
             # as version 1, or the largest SHIB amounts moved past 2^112, are malformed)
             exact = name not in ("unknown asset index", "asset index", "other version") and user in ("whale", "dust")
