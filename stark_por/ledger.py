@@ -814,13 +814,16 @@ class Ledger:
         lines = array.array("Q")
         indptr = array.array("Q", [0])
         aidx = array.array("I")
-        amts, amts_hi = array.array("Q"), array.array("Q")
+        amts = array.array("Q")
+        # amounts of 2**64 and more are rare: their entry and high word go aside, so the
+        # common cell costs one comparison and one append
+        wide_at, wide_hi = array.array("Q"), array.array("Q")
         seen_ids = set()
         # bound methods hoisted out of the hot loop
         uid_append, line_append = user_ids.append, lines.append
         ip_append, ai_append, am_append = indptr.append, aidx.append, amts.append
-        hi_append = amts_hi.append
-        m64 = _M64
+        wide_at_append, wide_hi_append = wide_at.append, wide_hi.append
+        m64, two64 = _M64, 1 << 64
         seen_add = seen_ids.add
         nnz = 0
 
@@ -828,7 +831,9 @@ class Ledger:
             ip = np.frombuffer(indptr, dtype=np.uint64).copy()
             ai = np.frombuffer(aidx, dtype=np.uint32).copy() if nnz else np.zeros(0, np.uint32)
             am = np.frombuffer(amts, dtype=np.uint64).copy() if nnz else np.zeros(0, np.uint64)
-            hi = np.frombuffer(amts_hi, dtype=np.uint64).copy() if nnz else np.zeros(0, np.uint64)
+            hi = np.zeros(nnz, dtype=np.uint64)
+            if wide_at:
+                hi[np.frombuffer(wide_at, dtype=np.uint64)] = np.frombuffer(wide_hi, dtype=np.uint64)
             if not monotonic and nnz:
                 owner = np.repeat(np.arange(len(user_ids), dtype=np.int64),
                                   np.diff(ip).astype(np.int64))
@@ -880,19 +885,23 @@ class Ledger:
                             value=cell,
                         )
                     ai_append(col_pos[j])
-                    am_append(v & m64)
-                    hi_append(v >> 64)
+                    if v < two64:
+                        am_append(v)
+                    else:
+                        am_append(v & m64)
+                        wide_at_append(nnz)
+                        wide_hi_append(v >> 64)
                     nnz += 1
             ip_append(nnz)
             if chunk_users is not None and len(user_ids) >= chunk_users:
                 yield finish(), lines
                 user_ids, lines = [], array.array("Q")
                 indptr, aidx, amts = array.array("Q", [0]), array.array("I"), array.array("Q")
-                amts_hi = array.array("Q")
+                wide_at, wide_hi = array.array("Q"), array.array("Q")
                 seen_ids = set()
                 uid_append, line_append = user_ids.append, lines.append
                 ip_append, ai_append, am_append = indptr.append, aidx.append, amts.append
-                hi_append = amts_hi.append
+                wide_at_append, wide_hi_append = wide_at.append, wide_hi.append
                 seen_add = seen_ids.add
                 nnz = 0
 

@@ -61,6 +61,21 @@ def test_csv_and_dense_round_trips_are_exact(tmp_path, table):
     assert again == led
 
 
+def test_csv_columns_out_of_order_and_chunks_keep_the_high_words(tmp_path):
+    """Columns in another order than the assets (entries re-sorted per user) and chunked
+    reading both carry each amount's high word with it."""
+    table = [[2**100 + 1, 5, 0], [0, 2**64, 2**70], [7, 0, TOP], [1, 2, 3], [2**64 - 1, 0, 2**64 + 1]]
+    ids = [f"u{i}" for i in range(len(table))]
+    order = [2, 0, 1]  # USDT, BTC, ETH
+    path = write_csv(tmp_path / "l.csv", [(u, [row[j] for j in order]) for u, row in zip(ids, table)],
+                     [ASSETS[j] for j in order])
+    expected = Ledger.from_arrays(ids, ASSETS, table)
+    assert Ledger.from_csv(path, assets=ASSETS) == expected
+    chunks = list(iter_ledger_chunks(path, assets=ASSETS, chunk_users=2))
+    assert [c.num_users for c in chunks] == [2, 2, 1]
+    assert [x for c in chunks for x in c.amounts_as_ints()] == expected.amounts_as_ints()
+
+
 def test_totals_beyond_2_to_128_are_exact():
     n = 1 << 17
     led = Ledger.from_entries([f"u{i}" for i in range(n)], ASSETS[:1], np.arange(n + 1),

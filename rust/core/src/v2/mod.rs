@@ -33,16 +33,19 @@
 //! statement: round id length u16 | round id | range bits u8 | N' u64 | round root (32) | K u32
 //!   | K × (name length u8 | name | decimals u8 | total length u16 | total, minimal little-endian bytes)
 //! ```
-//! Version-1 files (format version 1) keep their reader; [`verify_any`] dispatches on the
-//! format version.
+//! Version-1 files (format version 1) keep their reader; [`verify_any`] and
+//! [`read_statement_any`] dispatch on the format version (`crate::verify` and
+//! `crate::read_statement` refuse version-2 files as an unknown format version). Python reaches
+//! version 2 through the binding's `prove_v2` (the ledger's `amounts_lo`/`amounts_hi` columns),
+//! `verify` and `read_statement` (both versions, totals as exact Python ints): `stark_por.prove`
+//! makes version 2 by default. Inclusion proofs of version 2 are [`crate::inclusion`]'s, checked
+//! independently by `pyverify.py` and the page.
 //!
 //! **Where rounds come from.** [`prove_round`] proves a ledger held in memory; a ledger
 //! streamed in chunks is placed through bucket files (`crate::spill`, amounts up to `2^112`)
 //! and proved forest by forest from there ([`stream`]). Both make each forest's job with
 //! `job::forest_job` and put the results together with `job::assemble`, so they write the
 //! same file byte for byte; a job travels as bytes to a local thread or a Ray worker.
-//! `crate::verify` and `crate::read_statement` read version-1 files only: [`verify_any`] and
-//! [`read_statement_any`] read both.
 
 pub mod file;
 pub mod inclusion;
