@@ -13,6 +13,7 @@ __all__ = [
     "verify",
     "read_statement",
     "trace_dump",
+    "trace_dump_v2",
     "verify_inclusion",
     "statement_fingerprint",
     "inclusion_leaf",
@@ -24,6 +25,9 @@ __all__ = [
     "prove_batch",
     "batch_answers",
     "batch_nodes",
+    "prove_forest",
+    "forest_answers",
+    "forest_nodes",
     "Placement",
 ]
 
@@ -69,6 +73,20 @@ def trace_dump(
     secret: bytes,
     round_id: str,
     challenges: Sequence[Sequence[int]],
+) -> dict[str, Any]: ...
+def trace_dump_v2(
+    user_ids: Sequence[str],
+    assets: Sequence[tuple[str, int]],
+    indptr: npt.NDArray[np.uint64],
+    asset_index: npt.NDArray[np.uint32],
+    amounts_lo: npt.NDArray[np.uint64],
+    amounts_hi: npt.NDArray[np.uint64],
+    range_bits: int,
+    secret: bytes,
+    round_id: str,
+    challenges: Sequence[Sequence[int]],
+    capacity: int | None = None,
+    forest: int = 0,
 ) -> dict[str, Any]: ...
 def verify_inclusion(
     version: int,

@@ -113,7 +113,7 @@ def test_cli_prove_in_batches(tmp_path, capsys):
     write_csv(led, tmp_path / "ledger.csv")
     (tmp_path / "master.key").write_bytes(b"k" * 32)
     base = ["-q", "prove", str(tmp_path / "ledger.csv"), "-o", str(tmp_path / "r.stpor"), "--round-id", "2026-11",
-            "--secret-file", str(tmp_path / "master.key")]
+            "--secret-file", str(tmp_path / "master.key"), "--statement-version", "1"]
     for bad in ("3", "2^0", "3^4", "x", "2^99"):
         with pytest.raises(SystemExit) as e:
             cli([*base, "--batch-size", bad])
