@@ -87,8 +87,8 @@ def test_new_proofs_use_the_cubic_extension_and_both_figures_are_published(tmp_p
     (tmp_path / "master.key").write_bytes(b"s" * 32)
     path = tmp_path / "r.stpor"
     assert main(["-q", "prove", str(tmp_path / "ledger.csv"), "-o", str(path), "--round-id", "r",
-                 "--secret-file", str(tmp_path / "master.key")]) == EXIT_OK
-    k, [inner] = batch_proofs(path.read_bytes())
+                 "--secret-file", str(tmp_path / "master.key"), "--statement-version", "1"]) == EXIT_OK
+    k, [inner] = batch_proofs(path.read_bytes())  # version 1's file layout
     at = 6 + struct.unpack_from("<H", inner, 4)[0]
     at += 1 + inner[at]
     assert inner[at + 3] == 3, "the default preset proves over the cubic extension"
