@@ -29,6 +29,8 @@ def format_statement(s: Statement) -> str:
     width = max(len(a.name) for a in s.assets)
     lines = [
         f"round        {s.round_id}",
+        f"statement    version {s.statement_version}"
+        + (" (amounts up to 2^112 at native decimals)" if s.statement_version == 2 else " (earlier rounds' circuit)"),
         f"fingerprint  {s.fingerprint} (publish it: users check their inclusion against it)",
         f"root         {s.root}",
         f"leaves (N')  {s.num_leaves:,} (user count padded to a power of two)",

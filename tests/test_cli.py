@@ -33,7 +33,9 @@ def test_prove_then_verify(workdir, capsys):
     summary = json.loads((workdir / "r.stpor.json").read_text())
     assert {a["asset"]: a["total"] for a in summary["assets"]} == {"BTC": "2.50000001", "ETH": "4.25"}
     assert main(["verify", str(workdir / "r.stpor")]) == EXIT_OK
-    assert "VALID" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "VALID" in out and "statement    version 2 (amounts up to 2^112" in out
+    assert summary["statement_version"] == 2
 
 
 def test_verify_exit_code_is_1_for_a_bad_proof(workdir, capsys):
