@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+import numpy as np
+
 from .errors import InvalidInclusionProof, InvalidProof, LedgerError, StarkPorError
 from .progress import Reporter
 from .proof import SECURITY_PRESETS, Proof, Statement, summary_path, verify
@@ -25,7 +27,9 @@ from .proof import SECURITY_PRESETS, Proof, Statement, summary_path, verify
 EXIT_OK, EXIT_INVALID, EXIT_INPUT = 0, 1, 2
 
 
-def format_statement(s: Statement) -> str:
+def format_statement(s: Statement, prices=None) -> str:
+    """The statement as printed by ``prove``, ``verify`` and ``demo``; with ``prices`` (a
+    :class:`stark_por.reserves.prices.Prices`) each total's USD value beside it."""
     width = max(len(a.name) for a in s.assets)
     lines = [
         f"round        {s.round_id}",
@@ -34,27 +38,41 @@ def format_statement(s: Statement) -> str:
         f"fingerprint  {s.fingerprint} (publish it: users check their inclusion against it)",
         f"root         {s.root}",
         f"leaves (N')  {s.num_leaves:,} (user count padded to a power of two)",
-        f"range        every balance in [0, 2^{s.range_bits})",
+        f"range        every balance in [0, 2^{s.range_bits}) smallest units",
     ]
     if s.security_bits is not None:
         lines.append(f"security     {s.security_bits} bits conjectured, {s.proven_security_bits} bits proven")
     lines.append("liabilities:")
+    usd_total = 0
     for a in s.assets:
         total = s.totals_decimal[a.name]
-        lines.append(f"  {a.name:<{width}}  {total:>32,f}")
+        line = f"  {a.name:<{width}}  {total:>38,f}"
+        price = prices.get(a.name) if prices is not None else None
+        if price is not None:
+            usd = total * price.usd_price
+            usd_total += usd
+            line += f"  ≈ ${usd:>20,.2f}"
+        lines.append(line)
+    if prices is not None:
+        lines.append(f"  {'total':<{width}}  {'':>38}  ≈ ${usd_total:>20,.2f} (at the prices of {', '.join(prices.sources)})")
     return "\n".join(lines)
 
 
 def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
+    from .ledger import Ledger
+    from .reserves.prices import load as load_prices
     from .rounds import prove_file, work_folder
-    from .synthetic import generate, write_csv
+    from .workloads import summarize, workload, write_workload
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    ledger_path = out / "ledger.csv"
-    with con.step(f"generating a ledger of {args.users:,} users × {args.assets} assets"):
-        ledger = generate(args.users, num_assets=args.assets, seed=args.seed)
-        write_csv(ledger, ledger_path)
+    with con.step(f"drawing workload {args.workload}: {args.users:,} users of an exchange"):
+        drawn = workload(args.workload, args.users, seed=args.seed)
+        files = write_workload(drawn, out, ("csv",))
+    ledger_path = files["csv"]
+    prices = load_prices(files["prices"]) if "prices" in files else None
+    if prices is not None:
+        print(summarize(drawn, args.workload).format())
     secret_path = out / "secret.key"
     if not secret_path.exists():
         secret_path.write_bytes(os.urandom(32))
@@ -62,25 +80,38 @@ def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
     round_id = args.round_id
     proof_path = out / f"{round_id}.stpor"
     shutil.rmtree(work_folder(proof_path), ignore_errors=True)  # the demo's own leftovers, if any
-    # the production path: the CSV streams in, is proved (in batches when large) and written
-    con.info(f"proving liabilities ({ledger.num_entries:,} balances)")
+    # the production path: the CSV streams in, is proved (forests side by side) and written
+    con.info(f"proving liabilities ({drawn.num_entries:,} balances, exact at native decimals)")
     prove_file(ledger_path, proof_path, secret=secret_path.read_bytes(), round_id=round_id,
                security=args.security, reporter=con)
     with con.step("verifying the proof file"):
         statement = verify(proof_path)
-    print(format_statement(statement))
+    print(format_statement(statement, prices))
+    # checked against the ledger read back from the file the exchange wrote, independently of the prover
+    ledger = Ledger.from_csv(ledger_path)
     exact = all(statement.totals[a.name] == t for a, t in zip(ledger.assets, ledger.totals()))
-    print(f"totals match the ledger exactly: {'yes' if exact else 'NO'}")
+    print(f"totals match the ledger exactly, to the smallest unit: {'yes' if exact else 'NO'}")
     from .reserves.report import write_demo_report
 
-    report_path, rep = write_demo_report(statement, out)
+    report_path, rep = write_demo_report(statement, out, prices=files.get("prices"))
     print(f"proof of reserves (demo wallets, real signatures): {rep.verdict} → {report_path}")
-    included = demo_inclusion(proof_path, statement, ledger.user_ids[0], out / "inclusion.json", con)
+    whale = _largest_holder(ledger)
+    included = demo_inclusion(proof_path, statement, whale, out / "inclusion.json", con)
     from .page import write_page
 
     page = write_page(statement, out / "verify.html")
-    print(f"inclusion page: {page} (open it in a browser, enter {ledger.user_ids[0]!r} and pick inclusion.json)")
+    print(f"inclusion page: {page} (open it in a browser, enter {whale!r} and pick inclusion.json)")
     return EXIT_OK if exact and included else EXIT_INVALID
+
+
+def _largest_holder(ledger) -> str:
+    """The user holding the largest single amount in smallest units: the demo's inclusion check
+    shows that even a whale's 18-decimal balance comes back exact."""
+    if not ledger.num_entries:
+        return ledger.user_ids[0]
+    big = max(range(ledger.num_entries), key=ledger.amount)
+    user = int(np.searchsorted(ledger.indptr, big, side="right")) - 1
+    return ledger.user_ids[user]
 
 
 def demo_inclusion(proof_path: Path, statement: Statement, user_id: str, out: Path, con: Reporter) -> bool:
@@ -355,9 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="progress on stderr as text for people or JSON Lines for log collectors")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("demo", help="generate a synthetic ledger, prove, verify, and print a summary")
+    d = sub.add_parser("demo", help="draw an exchange's ledger, prove, verify, check an inclusion, report reserves")
     d.add_argument("--users", type=int, default=10_000)
-    d.add_argument("--assets", type=int, default=22)
+    d.add_argument("--workload", choices=("W1", "W2", "W3", "W4"), default="W3",
+                   help="W3: 22 real assets at native decimals and USD prices (default); W4: 220 assets; "
+                        "W1/W2: the earlier log-uniform draws, for comparison")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--round-id", default="demo-round")
     d.add_argument("--security", choices=sorted(SECURITY_PRESETS), default="100")

@@ -702,15 +702,17 @@ def _flags(statement: Statement, reserves: Reserves, assets, results, *, priced:
 
 
 def write_demo_report(statement: Statement, out: PathLike, *, exchange: str = "Demo Exchange",
-                      seed: Optional[int] = None) -> Tuple[Path, SolvencyReport]:
+                      seed: Optional[int] = None, prices: Union[Prices, PathLike, None] = None
+                      ) -> Tuple[Path, SolvencyReport]:
     """For ``stark-por demo``: signed demo wallets (``reserves.json``) and their report
-    (``report.html``, ``report.json``, ``report.md``) in folder ``out``."""
+    (``report.html``, ``report.json``, ``report.md``) in folder ``out``, valued in USD at
+    ``prices`` when given."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     reserves = Reserves(tuple(demo_wallets(statement, exchange, seed=seed)), exchange=exchange,
                         round_id=statement.round_id)
     reserves.save(out / "reserves.json")
-    rep = report(statement, reserves)
+    rep = report(statement, reserves, prices=prices)
     for name in ("report.json", "report.md"):
         rep.save(out / name)
     return rep.save(out / "report.html"), rep
