@@ -13,7 +13,7 @@ process (median of 5, after one warm-up read). The ledgers are written once per 
 
 Per row: users/s, µs per user, the round file's bytes, verify ms, and the fraction of trace
 rows doing work (permutation rows of leaf blocks and nodes over all trace rows, from the
-prover's ``plan`` event: version 1 counts a batch's used rows the same way). Pairs run in turn
+prover's ``working_rows`` event; version 1 does not report it). Pairs run in turn
 for each N, so a drift of the machine's speed hits both sides alike.
 """
 
@@ -75,15 +75,14 @@ def run(workload: str, version: int, n: int, folder: Path, seed: int, workers: i
     wall, rss, code = timed(cmd, log)
     if code != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({code}); see {log}:\n{log.read_text()[-2000:]}")
-    plan = next((e for e in events(log) if e.get("event") == "plan"), {})
-    used, total = plan.get("working_rows", (None, None)) if isinstance(plan.get("working_rows"), list) else (None, None)
+    work = next((e for e in events(log) if e.get("event") == "working_rows"), {})
+    used, total = work.get("used"), work.get("total")
     v = subprocess.run([sys.executable, "-c", VERIFY_SNIPPET, str(out)], check=True, capture_output=True, text=True)
     verify_ms = json.loads(v.stdout.splitlines()[-1])["verify_ms"]
-    held = plan.get("entries")
     return {
         "workload": workload, "version": version, "users": n, "prove_s": wall, "users_per_s": n / wall,
         "us_per_user": wall / n * 1e6, "rss_mib": rss / 2**20, "file_kib": out.stat().st_size / 1024,
-        "verify_ms": verify_ms, "working": None if not total else used / total, "entries": held,
+        "verify_ms": verify_ms, "working": None if not total else used / total,
     }
 
 

@@ -62,7 +62,7 @@ def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
     from .ledger import Ledger
     from .reserves.prices import load as load_prices
     from .rounds import prove_file, work_folder
-    from .workloads import summarize, workload, write_workload
+    from .workloads import workload, write_workload
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -71,8 +71,7 @@ def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
         files = write_workload(drawn, out, ("csv",))
     ledger_path = files["csv"]
     prices = load_prices(files["prices"]) if "prices" in files else None
-    if prices is not None:
-        print(summarize(drawn, args.workload).format())
+    whale = _largest_account(drawn)
     secret_path = out / "secret.key"
     if not secret_path.exists():
         secret_path.write_bytes(os.urandom(32))
@@ -95,7 +94,6 @@ def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
 
     report_path, rep = write_demo_report(statement, out, prices=files.get("prices"))
     print(f"proof of reserves (demo wallets, real signatures): {rep.verdict} → {report_path}")
-    whale = _largest_holder(ledger)
     included = demo_inclusion(proof_path, statement, whale, out / "inclusion.json", con)
     from .page import write_page
 
@@ -104,14 +102,12 @@ def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
     return EXIT_OK if exact and included else EXIT_INVALID
 
 
-def _largest_holder(ledger) -> str:
-    """The user holding the largest single amount in smallest units: the demo's inclusion check
-    shows that even a whale's 18-decimal balance comes back exact."""
-    if not ledger.num_entries:
-        return ledger.user_ids[0]
-    big = max(range(ledger.num_entries), key=ledger.amount)
-    user = int(np.searchsorted(ledger.indptr, big, side="right")) - 1
-    return ledger.user_ids[user]
+def _largest_account(drawn) -> str:
+    """The user whose inclusion the demo checks: the largest account by USD value when the
+    workload has prices (its balances, 18-decimal ones among them, come back exact to the
+    last unit), else the first user."""
+    usd = getattr(drawn, "usd", None)
+    return drawn.user_ids[int(np.argmax(usd))] if usd is not None and len(usd) else drawn.user_ids[0]
 
 
 def demo_inclusion(proof_path: Path, statement: Statement, user_id: str, out: Path, con: Reporter) -> bool:

@@ -782,7 +782,7 @@ def test_the_reserves_report_links_to_the_page(rounds, tmp_path):
 
 
 def test_the_demo_writes_a_page_on_which_its_user_is_included(driver, tmp_path, capsys):
-    assert cli(["-q", "demo", "--users", "20", "--assets", "3", "--out", str(tmp_path)]) == 0
+    assert cli(["-q", "demo", "--users", "20", "--out", str(tmp_path)]) == 0
     assert "inclusion page:" in capsys.readouterr().out
     proof = pyverify.InclusionProof.load(tmp_path / "inclusion.json")
     v = Page(driver, tmp_path / "verify.html").check_file(proof.user_id, tmp_path / "inclusion.json")

@@ -543,11 +543,23 @@ def test_demo_wallets_cover_every_asset_105_to_130_percent(statement):
 
 
 def test_cli_demo_writes_a_passing_report(tmp_path, capsys):
-    assert main(["-q", "demo", "--users", "30", "--assets", "4", "--out", str(tmp_path)]) == 0
-    assert "proof of reserves (demo wallets, real signatures): PASS" in capsys.readouterr().out
+    assert main(["-q", "demo", "--users", "30", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "proof of reserves (demo wallets, real signatures): PASS" in out
+    assert "totals match the ledger exactly, to the smallest unit: yes" in out
     assert (tmp_path / "report.html").exists() and (tmp_path / "reserves.json").exists()
+    # W3 has prices: the statement and the report value the liabilities in USD
+    assert "≈ $" in out and "(at the prices of synthetic)" in out
+    doc = json.loads((tmp_path / "report.json").read_text())
+    assert doc["prices"] and all(a["usd"] is not None for a in doc["assets"])
     assert main(["-q", "report", str(tmp_path / "demo-round.stpor"), "--reserves", str(tmp_path / "reserves.json"),
                  "-o", str(tmp_path / "again.html")]) == 0
+
+
+def test_cli_demo_keeps_the_earlier_workload_for_comparison(tmp_path, capsys):
+    assert main(["-q", "demo", "--workload", "W1", "--users", "20", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "totals match the ledger exactly, to the smallest unit: yes" in out and "≈ $" not in out
 
 
 # -------------------------------------------------------------------------------------- browser
