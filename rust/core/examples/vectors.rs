@@ -597,7 +597,9 @@ fn checks_v2(seq: &mut Sequence) -> Vec<String> {
     let mut other_salt = proof(2);
     other_salt.salt[5] ^= 0x40;
 
-    let cases: Vec<(&str, InclusionProof, &Summary, u16, Option<[u8; 32]>)> = vec![
+    // (user checking, proof, summary, its statement version, the fingerprint the user holds)
+    type Case<'a> = (&'a str, InclusionProof, &'a Summary, u16, Option<[u8; 32]>);
+    let cases: Vec<Case<'_>> = vec![
         ("whale", proof(0), &summary, 2, Some(published)),
         ("shib-max", proof(1), &summary, 2, None),
         ("dust", proof(2), &summary, 2, Some(published)),
