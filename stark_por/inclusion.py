@@ -13,6 +13,12 @@ A bare root is no anchor: a leaf commits to asset indices, not to the names and 
 proof shows. The Rust core checks, or the independent pure-Python verifier
 :mod:`stark_por.verifiers.pyverify` (``pure=True``).
 
+An inclusion proof's ``version`` is its round's statement version (the store records it): 2 for
+rounds of the liabilities circuit (amounts up to ``2**112 - 1`` smallest units, hashed as
+``circuits/liabilities`` hashes a leaf), 1 for the solvency circuit's. Amounts are exact decimal
+strings in the JSON and exact ints everywhere else; a proof is checked only against an anchor of
+its own version (``version-mismatch`` otherwise).
+
 The store holds every user's balances and salts: it is the exchange's private data, written
 readable by its owner only. Never publish it; publish the proofs' statement and hand each user
 their own inclusion proof.
