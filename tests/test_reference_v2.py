@@ -6,8 +6,10 @@ Honest forests must satisfy every constraint of the reference, and the reference
 the way a cheating prover would, then re-deriving everything else honestly (MULT, the helper
 columns, the running sum, hashes, node digests and public roots, public totals where the cheat
 needs them); it must fail exactly the constraints its comment predicts from the README, at the
-predicted rows. The cheats of ``circuits/liabilities/src/tests.rs`` are repeated here (tagged
-"as tests.rs") so that both readings of the constraints agree on what each one breaks.
+predicted rows. Each dishonest main trace is then proved by the Rust prover
+(``_native.prove_trace_v2``) and must be refused by the Rust verifier (accepted when the
+reference finds nothing). The cheats of ``circuits/liabilities/src/tests.rs`` are repeated here
+(tagged "as tests.rs") so that both readings of the constraints agree on what each one breaks.
 """
 
 from __future__ import annotations
@@ -211,7 +213,11 @@ def tampered(d, mutate, *, rederive=True):
     return t
 
 
-def assert_violations(t, expected, residuals=None):
+def assert_violations(t, expected, residuals=None, *, prove=True):
+    """The reference finds exactly `expected` (and, if given, exactly these bus residuals); then
+    (unless the cheat is in the auxiliary columns, which the Rust prover derives itself) the
+    Rust prover proves the same main trace against the same public inputs and the Rust verifier
+    accepts exactly when the reference found nothing."""
     got = set(R.check(t))
     expected = set(expected)
     assert got == expected, f"unexpected: {sorted(got - expected)}, missing: {sorted(expected - got)}"
@@ -223,6 +229,9 @@ def assert_violations(t, expected, residuals=None):
     final = R.Quad.of(t["aux"][t["last_real_row"] + 1, R.SUM])
     assert bool(final == R.expected_sum(pub, ch) + R.residual_sum(res, ch)) or any(
         v.kind == "A" or (v.kind == "B" and v.index == 7) for v in got)
+    if prove:
+        accepted, why = _native.prove_trace_v2(np.ascontiguousarray(t["main"]).ravel(), t["public_elements"])
+        assert accepted == (not expected), f"the Rust verifier {'accepted' if accepted else 'refused'}: {why}"
 
 
 # -- finding rows ---------------------------------------------------------------------------------
@@ -458,6 +467,9 @@ def test_random_ledgers_are_honest(data):
 def test_refresh_of_an_untouched_trace_changes_nothing(whole):
     t = tampered(whole, lambda t: None)
     assert (t["main"] == whole["main"]).all() and (t["aux"] == whole["aux"]).all()
+    # and the Rust prover and verifier accept the dumped trace as it is
+    accepted, bits = _native.prove_trace_v2(whole["main"].ravel(), whole["public_elements"])
+    assert accepted and int(bits) >= 100
 
 
 # -- dishonest: SEL and the boundary --------------------------------------------------------------
@@ -485,6 +497,7 @@ def test_sel_one_on_the_first_blinding_row(whole):
     t["main"][last + 1, R.SEL] = 1
     got = set(R.check(t))
     assert B(2, last + 1) in got and any(v.kind == "T" and v.row == last + 1 for v in got)
+    assert not _native.prove_trace_v2(t["main"].ravel(), t["public_elements"])[0]
 
 
 def test_first_row_not_a_leaf(whole):
@@ -526,7 +539,7 @@ def test_running_sum_not_starting_at_zero(whole):
     def mutate(t):
         t["aux"][:t["last_real_row"] + 2, R.SUM, 0] = (t["aux"][:t["last_real_row"] + 2, R.SUM, 0].astype(object) + 1) % P
 
-    assert_violations(tampered(whole, mutate, rederive=False), {B(7, 0), B8(whole)})
+    assert_violations(tampered(whole, mutate, rederive=False), {B(7, 0), B8(whole)}, prove=False)
 
 
 # -- dishonest: flags and row order ---------------------------------------------------------------
@@ -811,7 +824,7 @@ def test_helper_moved_to_another(whole, g):
         t["aux"][r, g, 0] = (int(t["aux"][r, g, 0]) + 1) % P
         t["aux"][r, h, 0] = (int(t["aux"][r, h, 0]) - 1) % P
 
-    assert_violations(tampered(whole, mutate, rederive=False), {A(g, r), A(h, r)})
+    assert_violations(tampered(whole, mutate, rederive=False), {A(g, r), A(h, r)}, prove=False)
 
 
 def test_running_sum_changed_anywhere(whole):

@@ -326,6 +326,28 @@ fn trace_dump_v2<'py>(
     Ok(d)
 }
 
+/// prove_trace_v2(main, public_elements, security="100") -> (accepted, bits or reason): proves a
+/// given version-2 main trace (flat, row-major, 142 wide) and verifies the proof, for the
+/// reference's dishonest traces.
+#[pyfunction]
+#[pyo3(signature = (main, public_elements, security_name="100"))]
+fn prove_trace_v2<'py>(
+    py: Python<'py>,
+    main: PyReadonlyArray1<'py, u64>,
+    public_elements: Vec<u64>,
+    security_name: &str,
+) -> PyResult<(bool, String)> {
+    let security = security(security_name)?;
+    let main = main.to_vec()?;
+    let out = py
+        .detach(|| core::v2::inspect::prove_trace(&main, &public_elements, security))
+        .map_err(|e| to_py(py, e))?;
+    Ok(match out {
+        Ok(bits) => (true, bits.to_string()),
+        Err(reason) => (false, reason),
+    })
+}
+
 /// verify(data, min_security) -> statement dict of either format version (its
 /// `statement_version` says which); raises InvalidProof and its subclasses.
 #[pyfunction]
@@ -718,6 +740,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_statement, m)?)?;
     m.add_function(wrap_pyfunction!(trace_dump, m)?)?;
     m.add_function(wrap_pyfunction!(trace_dump_v2, m)?)?;
+    m.add_function(wrap_pyfunction!(prove_trace_v2, m)?)?;
     m.add_function(wrap_pyfunction!(verify_inclusion, m)?)?;
     m.add_function(wrap_pyfunction!(statement_fingerprint, m)?)?;
     m.add_function(wrap_pyfunction!(inclusion_leaf, m)?)?;

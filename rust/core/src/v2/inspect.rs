@@ -98,3 +98,49 @@ pub fn trace_dump(
         Ok(ForestDump { dump, forest: f, count })
     })?
 }
+
+/// Proves a given main trace (row-major, `MAIN_WIDTH` wide, for instance a dump changed by a
+/// test the way a cheating prover would) against the public inputs given as field elements
+/// (`PublicInputs::to_elements` layout), then verifies the proof: `Ok(Ok(bits))` when the verifier
+/// accepts, `Ok(Err(reason))` when it refuses. Lets the reference's dishonest traces be checked
+/// against the real verifier; never used by proving or verification.
+pub fn prove_trace(main: &[u64], public_elements: &[u64], security: Security) -> Result<std::result::Result<u32, String>> {
+    use stark_por_liabilities::layout::PARTS;
+    use stark_por_liabilities::{LiabilitiesProver, PublicInputs};
+    use stark_por_liabilities::prover::LiabilitiesTrace;
+    use winterfell::Prover;
+
+    let bad = |m: String| Error::Input(m);
+    if main.is_empty() || main.len() % MAIN_WIDTH != 0 || !(main.len() / MAIN_WIDTH).is_power_of_two() {
+        return Err(bad(format!("{} values are not a power-of-two number of rows of {MAIN_WIDTH}", main.len())));
+    }
+    let e = public_elements;
+    let header = |i: usize| e.get(i).copied().ok_or_else(|| bad(format!("only {} public elements", e.len())));
+    let (k, n_roots) = (header(5)? as usize, header(6)? as usize);
+    if e.len() != 15 + 4 * n_roots + PARTS * k || header(0)? != CIRCUIT_VERSION {
+        return Err(bad(format!("{} public elements do not fit version 2 with {k} assets and {n_roots} roots", e.len())));
+    }
+    let forest = Forest::new(e[1], e[2], e[3]).map_err(|x| bad(x.to_string()))?;
+    let felts = |s: &[u64]| -> [Felt; 4] { core::array::from_fn(|i| Felt::new(s[i])) };
+    let roots_at = 15;
+    let totals_at = roots_at + 4 * n_roots;
+    let pi = PublicInputs {
+        forest,
+        range_bits: e[4] as u32,
+        assets_digest: felts(&e[7..11]),
+        round_digest: felts(&e[11..15]),
+        roots: (0..n_roots).map(|i| felts(&e[roots_at + 4 * i..])).collect(),
+        totals: (0..k).map(|a| core::array::from_fn(|p| Felt::new(e[totals_at + PARTS * a + p]))).collect(),
+    };
+    let rows = main.len() / MAIN_WIDTH;
+    let columns: Vec<Vec<Felt>> =
+        (0..MAIN_WIDTH).map(|c| (0..rows).map(|r| Felt::new(main[r * MAIN_WIDTH + c])).collect()).collect();
+    guard("proving a given trace", || {
+        let prover = LiabilitiesProver::new(security.options(), pi.clone(), [7; 32]);
+        let proof = match prover.prove(LiabilitiesTrace::new(columns)) {
+            Ok(p) => p,
+            Err(x) => return Ok(Err(format!("the prover refused: {x}"))),
+        };
+        Ok(stark_por_liabilities::verify(proof, pi, 0).map(|f| f.conjectured).map_err(|x| x.to_string()))
+    })?
+}
