@@ -21,6 +21,8 @@ pub mod layout;
 pub mod prover;
 
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
 mod tests;
 
 pub use air::{LiabilitiesAir, PublicInputs};
