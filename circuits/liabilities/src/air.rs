@@ -27,6 +27,23 @@ pub const LEVEL_BUS: u64 = 4;
 /// as another.
 pub const CIRCUIT_VERSION: u64 = 2;
 
+/// What one instance of the circuit proves: version 2's public inputs, with or without the
+/// margin section (version 3). Without it every column, constraint, term and public input is
+/// exactly version 2's.
+pub trait Statement: ToElements<Felt> + Clone + Send + Sync + 'static {
+    fn base(&self) -> &PublicInputs;
+    fn margin(&self) -> Option<&crate::margin::MarginInputs>;
+}
+
+impl Statement for PublicInputs {
+    fn base(&self) -> &PublicInputs {
+        self
+    }
+    fn margin(&self) -> Option<&crate::margin::MarginInputs> {
+        None
+    }
+}
+
 /// Smallest and largest supported range bound on every amount, in bits.
 pub const MIN_RANGE_BITS: u32 = 32;
 pub const MAX_RANGE_BITS: u32 = MAX_AMOUNT_BITS;
@@ -163,36 +180,69 @@ fn slot_gate<F: FieldElement>(row: &[F], j: usize) -> F {
     if j < 2 { row[CONT] } else { row[FIRST] + row[CONT] }
 }
 
-/// The `NUM_TERMS` (numerator, denominator) pairs that one row adds to the running sum.
-/// Shared by the trace builder and the AIR so both read the row the same way.
-pub fn row_terms<F, E>(row: &[F], range: &RangeCheck, ch: &Challenges<E>) -> [(E, E); NUM_TERMS]
+/// A row's (numerator, denominator) pairs: `NUM_TERMS` of them in version 2,
+/// `NUM_TERMS_MARGIN` with the margin section (version 2's first, in the same order).
+pub struct RowTerms<E> {
+    terms: [(E, E); NUM_TERMS_MARGIN],
+    len: usize,
+}
+
+impl<E: FieldElement> RowTerms<E> {
+    pub fn push(&mut self, num: E, den: E) {
+        self.terms[self.len] = (num, den);
+        self.len += 1;
+    }
+}
+
+impl<E> core::ops::Deref for RowTerms<E> {
+    type Target = [(E, E)];
+    fn deref(&self) -> &[(E, E)] {
+        &self.terms[..self.len]
+    }
+}
+
+/// `Σ δ^i·gate·partᵢ`: an amount's parts packed with powers of δ.
+pub fn packed_parts<F, E>(row: &[F], j: usize, gate: F, delta: E) -> E
+where
+    F: FieldElement<BaseField = Felt>,
+    E: FieldElement<BaseField = Felt> + ExtensionOf<F>,
+{
+    amount_parts(row, j).iter().rev().fold(E::ZERO, |acc, &p| acc * delta + E::from(gate * p))
+}
+
+/// The (numerator, denominator) pairs that one row adds to the running sum. Shared by the
+/// trace builder and the AIR so both read the row the same way. With `margin`, three of
+/// version 2's terms read two more columns (README §4): the bound and `x₀`-top lookups are off
+/// on close rows, and an entry is keyed by `(tag, UIDK)`, consumed there by entry rows.
+pub fn row_terms<F, E>(row: &[F], range: &RangeCheck, ch: &Challenges<E>, margin: bool) -> RowTerms<E>
 where
     F: FieldElement<BaseField = Felt>,
     E: FieldElement<BaseField = Felt> + ExtensionOf<F>,
 {
     let one = E::ONE;
-    let mut terms = [(E::ZERO, E::ONE); NUM_TERMS];
-    let mut t = 0;
-    let mut push = |num: E, den: E| {
-        terms[t] = (num, den);
-        t += 1;
-    };
+    let mut terms = RowTerms { terms: [(E::ZERO, E::ONE); NUM_TERMS_MARGIN], len: 0 };
+    let bounded = if margin { one - E::from(row[MCLOSE]) } else { one };
     for j in 0..SLOTS {
         let gate = slot_gate(row, j);
         // every limb, x₀'s top limb, the range bound: on every real row (zero off entries)
         for i in 0..LIMBS_PER_SLOT {
-            push(one, ch.pole(RANGE_BUS, &[row[limb(j, i)]]));
+            terms.push(one, ch.pole(RANGE_BUS, &[row[limb(j, i)]]));
         }
-        push(one, ch.pole(RANGE_BUS, &[low_top_value(row, j)]));
-        push(one, ch.pole(RANGE_BUS, &[range.bound_value(row, j)]));
+        terms.push(bounded, ch.pole(RANGE_BUS, &[low_top_value(row, j)]));
+        terms.push(bounded, ch.pole(RANGE_BUS, &[range.bound_value(row, j)]));
         // the tag, only where the slot holds an entry (elsewhere x₁ is a digest element)
-        push(E::from(gate), ch.pole(RANGE_BUS, &[tag_value(row, j)]));
+        terms.push(E::from(gate), ch.pole(RANGE_BUS, &[tag_value(row, j)]));
     }
-    // asset sums: the amount's parts packed with powers of δ, keyed by tag
+    // asset sums: the amount's parts packed with powers of δ, keyed by tag (and, with margin,
+    // by UIDK: a borrower's entries go to their entry rows, which consume them)
     for j in 0..SLOTS {
         let gate = slot_gate(row, j);
-        let num = amount_parts(row, j).iter().rev().fold(E::ZERO, |acc, &p| acc * ch.delta + E::from(gate * p));
-        push(num, ch.pole(ASSET_BUS, &[tag_value(row, j)]));
+        if margin {
+            let num = packed_parts(row, j, gate - row[MENTRY], ch.delta);
+            terms.push(num, ch.pole(ASSET_BUS, &[tag_value(row, j), row[UIDK]]));
+        } else {
+            terms.push(packed_parts(row, j, gate, ch.delta), ch.pole(ASSET_BUS, &[tag_value(row, j)]));
+        }
     }
     // tree bus: publish this row's digest; a node consumes its two children
     let (d, e) = (row[NODE], row[END]);
@@ -200,21 +250,26 @@ where
     let two = F::from(2u32);
     let s7 = |c: usize| row[state(NUM_ROUNDS, c)];
     let s0 = |c: usize| row[state(0, c)];
-    push(E::from(e + d), ch.pole(TREE_BUS, &[idx, s7(4), s7(5), s7(6), s7(7)]));
-    push(-E::from(d), ch.pole(TREE_BUS, &[two * idx, s0(4), s0(5), s0(6), s0(7)]));
-    push(-E::from(d), ch.pole(TREE_BUS, &[two * idx + F::ONE, s0(8), s0(9), s0(10), s0(11)]));
+    terms.push(E::from(e + d), ch.pole(TREE_BUS, &[idx, s7(4), s7(5), s7(6), s7(7)]));
+    terms.push(-E::from(d), ch.pole(TREE_BUS, &[two * idx, s0(4), s0(5), s0(6), s0(7)]));
+    terms.push(-E::from(d), ch.pole(TREE_BUS, &[two * idx + F::ONE, s0(8), s0(9), s0(10), s0(11)]));
     // level bus: a row that starts a level announces (previous IDX, IDX)
-    push(E::from(row[LSTART]), ch.pole(LEVEL_BUS, &[row[PREV], idx]));
+    terms.push(E::from(row[LSTART]), ch.pole(LEVEL_BUS, &[row[PREV], idx]));
     // the range table, with its multiplicity
-    push(-E::from(row[MULT]), ch.pole(RANGE_BUS, &[row[TABLE]]));
-    debug_assert_eq!(t, NUM_TERMS);
+    terms.push(-E::from(row[MULT]), ch.pole(RANGE_BUS, &[row[TABLE]]));
+    debug_assert_eq!(terms.len, NUM_TERMS);
+    if margin {
+        crate::margin::row_terms(row, ch, &mut terms);
+        debug_assert_eq!(terms.len, NUM_TERMS_MARGIN);
+    }
     terms
 }
 
-/// The liabilities AIR for one instance (public inputs and trace shape).
-pub struct LiabilitiesAir {
+/// The liabilities AIR for one instance (public inputs and trace shape): version 2 for
+/// [`PublicInputs`], version 3 (with the margin section) for [`crate::margin::MarginInputs`].
+pub struct LiabilitiesAir<P: Statement = PublicInputs> {
     context: AirContext<Felt>,
-    pub_inputs: PublicInputs,
+    pub_inputs: P,
     /// Index of the last real row, `n − r − 1`.
     last_real: usize,
     range: RangeCheck,
@@ -225,8 +280,8 @@ pub const FIRST_ROUND_CONSTRAINT: usize = 37;
 pub const NUM_MAIN_CONSTRAINTS: usize = FIRST_ROUND_CONSTRAINT + NUM_ROUNDS * STATE_WIDTH;
 pub const NUM_AUX_CONSTRAINTS: usize = NUM_HELPERS + 1;
 
-impl LiabilitiesAir {
-    pub fn pub_inputs(&self) -> &PublicInputs {
+impl<P: Statement> LiabilitiesAir<P> {
+    pub fn pub_inputs(&self) -> &P {
         &self.pub_inputs
     }
 
@@ -238,7 +293,7 @@ impl LiabilitiesAir {
     /// level starts contribute, since every lookup, entry and tree message is matched inside
     /// the trace. `O(K + log N')`.
     pub fn expected_sum<E: FieldElement<BaseField = Felt>>(&self, ch: &Challenges<E>) -> E {
-        let pi = &self.pub_inputs;
+        let pi = self.pub_inputs.base();
         let mut sum = E::ZERO;
         for (&index, root) in pi.forest.roots().iter().zip(&pi.roots) {
             let message = [Felt::new(index), root[0], root[1], root[2], root[3]];
@@ -252,15 +307,19 @@ impl LiabilitiesAir {
             let equity_tag = Felt::new(2 * (k as u64 + 1));
             sum += num / ch.pole::<Felt>(ASSET_BUS, &[equity_tag]);
         }
+        if let Some(margin) = self.pub_inputs.margin() {
+            sum += margin.expected_sum(ch);
+        }
         sum
     }
 }
 
-impl Air for LiabilitiesAir {
+impl<P: Statement> Air for LiabilitiesAir<P> {
     type BaseField = Felt;
-    type PublicInputs = PublicInputs;
+    type PublicInputs = P;
 
-    fn new(trace_info: TraceInfo, pub_inputs: PublicInputs, options: ProofOptions) -> Self {
+    fn new(trace_info: TraceInfo, pub_inputs: P, options: ProofOptions) -> Self {
+        let margin = pub_inputs.margin().is_some();
         let degrees = |spec: &[(usize, usize)]| -> Vec<TransitionConstraintDegree> {
             spec.iter()
                 .flat_map(|&(count, degree)| (0..count).map(move |_| TransitionConstraintDegree::new(degree)))
@@ -278,17 +337,22 @@ impl Air for LiabilitiesAir {
             (NUM_ROUNDS * STATE_WIDTH, 9), // [T37–T120] the permutation
         ]);
         debug_assert_eq!(main_degrees.len(), NUM_MAIN_CONSTRAINTS);
-        let last_group = NUM_TERMS - (NUM_HELPERS - 1) * TERMS_PER_HELPER;
-        let aux_degrees =
-            degrees(&[(NUM_HELPERS - 1, TERMS_PER_HELPER + 2), (1, last_group + 2), (1, 2)]);
+        let (mut main_degrees, num_terms) = (main_degrees, if margin { NUM_TERMS_MARGIN } else { NUM_TERMS });
+        if margin {
+            main_degrees.extend(degrees(&crate::margin::CONSTRAINT_DEGREES));
+        }
+        let helpers = num_terms.div_ceil(TERMS_PER_HELPER);
+        let last_group = num_terms - (helpers - 1) * TERMS_PER_HELPER;
+        let aux_degrees = degrees(&[(helpers - 1, TERMS_PER_HELPER + 2), (1, last_group + 2), (1, 2)]);
 
         let trace_len = trace_info.length();
         let r = blinding_rows(&options, trace_len);
         // The verifier checks the shape before building the AIR; saturate so a bad shape can
         // never panic here.
         let last_real = trace_len.saturating_sub(r + 1).max(1);
-        let context = AirContext::new_multi_segment(trace_info, main_degrees, aux_degrees, 7, 2, options);
-        let range = RangeCheck::new(pub_inputs.range_bits);
+        let assertions = if margin { 8 } else { 7 };
+        let context = AirContext::new_multi_segment(trace_info, main_degrees, aux_degrees, assertions, 2, options);
+        let range = RangeCheck::new(pub_inputs.base().range_bits);
         Self { context, pub_inputs, last_real, range }
     }
 
@@ -372,12 +436,15 @@ impl Air for LiabilitiesAir {
             }
         }
         debug_assert_eq!(i, NUM_MAIN_CONSTRAINTS);
+        if self.pub_inputs.margin().is_some() {
+            crate::margin::evaluate(cur, nxt, &mut result[NUM_MAIN_CONSTRAINTS..]);
+        }
     }
 
     fn get_assertions(&self) -> Vec<Assertion<Felt>> {
         let last = self.last_real;
-        let forest = &self.pub_inputs.forest;
-        vec![
+        let forest = &self.pub_inputs.base().forest;
+        let mut assertions = vec![
             // [B0–B2] the real/blinding boundary sits where the options say
             Assertion::single(SEL, 0, Felt::ONE),
             Assertion::single(SEL, last, Felt::ONE),
@@ -388,7 +455,12 @@ impl Air for LiabilitiesAir {
             // [B5–B6] the table covers every 13-bit value
             Assertion::single(TABLE, 0, Felt::ZERO),
             Assertion::single(TABLE, last, Felt::new(TABLE_SIZE as u64 - 1)),
-        ]
+        ];
+        if self.pub_inputs.margin().is_some() {
+            // [M-B0] no borrower's entry rows are left open at the end of the real rows
+            assertions.push(Assertion::single(MENTRY, last, Felt::ZERO));
+        }
+        assertions
     }
 
     fn evaluate_aux_transition<F, E>(
@@ -407,7 +479,7 @@ impl Air for LiabilitiesAir {
         let aux = aux_frame.current();
         let aux_next = aux_frame.next();
         let ch = Challenges::from_rand(aux_rand_elements.rand_elements());
-        let terms = row_terms(cur, &self.range, &ch);
+        let terms = row_terms(cur, &self.range, &ch, self.pub_inputs.margin().is_some());
         // [A0–A8] helper h = Σ nᵢ/dᵢ over its group, cleared of denominators:
         //         h·∏dᵢ = Σ nᵢ·∏_{j≠i} dⱼ; [A9] the running sum adds every helper of each real row
         stark_por_solvency::logup::aux_residuals(&terms, TERMS_PER_HELPER, s, aux, aux_next, result);
@@ -418,11 +490,12 @@ impl Air for LiabilitiesAir {
         aux_rand_elements: &AuxRandElements<E>,
     ) -> Vec<Assertion<E>> {
         let ch = Challenges::from_rand(aux_rand_elements.rand_elements());
+        let sum = if self.pub_inputs.margin().is_some() { SUM_MARGIN } else { SUM };
         vec![
             // [B7] the sum starts at zero
-            Assertion::single(SUM, 0, E::ZERO),
+            Assertion::single(sum, 0, E::ZERO),
             // [B8] after the last real row it equals what the public inputs dictate
-            Assertion::single(SUM, self.last_real + 1, self.expected_sum(&ch)),
+            Assertion::single(sum, self.last_real + 1, self.expected_sum(&ch)),
         ]
     }
 }

@@ -34,6 +34,10 @@ impl Entry {
         Entry { tag: 2 * asset + EQUITY, amount }
     }
 
+    pub fn debt(asset: u32, amount: u128) -> Self {
+        Entry { tag: 2 * asset + DEBT, amount }
+    }
+
     pub fn asset(&self) -> u32 {
         self.tag / 2
     }

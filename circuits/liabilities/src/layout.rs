@@ -97,3 +97,77 @@ pub const NUM_AUX_RANDS: usize = 3;
 
 const _: () = assert!(MAIN_WIDTH == 142);
 const _: () = assert!(NUM_TERMS == 57);
+
+// Margin section (statement version 3) ------------------------------------------------------------
+//
+// Version 3 is version 2's trace with four more main columns and, on rows that are fillers to
+// version 2 (neither a leaf block nor a node), three new kinds of row that reuse the hash-state
+// and limb columns, which version 2 leaves free there: price-table rows, entry rows (up to four
+// entries of one borrower each) and a close row per borrower. See README §4.
+
+/// On a leaf row: 0, or the leaf's own `IDX` if the user borrows (their entries then go to the
+/// margin section). On an entry row: the borrower's `IDX`.
+pub const UIDK: usize = MAIN_WIDTH;
+/// The row is a margin entry row.
+pub const MENTRY: usize = MAIN_WIDTH + 1;
+/// The row closes a borrower's entry rows (the collateral condition is checked here).
+pub const MCLOSE: usize = MAIN_WIDTH + 2;
+/// The row is a price-table row.
+pub const MPRICE: usize = MAIN_WIDTH + 3;
+/// Main trace width of version 3.
+pub const MAIN_WIDTH_MARGIN: usize = MAIN_WIDTH + 4;
+
+/// 13-bit digits of a price coefficient: coefficients are below `2^91`.
+pub const COEF_DIGITS: usize = 7;
+pub const COEF_BITS: u32 = COEF_DIGITS as u32 * LIMB_BITS;
+/// Digits of an amount at 13-bit spacing (the high part's limbs sit 10 bits into theirs).
+pub const AMOUNT_DIGITS: usize = 8;
+/// Positions of the running value `Σ ±amount·coefficient`, 13 bits apart.
+pub const POSITIONS: usize = AMOUNT_DIGITS + COEF_DIGITS - 1;
+/// The close row normalises the value two positions (26 bits) at a time.
+pub const PAIRS: usize = POSITIONS.div_ceil(2);
+/// Limb cells of a close row per pair: the 26-bit remainder (2) and the carry (3).
+pub const CELLS_PER_PAIR: usize = 5;
+/// The close row's cell holding `64·CNT` (so a borrower has at most 127 entry rows).
+pub const COUNT_CELL: usize = PAIRS * CELLS_PER_PAIR;
+/// Most entry rows of one borrower (508 entries).
+pub const MAX_ENTRY_ROWS: u64 = (1 << (LIMB_BITS - COUNT_SHIFT)) - 1;
+/// `CNT·2^6` is looked up, so `CNT < 2^7`.
+pub const COUNT_SHIFT: u32 = 6;
+
+/// Margin-row columns inside the hash-state block (free on non-permutation rows); the first
+/// state (the permutation input) keeps the slots' second elements, from which tags are read.
+const MARGIN_AREA: usize = STATE + STATE_WIDTH;
+/// Slot `j`'s kind (0 equity, 1 debt), from the price table.
+pub const fn kind(j: usize) -> usize {
+    MARGIN_AREA + j
+}
+/// Digit `i` of slot `j`'s coefficient, from the price table.
+pub const fn coef(j: usize, i: usize) -> usize {
+    MARGIN_AREA + SLOTS + j * COEF_DIGITS + i
+}
+/// Position `p` of the borrower's running value, including this row.
+pub const fn acc(p: usize) -> usize {
+    MARGIN_AREA + SLOTS + SLOTS * COEF_DIGITS + p
+}
+/// Entry rows of the borrower so far, this one included.
+pub const CNT: usize = acc(POSITIONS);
+/// `1 / UIDK` on an entry row (a borrower is never user 0).
+pub const INV: usize = CNT + 1;
+/// On a price-table row: how many entry slots use it.
+pub const MULTP: usize = CNT + 2;
+/// Close-row cell `c` (the limb columns, 13-bit each by their lookups).
+pub const fn cell(c: usize) -> usize {
+    limb(c / LIMBS_PER_SLOT, c % LIMBS_PER_SLOT)
+}
+
+/// Version 3's terms: version 2's, then per slot an emission and a price lookup, then the pin
+/// of a price-table row.
+pub const NUM_TERMS_MARGIN: usize = NUM_TERMS + 2 * SLOTS + 1;
+pub const NUM_HELPERS_MARGIN: usize = NUM_TERMS_MARGIN.div_ceil(TERMS_PER_HELPER);
+pub const SUM_MARGIN: usize = NUM_HELPERS_MARGIN;
+pub const AUX_WIDTH_MARGIN: usize = NUM_HELPERS_MARGIN + 1;
+
+const _: () = assert!(MULTP < STATE + (NUM_ROUNDS + 1) * STATE_WIDTH);
+const _: () = assert!(COUNT_CELL < SLOTS * LIMBS_PER_SLOT);
+const _: () = assert!(POSITIONS % 2 == 0);

@@ -18,24 +18,28 @@ pub mod air;
 pub mod forest;
 pub mod hash;
 pub mod layout;
+pub mod margin;
 pub mod prover;
 
 #[cfg(test)]
 mod golden;
 #[cfg(test)]
+mod margin_tests;
+#[cfg(test)]
 mod tests;
 
-pub use air::{LiabilitiesAir, PublicInputs};
+pub use air::{LiabilitiesAir, PublicInputs, Statement};
 pub use forest::Forest;
 pub use hash::Entry;
-pub use prover::{build_trace, Leaf, LiabilitiesProver, StatementParams};
+pub use margin::{MarginInputs, Prices};
+pub use prover::{build_margin_trace, build_trace, Leaf, LiabilitiesProver, StatementParams};
 pub use stark_por_solvency::{Estimate, Security};
 
 use stark_por_solvency::options::blinding_rows;
 use stark_por_solvency::prover::{HashFn, RandomCoin, VectorCommit};
 use winterfell::{AcceptableOptions, Proof, Prover, TraceInfo};
 
-use crate::layout::{AUX_WIDTH, MAIN_WIDTH, NUM_AUX_RANDS, TABLE_SIZE};
+use crate::layout::{AUX_WIDTH, AUX_WIDTH_MARGIN, MAIN_WIDTH, MAIN_WIDTH_MARGIN, NUM_AUX_RANDS, TABLE_SIZE};
 use crate::prover::{ForestDigests, MAX_LOG_LDE};
 
 /// Everything that can go wrong in the circuit layer.
@@ -67,6 +71,12 @@ pub enum CircuitError {
     Rejected(String),
     #[error("prover failed: {0}")]
     Prover(String),
+    #[error("leaf {leaf}: debt in assets {debt_assets:?} worth {debt} is not covered by collateral in assets {collateral_assets:?} worth {collateral} after haircuts (values in the coefficients' unit)")]
+    UncoveredDebt { leaf: u64, debt_assets: Vec<u32>, collateral_assets: Vec<u32>, debt: String, collateral: String },
+    #[error("leaf {leaf}: a borrower holds {entries} entries; the margin section takes at most {max}")]
+    MarginEntries { leaf: u64, entries: usize, max: usize },
+    #[error("asset {asset}: coefficients {collateral} (collateral) and {debt} (debt): {why}")]
+    Coefficient { asset: u32, collateral: u128, debt: u128, why: String },
 }
 
 /// Proves the forest over `leaves`. Returns the proof, its public inputs and the forest's
@@ -85,6 +95,23 @@ pub fn prove(
     Ok((proof, pub_inputs, digests))
 }
 
+/// Proves the forest over `leaves` under statement version 3: the leaves may hold debt, and
+/// every borrower's collateral at `prices` must cover their debt.
+pub fn prove_margin(
+    leaves: &[Leaf],
+    forest: Forest,
+    params: &StatementParams,
+    prices: &Prices,
+    security: Security,
+    blinding_seed: [u8; 32],
+) -> Result<(Proof, MarginInputs, ForestDigests), CircuitError> {
+    let options = security.options();
+    let (trace, pub_inputs, digests) = build_margin_trace(leaves, forest, params, prices, &options, blinding_seed)?;
+    let prover = LiabilitiesProver::new(options, pub_inputs.clone(), blinding_seed);
+    let proof = prover.prove(trace).map_err(|e| CircuitError::Prover(e.to_string()))?;
+    Ok((proof, pub_inputs, digests))
+}
+
 /// Both security figures of a proof of `pub_inputs`, from every term of its soundness error
 /// (version 1's accounting, `stark_por_solvency::security`, with this statement's bus shape).
 pub fn estimate(proof: &Proof, pub_inputs: &PublicInputs) -> Estimate {
@@ -95,6 +122,40 @@ pub fn estimate(proof: &Proof, pub_inputs: &PublicInputs) -> Estimate {
         air::NUM_MAIN_CONSTRAINTS + air::NUM_AUX_CONSTRAINTS,
         &air::bus_shape(pub_inputs),
     )
+}
+
+/// [`estimate`] for a version-3 proof.
+pub fn estimate_margin(proof: &Proof, pub_inputs: &MarginInputs) -> Estimate {
+    let info = TraceInfo::new_multi_segment(
+        MAIN_WIDTH_MARGIN,
+        AUX_WIDTH_MARGIN,
+        NUM_AUX_RANDS,
+        proof.trace_info().length(),
+        vec![],
+    );
+    stark_por_solvency::security::estimate::<HashFn>(
+        proof.options(),
+        &info,
+        air::NUM_MAIN_CONSTRAINTS + margin::NUM_CONSTRAINTS + layout::NUM_HELPERS_MARGIN + 1,
+        &margin::bus_shape(pub_inputs),
+    )
+}
+
+/// Verifies a version-3 proof (see [`verify`]); the coefficients must be in their documented
+/// range.
+pub fn verify_margin(proof: Proof, pub_inputs: MarginInputs, min_security_bits: u32) -> Result<Estimate, CircuitError> {
+    check_shape_of(&proof, &pub_inputs.base, Some(&pub_inputs))?;
+    let figures = estimate_margin(&proof, &pub_inputs);
+    if figures.conjectured < min_security_bits {
+        return Err(CircuitError::InsufficientSecurity { required: min_security_bits, actual: figures.conjectured });
+    }
+    winterfell::verify::<LiabilitiesAir<MarginInputs>, HashFn, RandomCoin, VectorCommit>(
+        proof,
+        pub_inputs,
+        &AcceptableOptions::MinConjecturedSecurity(min_security_bits),
+    )
+    .map_err(|e| CircuitError::Rejected(e.to_string()))?;
+    Ok(figures)
 }
 
 /// Conjectured security of a proof of `pub_inputs`, in bits (see [`estimate`]).
@@ -124,6 +185,10 @@ pub fn verify(proof: Proof, pub_inputs: PublicInputs, min_security_bits: u32) ->
 /// Rejects any proof whose options or trace shape differ from what the statement allows, before
 /// winterfell builds an AIR from them.
 pub fn check_shape(proof: &Proof, pi: &PublicInputs) -> Result<(), CircuitError> {
+    check_shape_of(proof, pi, None)
+}
+
+fn check_shape_of(proof: &Proof, pi: &PublicInputs, margin: Option<&MarginInputs>) -> Result<(), CircuitError> {
     use air::{MAX_RANGE_BITS, MIN_RANGE_BITS};
     let options = proof.options();
     if Security::of(options).is_none() {
@@ -141,13 +206,22 @@ pub fn check_shape(proof: &Proof, pi: &PublicInputs) -> Result<(), CircuitError>
     if pi.roots.len() != f.roots().len() {
         return shape_err(format!("{} forest roots for a range that has {}", pi.roots.len(), f.roots().len()));
     }
-    let info = proof.trace_info();
-    if info.main_trace_width() != MAIN_WIDTH {
-        return shape_err(format!("main width {} (expected {MAIN_WIDTH})", info.main_trace_width()));
+    let mut section = 0;
+    if let Some(m) = margin {
+        m.prices.check(pi.totals.len())?;
+        if m.debt_totals.len() != pi.totals.len() {
+            return shape_err(format!("{} debt totals for {} assets", m.debt_totals.len(), pi.totals.len()));
+        }
+        section = 2 * pi.totals.len() as u64;
     }
-    if info.aux_segment_width() != AUX_WIDTH || info.get_num_aux_segment_rand_elements() != NUM_AUX_RANDS {
+    let (main_width, aux_width) = if margin.is_some() { (MAIN_WIDTH_MARGIN, AUX_WIDTH_MARGIN) } else { (MAIN_WIDTH, AUX_WIDTH) };
+    let info = proof.trace_info();
+    if info.main_trace_width() != main_width {
+        return shape_err(format!("main width {} (expected {main_width})", info.main_trace_width()));
+    }
+    if info.aux_segment_width() != aux_width || info.get_num_aux_segment_rand_elements() != NUM_AUX_RANDS {
         return shape_err(format!(
-            "auxiliary segment of width {} with {} challenges (expected {AUX_WIDTH} and {NUM_AUX_RANDS})",
+            "auxiliary segment of width {} with {} challenges (expected {aux_width} and {NUM_AUX_RANDS})",
             info.aux_segment_width(),
             info.get_num_aux_segment_rand_elements()
         ));
@@ -155,10 +229,11 @@ pub fn check_shape(proof: &Proof, pi: &PublicInputs) -> Result<(), CircuitError>
     if !info.meta().is_empty() {
         return shape_err("unexpected trace metadata".into());
     }
-    // every leaf takes a row, every node one, plus a filler and the whole table
+    // every leaf takes a row, every node one, plus a filler, the price table and the whole
+    // range table
     let n = info.length();
     let max_len = (1usize << MAX_LOG_LDE) / options.blowup_factor();
-    let min_real = (TABLE_SIZE as u64).max(f.num_leaf_slots() + f.num_nodes() + 1);
+    let min_real = (TABLE_SIZE as u64).max(f.num_leaf_slots() + f.num_nodes() + 1 + section);
     let r = blinding_rows(options, n) as u64;
     if n > max_len || (n as u64) < min_real + r {
         return shape_err(format!(

@@ -15,9 +15,10 @@ use winterfell::{
     ProofOptions, Prover, StarkDomain, Trace, TraceInfo, TracePolyTable,
 };
 
-use crate::air::{low_top_value, row_terms, tag_value, LiabilitiesAir, PublicInputs, RangeCheck};
+use crate::air::{low_top_value, row_terms, tag_value, LiabilitiesAir, PublicInputs, RangeCheck, Statement};
 use crate::forest::Forest;
-use crate::hash::{leaf_blocks, leaf_blocks_input, leaf_digest, Entry, LEAF_TAG, LOW_BITS, MAX_ASSETS, TAG_BITS};
+use crate::hash::{leaf_blocks, leaf_blocks_input, leaf_digest, Entry, DEBT, EQUITY, LEAF_TAG, LOW_BITS, MAX_ASSETS, TAG_BITS};
+use crate::margin::{self, Forge, MarginInputs, Prices};
 use crate::layout::*;
 use crate::CircuitError;
 
@@ -72,8 +73,54 @@ pub fn build_trace(
     options: &ProofOptions,
     blinding_seed: [u8; 32],
 ) -> Result<(LiabilitiesTrace, PublicInputs, ForestDigests), CircuitError> {
-    check_inputs(leaves, &forest, params)?;
-    build_trace_parts(leaves, forest, params, options, blinding_seed)
+    check_inputs(leaves, &forest, params, false)?;
+    build_trace_parts(leaves, forest, params, None, options, blinding_seed)
+}
+
+/// [`build_trace`] for version 3: leaves may hold debt entries (tag `2·asset + 1`); every
+/// borrower's debt must be covered by their collateral at `prices` (else
+/// [`CircuitError::UncoveredDebt`] names the leaf and the assets).
+pub fn build_margin_trace(
+    leaves: &[Leaf],
+    forest: Forest,
+    params: &StatementParams,
+    prices: &Prices,
+    options: &ProofOptions,
+    blinding_seed: [u8; 32],
+) -> Result<(LiabilitiesTrace, MarginInputs, ForestDigests), CircuitError> {
+    check_inputs(leaves, &forest, params, true)?;
+    prices.check(params.num_assets)?;
+    margin::check_borrowers(leaves, forest.start, prices)?;
+    build_margin_parts(leaves, forest, params, prices, &Forge::default(), options, blinding_seed)
+}
+
+fn build_margin_parts(
+    leaves: &[Leaf],
+    forest: Forest,
+    params: &StatementParams,
+    prices: &Prices,
+    forge: &Forge,
+    options: &ProofOptions,
+    blinding_seed: [u8; 32],
+) -> Result<(LiabilitiesTrace, MarginInputs, ForestDigests), CircuitError> {
+    let (trace, base, digests) = build_trace_parts(leaves, forest, params, Some((prices, forge)), options, blinding_seed)?;
+    let inputs = MarginInputs { base, debt_totals: totals(leaves, params.num_assets, DEBT), prices: prices.clone() };
+    Ok((trace, inputs, digests))
+}
+
+/// Builds a version-3 trace without checking the leaves or the collateral condition, with the
+/// dishonest variants `forge` asks for: tests use it for forged traces.
+#[cfg(test)]
+pub(crate) fn build_margin_trace_unchecked(
+    leaves: &[Leaf],
+    forest: Forest,
+    params: &StatementParams,
+    prices: &Prices,
+    forge: &Forge,
+    options: &ProofOptions,
+    blinding_seed: [u8; 32],
+) -> Result<(LiabilitiesTrace, MarginInputs, ForestDigests), CircuitError> {
+    build_margin_parts(leaves, forest, params, prices, forge, options, blinding_seed)
 }
 
 /// Builds the trace without checking the leaves: tests use it for dishonest traces.
@@ -85,7 +132,7 @@ pub(crate) fn build_trace_unchecked(
     options: &ProofOptions,
     blinding_seed: [u8; 32],
 ) -> Result<(LiabilitiesTrace, PublicInputs, ForestDigests), CircuitError> {
-    build_trace_parts(leaves, forest, params, options, blinding_seed)
+    build_trace_parts(leaves, forest, params, None, options, blinding_seed)
 }
 
 /// Digests of a forest's leaves and nodes, by level: `levels[0]` the leaves `N'+start..`,
@@ -121,40 +168,46 @@ fn forest_digests(leaves: &[Leaf], forest: &Forest) -> ForestDigests {
     ForestDigests { first_index, levels }
 }
 
+/// The version-2 trace, or with `margin` the version-3 one: four more columns, the borrowers'
+/// leaf rows keyed by their `IDX`, and the margin section after the first filler row.
 fn build_trace_parts(
     leaves: &[Leaf],
     forest: Forest,
     params: &StatementParams,
+    margin: Option<(&Prices, &Forge)>,
     options: &ProofOptions,
     blinding_seed: [u8; 32],
 ) -> Result<(LiabilitiesTrace, PublicInputs, ForestDigests), CircuitError> {
     if leaves.len() as u64 != forest.num_leaf_slots() {
         return Err(CircuitError::LeafRange { start: forest.start, end: forest.end, num_leaves: forest.num_leaves });
     }
+    let width = if margin.is_some() { MAIN_WIDTH_MARGIN } else { MAIN_WIDTH };
     let used = used_rows(leaves, &forest);
-    let (n, r) = trace_length(used, options)?;
+    let section = margin.map_or(0, |_| margin::section_rows(leaves, params.num_assets));
+    let (n, r) = trace_length(used + section, options)?;
     let digests = forest_digests(leaves, &forest);
 
-    let mut rows = vec![Felt::ZERO; n * MAIN_WIDTH];
+    let mut rows = vec![Felt::ZERO; n * width];
     // leaf rows, in leaf order
     let mut leaf_slices = Vec::with_capacity(leaves.len());
     let mut rest = &mut rows[..];
     for leaf in leaves {
-        let (head, tail) = rest.split_at_mut(leaf_blocks(leaf.entries.len()) * MAIN_WIDTH);
+        let (head, tail) = rest.split_at_mut(leaf_blocks(leaf.entries.len()) * width);
         leaf_slices.push(head);
         rest = tail;
     }
     let first_leaf = forest.num_leaves + forest.start;
     leaf_slices.into_par_iter().zip(leaves.par_iter()).enumerate().for_each(|(j, (out, leaf))| {
-        write_leaf_rows(out, first_leaf + j as u64, leaf)
+        let keyed = margin.is_some_and(|(_, forge)| margin::uidk(leaf, j, forge));
+        write_leaf_rows(out, width, first_leaf + j as u64, leaf, keyed)
     });
     // node rows, level by level, each level from its highest index down
     let mut prev = forest.num_leaves + forest.end - 1;
     for (level, (a, b)) in forest.levels().into_iter().enumerate() {
-        let (level_rows, tail) = rest.split_at_mut(((b - a) as usize) * MAIN_WIDTH);
+        let (level_rows, tail) = rest.split_at_mut(((b - a) as usize) * width);
         let below = &digests.levels[level];
         let below_first = digests.first_index[level];
-        level_rows.par_chunks_mut(MAIN_WIDTH).enumerate().for_each(|(k, row)| {
+        level_rows.par_chunks_mut(width).enumerate().for_each(|(k, row)| {
             let idx = b - 1 - k as u64;
             let left = (2 * idx - below_first) as usize;
             write_node_row(row, idx, &below[left], &below[left + 1]);
@@ -167,20 +220,24 @@ fn build_trace_parts(
     // fillers: real rows of no kind, IDX 0; the first closes the top level
     let real_end = n - r;
     let fillers = real_end - used;
-    for row in rest[..fillers * MAIN_WIDTH].chunks_mut(MAIN_WIDTH) {
+    for row in rest[..fillers * width].chunks_mut(width) {
         row[SEL] = Felt::ONE;
     }
     rest[LSTART] = Felt::ONE;
     rest[PREV] = Felt::new(prev);
+    // the margin section: rows that are fillers to version 2, after the one closing the top level
+    if let Some((prices, forge)) = margin {
+        margin::write_section(&mut rest[width..(1 + section) * width], width, leaves, first_leaf, prices, forge);
+    }
 
     // the range table and its multiplicities
     let range = RangeCheck::new(params.range_bits);
-    let counts = rows[..real_end * MAIN_WIDTH]
-        .par_chunks(MAIN_WIDTH)
+    let counts = rows[..real_end * width]
+        .par_chunks(width)
         .fold(
             || vec![0u64; TABLE_SIZE],
             |mut acc, row| {
-                for v in lookups(row, &range) {
+                for v in lookups(row, &range, margin.is_some()) {
                     // a value outside the table has no row to count on (dishonest traces only)
                     if let Some(count) = acc.get_mut(v.as_int() as usize) {
                         *count += 1;
@@ -193,14 +250,14 @@ fn build_trace_parts(
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
             a
         });
-    for (i, row) in rows[..real_end * MAIN_WIDTH].chunks_mut(MAIN_WIDTH).enumerate() {
+    for (i, row) in rows[..real_end * width].chunks_mut(width).enumerate() {
         row[TABLE] = Felt::new(i.min(TABLE_SIZE - 1) as u64);
         row[MULT] = if i < TABLE_SIZE { Felt::new(counts[i]) } else { Felt::ZERO };
     }
 
     // blinding rows: every column uniform except SEL, which is 0
     let mut rng = ChaCha20Rng::from_seed(derive_seed(&blinding_seed, b"main"));
-    for row in rows[real_end * MAIN_WIDTH..].chunks_mut(MAIN_WIDTH) {
+    for row in rows[real_end * width..].chunks_mut(width) {
         for v in row.iter_mut() {
             *v = random_felt(&mut rng);
         }
@@ -208,7 +265,7 @@ fn build_trace_parts(
     }
 
     let columns: Vec<Vec<Felt>> =
-        (0..MAIN_WIDTH).into_par_iter().map(|c| (0..n).map(|i| rows[i * MAIN_WIDTH + c]).collect()).collect();
+        (0..width).into_par_iter().map(|c| (0..n).map(|i| rows[i * width + c]).collect()).collect();
     drop(rows);
 
     let roots = forest.roots().iter().map(|&i| *digests.get(i).expect("a forest root is in the forest")).collect();
@@ -217,25 +274,26 @@ fn build_trace_parts(
         range_bits: params.range_bits,
         assets_digest: params.assets_digest,
         round_digest: params.round_digest,
-        totals: totals(leaves, params.num_assets),
+        totals: totals(leaves, params.num_assets, EQUITY),
         roots,
     };
     Ok((LiabilitiesTrace::new(columns), pub_inputs, digests))
 }
 
-/// The range lookups of one row whose numerator is 1 or the slot gate (the builder counts
-/// them where they are live).
-fn lookups<'a>(row: &'a [Felt], range: &'a RangeCheck) -> impl Iterator<Item = Felt> + 'a {
+/// The range lookups of one row whose numerator is 1 or a gate (the builder counts them where
+/// they are live).
+fn lookups<'a>(row: &'a [Felt], range: &'a RangeCheck, margin: bool) -> impl Iterator<Item = Felt> + 'a {
+    let bounded = !(margin && row[MCLOSE] == Felt::ONE);
     (0..SLOTS).flat_map(move |j| {
         let live_tag = if j < 2 { row[CONT] } else { row[FIRST] + row[CONT] } == Felt::ONE;
         (0..LIMBS_PER_SLOT)
             .map(move |i| row[limb(j, i)])
-            .chain([low_top_value(row, j), range.bound_value(row, j)])
+            .chain(bounded.then(|| [low_top_value(row, j), range.bound_value(row, j)]).into_iter().flatten())
             .chain(live_tag.then(|| tag_value(row, j)))
     })
 }
 
-fn check_inputs(leaves: &[Leaf], forest: &Forest, params: &StatementParams) -> Result<(), CircuitError> {
+fn check_inputs(leaves: &[Leaf], forest: &Forest, params: &StatementParams, allow_debt: bool) -> Result<(), CircuitError> {
     use crate::air::{MAX_RANGE_BITS, MIN_RANGE_BITS};
     if !(MIN_RANGE_BITS..=MAX_RANGE_BITS).contains(&params.range_bits) {
         return Err(CircuitError::RangeBits(params.range_bits));
@@ -249,8 +307,8 @@ fn check_inputs(leaves: &[Leaf], forest: &Forest, params: &StatementParams) -> R
         let mut last_tag = 0;
         for entry in &leaf.entries {
             let asset = entry.asset();
-            // version 2 lists equity only; debt tags arrive with the margin statement
-            if entry.tag % 2 != crate::hash::EQUITY || asset == 0 || asset as usize > params.num_assets {
+            // version 2 lists equity only; debt tags come with the margin section (version 3)
+            if (entry.tag % 2 != EQUITY && !allow_debt) || asset == 0 || asset as usize > params.num_assets {
                 return Err(CircuitError::UnknownTag { leaf: position, tag: entry.tag });
             }
             if entry.tag <= last_tag {
@@ -270,11 +328,11 @@ fn check_inputs(leaves: &[Leaf], forest: &Forest, params: &StatementParams) -> R
     Ok(())
 }
 
-/// Exact per-asset sums of the amount parts; each stays far below the modulus (at most `2^31`
-/// entries of parts below `2^26`).
-fn totals(leaves: &[Leaf], num_assets: usize) -> Vec<[Felt; PARTS]> {
+/// Exact per-asset sums of the amount parts of one kind of entry; each stays far below the
+/// modulus (at most `2^31` entries of parts below `2^26`).
+fn totals(leaves: &[Leaf], num_assets: usize, kind: u32) -> Vec<[Felt; PARTS]> {
     let mut sums = vec![[0u64; PARTS]; num_assets];
-    for entry in leaves.iter().flat_map(|l| &l.entries) {
+    for entry in leaves.iter().flat_map(|l| &l.entries).filter(|e| e.tag % 2 == kind) {
         let parts = amount_parts_of(entry.amount);
         for (sum, part) in sums[entry.asset() as usize - 1].iter_mut().zip(parts) {
             *sum += part;
@@ -302,11 +360,15 @@ pub fn amount_parts_of(amount: u128) -> [u64; PARTS] {
     })
 }
 
-fn write_leaf_rows(out: &mut [Felt], idx: u64, leaf: &Leaf) {
+/// A leaf's rows; `keyed` (version 3, a borrower) keys its entries by its `IDX`.
+fn write_leaf_rows(out: &mut [Felt], width: usize, idx: u64, leaf: &Leaf, keyed: bool) {
     let blocks = leaf_blocks_input(&leaf.idc, &leaf.entries);
     let last = blocks.len() - 1;
     let mut capacity = [Felt::ZERO; 4];
-    for (b, (row, block)) in out.chunks_mut(MAIN_WIDTH).zip(&blocks).enumerate() {
+    for (b, (row, block)) in out.chunks_mut(width).zip(&blocks).enumerate() {
+        if keyed {
+            row[UIDK] = Felt::new(idx);
+        }
         let mut input = initial_state(LEAF_TAG, block);
         if b > 0 {
             input[..4].copy_from_slice(&capacity);
@@ -352,9 +414,11 @@ pub struct LiabilitiesTrace {
 }
 
 impl LiabilitiesTrace {
+    /// A version-2 trace, or a version-3 one if there are `MAIN_WIDTH_MARGIN` columns.
     pub fn new(columns: Vec<Vec<Felt>>) -> Self {
         let length = columns[0].len();
-        let info = TraceInfo::new_multi_segment(MAIN_WIDTH, AUX_WIDTH, NUM_AUX_RANDS, length, vec![]);
+        let aux_width = if columns.len() == MAIN_WIDTH_MARGIN { AUX_WIDTH_MARGIN } else { AUX_WIDTH };
+        let info = TraceInfo::new_multi_segment(columns.len(), aux_width, NUM_AUX_RANDS, length, vec![]);
         Self { info, main: ColMatrix::new(columns) }
     }
 
@@ -387,22 +451,22 @@ impl Trace for LiabilitiesTrace {
     }
 }
 
-/// The winterfell prover for one version-2 instance.
-pub struct LiabilitiesProver {
+/// The winterfell prover for one instance (version 2, or 3 with [`MarginInputs`]).
+pub struct LiabilitiesProver<P: Statement = PublicInputs> {
     options: ProofOptions,
-    pub_inputs: PublicInputs,
+    pub_inputs: P,
     blinding_seed: [u8; 32],
 }
 
-impl LiabilitiesProver {
-    pub fn new(options: ProofOptions, pub_inputs: PublicInputs, blinding_seed: [u8; 32]) -> Self {
+impl<P: Statement> LiabilitiesProver<P> {
+    pub fn new(options: ProofOptions, pub_inputs: P, blinding_seed: [u8; 32]) -> Self {
         Self { options, pub_inputs, blinding_seed }
     }
 }
 
-impl Prover for LiabilitiesProver {
+impl<P: Statement> Prover for LiabilitiesProver<P> {
     type BaseField = Felt;
-    type Air = LiabilitiesAir;
+    type Air = LiabilitiesAir<P>;
     type Trace = LiabilitiesTrace;
     type HashFn = HashFn;
     type VC = VectorCommit;
@@ -411,9 +475,9 @@ impl Prover for LiabilitiesProver {
     type ConstraintCommitment<E: FieldElement<BaseField = Felt>> =
         DefaultConstraintCommitment<E, HashFn, VectorCommit>;
     type ConstraintEvaluator<'a, E: FieldElement<BaseField = Felt>> =
-        DefaultConstraintEvaluator<'a, LiabilitiesAir, E>;
+        DefaultConstraintEvaluator<'a, LiabilitiesAir<P>, E>;
 
-    fn get_pub_inputs(&self, _trace: &Self::Trace) -> PublicInputs {
+    fn get_pub_inputs(&self, _trace: &Self::Trace) -> P {
         self.pub_inputs.clone()
     }
 
@@ -443,7 +507,7 @@ impl Prover for LiabilitiesProver {
 
     fn new_evaluator<'a, E: FieldElement<BaseField = Felt>>(
         &self,
-        air: &'a LiabilitiesAir,
+        air: &'a LiabilitiesAir<P>,
         aux_rand_elements: Option<AuxRandElements<E>>,
         composition_coefficients: ConstraintCompositionCoefficients<E>,
     ) -> Self::ConstraintEvaluator<'a, E> {
@@ -461,9 +525,9 @@ impl Prover for LiabilitiesProver {
 
 /// The auxiliary columns: per-group helper sums and the running sum over real rows, uniform
 /// values on the blinding rows.
-pub fn build_aux_columns<E: FieldElement<BaseField = Felt>>(
+pub fn build_aux_columns<E: FieldElement<BaseField = Felt>, P: Statement>(
     main_trace: &LiabilitiesTrace,
-    pub_inputs: &PublicInputs,
+    pub_inputs: &P,
     options: &ProofOptions,
     aux_rand_elements: &AuxRandElements<E>,
     blinding_seed: &[u8; 32],
@@ -471,12 +535,13 @@ pub fn build_aux_columns<E: FieldElement<BaseField = Felt>>(
     let n = main_trace.length();
     let real_end = n - blinding_rows(options, n);
     let ch = Challenges::from_rand(aux_rand_elements.rand_elements());
-    let range = RangeCheck::new(pub_inputs.range_bits);
+    let range = RangeCheck::new(pub_inputs.base().range_bits);
+    let margin = pub_inputs.margin().is_some();
     stark_por_solvency::logup::aux_columns(
         main_trace.main_segment(),
         real_end,
         TERMS_PER_HELPER,
-        |row| row_terms::<Felt, E>(row, &range, &ch).to_vec(),
+        |row| row_terms::<Felt, E>(row, &range, &ch, margin).to_vec(),
         blinding_seed,
     )
 }
