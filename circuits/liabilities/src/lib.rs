@@ -13,6 +13,11 @@
 //! range `[0, N')`, whose one root is the round root). `air.rs` holds the constraints,
 //! `prover.rs` the trace builder, `hash.rs` the leaf encoding, `forest.rs` what a range
 //! implies, and `circuits/liabilities/README.md` the constraint list and soundness argument.
+//!
+//! Statement version 3 ([`prove_margin`], [`verify_margin`]) is the same AIR with the margin
+//! section (`margin.rs`, README §4): leaves may also hold debts, the public inputs add exact
+//! debt totals and per-asset price coefficients, and every borrower's collateral after haircuts
+//! is proven to cover their debt. Version 2 ([`prove`], [`verify`]) is unchanged by it.
 
 pub mod air;
 pub mod forest;
