@@ -7,7 +7,7 @@
 //! ```
 //!
 //! The second file holds the vectors of statement version 2 (amounts up to `2^112`, written as
-//! decimal strings so that every JSON reader keeps them exact); see [`main_v2`].
+//! decimal strings so that every JSON reader keeps them exact); see [`vectors_v2`]. `rust/core/tests/vectors.rs` checks that both files are what these functions give.
 //!
 //! Digests are hex of their 32-byte encoding (four little-endian canonical elements); entries
 //! are `[asset index (1-based), amount in smallest units]`. Inputs come from a fixed
@@ -283,9 +283,12 @@ fn checks(seq: &mut Sequence) -> Vec<String> {
 }
 
 fn main() {
-    if std::env::args().nth(1).as_deref() == Some("v2") {
-        return main_v2();
-    }
+    let v2 = std::env::args().nth(1).as_deref() == Some("v2");
+    print!("{}", if v2 { vectors_v2() } else { vectors_v1() });
+}
+
+/// The vectors of `tests/vectors/inclusion.json` (statement version 1), as the file holds them.
+pub fn vectors_v1() -> String {
     let mut seq = Sequence(0x5354_5052_2F76_3031); // "STPR/v01"
 
     // the bare permutation, for debugging a port
@@ -367,16 +370,17 @@ fn main() {
         ));
     }
 
-    println!("{{");
-    println!("  \"about\": \"stark-por inclusion hashing vectors, printed by `cargo run -p stark-por-core --example vectors`\",");
-    println!("  \"permutations\": {},", list(permutations, "  "));
-    println!("  \"id_commitments\": {},", list(commitments, "  "));
-    println!("  \"leaves\": {},", list(leaves, "  "));
-    println!("  \"nodes\": {},", list(nodes, "  "));
-    println!("  \"paths\": {},", list(paths, "  "));
-    println!("  \"fingerprints\": {},", list(fingerprints(&mut seq), "  "));
-    println!("  \"checks\": {}", list(checks(&mut seq), "  "));
-    println!("}}");
+    let mut out = String::from("{\n");
+    out += "  \"about\": \"stark-por inclusion hashing vectors, printed by `cargo run -p stark-por-core --example vectors`\",\n";
+    out += &format!("  \"permutations\": {},\n", list(permutations, "  "));
+    out += &format!("  \"id_commitments\": {},\n", list(commitments, "  "));
+    out += &format!("  \"leaves\": {},\n", list(leaves, "  "));
+    out += &format!("  \"nodes\": {},\n", list(nodes, "  "));
+    out += &format!("  \"paths\": {},\n", list(paths, "  "));
+    out += &format!("  \"fingerprints\": {},\n", list(fingerprints(&mut seq), "  "));
+    out += &format!("  \"checks\": {}\n", list(checks(&mut seq), "  "));
+    out += "}\n";
+    out
 }
 
 // ------------------------------------------------------------------------------------------
@@ -418,7 +422,7 @@ fn minimal_le(total: u128) -> Vec<u8> {
 /// Version-2 vectors: each entry's two elements, leaves, summaries with their fingerprints
 /// (statement version 2), and whole checks of a round of whales and dust. Leaves, nodes and
 /// paths other than the leaf hash are version 1's (tests/vectors/inclusion.json).
-fn main_v2() {
+pub fn vectors_v2() -> String {
     let mut seq = Sequence(0x5354_5052_2F76_3032); // "STPR/v02"
 
     // x0 = v mod 2^62, x1 = 2·asset + 2^13·(v >> 62)
@@ -463,13 +467,14 @@ fn main_v2() {
         ));
     }
 
-    println!("{{");
-    println!("  \"about\": \"stark-por inclusion vectors of statement version 2, printed by `cargo run -p stark-por-core --example vectors -- v2`\",");
-    println!("  \"entry_elements\": {},", list(elements, "  "));
-    println!("  \"leaves\": {},", list(leaves, "  "));
-    println!("  \"fingerprints\": {},", list(fingerprints_v2(&mut seq), "  "));
-    println!("  \"checks\": {}", list(checks_v2(&mut seq), "  "));
-    println!("}}");
+    let mut out = String::from("{\n");
+    out += "  \"about\": \"stark-por inclusion vectors of statement version 2, printed by `cargo run -p stark-por-core --example vectors -- v2`\",\n";
+    out += &format!("  \"entry_elements\": {},\n", list(elements, "  "));
+    out += &format!("  \"leaves\": {},\n", list(leaves, "  "));
+    out += &format!("  \"fingerprints\": {},\n", list(fingerprints_v2(&mut seq), "  "));
+    out += &format!("  \"checks\": {}\n", list(checks_v2(&mut seq), "  "));
+    out += "}\n";
+    out
 }
 
 /// Version-2 summaries: the bound of 112 bits, totals beyond 2^128, and one set of fields read
