@@ -27,7 +27,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-RUST_TARGETS=(proof_single proof_round round_v2 batch_job batch_result inclusion spill_layout spill_bucket)
+RUST_TARGETS=(proof_single proof_round round_v2 batch_job batch_result forest_job forest_result inclusion spill_layout
+              spill_bucket spill_bucket_v2)
 PY_TARGETS=$(${PYTHON:-python3} py_targets.py --list)
 PY=${PYTHON:-python3}
 LIMITS=(-rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -print_final_stats=1)

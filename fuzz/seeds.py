@@ -1,6 +1,6 @@
 """Writes the fuzzers' seed corpora from real files made by this checkout (nothing large is
-committed): round files of both kinds, batch jobs and results, the spill work folder's layout and
-bucket files, inclusion proofs, CSV and Parquet ledgers, an assets file, a reserves file (CSV and
+committed): round files of both kinds, batch jobs and results, forest jobs and results, the spill
+work folders' layouts and bucket files (both statement versions), inclusion proofs, CSV and Parquet ledgers, an assets file, a reserves file (CSV and
 JSON) with signed wallets, and the verified statement the Python targets check against.
 
     python fuzz/seeds.py [--python-only] [OUT]          # default OUT: fuzz/corpus
@@ -43,6 +43,20 @@ def ledger(n: int) -> Ledger:
     return Ledger.from_arrays([f"user-{i:03d}" for i in range(n)], ASSETS, np.array(rows, dtype=np.uint64))
 
 
+def wide_ledger(n: int) -> Ledger:
+    """Amounts over version 2's whole range: dust, 5 ETH, around 2^64, just below 2^112."""
+    special = [1, 5 * 10**18, 2**64 - 1, 2**64 + 1, 2**112 - 1]
+    ids, indptr, asset_index, amounts = [], [0], [], []
+    for i in range(n):
+        for k in range(len(ASSETS)):
+            if (i + k) % 2:
+                asset_index.append(k)
+                amounts.append(special[(3 * i + k) % len(special)])
+        ids.append(f"user-{i:03d}")
+        indptr.append(len(amounts))
+    return Ledger.from_entries(ids, ASSETS, indptr, asset_index, amounts, max_bits=112)
+
+
 def put(out: Path, target: str, name: str, data: bytes) -> None:
     d = out / target
     d.mkdir(parents=True, exist_ok=True)
@@ -69,6 +83,7 @@ def main(out: Path, python_only: bool) -> None:
             rounds(out, work)
             rounds_v2(out, work)
             streamed(out, work)
+            streamed_v2(out, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for d in sorted(out.iterdir()):
@@ -143,7 +158,7 @@ def streamed(out: Path, work: Path) -> None:
     csv_path = work / "streamed.csv"
     write_csv(led, csv_path)
     output = work / "streamed.stpor"
-    stark_por.prove_file(csv_path, output, secret=SECRET, round_id="fuzz-streamed", batch_size=2,
+    stark_por.prove_file(csv_path, output, secret=SECRET, round_id="fuzz-streamed", version=1, batch_size=2,
                          keep_work=True, assets=list(ASSETS))
     folder = Path(str(output) + ".work")
     spill = folder / "spill"
@@ -162,6 +177,33 @@ def streamed(out: Path, work: Path) -> None:
     whole = b"".join((spill / f"bucket-{b:03d}.bin").read_bytes() for b in range(_native.SPILL_BUCKETS))
     put(out, "spill_bucket", "all-buckets", bytes([layout["num_users"] - 1]) + whole)
     put(out, "spill_bucket", "one-user", bytes([0]) + (spill / f"bucket-{_first_nonempty(spill):03d}.bin").read_bytes())
+
+
+def streamed_v2(out: Path, work: Path) -> None:
+    """A version-2 round proved from a file with its work folder kept: forest jobs and results
+    (amounts up to 2^112), the layout and buckets."""
+    led = wide_ledger(40)
+    csv_path = work / "streamed-v2.csv"
+    write_csv(led, csv_path)
+    output = work / "streamed-v2.stpor"
+    stark_por.prove_file(csv_path, output, secret=SECRET, round_id="fuzz-streamed-v2", trace_log2=14,
+                         keep_work=True, assets=list(ASSETS))
+    folder = Path(str(output) + ".work")
+    spill = folder / "spill"
+    assets = [(a.name, a.decimals) for a in ASSETS]
+    placement = _native.Placement(spill, SECRET, "fuzz-streamed-v2", assets, 112)
+    layout = _native.spill_layout(spill)
+    for i in range(len(placement.forest_plan("100", 14))):
+        job = placement.forest_job("100", 14, i)
+        put(out, "forest_job", f"job-{i}", job)
+        result = (folder / "forests" / f"forest-{i:06d}.bin").read_bytes()
+        assert _native.forest_answers(job, result)
+        put(out, "forest_result", f"result-{i}", result)
+    put(out, "spill_layout", "layout-v2.bin", (spill / "layout.bin").read_bytes())
+    whole = b"".join((spill / f"bucket-{b:03d}.bin").read_bytes() for b in range(_native.SPILL_BUCKETS))
+    put(out, "spill_bucket_v2", "all-buckets", bytes([layout["num_users"] - 1]) + whole)
+    put(out, "spill_bucket_v2", "one-user",
+        bytes([0]) + (spill / f"bucket-{_first_nonempty(spill):03d}.bin").read_bytes())
 
 
 def _first_nonempty(spill: Path) -> int:

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use stark_por_core::batch::{round_nodes, BatchJob, BatchOutput};
 use stark_por_core::error::{Error, Result};
-use stark_por_core::spill::{Layout, Placement, BUCKETS};
+use stark_por_core::spill::{Layout, Placement, Version, BUCKETS};
+use stark_por_core::v2::job::{ForestJob, ForestOutput};
 use stark_por_core::{Asset, Security};
 
 /// Fails the run on an internal error: input must never reach one.
@@ -90,6 +91,27 @@ pub fn batch_result(data: &[u8]) {
     }
 }
 
+/// A version-2 forest job: refused, or accepted and canonical (its digest is what results are
+/// matched to).
+pub fn forest_job(data: &[u8]) {
+    match ForestJob::from_bytes(data) {
+        Ok(job) => assert!(job.to_bytes() == data, "a non-canonical forest job was accepted"),
+        Err(e) => no_bug::<()>(&Err(e)),
+    }
+}
+
+/// A version-2 forest result through `ForestOutput::from_bytes`: accepted results re-encode
+/// exactly, hold their roots, and place every node inside the round's tree.
+pub fn forest_result(data: &[u8]) {
+    let decoded = ForestOutput::from_bytes(data);
+    no_bug(&decoded);
+    if let Ok(out) = decoded {
+        assert!(out.to_bytes() == data, "a non-canonical forest result was accepted");
+        let n = out.pub_inputs.forest.num_leaves;
+        assert!(out.nodes().all(|(i, _)| i >= 1 && i < 2 * n), "a node outside the round tree");
+    }
+}
+
 /// A private scratch folder for this process (in memory when /dev/shm exists).
 pub fn scratch() -> PathBuf {
     let base = if Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
@@ -122,6 +144,16 @@ fn read_placement(dir: &Path) {
     for log2 in [1, 3, 40] {
         work_error(&placement.batch_job(Security::Bits100, log2, 0));
     }
+    // version 2: the forest plan from the block counts, and each forest's leaves
+    if placement.layout().version == Version::V2 {
+        let plan = placement.forest_plan(Security::Bits100, 14);
+        work_error(&plan);
+        if let Ok(plan) = plan {
+            for i in 0..(plan.len() as u64).min(4) {
+                work_error(&placement.forest_job(Security::Bits100, &plan, i));
+            }
+        }
+    }
 }
 
 /// The layout file of a work folder.
@@ -139,10 +171,20 @@ pub fn spill_layout(data: &[u8]) {
 /// A bucket file (all of a round's records in bucket 0): byte 0 picks the user count, the rest
 /// is the file.
 pub fn spill_bucket(data: &[u8]) {
+    spill_bucket_of(data, Version::V1)
+}
+
+/// [`spill_bucket`] of a version-2 placement (amounts of 16 bytes; every leaf one block in
+/// `blocks.bin`), read back as users, the forest plan and forest jobs.
+pub fn spill_bucket_v2(data: &[u8]) {
+    spill_bucket_of(data, Version::V2)
+}
+
+fn spill_bucket_of(data: &[u8], version: Version) {
     let Some((&users, bucket)) = data.split_first() else { return };
     let num_users = users as u64 + 1;
     let num_leaves = num_users.next_power_of_two().max(2);
-    let mut layout = b"STPRLAY1".to_vec();
+    let mut layout = if version == Version::V1 { b"STPRLAY1".to_vec() } else { b"STPRLAY2".to_vec() };
     let mut counts = vec![0u64; BUCKETS];
     counts[0] = num_leaves;
     for w in [num_users, num_leaves].iter().chain(&counts) {
@@ -151,6 +193,9 @@ pub fn spill_bucket(data: &[u8]) {
     let dir = scratch();
     std::fs::write(dir.join("layout.bin"), &layout).expect("write layout");
     std::fs::write(dir.join("bucket-000.bin"), bucket).expect("write bucket");
+    if version == Version::V2 {
+        std::fs::write(dir.join("blocks.bin"), vec![1u8; num_leaves as usize]).expect("write blocks");
+    }
     read_placement(&dir);
 }
 

@@ -502,11 +502,26 @@ impl Placement {
             for (j, r) in records.into_iter().enumerate() {
                 let p = start + j as u64;
                 if (lo..hi).contains(&p) {
+                    // entries were checked when appended: one out of the round's domain means
+                    // the file was damaged since (and must not reach a leaf as another asset)
+                    if !r.entries.iter().all(|&(asset, amount)| self.entry_in_domain(asset, amount)) {
+                        return Err(Error::Work(format!(
+                            "{}: damaged bucket file (record {j} holds an asset or amount out of the round's domain); \
+                             remove the work folder and prove again",
+                            path.display()
+                        )));
+                    }
                     f(p, r)?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// Whether `(asset, amount)` may be an entry of this round: an asset of its list (from 1)
+    /// and an amount in `[1, 2^range_bits)`.
+    fn entry_in_domain(&self, asset: u32, amount: u128) -> bool {
+        (1..=self.stub.assets.len()).contains(&(asset as usize)) && amount != 0 && amount >> self.stub.range_bits == 0
     }
 
     /// The id commitment of a record: a user's (id empty: padding slot `ordinal`'s).

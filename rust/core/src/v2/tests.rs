@@ -667,6 +667,45 @@ mod streamed {
         assert!(matches!(placement.assemble_forests(&plan, &paths), Err(Error::Work(_))));
     }
 
+    // found by fuzz/ (spill_bucket_v2): a damaged record's asset of 2^31 + 1 overflowed the
+    // entry's tag (2·asset) while making a forest job; in release builds it would have wrapped
+    // to asset 1
+    #[test]
+    fn a_damaged_record_out_of_the_rounds_domain_is_a_work_error() {
+        let l = ledger(12);
+        let (dir, placement) = place(&l, "r-1", 12);
+        let plan = placement.forest_plan_within(400).unwrap();
+        assert!(placement.forest_job(Security::Bits100, &plan, 0).is_ok());
+        // every record's first entry: its asset number, then its amount
+        for (offset, value) in [(0, (1u32 << 31) + 1), (0, 0), (0, 5), (4, 0)] {
+            let b = placement.layout().counts.iter().position(|&c| c > 0).unwrap();
+            let path = dir.path().join(format!("bucket-{b:03}.bin"));
+            let honest = std::fs::read(&path).unwrap();
+            // the bucket's first user record (an id of non-zero length) with an entry
+            let mut at = 0;
+            let first_entry = loop {
+                let id_len = u16::from_le_bytes([honest[at + 40], honest[at + 41]]) as usize;
+                let k_at = at + 42 + id_len;
+                let k = u32::from_le_bytes(honest[k_at..k_at + 4].try_into().unwrap()) as usize;
+                if k > 0 {
+                    break k_at + 4;
+                }
+                at = k_at + 4;
+            };
+            let mut bad = honest.clone();
+            bad[first_entry + offset..first_entry + offset + 4].copy_from_slice(&value.to_le_bytes());
+            if offset == 4 {
+                bad[first_entry + 4..first_entry + 20].fill(0); // amount 0
+            }
+            std::fs::write(&path, &bad).unwrap();
+            let damaged = |r: Result<()>| matches!(r, Err(Error::Work(m)) if m.contains("damaged bucket"));
+            let jobs = (0..plan.len() as u64).map(|i| placement.forest_job(Security::Bits100, &plan, i).map(drop));
+            assert!(jobs.into_iter().any(damaged), "asset/amount word {offset} = {value}");
+            assert!(damaged(placement.users_in_bucket(b).map(drop)));
+            std::fs::write(&path, &honest).unwrap();
+        }
+    }
+
     #[test]
     fn a_placement_serves_only_its_own_statement_version() {
         let l = ledger(20);
