@@ -293,7 +293,10 @@ class _Round:
                 layout = spill.finish()
             except LedgerError as e:
                 raise self._duplicate_error(e) from None
-        placed = {"assets": assets, **layout}
+        # a placement made again (cut short by a kill) keeps the part size chosen before it, so
+        # that finished parts still answer their jobs
+        sizes = {k: v for k, v in (self.manifest.get("placement") or {}).items() if k in ("trace_log2", "batch_log2")}
+        placed = {"assets": assets, **layout, **sizes}
         self.manifest["placement"] = placed
         self.save()
         self._open_placement(placed)

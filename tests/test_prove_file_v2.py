@@ -264,6 +264,20 @@ def test_a_placement_cut_short_is_placed_again_and_finished_forests_still_count(
         assert (forests / name).stat().st_mtime_ns == mtime, f"{name} was proved again"
 
 
+def test_a_placement_made_again_keeps_the_trace_size_chosen_before(killed, tmp_path, ledger_csv, in_memory):
+    out, _, finished = _copy_work(killed, tmp_path)
+    folder = work_folder(out)
+    # as if the killed run had chosen 2^14 itself (no size asked), then been killed while sorting
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["inputs"]["trace_size"] = None
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "spill" / "layout.bin").unlink()
+    prove_file(ledger_csv, out, secret=SECRET, round_id=ROUND, resume=True, keep_work=True)
+    assert out.read_bytes() == in_memory, "the resumed round keeps 2^14-row forests"
+    for name, mtime in finished.items():
+        assert (folder / "forests" / name).stat().st_mtime_ns == mtime, f"{name} was proved again"
+
+
 @pytest.mark.parametrize(
     "change, field",
     [
