@@ -13,7 +13,7 @@ use stark_por_solvency::options::blinding_rows;
 fn main() {
     let (users, num_leaves) = (700_000usize, 1usize << 20);
     let mut rng = ChaCha20Rng::from_seed([3; 32]);
-    let mut blocks = vec![1u8; num_leaves];
+    let mut blocks = vec![1u16; num_leaves];
     let mut entries = 0usize;
     for b in blocks.iter_mut().take(users) {
         let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
@@ -24,7 +24,7 @@ fn main() {
             cdf += p;
         }
         entries += 1 + k;
-        *b = stark_por_solvency::hash::leaf_blocks(1 + k) as u8;
+        *b = stark_por_solvency::hash::leaf_blocks(1 + k) as u16;
     }
     let options = Security::Bits100.options();
     let aux_cells = |helpers_plus_sum: usize| 2 * helpers_plus_sum; // quadratic extension

@@ -132,7 +132,7 @@ pub fn round_root_with(parts: &[(Forest, &[Digest])], mut on_node: impl FnMut(u6
 /// rows (leaf blocks plus forest nodes): the batch plan that keeps every trace full. `blocks[j]`
 /// is leaf `j`'s block count, for all `N'` leaves. Every forest has at least one leaf, so a
 /// capacity below a leaf's own rows still makes progress (that forest then needs a longer trace).
-pub fn plan(blocks: &[u8], capacity: u64) -> Result<Vec<Forest>, CircuitError> {
+pub fn plan(blocks: &[u16], capacity: u64) -> Result<Vec<Forest>, CircuitError> {
     let num_leaves = blocks.len() as u64;
     Forest::whole(num_leaves)?;
     let mut prefix = Vec::with_capacity(blocks.len() + 1);

@@ -347,11 +347,11 @@ fn a_changed_balance_is_rejected() {
 
 /// Block counts of a W3-like round (entries per user `1 + Poisson(2)`, at most 22; mean 3),
 /// padding leaves (no entries, one block) filling the power of two.
-fn w3_like_blocks(users: usize, num_leaves: usize) -> Vec<u8> {
+fn w3_like_blocks(users: usize, num_leaves: usize) -> Vec<u16> {
     use rand_chacha::ChaCha20Rng;
     use rand_core::{RngCore, SeedableRng};
     let mut rng = ChaCha20Rng::from_seed([3; 32]);
-    let mut blocks = vec![1u8; num_leaves];
+    let mut blocks = vec![1u16; num_leaves];
     for b in blocks.iter_mut().take(users) {
         // Poisson(2) by inversion
         let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
@@ -361,7 +361,7 @@ fn w3_like_blocks(users: usize, num_leaves: usize) -> Vec<u8> {
             p *= 2.0 / k as f64;
             cdf += p;
         }
-        *b = crate::hash::leaf_blocks(1 + k) as u8;
+        *b = crate::hash::leaf_blocks(1 + k) as u16;
     }
     blocks
 }

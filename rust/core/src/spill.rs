@@ -21,7 +21,7 @@
 //! u64 in a placement for statement version 1 and a u128 for version 2 (amounts up to
 //! `2^112`); the layout file's magic says which (`STPRLAY1`, `STPRLAY2`), so a folder is never
 //! read with the other record width. A version-2 placement also keeps each leaf's block count in
-//! leaf order (`blocks.bin`, one byte a leaf, written before the layout): what the forest plan
+//! leaf order (`blocks.bin`, a u16 little-endian a leaf, written before the layout): what the forest plan
 //! is cut from (`v2::stream`).
 
 use std::fs::{self, File, OpenOptions};
@@ -423,8 +423,11 @@ fn sort_bucket(path: &Path, version: Version) -> Result<(u64, Vec<u8>)> {
     write_atomically(path, &out)?;
     let blocks = match version {
         Version::V1 => vec![],
-        // the appended users were checked to fit a leaf's block count in a byte
-        Version::V2 => records.iter().map(|r| stark_por_liabilities::hash::leaf_blocks(r.entries.len()) as u8).collect(),
+        // the appended users were checked to fit a leaf's block count in 16 bits
+        Version::V2 => records
+            .iter()
+            .flat_map(|r| (stark_por_liabilities::hash::leaf_blocks(r.entries.len()) as u16).to_le_bytes())
+            .collect(),
     };
     Ok((records.len() as u64, blocks))
 }
@@ -476,14 +479,14 @@ impl Placement {
     }
 
     /// Each leaf's block count, in leaf order (version 2).
-    pub(crate) fn blocks(&self) -> Result<Vec<u8>> {
+    pub(crate) fn blocks(&self) -> Result<Vec<u16>> {
         self.require(Version::V2)?;
         let path = self.dir.join(BLOCKS_FILE);
-        let blocks = fs::read(&path).map_err(|e| io_error(&path, e))?;
-        if blocks.len() as u64 != self.layout.num_leaves {
-            return Err(Error::Work(format!("{}: {} block counts for {} leaves", path.display(), blocks.len(), self.layout.num_leaves)));
+        let bytes = fs::read(&path).map_err(|e| io_error(&path, e))?;
+        if bytes.len() as u64 != 2 * self.layout.num_leaves {
+            return Err(Error::Work(format!("{}: {} bytes of block counts for {} leaves", path.display(), bytes.len(), self.layout.num_leaves)));
         }
-        Ok(blocks)
+        Ok(bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect())
     }
 
     /// Calls `f(position, record)` for the records at positions `lo..hi`, in order.

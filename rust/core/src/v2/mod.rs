@@ -89,8 +89,9 @@ pub const MAX_RANGE_BITS: u32 = stark_por_liabilities::air::MAX_RANGE_BITS;
 pub const DEFAULT_TRACE_LOG2: u32 = 16;
 /// Columns of every forest's trace: main and auxiliary (as version 1's `trace_columns`).
 pub const TRACE_COLUMNS: usize = stark_por_liabilities::layout::MAIN_WIDTH + stark_por_liabilities::layout::AUX_WIDTH;
-/// Most leaf blocks a leaf may take (the planner counts them in a byte): 1,018 entries.
-pub const MAX_LEAF_BLOCKS: usize = u8::MAX as usize;
+/// Most leaf blocks a leaf may take (the planner counts them in 16 bits): far beyond the
+/// 4,095 entries of a user holding every asset of the largest statement (1,024 blocks).
+pub const MAX_LEAF_BLOCKS: usize = u16::MAX as usize;
 
 /// A ledger in sparse form with wide amounts: user `i` holds `amount(e)` of asset
 /// `asset_index[e]` (0-based, strictly increasing per user) for `e` in `indptr[i]..indptr[i+1]`,
@@ -133,7 +134,7 @@ impl WideLedgerRef<'_> {
                 return Err(Error::Ledger {
                     user: Some(user),
                     asset: None,
-                    message: format!("user {user}: {} balances, a version-2 leaf holds at most 1,018", hi - lo),
+                    message: format!("user {user}: {} balances, more than a version-2 leaf holds", hi - lo),
                 });
             }
             for e in lo..hi {
@@ -442,7 +443,7 @@ fn prove_checked(
     workers: usize,
 ) -> Result<ProveOutput> {
     let (leaves, positions, salts) = build_leaves(ledger, secret, &stub.round_id);
-    let blocks: Vec<u8> = leaves.iter().map(|l| leaf_blocks(l.entries.len()) as u8).collect();
+    let blocks: Vec<u16> = leaves.iter().map(|l| leaf_blocks(l.entries.len()) as u16).collect();
     let forests = forest::plan(&blocks, capacity).map_err(|e| Error::Internal(e.to_string()))?;
     // forests side by side, each proved on a one-thread pool (see `batch.rs`)
     let outputs = crate::round::run_side_by_side(forests.len(), workers, "forest", |i| {

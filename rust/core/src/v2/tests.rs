@@ -633,6 +633,41 @@ mod streamed {
     }
 
     #[test]
+    fn a_user_holding_every_one_of_1500_assets_at_the_maximum_proves_streamed_and_in_memory() {
+        // more balances than a leaf block count in a byte allowed (1,018): the plan counts 16 bits
+        let assets: Vec<Asset> = (0..1500).map(|k| Asset { name: format!("T{k}"), decimals: 18 }).collect();
+        let (mut indptr, mut asset_index, mut amounts) = (vec![0u64], vec![], vec![]);
+        for u in 0..5u32 {
+            let held: Vec<u32> = if u == 2 { (0..1500).collect() } else { vec![u, 700 + u] };
+            for k in held {
+                asset_index.push(k);
+                amounts.push(if u == 2 { MAX } else { 10u128.pow(18) * (u as u128 + 1) });
+            }
+            indptr.push(asset_index.len() as u64);
+        }
+        let l = Owned {
+            ids: (0..5).map(|u| format!("user-{u}")).collect(),
+            assets,
+            indptr,
+            asset_index,
+            lo: amounts.iter().map(|&a| a as u64).collect(),
+            hi: amounts.iter().map(|&a| (a >> 64) as u64).collect(),
+            range_bits: 112,
+        };
+        let in_memory = prove_round(&l.view(), SECRET, "r-wide", Security::Bits100, 14, 1).unwrap();
+        let (dir, placement) = place(&l, "r-wide", 2);
+        let plan = placement.forest_plan(Security::Bits100, 14).unwrap();
+        assert_eq!(plan, in_memory.forests);
+        let (_, paths) = prove_all(&placement, crate::v2::forest_capacity(Security::Bits100, 14).unwrap(), dir.path());
+        assert_eq!(placement.assemble_forests(&plan, &paths).unwrap().file, in_memory.file);
+        let AnyVerified::V2(v) = verify_any(&in_memory.file, 100).unwrap() else { panic!("read as version 1") };
+        for k in 0..1500u32 {
+            let t = v.statement.totals[k as usize].iter().rev().fold(0u128, |acc, &b| acc << 8 | b as u128);
+            assert_eq!(t, l.total(k), "asset T{k}");
+        }
+    }
+
+    #[test]
     fn a_result_answers_only_its_own_job_and_damage_is_refused() {
         let (l, _) = round();
         let (dir, placement) = place(l, "r-1", 300);
