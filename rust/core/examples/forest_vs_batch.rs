@@ -105,7 +105,7 @@ fn main() {
             stark_por_liabilities::Leaf { idc: id_commitment(&[0; 32], &i.to_le_bytes()), entries }
         })
         .collect();
-    let blocks: Vec<u8> = v2_leaves.iter().map(|l| leaf_blocks(l.entries.len()) as u8).collect();
+    let blocks: Vec<u16> = v2_leaves.iter().map(|l| leaf_blocks(l.entries.len()) as u16).collect();
     let options = security.options();
     let capacity = (n - stark_por_solvency::options::blinding_rows(&options, n) - 1) as u64;
     let first: Forest = plan(&blocks, capacity).expect("a plan")[0];
