@@ -1,10 +1,11 @@
 """Run one function over many jobs: on local threads, or on a Ray cluster.
 
-A proof round is proved as independent batches; the driver turns each batch
-into a ``bytes`` job and hands ``(key, job)`` pairs to an executor::
+A proof round is proved as independent parts (version 2: forests, version 1:
+batches); the driver turns each part into a ``bytes`` job and hands
+``(key, job)`` pairs to an executor::
 
     with make_executor("ray", address="ray://head:10001") as ex:
-        for key, proof in ex.map_unordered(prove_batch, jobs, max_in_flight=8):
+        for key, proof in ex.map_unordered(prove_forest, jobs, max_in_flight=8):
             store(key, proof)
 
 Both executors share one loop (:func:`_run_bounded`):
@@ -20,7 +21,8 @@ Both executors share one loop (:func:`_run_bounded`):
 
 Ray is optional: it is imported only when a :class:`RayExecutor` is made.
 Every Ray worker must be able to import the function's module (for
-``prove_batch``: ``stark_por`` of the same version as the driver).
+``prove_forest`` and ``prove_batch``: ``stark_por`` of the same version as the
+driver).
 """
 
 from __future__ import annotations
@@ -197,7 +199,7 @@ def _import_ray() -> Any:
 
 def _apply(fn: Task, payload: bytes) -> bytes:
     # Runs on the Ray worker.  ray.remote() accepts only Python functions, and
-    # prove_batch is a native (builtin) function, so every fn travels as an
+    # prove_forest / prove_batch are native (builtin) functions, so every fn travels as an
     # argument, pickled by reference to its module, through this trampoline.
     return fn(payload)
 
