@@ -175,7 +175,7 @@ pub fn spill_bucket(data: &[u8]) {
 }
 
 /// [`spill_bucket`] of a version-2 placement (amounts of 16 bytes; every leaf one block in
-/// `blocks.bin`), read back as users, the forest plan and forest jobs.
+/// `blocks.bin`, a u16 each), read back as users, the forest plan and forest jobs.
 pub fn spill_bucket_v2(data: &[u8]) {
     spill_bucket_of(data, Version::V2)
 }
@@ -194,7 +194,7 @@ fn spill_bucket_of(data: &[u8], version: Version) {
     std::fs::write(dir.join("layout.bin"), &layout).expect("write layout");
     std::fs::write(dir.join("bucket-000.bin"), bucket).expect("write bucket");
     if version == Version::V2 {
-        std::fs::write(dir.join("blocks.bin"), vec![1u8; num_leaves as usize]).expect("write blocks");
+        std::fs::write(dir.join("blocks.bin"), [1u8, 0].repeat(num_leaves as usize)).expect("write blocks");
     }
     read_placement(&dir);
 }
