@@ -7,16 +7,15 @@ JSON) with signed wallets, and the verified statement the Python targets check a
 
 Each target gets ``OUT/<target>/``; the Python targets' fixed context is ``OUT/context/``: the
 committed single-proof round of ``tests/fixtures/rounds/v1`` and an assets file. The Rust
-targets' seeds take about twenty seconds (five small rounds are proved) and, for ``round_v2``, a
-release build of the core's ``v2_seeds`` example and its three rounds; ``--python-only``
-writes the Python targets' seeds alone, in a few seconds, without proving anything.
+targets' seeds take about a minute (four version-1 and three version-2 rounds are proved);
+``--python-only`` writes the Python targets' seeds alone, in a few seconds, without proving
+anything.
 """
 
 from __future__ import annotations
 
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 from decimal import Decimal
@@ -115,15 +114,31 @@ def rounds(out: Path, work: Path) -> None:
         put(out, kind, f"fixture-{f.parent.name}-{f.name}", f.read_bytes())
 
 
+def ledger_v2(users) -> Ledger:
+    """Users as lists of (asset index, amount), amounts exact Python ints up to 2**112 - 1."""
+    flat = [x for u in users for x in u]
+    return Ledger.from_entries([f"user-{i:03d}" for i in range(len(users))], ASSETS,
+                               np.cumsum([0] + [len(u) for u in users]).astype(np.uint64),
+                               np.array([a for a, _ in flat], dtype=np.uint32),
+                               np.array([v for _, v in flat], dtype=object))
+
+
 def rounds_v2(out: Path, work: Path) -> None:
-    """Version-2 round files (a whole tree of whales at both presets, a round of several forests),
-    made by the core's ``v2_seeds`` example (release build, in ``$CARGO_TARGET_DIR``); the version-1
-    rounds too, whose header the target rewrites to version 2."""
-    folder = work / "v2"
-    subprocess.run(["cargo", "run", "--quiet", "--release", "-p", "stark-por-core", "--example", "v2_seeds", "--",
-                    str(folder)], cwd=HERE.parent, check=True)
-    for f in sorted(folder.glob("*.stpor")):
-        put(out, "round_v2", f.stem, f.read_bytes())
+    """Version-2 round files: a whole tree of whales (ETH at 18 decimals, up to 2**112 - 1) at both
+    presets, and a round of 5,000 users that 2**14-row traces cut into two forests; their users'
+    inclusion proofs; and the version-1 rounds, whose header the target rewrites to version 2."""
+    eth = 10**18
+    whales = ledger_v2([[(0, 50_000_000), (1, 3_200_000_000_000_000_000)], [(1, 250_000 * eth), (2, 10**12)],
+                        [(0, 1), (1, 1), (2, 1)], [(1, 5 << 62)], [(1, 2**112 - 1)]])  # dust, x0 = 0, the bound
+    many = ledger_v2([[(i % 3, 1 + i * 977 * eth)] for i in range(5000)])
+    for name, led, security in [("v2-100", whales, "100"), ("v2-128", whales, "128"), ("v2-forests", many, "100")]:
+        proof = stark_por.prove(led, secret=SECRET, round_id=f"fuzz-{name}", security=security, version=2,
+                                trace_log2=14)
+        path = work / f"{name}.stpor"
+        proof.save(path)
+        put(out, "round_v2", name, path.read_bytes())
+        for uid in ("user-000", "user-001", "user-003"):
+            put(out, "inclusion_json", f"{name}.{uid}.json", export(store_path(path), uid).to_json().encode())
     for f in sorted(FIXTURES.glob("rounds/*/*.stpor")):
         put(out, "round_v2", f"fixture-{f.parent.name}-{f.name}", f.read_bytes())
 
