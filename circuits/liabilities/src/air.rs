@@ -238,7 +238,9 @@ where
     for j in 0..SLOTS {
         let gate = slot_gate(row, j);
         if margin {
-            let num = packed_parts(row, j, gate - row[MENTRY], ch.delta);
+            // entry rows consume in their entry slots only
+            let consumed = if j < MARGIN_SLOTS { gate - row[MENTRY] } else { gate };
+            let num = packed_parts(row, j, consumed, ch.delta);
             terms.push(num, ch.pole(ASSET_BUS, &[tag_value(row, j), row[UIDK]]));
         } else {
             terms.push(packed_parts(row, j, gate, ch.delta), ch.pole(ASSET_BUS, &[tag_value(row, j)]));

@@ -102,7 +102,7 @@ const _: () = assert!(NUM_TERMS == 57);
 //
 // Version 3 is version 2's trace with four more main columns and, on rows that are fillers to
 // version 2 (neither a leaf block nor a node), three new kinds of row that reuse the hash-state
-// and limb columns, which version 2 leaves free there: price-table rows, entry rows (up to four
+// and limb columns, which version 2 leaves free there: price-table rows, entry rows (up to two
 // entries of one borrower each) and a close row per borrower. See README §4.
 
 /// On a leaf row: 0, or the leaf's own `IDX` if the user borrows (their entries then go to the
@@ -128,12 +128,15 @@ pub const POSITIONS: usize = AMOUNT_DIGITS + COEF_DIGITS - 1;
 pub const PAIRS: usize = POSITIONS.div_ceil(2);
 /// Limb cells of a close row per pair: the 26-bit remainder (2) and the carry (3).
 pub const CELLS_PER_PAIR: usize = 5;
-/// The close row's cell holding `64·CNT` (so a borrower has at most 127 entry rows).
+/// Entry slots of an entry row: slots 0 and 1 (two entries per row keep version 3's terms
+/// within version 2's nine helper columns).
+pub const MARGIN_SLOTS: usize = 2;
+/// The close row's cell holding `32·CNT` (so a borrower has at most 255 entry rows).
 pub const COUNT_CELL: usize = PAIRS * CELLS_PER_PAIR;
-/// Most entry rows of one borrower (508 entries).
+/// Most entry rows of one borrower (510 entries).
 pub const MAX_ENTRY_ROWS: u64 = (1 << (LIMB_BITS - COUNT_SHIFT)) - 1;
-/// `CNT·2^6` is looked up, so `CNT < 2^7`.
-pub const COUNT_SHIFT: u32 = 6;
+/// `CNT·2^5` is looked up, so `CNT < 2^8`.
+pub const COUNT_SHIFT: u32 = 5;
 
 /// Margin-row columns inside the hash-state block (free on non-permutation rows); the first
 /// state (the permutation input) keeps the slots' second elements, from which tags are read.
@@ -161,9 +164,9 @@ pub const fn cell(c: usize) -> usize {
     limb(c / LIMBS_PER_SLOT, c % LIMBS_PER_SLOT)
 }
 
-/// Version 3's terms: version 2's, then per slot an emission and a price lookup, then the pin
-/// of a price-table row.
-pub const NUM_TERMS_MARGIN: usize = NUM_TERMS + 2 * SLOTS + 1;
+/// Version 3's terms: version 2's, then per entry slot an emission and a price lookup, then the
+/// pin of a price-table row: 62, in nine helpers of 7 as version 2's 57.
+pub const NUM_TERMS_MARGIN: usize = NUM_TERMS + 2 * MARGIN_SLOTS + 1;
 pub const NUM_HELPERS_MARGIN: usize = NUM_TERMS_MARGIN.div_ceil(TERMS_PER_HELPER);
 pub const SUM_MARGIN: usize = NUM_HELPERS_MARGIN;
 pub const AUX_WIDTH_MARGIN: usize = NUM_HELPERS_MARGIN + 1;
@@ -171,3 +174,4 @@ pub const AUX_WIDTH_MARGIN: usize = NUM_HELPERS_MARGIN + 1;
 const _: () = assert!(MULTP < STATE + (NUM_ROUNDS + 1) * STATE_WIDTH);
 const _: () = assert!(COUNT_CELL < SLOTS * LIMBS_PER_SLOT);
 const _: () = assert!(POSITIONS % 2 == 0);
+const _: () = assert!(NUM_HELPERS_MARGIN == NUM_HELPERS);

@@ -6,7 +6,7 @@
 //!   own `IDX`; a debt keyed by 0 has no sink, so every debt goes to its borrower's entry rows;
 //! - a **price-table row** holds one listed `(tag, kind, coefficient digits)`, pinned to the
 //!   verifier's list on the pin bus, and answers the entry rows' lookups;
-//! - an **entry row** (up to four entries of one borrower) consumes each entry under
+//! - an **entry row** (up to two entries of one borrower) consumes each entry under
 //!   `(tag, UIDK)`, hands it back under `(tag, kind)` (equity to the equity totals, debt to the
 //!   debt totals), looks its coefficient up and adds `±amount·coefficient` to the borrower's
 //!   running value, kept exactly in 14 positions 13 bits apart;
@@ -207,17 +207,26 @@ where
     // an entry row hands each amount it consumed back under (tag, kind): equity to the key of
     // the equity totals, debt to that of the debt totals (no leaf entry has key 1: UIDK is 0
     // or an IDX ≥ N' ≥ 2)
-    for j in 0..SLOTS {
+    for j in 0..MARGIN_SLOTS {
         terms.push(packed_parts(row, j, me, ch.delta), ch.pole(ASSET_BUS, &[tag_value(row, j), row[kind(j)]]));
     }
-    // each slot of an entry row looks its (tag, kind, coefficient) up; table rows answer with
-    // their multiplicity (slot 0's columns)
-    for j in 0..SLOTS {
-        let num = if j == 0 { me - row[MPRICE] * row[MULTP] } else { me };
-        terms.push(E::from(num), ch.pole(PRICE_BUS, &price_tuple(row, j)));
+    // each entry slot looks its (tag, kind, coefficient) up; table rows answer with their
+    // multiplicity (slot 0's columns). The β powers are shared by the three 9-tuples.
+    let mut powers = [ch.beta; 2 + COEF_DIGITS];
+    for i in 1..powers.len() {
+        powers[i] = powers[i - 1] * ch.beta;
     }
-    // a table row is one of the verifier's listed tuples
-    terms.push(E::from(row[MPRICE]), ch.pole(PIN_BUS, &price_tuple(row, 0)));
+    let pole = |bus: u64, values: &[F; 2 + COEF_DIGITS]| {
+        ch.alpha - values.iter().zip(&powers).fold(E::from(Felt::from(bus as u32)), |acc, (&v, &b)| acc + b.mul_base(v))
+    };
+    let first = pole(PRICE_BUS, &price_tuple(row, 0));
+    terms.push(E::from(me - row[MPRICE] * row[MULTP]), first);
+    for j in 1..MARGIN_SLOTS {
+        terms.push(E::from(me), pole(PRICE_BUS, &price_tuple(row, j)));
+    }
+    // a table row is one of the verifier's listed tuples: pole(PIN, t) = pole(PRICE, t) − 1
+    const _: () = assert!(PIN_BUS == PRICE_BUS + 1);
+    terms.push(E::from(row[MPRICE]), first - E::ONE);
 }
 
 /// An amount's digits 13 bits apart, from its limbs: the low element's five limbs, then the
@@ -263,7 +272,7 @@ pub(crate) fn evaluate<E: FieldElement<BaseField = Felt>>(cur: &[E], nxt: &[E], 
     //           ±amount·coefficient of each slot, position by position
     let mut delta = [E::ZERO; POSITIONS];
     let two = E::from(2u32);
-    for j in 0..SLOTS {
+    for j in 0..MARGIN_SLOTS {
         let a = amount_digits(nxt, j);
         let mut product = [E::ZERO; POSITIONS];
         for (k, &ak) in a.iter().enumerate() {
@@ -280,7 +289,7 @@ pub(crate) fn evaluate<E: FieldElement<BaseField = Felt>>(cur: &[E], nxt: &[E], 
         result[13 + p] = s_ * me_ * (nxt[acc(p)] - me * cur[acc(p)] - delta[p]);
     }
     let i = 13 + POSITIONS;
-    // [M27] the close row holds 64·CNT in a looked-up cell: at most 127 entry rows per run
+    // [M27] the close row holds 32·CNT in a looked-up cell: at most 255 entry rows per run
     result[i] = s_ * mc_ * (nxt[cell(COUNT_CELL)] - E::from(1u32 << COUNT_SHIFT) * cur[CNT]);
     // [M28–M34] the close row normalises the value two positions at a time:
     //           acc₂ⱼ + 2^13·acc₂ⱼ₊₁ + kⱼ₋₁ = rⱼ + 2^26·kⱼ, rⱼ < 2^26, the last carry ≥ 0
@@ -333,7 +342,7 @@ pub(crate) fn uidk(leaf: &Leaf, position: usize, forge: &Forge) -> bool {
 /// row.
 pub fn section_rows(leaves: &[Leaf], num_assets: usize) -> usize {
     2 * num_assets
-        + leaves.iter().filter(|l| is_borrower(l)).map(|l| l.entries.len().div_ceil(SLOTS) + 1).sum::<usize>()
+        + leaves.iter().filter(|l| is_borrower(l)).map(|l| l.entries.len().div_ceil(MARGIN_SLOTS) + 1).sum::<usize>()
 }
 
 /// The running value's positions after a run, as exact integers.
@@ -388,7 +397,7 @@ pub(crate) fn close_cells(value: &[i128; POSITIONS]) -> ([u64; COUNT_CELL], bool
 }
 
 /// The exact value `Σ ±amount·coefficient` of some entries, in decimal.
-fn decimal_value(entries: &[&Entry], prices: &Prices) -> String {
+pub(crate) fn decimal_value(entries: &[&Entry], prices: &Prices) -> String {
     // little-endian base-2^32 words
     let mut words = vec![0u64; 8];
     for e in entries {
@@ -433,9 +442,9 @@ fn decimal_value(entries: &[&Entry], prices: &Prices) -> String {
 pub(crate) fn check_borrowers(leaves: &[Leaf], first_position: u64, prices: &Prices) -> Result<(), CircuitError> {
     for (k, leaf) in leaves.iter().enumerate().filter(|(_, l)| is_borrower(l)) {
         let leaf_no = first_position + k as u64;
-        let rows = leaf.entries.len().div_ceil(SLOTS) as u64;
+        let rows = leaf.entries.len().div_ceil(MARGIN_SLOTS) as u64;
         if rows > MAX_ENTRY_ROWS {
-            return Err(CircuitError::MarginEntries { leaf: leaf_no, entries: leaf.entries.len(), max: MAX_ENTRY_ROWS as usize * SLOTS });
+            return Err(CircuitError::MarginEntries { leaf: leaf_no, entries: leaf.entries.len(), max: MAX_ENTRY_ROWS as usize * MARGIN_SLOTS });
         }
         let value = run_value(&leaf.entries, |t| prices.of_tag(t));
         if !close_cells(&value).1 {
@@ -488,14 +497,14 @@ pub(crate) fn write_section(out: &mut [Felt], width: usize, leaves: &[Leaf], fir
     for run in &runs {
         let mut value = [0i128; POSITIONS];
         let mut count = 0u64;
-        for chunk in run.entries.chunks(SLOTS) {
+        for chunk in run.entries.chunks(MARGIN_SLOTS) {
             let row = rows.next().expect("room for the margin section");
             count += 1;
             row[MENTRY] = Felt::ONE;
             row[UIDK] = Felt::new(run.uid);
             row[INV] = Felt::new(run.uid).inv();
             row[CNT] = Felt::new(count);
-            for j in 0..SLOTS {
+            for j in 0..MARGIN_SLOTS {
                 let e = chunk.get(j).unwrap_or(&padding);
                 let c = entry_coef(e.tag);
                 *uses.entry((e.tag, c)).or_default() += 1;
@@ -542,7 +551,10 @@ pub fn bus_shape(mi: &MarginInputs) -> stark_por_solvency::BusShape {
         terms_per_row: NUM_TERMS_MARGIN as u64,
         // version 2's poles, the asset sums now pairs (tag, UIDK); emissions (pairs), price
         // lookups and the pin (tuples of 9)
-        pole_degree_per_row: base.pole_degree_per_row + SLOTS as u64 + 2 * SLOTS as u64 + (SLOTS as u64 + 1) * PRICE_TUPLE,
+        pole_degree_per_row: base.pole_degree_per_row
+            + SLOTS as u64
+            + 2 * MARGIN_SLOTS as u64
+            + (MARGIN_SLOTS as u64 + 1) * PRICE_TUPLE,
         // debt totals (pairs) and the listed price tuples
         public_terms: base.public_terms + mi.debt_totals.len() as u64 + tags,
         public_pole_degree: base.public_pole_degree + 2 * mi.debt_totals.len() as u64 + tags * PRICE_TUPLE,

@@ -81,7 +81,7 @@ fn ledger(borrowers: bool) -> Vec<Leaf> {
         users[7] = vec![Entry::equity(ETH, 50_000 * WEI), Entry::debt(BTC, 1_000 * SAT), Entry::debt(USDT, 10_000_000 * MICRO)];
         // owes 100 ETH against 5 BTC, and holds some of what it borrowed
         users[10] = vec![Entry::equity(BTC, 5 * SAT), Entry::equity(ETH, 20 * WEI), Entry::debt(ETH, 100 * WEI)];
-        // five entries: two entry rows; dust debt
+        // five entries: three entry rows; dust debt
         users[11] = vec![
             Entry::equity(BTC, 1),
             Entry::equity(ETH, WEI),
@@ -260,20 +260,20 @@ fn the_prover_refuses_what_the_margin_section_cannot_hold() {
     ));
     leaves[3] = leaf(3, vec![Entry::debt(1, 0)]); // an empty debt
     assert!(matches!(build_margin_trace(&leaves, forest, &params(112), &prices(), &opts, SEED), Err(CircuitError::OutOfRange { .. })));
-    // a borrower with more entries than 127 entry rows hold
+    // a borrower with more entries than 255 entry rows hold
     let many = StatementParams { num_assets: 300, ..params(112) };
     let wide = Prices { collateral: vec![1; 300], debt: vec![1; 300] };
     let mut entries: Vec<Entry> = (1..=300).map(|a| Entry::equity(a, 10)).collect();
-    entries.extend((1..=209).map(|a| Entry::debt(a, 1)));
+    entries.extend((1..=211).map(|a| Entry::debt(a, 1)));
     let mut leaves = ledger(false);
     leaves[2] = leaf(2, entries);
     assert_eq!(
         build_margin_trace(&leaves, forest, &many, &wide, &opts, SEED).err(),
-        Some(CircuitError::MarginEntries { leaf: 2, entries: 509, max: 508 })
+        Some(CircuitError::MarginEntries { leaf: 2, entries: 511, max: 510 })
     );
 }
 
-/// The README's bound: at 127 entry rows of four amounts `2^112 − 1` at coefficients
+/// The README's bound: at 255 entry rows of two amounts `2^112 − 1` at coefficients
 /// `2^91 − 1`, every position of the running value stays below `2^48` and every carry of the
 /// close row below `2^36`.
 #[test]
@@ -281,7 +281,7 @@ fn the_running_value_stays_within_its_bounds_at_the_extremes() {
     use crate::margin::{close_cells, run_value};
     let top = (1u128 << COEF_BITS) - 1;
     for kind in [0u32, 1] {
-        let entries = vec![Entry { tag: 2 + kind, amount: MAX }; 4 * MAX_ENTRY_ROWS as usize];
+        let entries = vec![Entry { tag: 2 + kind, amount: MAX }; MARGIN_SLOTS * MAX_ENTRY_ROWS as usize];
         let value = run_value(&entries, |_| top);
         assert!(value.iter().all(|v| v.unsigned_abs() < 1 << 48), "{value:?}");
         let (cells, covered) = close_cells(&value);
@@ -338,7 +338,7 @@ fn a_run_that_changes_borrower_is_rejected() {
     let (mut trace, pi) = honest(&leaves, Forest::whole(16).unwrap());
     // user 11's second entry row
     let rows = rows_where(&trace, |r| trace.get(MENTRY, r) == Felt::ONE && trace.get(UIDK, r) == Felt::new(16 + 11));
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     trace.set(UIDK, rows[1], Felt::new(16 + 4));
     trace.set(INV, rows[1], Felt::new(16 + 4).inv());
     assert_eq!(margin_violations(&trace, &pi), BTreeSet::from([9]));
@@ -506,4 +506,63 @@ fn an_honest_trace_satisfies_every_constraint() {
         }
         assert_eq!(sum, air.expected_sum(&ch));
     }
+}
+
+/// The close row's arithmetic (13-bit digit products in 14 positions, normalised in pairs)
+/// decides coverage exactly as plain big-integer arithmetic does (32-bit words), over random
+/// amounts and coefficients from 1 to the bounds (all-ones and powers of two among them), and
+/// at exact equality and one unit short; when covered, every cell fits the range table.
+#[test]
+fn the_close_row_decides_coverage_as_big_integers_do() {
+    use crate::margin::{close_cells, decimal_value, run_value};
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::{RngCore, SeedableRng};
+    let mut rng = ChaCha20Rng::from_seed([21; 32]);
+    let mut draw = |bits: u32| -> u128 {
+        let wide = (rng.next_u64() as u128) << 64 | rng.next_u64() as u128;
+        let b = 1 + (rng.next_u64() % bits as u64) as u32;
+        let v = wide >> (128 - b);
+        match rng.next_u64() % 8 {
+            0 => (1u128 << b) - 1,                        // all ones
+            1 => 1u128 << (b - 1),                        // a power of two
+            _ => v.max(1),
+        }
+    };
+    let as_big = |s: String| (s.len(), s); // decimal strings compare as numbers this way
+    let (mut covered_cases, mut uncovered_cases) = (0, 0);
+    for case in 0..20_000 {
+        let k = 1 + case % 6;
+        let prices = Prices { collateral: (0..k).map(|_| draw(COEF_BITS)).collect(), debt: (0..k).map(|_| draw(COEF_BITS)).collect() };
+        let entries: Vec<Entry> = (0..1 + case % 9)
+            .map(|i| Entry { tag: 2 * (1 + (i % k) as u32) + (i as u32 % 3 == 0) as u32, amount: draw(112) })
+            .collect();
+        let value = run_value(&entries, |t| prices.of_tag(t));
+        let (cells, covered) = close_cells(&value);
+        let refs = |kind: u32| entries.iter().filter(|e| e.tag % 2 == kind).collect::<Vec<_>>();
+        let (c, d) = (as_big(decimal_value(&refs(0), &prices)), as_big(decimal_value(&refs(1), &prices)));
+        assert_eq!(covered, c >= d, "case {case}: {entries:?} {prices:?}");
+        if covered {
+            assert!(cells.iter().all(|&x| x < 1 << LIMB_BITS), "case {case}");
+            covered_cases += 1;
+        } else {
+            uncovered_cases += 1;
+        }
+    }
+    // exactly equal, and one unit short: (equity, its coefficient, debt, its coefficient)
+    let top = (1u128 << COEF_BITS) - 1;
+    for (e, c, debt, d, expected) in [
+        (MAX, 3, MAX, 3, true),
+        (MAX - 1, 3, MAX, 3, false),
+        (6, 5, 10, 3, true),
+        (6, 5, 31, 1, false),
+        (MAX, top, MAX, top, true),
+        (MAX - 1, top, MAX, top, false),
+        (MAX, top, MAX, top - 1, true),
+    ] {
+        let prices = Prices { collateral: vec![c, 0], debt: vec![c, d] };
+        let entries = vec![Entry::equity(1, e), Entry::debt(2, debt)];
+        let (_, covered) = close_cells(&run_value(&entries, |t| prices.of_tag(t)));
+        assert_eq!(covered, expected, "{e}·{c} against {debt}·{d}");
+    }
+    assert!(covered_cases > 1000 && uncovered_cases > 1000, "{covered_cases} {uncovered_cases}");
 }
