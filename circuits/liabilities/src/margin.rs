@@ -321,6 +321,9 @@ pub(crate) struct Forge {
     pub table: Option<(u32, u128)>,
     /// `(from, to, tag)`: leaf `from`'s entry of that tag is counted in leaf `to`'s run.
     pub lend: Option<(usize, usize, u32)>,
+    /// `(leaf, tag)`: that entry is written into slot 2 of its entry row (which takes no
+    /// entry): neither counted in the value nor handed back.
+    pub stowed: Option<(usize, u32)>,
 }
 
 /// One borrower's run: their `IDX` and the entries their entry rows consume.
@@ -505,7 +508,14 @@ pub(crate) fn write_section(out: &mut [Felt], width: usize, leaves: &[Leaf], fir
             row[INV] = Felt::new(run.uid).inv();
             row[CNT] = Felt::new(count);
             for j in 0..MARGIN_SLOTS {
-                let e = chunk.get(j).unwrap_or(&padding);
+                let mut e = chunk.get(j).unwrap_or(&padding);
+                if forge.stowed.is_some_and(|(leaf, tag)| first_idx + leaf as u64 == run.uid && tag == e.tag) {
+                    row[slot_high(2)] = e.elements()[1];
+                    for (i, l) in amount_limbs(e.amount).into_iter().enumerate() {
+                        row[limb(2, i)] = Felt::new(l);
+                    }
+                    e = &padding;
+                }
                 let c = entry_coef(e.tag);
                 *uses.entry((e.tag, c)).or_default() += 1;
                 row[slot_high(j)] = e.elements()[1];

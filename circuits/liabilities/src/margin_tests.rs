@@ -397,6 +397,24 @@ fn a_debt_past_the_range_check_is_rejected() {
     assert_rejected(trace, &pi);
 }
 
+/// The dummy's debt written into slot 2 of its entry row, which takes no entry in version 3,
+/// and left out of the debt totals: were slot 2 to consume (as on leaf rows), the debt would
+/// vanish from the totals and from the collateral check with the bus balanced. It does not
+/// consume, so the leaf's debt has no sink; every main constraint holds.
+#[test]
+fn a_debt_stowed_outside_the_entry_slots_is_rejected() {
+    let mut leaves = ledger(true);
+    leaves[9] = dummy();
+    let (trace, mut pi) = forged(&leaves, Forest::whole(16).unwrap(), 112, &Forge { stowed: Some((9, 2 * BTC + 1)), ..Forge::default() });
+    let row = rows_where(&trace, |r| trace.get(MENTRY, r) == Felt::ONE && trace.get(UIDK, r) == Felt::new(16 + 9))[0];
+    assert_eq!(air::tag_value(&(0..MAIN_WIDTH_MARGIN).map(|c| trace.get(c, row)).collect::<Vec<_>>(), 2), Felt::new(3));
+    for (t, p) in pi.debt_totals[BTC as usize - 1].iter_mut().zip(amount_parts_of(5 * SAT)) {
+        *t -= Felt::new(p);
+    }
+    assert!(margin_violations(&trace, &pi).is_empty());
+    assert_rejected(trace, &pi);
+}
+
 /// A borrower passed off as a user without debt: their leaf keys its entries by 0 and no entry
 /// rows check them. The debt then has no sink on the asset bus, whether the debt totals include
 /// it or not.
