@@ -173,5 +173,5 @@ pub const AUX_WIDTH_MARGIN: usize = NUM_HELPERS_MARGIN + 1;
 
 const _: () = assert!(MULTP < STATE + (NUM_ROUNDS + 1) * STATE_WIDTH);
 const _: () = assert!(COUNT_CELL < SLOTS * LIMBS_PER_SLOT);
-const _: () = assert!(POSITIONS % 2 == 0);
+const _: () = assert!(POSITIONS.is_multiple_of(2));
 const _: () = assert!(NUM_HELPERS_MARGIN == NUM_HELPERS);

@@ -402,7 +402,7 @@ pub(crate) fn close_cells(value: &[i128; POSITIONS]) -> ([u64; COUNT_CELL], bool
 /// The exact value `Σ ±amount·coefficient` of some entries, in decimal.
 pub(crate) fn decimal_value(entries: &[&Entry], prices: &Prices) -> String {
     // little-endian base-2^32 words
-    let mut words = vec![0u64; 8];
+    let mut words = [0u64; 8];
     for e in entries {
         let c = prices.of_tag(e.tag);
         let (a, c) = ([e.amount as u32, (e.amount >> 32) as u32, (e.amount >> 64) as u32, (e.amount >> 96) as u32], [c as u32, (c >> 32) as u32, (c >> 64) as u32]);

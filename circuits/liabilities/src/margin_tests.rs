@@ -552,7 +552,7 @@ fn the_close_row_decides_coverage_as_big_integers_do() {
         let k = 1 + case % 6;
         let prices = Prices { collateral: (0..k).map(|_| draw(COEF_BITS)).collect(), debt: (0..k).map(|_| draw(COEF_BITS)).collect() };
         let entries: Vec<Entry> = (0..1 + case % 9)
-            .map(|i| Entry { tag: 2 * (1 + (i % k) as u32) + (i as u32 % 3 == 0) as u32, amount: draw(112) })
+            .map(|i| Entry { tag: 2 * (1 + (i % k) as u32) + (i as u32).is_multiple_of(3) as u32, amount: draw(112) })
             .collect();
         let value = run_value(&entries, |t| prices.of_tag(t));
         let (cells, covered) = close_cells(&value);
