@@ -265,7 +265,7 @@ def prove(
 
     ``version`` 2 (default) proves amounts up to ``2**112 - 1`` smallest units exactly
     (``range_bits`` 32 to 112, default 112), the round cut into forests that fill traces of
-    ``2**trace_log2`` rows (default 2**16) proved side by side. ``version=1`` proves with the
+    ``2**trace_log2`` rows (default 2**16; the last few smaller) proved side by side. ``version=1`` proves with the
     previous circuit: ``range_bits`` 32 to 63 (default 62) and every amount below
     ``2**range_bits``; ``batch_size`` (a power of two ≥ 2, or ``None`` for one proof) proves a
     round larger than it in batches of that many leaves. Both give one round file that
@@ -290,7 +290,7 @@ def prove(
     if version == 2:
         if batch_size is not None:
             raise ValueError("batch_size is version 1's: version 2 cuts the round into forests "
-                             "that fill 2**trace_log2-row traces")
+                             "that fill traces of up to 2**trace_log2 rows")
         if trace_log2 is not None and (isinstance(trace_log2, bool) or not isinstance(trace_log2, (int, np.integer))):
             raise TypeError("trace_log2 must be an integer or None")
         out = _native.prove_v2(

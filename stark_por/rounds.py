@@ -414,8 +414,8 @@ def prove_file(
     batch_log2 = check_prove_args(secret, round_id, security, batch_size)
     trace_log2 = _check_trace_log2(trace_log2)
     if version == 2 and batch_log2 is not None:
-        raise ValueError("batch_size is version 1's: version 2 cuts the round into forests that fill "
-                         "2**trace_log2-row traces")
+        raise ValueError("batch_size is version 1's: version 2 cuts the round into forests that fill traces of "
+                         "up to 2**trace_log2 rows")
     if version == 1 and trace_log2 is not None:
         raise ValueError("trace_log2 is version 2's: version 1 takes batch_size")
     if range_bits is None:
@@ -459,7 +459,7 @@ def prove_file(
         log2 = placed["trace_log2"]
         plan = rnd.placement.forest_plan(rnd.security, log2)
         count = len(plan)
-        shape = f"{count} forest{'s' if count > 1 else ''} of 2^{log2}-row traces"
+        shape = f"{count} forest{'s' if count > 1 else ''} in traces of up to 2^{log2} rows"
     else:
         if "batch_log2" not in placed:
             placed["batch_log2"] = batch_log2 if batch_log2 is not None else choose_batch_log2(num_leaves, workers)

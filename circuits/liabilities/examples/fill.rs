@@ -47,7 +47,7 @@ fn main() {
     // version 2: forests filling 2^16-row traces
     let n = 1usize << 16;
     let capacity = (n - blinding_rows(&options, n) - 1) as u64;
-    let forests = forest::plan(&blocks, capacity).unwrap();
+    let forests = forest::plan(&blocks, &[capacity]).unwrap();
     let v2_width = layout::MAIN_WIDTH + aux_cells(layout::AUX_WIDTH);
     let mut v2_used = 0usize;
     for f in &forests {

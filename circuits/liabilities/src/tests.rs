@@ -370,20 +370,46 @@ fn w3_like_blocks(users: usize, num_leaves: usize) -> Vec<u16> {
 fn a_plan_fills_every_trace_and_covers_the_round() {
     use stark_por_solvency::options::blinding_rows;
     let options = Security::Bits100.options();
-    let n = 1usize << 16;
-    let capacity = (n - blinding_rows(&options, n) - 1) as u64;
-    for (users, num_leaves) in [(700_000usize, 1usize << 20), (100_000, 1 << 17)] {
+    let trace = |log2: u32| 1usize << log2;
+    let capacity = |log2: u32| (trace(log2) - blinding_rows(&options, trace(log2)) - 1) as u64;
+    // capacities of 2^16, 2^15 and 2^14-row traces, as the core plans by default
+    let capacities: Vec<u64> = (14..=16).rev().map(capacity).collect();
+    for (users, num_leaves) in [(700_000usize, 1usize << 20), (100_000, 1 << 17), (16_384, 1 << 14), (10_000, 1 << 14), (3_000, 1 << 12)] {
         let blocks = w3_like_blocks(users, num_leaves);
-        let forests = forest::plan(&blocks, capacity).unwrap();
+        let forests = forest::plan(&blocks, &capacities).unwrap();
         // consecutive, covering [0, N')
         assert_eq!(forests[0].start, 0);
         assert!(forests.windows(2).all(|w| w[0].end == w[1].start));
         assert_eq!(forests.last().unwrap().end, num_leaves as u64);
-        // every batch but the last fills at least 85 % of its trace with permutation rows
-        for f in &forests[..forests.len() - 1] {
+        // each forest's trace is the smallest that holds it; all together at least 85 % work
+        // (a round that fits the smallest trace has nothing to choose: it takes that one)
+        let (mut used_all, mut rows_all) = (0u64, 0u64);
+        for f in &forests {
             let used = blocks[f.start as usize..f.end as usize].iter().map(|&b| b as u64).sum::<u64>() + f.num_nodes();
-            assert!(used <= capacity);
-            assert!(used as f64 >= 0.85 * n as f64, "{f:?}: {used} of {n}");
+            let log2 = (14..=16).find(|&l| capacity(l) >= used).expect("fits the largest trace");
+            used_all += used;
+            rows_all += trace(log2) as u64;
         }
+        let working = used_all as f64 / rows_all as f64;
+        // from 2^14 users on, at least 85 % of all trace rows work; a smaller round takes no
+        // more rows than its smallest single trace (10,000 users: 2^15 + 2^14 rows, 79 %)
+        if let Some(single) = (14..=16).find(|&l| capacity(l) >= used_all) {
+            assert!(rows_all <= trace(single) as u64, "{users} users: {rows_all} rows, one trace 2^{single}");
+        }
+        assert!(users < 1 << 14 || working >= 0.85, "{users} users: {working:.3} working");
     }
+}
+
+#[test]
+fn a_plan_with_one_capacity_fills_it_to_the_end() {
+    // one trace size (the tests' small capacities): every forest but the last holds as much as fits
+    let blocks = vec![2u16; 1 << 10];
+    let forests = forest::plan(&blocks, &[300]).unwrap();
+    assert!(forests.len() > 1);
+    for w in forests.windows(2) {
+        let f = w[0];
+        let used = |e: u64| 2 * (e - f.start) + Forest { end: e, ..f }.num_nodes();
+        assert!(used(f.end) <= 300 && used(f.end + 1) > 300, "{f:?}");
+    }
+    assert!(forest::plan(&blocks, &[]).is_err());
 }

@@ -52,7 +52,7 @@ pub fn trace_dump(
     guard("building the trace", || {
         let (leaves, _, _) = build_leaves(ledger, secret, round_id);
         let blocks: Vec<u16> = leaves.iter().map(|l| leaf_blocks(l.entries.len()) as u16).collect();
-        let forests = forest::plan(&blocks, capacity.unwrap_or(u64::MAX)).map_err(|e| Error::Input(e.to_string()))?;
+        let forests = forest::plan(&blocks, &[capacity.unwrap_or(u64::MAX)]).map_err(|e| Error::Input(e.to_string()))?;
         let count = forests.len();
         let f = *forests
             .get(index)

@@ -357,6 +357,16 @@ pub fn forest_capacity(security: Security, trace_log2: u32) -> Result<u64> {
     Ok(n.saturating_sub(blinding_rows(&security.options(), n) + 1) as u64)
 }
 
+/// The smallest trace a forest takes: `2^14` rows.
+pub const MIN_TRACE_LOG2: u32 = 14;
+
+/// The capacities of the traces a round's forests may take, `2^trace_log2` rows down to
+/// `2^MIN_TRACE_LOG2` (largest first): full forests take the target, the last few smaller
+/// ones ([`forest::plan`]).
+pub fn forest_capacities(security: Security, trace_log2: u32) -> Result<Vec<u64>> {
+    (MIN_TRACE_LOG2..=trace_log2).rev().map(|log2| forest_capacity(security, log2)).collect()
+}
+
 /// What [`prove_round`] hands back.
 pub struct ProveOutput {
     /// The proof file, ready to write.
@@ -389,17 +399,18 @@ pub fn prove_round(
     trace_log2: u32,
     workers: usize,
 ) -> Result<ProveOutput> {
-    let capacity = forest_capacity(security, trace_log2)?;
-    prove_planned(ledger, secret, round_id, security, capacity, workers)
+    let capacities = forest_capacities(security, trace_log2)?;
+    prove_planned(ledger, secret, round_id, security, &capacities, workers)
 }
 
-/// [`prove_round`] with forests of at most `capacity` permutation rows (tests use small ones).
+/// [`prove_round`] with forests planned for traces of `capacities` permutation rows (tests use
+/// small ones).
 pub(crate) fn prove_planned(
     ledger: &WideLedgerRef<'_>,
     secret: &[u8],
     round_id: &str,
     security: Security,
-    capacity: u64,
+    capacities: &[u64],
     workers: usize,
 ) -> Result<ProveOutput> {
     ledger.check()?;
@@ -409,7 +420,7 @@ pub(crate) fn prove_planned(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    guard("proving", || prove_checked(ledger, secret, stub, security, capacity, workers))?
+    guard("proving", || prove_checked(ledger, secret, stub, security, capacities, workers))?
 }
 
 /// Checks the secret, round id, assets, range bound and leaf count of a round; returns its
@@ -439,12 +450,12 @@ fn prove_checked(
     secret: &[u8],
     stub: Statement,
     security: Security,
-    capacity: u64,
+    capacities: &[u64],
     workers: usize,
 ) -> Result<ProveOutput> {
     let (leaves, positions, salts) = build_leaves(ledger, secret, &stub.round_id);
     let blocks: Vec<u16> = leaves.iter().map(|l| leaf_blocks(l.entries.len()) as u16).collect();
-    let forests = forest::plan(&blocks, capacity).map_err(|e| Error::Internal(e.to_string()))?;
+    let forests = forest::plan(&blocks, capacities).map_err(|e| Error::Internal(e.to_string()))?;
     // forests side by side, each proved on a one-thread pool (see `batch.rs`)
     let outputs = crate::round::run_side_by_side(forests.len(), workers, "forest", |i| {
         let f = forests[i];

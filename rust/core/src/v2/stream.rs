@@ -3,12 +3,12 @@
 //! cut into forests and read back one forest at a time.
 //!
 //! The plan is `forest::plan` over every leaf's block count in leaf order (`blocks.bin`, kept
-//! when the buckets were sorted) with the capacity of [`super::forest_capacity`], exactly as
+//! when the buckets were sorted) with the capacities of [`super::forest_capacities`], exactly as
 //! [`super::prove_round`] plans a ledger held in memory; each forest's job is made by the same
 //! `job::forest_job` from the same leaves, and the results are put together by the same
 //! `job::assemble`. A streamed round is therefore byte for byte the in-memory round of the
 //! same ledger, secret, round id, security and trace size. Memory follows a forest (its leaves,
-//! read from the few buckets it overlaps) and the plan (one byte and one prefix sum a leaf),
+//! read from the few buckets it overlaps) and the plan (two bytes and one prefix sum a leaf),
 //! never the ledger.
 
 use std::fs;
@@ -18,7 +18,7 @@ use stark_por_liabilities::forest::{self, Forest};
 use stark_por_liabilities::{Entry, Leaf};
 
 use super::job::{self, Assembled, ForestJob, ForestOutput};
-use super::{forest_capacity, Statement};
+use super::{forest_capacities, Statement};
 use crate::error::{Error, Result};
 use crate::spill::{io_error, Placement, Version};
 use crate::Security;
@@ -36,14 +36,14 @@ impl Placement {
         }
     }
 
-    /// The round's forests for traces of `2^trace_log2` rows, as `v2::prove_round` plans them.
+    /// The round's forests for traces of up to `2^trace_log2` rows, as `v2::prove_round` plans them.
     pub fn forest_plan(&self, security: Security, trace_log2: u32) -> Result<Vec<Forest>> {
-        self.forest_plan_within(forest_capacity(security, trace_log2)?)
+        self.forest_plan_within(&forest_capacities(security, trace_log2)?)
     }
 
-    /// The round's forests of at most `capacity` permutation rows (tests use small ones).
-    pub(crate) fn forest_plan_within(&self, capacity: u64) -> Result<Vec<Forest>> {
-        forest::plan(&self.blocks()?, capacity).map_err(|e| Error::Work(format!("{}: {e}", self.dir.display())))
+    /// The round's forests for traces of `capacities` permutation rows (tests use small ones).
+    pub(crate) fn forest_plan_within(&self, capacities: &[u64]) -> Result<Vec<Forest>> {
+        forest::plan(&self.blocks()?, capacities).map_err(|e| Error::Work(format!("{}: {e}", self.dir.display())))
     }
 
     /// The job of forest `index` of `plan`.

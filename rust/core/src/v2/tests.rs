@@ -116,7 +116,7 @@ fn round() -> &'static (Owned, ProveOutput) {
     static ROUND: OnceLock<(Owned, ProveOutput)> = OnceLock::new();
     ROUND.get_or_init(|| {
         let l = ledger(300);
-        let out = prove_planned(&l.view(), SECRET, "r-1", Security::Bits100, 400, 2).unwrap();
+        let out = prove_planned(&l.view(), SECRET, "r-1", Security::Bits100, &[400], 2).unwrap();
         (l, out)
     })
 }
@@ -124,7 +124,7 @@ fn round() -> &'static (Owned, ProveOutput) {
 /// A small round of several forests under another round id, proved once.
 fn other_round() -> &'static ProveOutput {
     static ROUND: OnceLock<ProveOutput> = OnceLock::new();
-    ROUND.get_or_init(|| prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, 40, 2).unwrap())
+    ROUND.get_or_init(|| prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, &[40], 2).unwrap())
 }
 
 fn decoded() -> RoundFile {
@@ -206,7 +206,7 @@ fn totals_are_exact_beyond_2_to_128() {
 
 #[test]
 fn the_same_round_proves_to_the_same_bytes() {
-    let again = prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, 40, 1).unwrap();
+    let again = prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, &[40], 1).unwrap();
     assert_eq!(again.file, other_round().file);
     assert!(other_round().forests.len() >= 2);
 }
@@ -570,7 +570,7 @@ mod streamed {
     /// Proves every forest of `placement` planned within `capacity` rows into result files, as
     /// the Python driver does (through the encoded job), and returns the plan and the paths.
     fn prove_all(placement: &Placement, capacity: u64, dir: &Path) -> (Vec<Forest>, Vec<PathBuf>) {
-        let plan = placement.forest_plan_within(capacity).unwrap();
+        let plan = placement.forest_plan_within(&[capacity]).unwrap();
         let paths = (0..plan.len())
             .map(|i| {
                 let job = placement.forest_job(Security::Bits100, &plan, i as u64).unwrap().to_bytes();
@@ -671,7 +671,7 @@ mod streamed {
     fn a_result_answers_only_its_own_job_and_damage_is_refused() {
         let (l, _) = round();
         let (dir, placement) = place(l, "r-1", 300);
-        let plan = placement.forest_plan_within(400).unwrap();
+        let plan = placement.forest_plan_within(&[400]).unwrap();
         let job = placement.forest_job(Security::Bits100, &plan, 1).unwrap();
         let bytes = job.to_bytes();
         assert_eq!(ForestJob::from_bytes(&bytes).unwrap().to_bytes(), bytes, "the job re-encodes exactly");
@@ -709,7 +709,7 @@ mod streamed {
     fn a_damaged_record_out_of_the_rounds_domain_is_a_work_error() {
         let l = ledger(12);
         let (dir, placement) = place(&l, "r-1", 12);
-        let plan = placement.forest_plan_within(400).unwrap();
+        let plan = placement.forest_plan_within(&[400]).unwrap();
         assert!(placement.forest_job(Security::Bits100, &plan, 0).is_ok());
         // every record's first entry: its asset number, then its amount
         for (offset, value) in [(0, (1u32 << 31) + 1), (0, 0), (0, 5), (4, 0)] {
