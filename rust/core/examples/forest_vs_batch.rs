@@ -108,7 +108,7 @@ fn main() {
     let blocks: Vec<u16> = v2_leaves.iter().map(|l| leaf_blocks(l.entries.len()) as u16).collect();
     let options = security.options();
     let capacity = (n - stark_por_solvency::options::blinding_rows(&options, n) - 1) as u64;
-    let first: Forest = plan(&blocks, capacity).expect("a plan")[0];
+    let first: Forest = plan(&blocks, &[capacity]).expect("a plan")[0];
     let leaves = &v2_leaves[first.start as usize..first.end as usize];
     let used = stark_por_liabilities::prover::used_rows(leaves, &first);
     let v2_params = stark_por_liabilities::StatementParams {
