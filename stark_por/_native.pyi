@@ -14,6 +14,7 @@ __all__ = [
     "read_statement",
     "trace_dump",
     "trace_dump_v2",
+    "prove_trace_v2",
     "verify_inclusion",
     "statement_fingerprint",
     "inclusion_leaf",
@@ -88,6 +89,11 @@ def trace_dump_v2(
     capacity: int | None = None,
     forest: int = 0,
 ) -> dict[str, Any]: ...
+def prove_trace_v2(
+    main: npt.NDArray[np.uint64],
+    public_elements: Sequence[int],
+    security_name: str = "100",
+) -> tuple[bool, str]: ...
 def verify_inclusion(
     version: int,
     round_id: str,
