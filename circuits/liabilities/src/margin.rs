@@ -81,6 +81,8 @@ impl Prices {
 /// and the asset's decimals into the two coefficients, in units of `10^-unit_exp` USD per
 /// smallest unit: `collateral = ⌊price·(1 − haircut)·10^(unit_exp − decimals)⌋`,
 /// `debt = ⌈price·10^(unit_exp − decimals)⌉` — rounded only in the exchange's disfavour.
+/// Exact for every input: the powers of ten cancel into one exponent and the product is
+/// formed in 256 bits, so only a coefficient of `2^128` or more is refused as too large.
 pub fn fold_price(price: &str, haircut: &str, decimals: u32, unit_exp: u32) -> Result<(u128, u128), String> {
     let (p, p_exp) = decimal(price)?;
     let (h, h_exp) = decimal(haircut)?;
@@ -91,17 +93,59 @@ pub fn fold_price(price: &str, haircut: &str, decimals: u32, unit_exp: u32) -> R
     if p == 0 {
         return Err(format!("price {price} is not positive"));
     }
-    let pow = |e: u32| 10u128.checked_pow(e).ok_or_else(|| format!("10^{e} overflows"));
-    let (up, down) = if unit_exp >= decimals { (pow(unit_exp - decimals)?, 1) } else { (1, pow(decimals - unit_exp)?) };
-    let overflow = || format!("price {price} with haircut {haircut} overflows");
-    // debt = ⌈p·up / (10^p_exp·down)⌉
-    let num = p.checked_mul(up).ok_or_else(overflow)?;
-    let den = pow(p_exp)?.checked_mul(down).ok_or_else(overflow)?;
-    let debt = num.div_ceil(den);
-    // collateral = ⌊p·(one_h − h)·up / (10^(p_exp + h_exp)·down)⌋
-    let num = num.checked_mul(one_h - h).ok_or_else(overflow)?;
-    let den = den.checked_mul(one_h).ok_or_else(overflow)?;
-    Ok((num / den, debt))
+    let overflow = || format!("price {price} with haircut {haircut} overflows 128 bits");
+    // price·10^(unit_exp − decimals) = p·10^e
+    let e = unit_exp as i64 - decimals as i64 - p_exp as i64;
+    let debt = scale(p, 1, e, true).ok_or_else(overflow)?;
+    let collateral = scale(p, one_h - h, e - h_exp as i64, false).ok_or_else(overflow)?;
+    Ok((collateral, debt))
+}
+
+/// `a·b·10^e` rounded up or down, `None` if `2^128` or more.
+fn scale(a: u128, b: u128, e: i64, round_up: bool) -> Option<u128> {
+    const TEN19: u64 = 10_000_000_000_000_000_000;
+    // little-endian 64-bit words of a·b
+    let mut words = [0u64; 4];
+    let (al, ah, bl, bh) = (a as u64, (a >> 64) as u64, b as u64, (b >> 64) as u64);
+    for (i, x) in [al, ah].into_iter().enumerate() {
+        let mut carry = 0u128;
+        for (j, y) in [bl, bh].into_iter().enumerate() {
+            let t = x as u128 * y as u128 + words[i + j] as u128 + carry;
+            words[i + j] = t as u64;
+            carry = t >> 64;
+        }
+        words[i + 2] = carry as u64;
+    }
+    let (mut e, mut inexact) = (e, false);
+    while e > 0 && words.iter().any(|&w| w != 0) {
+        let k = e.min(19) as u32;
+        let mut carry = 0u128;
+        for w in words.iter_mut() {
+            let t = *w as u128 * 10u128.pow(k) + carry;
+            *w = t as u64;
+            carry = t >> 64;
+        }
+        if carry != 0 {
+            return None;
+        }
+        e -= k as i64;
+    }
+    while e < 0 && words.iter().any(|&w| w != 0) {
+        let d = if e <= -19 { TEN19 } else { 10u64.pow((-e) as u32) };
+        let mut rem = 0u128;
+        for w in words.iter_mut().rev() {
+            let t = (rem << 64) | *w as u128;
+            *w = (t / d as u128) as u64;
+            rem = t % d as u128;
+        }
+        inexact |= rem != 0;
+        e += if e <= -19 { 19 } else { -e };
+    }
+    if words[2] != 0 || words[3] != 0 {
+        return None;
+    }
+    let v = words[0] as u128 | (words[1] as u128) << 64;
+    if round_up && inexact { v.checked_add(1) } else { Some(v) }
 }
 
 /// `"123.45"` as `(12345, 2)`.

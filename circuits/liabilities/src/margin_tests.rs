@@ -229,6 +229,29 @@ fn prices_fold_into_coefficients_rounded_against_the_exchange() {
 }
 
 #[test]
+fn prices_with_many_digits_fold_exactly_without_overflow() {
+    // expected values from exact rational arithmetic (Python fractions): the products exceed
+    // 2^128 before the powers of ten cancel
+    let cases = [
+        (("97000.123456789012345678", "0.05", 8), (921501172839495617283941, 970001234567890123456780)),
+        (("97000.123456789012345678", "0.123456789012345678", 8), (850247996810127283408414, 970001234567890123456780)),
+        (("0.000000012345678901", "0.1", 18), (11, 13)),
+        (("0.000000012345678901", "0.999999999999999999", 18), (0, 13)),
+    ];
+    for ((p, h, d), expected) in cases {
+        assert_eq!(fold_price(p, h, d, 27).unwrap(), expected, "{p} {h} {d}");
+    }
+    assert_eq!(
+        fold_price("1", "0.00000000000000000000000000000000000001", 0, 38).unwrap(),
+        (10u128.pow(38) - 1, 10u128.pow(38))
+    );
+    assert_eq!(fold_price(&u128::MAX.to_string(), "0", 0, 0).unwrap(), (u128::MAX, u128::MAX));
+    // 2^128 itself does not fit: refused, not wrapped
+    assert!(fold_price("34028236692093846346337460743176821145.6", "0", 0, 1).is_err());
+    assert!(fold_price("1", "0", 0, 39).is_err());
+}
+
+#[test]
 fn prices_outside_their_range_are_refused() {
     let leaves = ledger(false);
     let forest = Forest::whole(16).unwrap();

@@ -132,7 +132,7 @@ fn fingerprints(seq: &mut Sequence) -> Vec<String> {
     let many: Vec<Asset> = (0..40).map(|k| asset(&format!("A{k:02}"), (k % 31) as u8)).collect();
     let summaries = [
         // one asset, total 0 (an empty total)
-        Summary { round_id: "r".into(), range_bits: 62, num_leaves: 2, root: root(seq), assets: vec![asset("BTC", 8)], totals: vec![vec![]] },
+        Summary { round_id: "r".into(), range_bits: 62, num_leaves: 2, root: root(seq), assets: vec![asset("BTC", 8)], totals: vec![vec![]], margin: None },
         // the demo's shape: a few assets, totals of a real round
         Summary {
             round_id: "2026-11".into(),
@@ -146,6 +146,7 @@ fn fingerprints(seq: &mut Sequence) -> Vec<String> {
                 (u64::MAX).to_le_bytes().to_vec(),
                 vec![0x80],
             ],
+            margin: None,
         },
         // totals above 2^64 (up to what 2^40 leaves of 2^63 give), and one above 2^128
         Summary {
@@ -159,6 +160,7 @@ fn fingerprints(seq: &mut Sequence) -> Vec<String> {
                 ((1u128 << 103) - (1u128 << 40)).to_le_bytes().to_vec(),
                 [vec![0xFF; 20], vec![0x01]].concat(),
             ],
+            margin: None,
         },
         // the longest round id (256 bytes, multi-byte characters) and 40 assets
         Summary {
@@ -168,6 +170,7 @@ fn fingerprints(seq: &mut Sequence) -> Vec<String> {
             root: root(seq),
             assets: many.clone(),
             totals: (0..many.len()).map(|k| seq.next().to_le_bytes()[..k % 9].to_vec()).collect(),
+            margin: None,
         },
     ];
     summaries
@@ -223,7 +226,7 @@ fn checks(seq: &mut Sequence) -> Vec<String> {
         500_000_000u64.to_le_bytes().to_vec(),
         vec![1],
     ];
-    let summary = Summary { round_id: "vectors-round".into(), range_bits: 62, num_leaves: 4, root, assets: assets.clone(), totals };
+    let summary = Summary { round_id: "vectors-round".into(), range_bits: 62, num_leaves: 4, root, assets: assets.clone(), totals, margin: None };
     let published = summary.fingerprint();
     let mut other_total = summary.clone();
     other_total.totals[0] = 49_999_999u64.to_le_bytes().to_vec(); // alice's BTC left out
@@ -496,9 +499,10 @@ fn fingerprints_v2(seq: &mut Sequence) -> Vec<String> {
         root: root(seq),
         assets: vec![asset("BTC", 8)],
         totals: vec![minimal_le(21_000_000 * 100_000_000)],
+        margin: None,
     };
     let summaries = [
-        (Summary { round_id: "r".into(), range_bits: 112, num_leaves: 2, root: root(seq), assets: vec![asset("ETH", 18)], totals: vec![vec![]] }, 2),
+        (Summary { round_id: "r".into(), range_bits: 112, num_leaves: 2, root: root(seq), assets: vec![asset("ETH", 18)], totals: vec![vec![]], margin: None }, 2),
         (
             Summary {
                 round_id: "2026-12 W3".into(),
@@ -507,6 +511,7 @@ fn fingerprints_v2(seq: &mut Sequence) -> Vec<String> {
                 root: root(seq),
                 assets: vec![asset("BTC", 8), asset("ETH", 18), asset("USDT", 6), asset("SHIB", 18)],
                 totals: vec![minimal_le(4_321 * 100_000_000 + 7), minimal_le(3 * WHALE_WEI + 1), minimal_le((1 << 64) + 1), huge],
+                margin: None,
             },
             2,
         ),
@@ -518,6 +523,7 @@ fn fingerprints_v2(seq: &mut Sequence) -> Vec<String> {
                 root: root(seq),
                 assets: many.clone(),
                 totals: (0..many.len()).map(|k| seq.bytes32()[..k % 17].to_vec()).collect(),
+                margin: None,
             },
             2,
         ),
@@ -577,7 +583,7 @@ fn checks_v2(seq: &mut Sequence) -> Vec<String> {
     let totals = (1..=assets.len() as u32)
         .map(|k| minimal_le(users.iter().flat_map(|(_, e)| e).filter(|(a, _)| *a == k).map(|(_, v)| v).sum()))
         .collect();
-    let summary = Summary { round_id: "vectors-round-v2".into(), range_bits: 112, num_leaves: n, root, assets: assets.clone(), totals };
+    let summary = Summary { round_id: "vectors-round-v2".into(), range_bits: 112, num_leaves: n, root, assets: assets.clone(), totals, margin: None };
     let published = summary.fingerprint_as(2);
     let mut other_total = summary.clone();
     other_total.totals[1] = minimal_le(WHALE_WEI - 1); // the whale's ETH left out

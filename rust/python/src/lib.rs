@@ -387,7 +387,7 @@ type SummaryArgs = (String, u32, u64, Vec<u8>, Vec<(String, u8, Vec<u8>)>);
 fn summary_as(args: SummaryArgs, statement_version: u16) -> PyResult<Summary> {
     let (round_id, range_bits, num_leaves, root, assets) = args;
     let (assets, totals) = assets.into_iter().map(|(name, decimals, total)| (Asset { name, decimals }, total)).unzip();
-    let summary = Summary { round_id, range_bits, num_leaves, root: digest32(&root, "root")?, assets, totals };
+    let summary = Summary { round_id, range_bits, num_leaves, root: digest32(&root, "root")?, assets, totals, margin: None };
     summary.validate_as(statement_version).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(summary)
 }

@@ -188,6 +188,7 @@ impl Statement {
             root: self.root,
             assets: self.assets.clone(),
             totals: self.totals.clone(),
+            margin: None,
         }
     }
 
