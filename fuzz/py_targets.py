@@ -101,6 +101,7 @@ def _ledger_file(path: Path) -> None:
         return
     assert whole is not None, "the streamed reader accepts a ledger the whole-file reader refuses"
     assert sum(c.num_users for c in chunks) == whole.num_users
+    assert [sum(t) for t in zip(*(c.debt_totals() for c in chunks))] == whole.debt_totals()
 
 
 @target
@@ -122,6 +123,20 @@ def assets_csv(data: bytes) -> None:
         ledger.load_assets(_write("assets.csv", data))
     except errors.LedgerError:
         pass
+
+
+@target
+def margin_prices(data: bytes) -> None:
+    """A margin round's prices file (asset,price,haircut): MarginError, or canonical prices that
+    read back equal once saved."""
+    from stark_por.margin import Prices
+
+    try:
+        prices = Prices.load(_write("prices.csv", data), ledger.load_assets(ASSETS_CSV))
+    except errors.MarginError:
+        return
+    again = Prices.load(prices.save(_scratch("again.csv")))
+    assert again == prices and again.digest() == prices.digest()
 
 
 @target

@@ -240,6 +240,11 @@ def ledgers(out: Path, work: Path) -> None:
     for f in sorted((FIXTURES / "ledgers").glob("*.csv")):
         put(out, "assets_csv" if f.name == "assets.csv" else "ledger_csv", f"fixture-{f.name}", f.read_bytes())
     put(out, "assets_csv", "assets.csv", b"asset,decimals\n" + b"".join(f"{a.name},{a.decimals}\n".encode() for a in ASSETS))
+    # margin: debt columns beside (or without) their asset's, and a prices file
+    put(out, "ledger_csv", "debts.csv", b"user_id,BTC,BTC.debt,USDT,ETH.debt\nalice,1.5,,100,\n"
+        b"bob,,2,150000,0.000000000000000001\ncarol,,,,\n")
+    put(out, "margin_prices", "prices.csv", b"asset,price,haircut\nBTC,97000.5,0.05\nETH,3600,0.1\nUSDT,1,0\n")
+    put(out, "margin_prices", "crlf-bom.csv", b"\xef\xbb\xbfasset,price,haircut\r\nBTC, 097000.50 ,.05\r\n\r\n")
 
     dense = led.to_dense()
     ids = pa.array(led.user_ids, pa.string())
@@ -247,7 +252,8 @@ def ledgers(out: Path, work: Path) -> None:
         "strings": pa.table({"user_id": ids, **{a.name: pa.array([a.format_amount(int(v)) or None for v in dense[:, k]])
                                               for k, a in enumerate(ASSETS)}}),
         "integers": pa.table({"BTC": pa.array(dense[:, 0].astype(np.int64)), "user_id": ids,
-                              "USDT": pa.array(dense[:, 2].astype(np.uint32))}),
+                              "USDT": pa.array(dense[:, 2].astype(np.uint32)),
+                              "ETH.debt": pa.array(dense[:, 2].astype(np.uint64) * 3)}),
         "decimals": pa.table({"user_id": ids,
                               "BTC": pa.array([Decimal(a) for a in (ASSETS[0].format_amount(int(v)) or "0" for v in dense[:, 0])],
                                               pa.decimal128(20, 8)),

@@ -15,7 +15,7 @@
 from ._native import __version__
 from .errors import InsufficientSecurity, InvalidProof, LedgerError, ProofFormatError, StarkPorError
 from .errors import InvalidInclusionProof, InvalidSummary, ReservesError, UnverifiedStatementError, WorkFolderError
-from .errors import ChainError, HistoryError, PricesError
+from .errors import ChainError, HistoryError, MarginError, PricesError
 from .inclusion import InclusionProof, InclusionStore, PublishedSummary, verify_inclusion
 from .ledger import Asset, Ledger
 from .proof import Proof, Statement, prove, verify
@@ -42,6 +42,7 @@ __all__ = [
     "UnverifiedStatementError",
     "ChainError",
     "PricesError",
+    "MarginError",
     "HistoryError",
     "InclusionProof",
     "InclusionStore",

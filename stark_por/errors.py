@@ -5,6 +5,9 @@ so callers (the CLI in particular) can catch one class and print ``str(exc)``.
 
 * :class:`LedgerError` -- the liabilities ledger (CSV / Parquet / arrays) is
   malformed.  It is also a :class:`ValueError`.
+
+  * :class:`MarginError` -- the prices and haircuts of a margin round
+    (statement version 3) are malformed; names the row, column, value and asset.
 * :class:`InvalidProof` -- a proof does not verify.
 
   * :class:`ProofFormatError` -- the proof file cannot even be decoded.
@@ -40,6 +43,7 @@ __all__ = [
     "ReservesError",
     "UnverifiedStatementError",
     "PricesError",
+    "MarginError",
     "ChainError",
     "HistoryError",
 ]
@@ -218,6 +222,34 @@ def _rebuild_prices_error(reason, row, column, value, path, index):
 
 def _rebuild_reserves_error(reason, row, column, value, path, index):
     return ReservesError(reason, row=row, column=column, value=value, path=path, index=index)
+
+
+class MarginError(LedgerError):
+    """Bad prices or haircuts of a margin round (statement version 3; :mod:`stark_por.margin`).
+
+    The :class:`LedgerError` attributes, ``column`` being the field (``asset``, ``price`` or
+    ``haircut``), plus ``asset``: the asset whose price is at fault (``None`` when unknown),
+    e.g. ``prices.csv line 3, column haircut: '1.5' is above 1 (asset BTC)``. (Not the reserves
+    report's USD prices: those are :class:`PricesError`.)
+    """
+
+    def __init__(self, reason: str, *, asset: Optional[str] = None, **where) -> None:
+        self.asset = asset
+        super().__init__(reason, **where)
+
+    def _format(self) -> str:
+        text = super()._format()
+        if self.asset is not None and not (self.column == "asset" and self.value == self.asset):
+            text += f" (asset {self.asset})"
+        return text
+
+    def __reduce__(self):
+        return (_rebuild_margin_error,
+                (self.reason, self.row, self.column, self.value, self.path, self.index, self.asset))
+
+
+def _rebuild_margin_error(reason, row, column, value, path, index, asset):
+    return MarginError(reason, row=row, column=column, value=value, path=path, index=index, asset=asset)
 
 
 class WorkFolderError(StarkPorError):

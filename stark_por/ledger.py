@@ -6,11 +6,20 @@ are not stored):
 
 * ``indptr``      uint64, shape (N+1,): user ``i`` owns entries
   ``indptr[i]:indptr[i+1]``;
-* ``asset_index`` uint32, shape (nnz,): asset of each entry, strictly
-  increasing within a user;
+* ``asset_index`` uint32, shape (nnz,): asset of each entry;
+* ``kinds`` uint8, shape (nnz,): 0 for equity (what the exchange owes the
+  user), 1 for debt (what the user owes the exchange: margin, loans); all zeros
+  for a ledger without debts.  Within a user, entries are strictly increasing
+  by ``(asset_index, kind)``: at most one equity and one debt per asset, the
+  equity first;
 * ``amounts_lo``, ``amounts_hi`` uint64, shape (nnz,): balance in the asset's
   smallest unit, ``amount = amounts_lo + 2**64 * amounts_hi``,
   ``0 < amount < 2**max_bits`` (``max_bits`` up to 112: version 2's bound).
+
+Text sources give a debt in a column ``<ASSET>.debt`` beside ``<ASSET>`` (either
+may be absent), with the same syntax and bound as balances.  A debt is proved
+only by statement version 3, which needs a prices file
+(:mod:`stark_por.margin`).
 
 Amounts are always exact integers in smallest units (satoshi, wei, ...) at the
 asset's native decimals: 2**112 - 1 wei is about 5.2e15 ETH.  Decimal text is
@@ -357,6 +366,69 @@ def _resolve_assets(
     return _check_assets(assets, path)
 
 
+#: Suffix of a debt column: ``BTC.debt`` holds what each user owes in BTC.
+DEBT_SUFFIX = ".debt"
+
+
+def _debt_base(name: str) -> Optional[str]:
+    """``"BTC"`` for a column named ``"BTC.debt"``, else ``None``."""
+    if name.endswith(DEBT_SUFFIX) and len(name) > len(DEBT_SUFFIX):
+        return name[: -len(DEBT_SUFFIX)]
+    return None
+
+
+def _column_name_problem(name: str) -> Optional[str]:
+    """Why a ledger column cannot name an asset (or an asset's debt), or None."""
+    problem = _asset_name_problem(name)
+    base = _debt_base(name)
+    if problem is not None and base is not None and _asset_name_problem(base) is None:
+        return None  # a name of 32 characters plus ".debt"
+    return problem
+
+
+def _column_roles(names: Sequence[str], assets_arg: AssetsArg, path, row: Optional[int]):
+    """The statement's assets and, per ledger column ``names`` (``user_id`` left out), its
+    ``(asset position, kind)``: a column named after an asset holds its equity (kind 0), one
+    named ``<ASSET>.debt`` that asset's debt (kind 1). ``row`` is the header's line (CSV) or
+    None (Parquet). A debt column whose asset is not in the statement, or a name that could be
+    both an asset and another asset's debt, is refused naming the column."""
+    mapping = isinstance(assets_arg, Mapping)
+
+    def role(name, known):
+        base = _debt_base(name)
+        if name in known:
+            if base is not None and base in known:
+                raise LedgerError(
+                    f"is ambiguous: both the asset {name} and the debt of the asset {base}; "
+                    "rename one of them",
+                    path=path, row=row, column=name, value=name,
+                )
+            return name, 0
+        if base is not None and base in known:
+            return base, 1
+        if base is not None:
+            raise LedgerError(
+                f"is a debt column for an unknown asset: {base} is not "
+                + ("in the given mapping" if mapping else "listed in the assets file"),
+                path=path, row=row, column=name, value=name,
+            )
+        if mapping:
+            raise LedgerError("asset has no decimals in the given mapping",
+                              path=path, row=1, column=name)
+        raise LedgerError("unknown asset: not listed in the assets file", path=path,
+                          row=row, column=name, value=name)
+
+    if mapping:
+        named = [role(name, assets_arg) for name in names]
+        header = list(dict.fromkeys(asset for asset, _ in named))
+        assets_t = _resolve_assets(assets_arg, path, header)
+    else:
+        assets_t = _resolve_assets(assets_arg, path, names)
+        named = [role(name, {a.name for a in assets_t}) for name in names]
+    pos_of = {a.name: i for i, a in enumerate(assets_t)}
+    return assets_t, [(pos_of[asset], kind) for asset, kind in named]
+
+
 def _check_max_bits(max_bits) -> int:
     if isinstance(max_bits, bool) or not isinstance(max_bits, (int, np.integer)):
         raise LedgerError("max_bits must be an integer")
@@ -426,6 +498,11 @@ def _clean_user_ids(user_ids, *, path=None) -> List[str]:
 def _frozen(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
+
+
+def _column_of(assets_t, pos: int, kind: int) -> str:
+    """The ledger column of an entry: ``BTC`` for equity, ``BTC.debt`` for debt."""
+    return assets_t[pos].name + (DEBT_SUFFIX if kind else "")
 
 
 def _user_of_entry(indptr: np.ndarray, pos: int) -> int:
@@ -520,11 +597,13 @@ class Ledger:
     :meth:`from_entries`).  A ledger is immutable: its numpy arrays are
     read-only.  Amounts are ``amounts_lo + 2**64 * amounts_hi`` (two uint64
     columns); :meth:`amount`, :meth:`entries` and :meth:`totals` give exact
-    Python ints.
+    Python ints.  ``kinds`` tells equity (0) from debt (1) per entry;
+    :meth:`totals`, :meth:`entries`, :meth:`user` and :meth:`to_dense` are
+    about equity, :meth:`debt_totals` and :meth:`debts` about debt.
     """
 
     __slots__ = (
-        "user_ids", "assets", "indptr", "asset_index", "amounts_lo", "amounts_hi",
+        "user_ids", "assets", "indptr", "asset_index", "kinds", "amounts_lo", "amounts_hi",
         "max_bits", "_index_of",
     )
 
@@ -537,6 +616,7 @@ class Ledger:
         amounts,
         *,
         amounts_hi=None,
+        kinds=None,
         max_bits: int = DEFAULT_MAX_BITS,
     ) -> None:
         max_bits = _check_max_bits(max_bits)
@@ -559,6 +639,11 @@ class Ledger:
                 raise LedgerError("amounts and amounts_hi must be 1-D arrays of equal length")
             if am.dtype.kind not in "iu":
                 raise LedgerError("with amounts_hi, amounts must be an integer array (the low 64 bits)")
+        kd = None
+        if kinds is not None:
+            kd = _integer_array("kinds", kinds)
+            if kd.shape != ai.shape:
+                raise LedgerError("kinds must be a 1-D array as long as asset_index")
         nnz = ai.shape[0]
         if ip.dtype.kind == "i" and (ip < 0).any():
             raise LedgerError("indptr has negative entries")
@@ -581,22 +666,34 @@ class Ledger:
                 raise LedgerError(f"asset index out of range 0..{k - 1}",
                                   index=_user_of_entry(ip, pos), value=str(ai[pos]))
             ai = ai.astype(np.uint32)
-            # strictly increasing within each user
+            if kd is not None:
+                odd = (kd < 0) | (kd > 1)
+                if odd.any():
+                    pos = int(np.flatnonzero(odd)[0])
+                    raise LedgerError("kind must be 0 (equity) or 1 (debt)",
+                                      index=_user_of_entry(ip, pos),
+                                      column=assets_t[int(ai[pos])].name, value=str(kd[pos]))
+                kd = kd.astype(np.uint8)
+            # strictly increasing by (asset, kind) within each user
             if nnz > 1:
-                bad = ai[1:] <= ai[:-1]
+                key = ai if kd is None else ai.astype(np.uint64) * np.uint64(2) + kd
+                bad = key[1:] <= key[:-1]
                 starts = ip[1:-1]
                 starts = starts[(starts > 0) & (starts < nnz)].astype(np.int64)
                 bad[starts - 1] = False  # a new user starts at `starts`
                 if bad.any():
                     pos = int(np.flatnonzero(bad)[0]) + 1
                     raise LedgerError(
-                        "asset indices must be strictly increasing within a user",
+                        "asset indices must be strictly increasing within a user"
+                        + ("" if kd is None else
+                           " (by asset, then kind: one equity then one debt per asset)"),
                         index=_user_of_entry(ip, pos),
-                        column=assets_t[int(ai[pos])].name,
+                        column=_column_of(assets_t, int(ai[pos]), 0 if kd is None else int(kd[pos])),
                     )
 
             def where(pos):
-                return _user_of_entry(ip, pos), assets_t[int(ai[pos])].name
+                kind = 0 if kd is None else int(kd[pos])
+                return _user_of_entry(ip, pos), _column_of(assets_t, int(ai[pos]), kind)
 
             if amounts_hi is None:
                 lo, hi = _split_amounts(am, max_bits, where)
@@ -617,36 +714,40 @@ class Ledger:
             zero = (lo == 0) & (hi == 0)
             if zero.any():
                 pos = int(np.flatnonzero(zero)[0])
-                raise LedgerError("zero balances must not be stored",
-                                  index=_user_of_entry(ip, pos),
-                                  column=assets_t[int(ai[pos])].name, value="0")
+                index, column = where(pos)
+                raise LedgerError("zero balances must not be stored", index=index,
+                                  column=column, value="0")
         else:
             ai = ai.astype(np.uint32)
             lo = hi = np.zeros(0, dtype=np.uint64)
-        self._set(uids, assets_t, np.array(ip), np.array(ai), np.array(lo), np.array(hi), max_bits)
+        kd = np.zeros(ai.shape, dtype=np.uint8) if kd is None else kd.astype(np.uint8)
+        self._set(uids, assets_t, np.array(ip), np.array(ai), np.array(kd), np.array(lo), np.array(hi),
+                  max_bits)
 
-    def _set(self, uids, assets_t, ip, ai, lo, hi, max_bits) -> None:
+    def _set(self, uids, assets_t, ip, ai, kd, lo, hi, max_bits) -> None:
         self.user_ids: List[str] = uids
         self.assets: Tuple[Asset, ...] = assets_t
         self.indptr: np.ndarray = _frozen(ip)
         self.asset_index: np.ndarray = _frozen(ai)
+        self.kinds: np.ndarray = _frozen(kd)
         self.amounts_lo: np.ndarray = _frozen(lo)
         self.amounts_hi: np.ndarray = _frozen(hi)
         self.max_bits: int = max_bits
         self._index_of = None
 
     @classmethod
-    def _trusted(cls, uids, assets_t, ip, ai, lo, hi, max_bits) -> "Ledger":
+    def _trusted(cls, uids, assets_t, ip, ai, lo, hi, max_bits, kinds=None) -> "Ledger":
         """Internal: wrap arrays already known to be valid (no checks); ``hi`` may be ``None``
-        (every amount below 2**64)."""
+        (every amount below 2**64), ``kinds`` ``None`` (no debt)."""
         self = cls.__new__(cls)
         lo = np.ascontiguousarray(lo, dtype=np.uint64)
         hi = np.zeros_like(lo) if hi is None else np.ascontiguousarray(hi, dtype=np.uint64)
+        kd = np.zeros(lo.shape, dtype=np.uint8) if kinds is None else np.ascontiguousarray(kinds, dtype=np.uint8)
         self._set(
             list(uids), tuple(assets_t),
             np.ascontiguousarray(ip, dtype=np.uint64),
             np.ascontiguousarray(ai, dtype=np.uint32),
-            lo, hi, max_bits,
+            kd, lo, hi, max_bits,
         )
         return self
 
@@ -662,6 +763,7 @@ class Ledger:
         amounts,
         *,
         amounts_hi=None,
+        kinds=None,
         max_bits: int = DEFAULT_MAX_BITS,
     ) -> "Ledger":
         """Validated constructor from CSR arrays (see the module docstring).
@@ -670,12 +772,15 @@ class Ledger:
         ``object`` array of Python ints of any size; or, with ``amounts_hi``,
         the low 64 bits of each amount (``amount = amounts + 2**64 *
         amounts_hi``).  Floats, bools, negatives, zeros and amounts of
-        ``2**max_bits`` or more are refused.  User ids are stripped of
-        surrounding whitespace and must be unique; errors name the 0-based
-        user index as ``row i``, the asset and the value.
+        ``2**max_bits`` or more are refused.  ``kinds`` (0 equity, 1 debt;
+        ``None``: all equity) runs beside ``asset_index``; a user's entries
+        must be strictly increasing by ``(asset_index, kind)``.  User ids are
+        stripped of surrounding whitespace and must be unique; errors name the
+        0-based user index as ``row i``, the column (``BTC``, or ``BTC.debt``
+        for a debt) and the value.
         """
         return cls(user_ids, assets, indptr, asset_index, amounts, amounts_hi=amounts_hi,
-                   max_bits=max_bits)
+                   kinds=kinds, max_bits=max_bits)
 
     @classmethod
     def from_arrays(
@@ -684,6 +789,7 @@ class Ledger:
         assets: Sequence[Asset],
         balances,
         *,
+        debts=None,
         max_bits: int = DEFAULT_MAX_BITS,
     ) -> "Ledger":
         """Build from a dense (N, K) array of smallest units.
@@ -691,24 +797,37 @@ class Ledger:
         ``balances`` is an integer array of any numpy dtype (uint64 included),
         or an ``object`` array or nested lists of Python ints of any size below
         ``2**max_bits``.  Negatives, floats (even integral ones) and bools are
-        refused.  Errors name ``row i`` (0-based), the asset and the value.
+        refused.  ``debts`` (optional) is what each user owes, in the same form
+        and shape.  Errors name ``row i`` (0-based), the column (``BTC``, or
+        ``BTC.debt`` in ``debts``) and the value.
         """
         max_bits = _check_max_bits(max_bits)
         assets_t = _check_assets(assets)
         uids = _clean_user_ids(user_ids)
-        b = _amount_array(balances)
         n, k = len(uids), len(assets_t)
-        if b.ndim != 2 or b.shape != (n, k):
-            if b.size == 0 and n * k == 0:
-                b = np.zeros((n, k), dtype=np.uint64)
-            else:
-                raise LedgerError(
-                    f"balances must have shape (num_users, num_assets) = ({n}, {k}), "
-                    f"got {b.shape}"
-                )
-        lo, hi = _split_amounts(b, max_bits, lambda pos: (pos // k, assets_t[pos % k].name))
-        ip, ai, am_lo, am_hi = _dense_to_csr(lo, hi)
-        return cls._trusted(uids, assets_t, ip, ai, am_lo, am_hi, max_bits)
+
+        def dense(values, what, kind):
+            b = _amount_array(values)
+            if b.ndim != 2 or b.shape != (n, k):
+                if b.size == 0 and n * k == 0:
+                    b = np.zeros((n, k), dtype=np.uint64)
+                else:
+                    raise LedgerError(
+                        f"{what} must have shape (num_users, num_assets) = ({n}, {k}), "
+                        f"got {b.shape}"
+                    )
+            return _split_amounts(b, max_bits, lambda pos: (pos // k, _column_of(assets_t, pos % k, kind)))
+
+        lo, hi = dense(balances, "balances", 0)
+        if debts is None:
+            ip, ai, am_lo, am_hi = _dense_to_csr(lo, hi)
+            return cls._trusted(uids, assets_t, ip, ai, am_lo, am_hi, max_bits)
+        d_lo, d_hi = dense(debts, "debts", 1)
+        # columns (equity 0, debt 0, equity 1, ...): a column's number is 2·asset + kind
+        ip, tag, am_lo, am_hi = _dense_to_csr(np.stack([lo, d_lo], axis=2).reshape(n, 2 * k),
+                                              np.stack([hi, d_hi], axis=2).reshape(n, 2 * k))
+        return cls._trusted(uids, assets_t, ip, tag >> 1, am_lo, am_hi, max_bits,
+                            kinds=(tag & 1).astype(np.uint8))
 
     @classmethod
     def from_csv(
@@ -789,24 +908,18 @@ class Ledger:
                 raise LedgerError("duplicate column name", path=path, row=1,
                                   column=name, value=name)
             seen.add(name)
-            problem = _asset_name_problem(name)
+            problem = _column_name_problem(name)
             if problem is not None:
                 raise LedgerError(problem, path=path, row=1, value=name)
-        assets_t = _resolve_assets(assets_arg, path, names)
-        pos_of = {a.name: i for i, a in enumerate(assets_t)}
-        col_asset = []
-        for name in names:
-            if name not in pos_of:
-                raise LedgerError(
-                    "unknown asset: not listed in the assets file", path=path,
-                    row=1, column=name, value=name,
-                )
-            col_asset.append(pos_of[name])
-        monotonic = all(a < b for a, b in zip(col_asset, col_asset[1:]))
+        assets_t, roles = _column_roles(names, assets_arg, path, 1)
+        # with a debt column, an entry is stored as its tag 2·asset + kind until the chunk ends
+        with_debt = any(kind for _, kind in roles)
+        col_code = [2 * p + kind if with_debt else p for p, kind in roles]
+        monotonic = all(a < b for a, b in zip(col_code, col_code[1:]))
         ncols = len(header)
-        # per column j (1..ncols-1): asset position, decimals, name
-        col_pos = [0] + col_asset
-        col_dec = [0] + [assets_t[p].decimals for p in col_asset]
+        # per column j (1..ncols-1): entry code, decimals, name
+        col_pos = [0] + col_code
+        col_dec = [0] + [assets_t[p].decimals for p, _ in roles]
         col_name = [_USER_ID_COLUMN] + names
         colrange = range(1, ncols)
 
@@ -839,7 +952,10 @@ class Ledger:
                                   np.diff(ip).astype(np.int64))
                 order = np.lexsort((ai, owner))
                 ai, am, hi = ai[order], am[order], hi[order]
-            return cls._trusted(user_ids, assets_t, ip, ai, am, hi, max_bits)
+            kinds = None
+            if with_debt:
+                ai, kinds = ai >> np.uint32(1), (ai & np.uint32(1)).astype(np.uint8)
+            return cls._trusted(user_ids, assets_t, ip, ai, am, hi, max_bits, kinds=kinds)
 
         for row in reader:
             if len(row) != ncols:
@@ -945,30 +1061,34 @@ class Ledger:
                 )
 
         user_ids: List[str] = []
-        ip_chunks, ai_chunks, lo_chunks, hi_chunks = [], [], [], []
+        ip_chunks, ai_chunks, lo_chunks, hi_chunks, kind_chunks = [], [], [], [], []
         nnz = 0
         assets_t = None
-        for _base, uids, assets_t, ip, ai, lo, hi in cls._parquet_chunks(
+        for _base, uids, assets_t, ip, ai, lo, hi, kinds in cls._parquet_chunks(
                 path, assets, max_bits, None, check_uid):
             user_ids.extend(uids)
             ip_chunks.append(ip[1:] + np.uint64(nnz))
             ai_chunks.append(ai)
             lo_chunks.append(lo)
             hi_chunks.append(hi)
+            if kinds is not None:
+                kind_chunks.append(kinds)
             nnz += int(ip[-1])
         if not user_ids:
             raise LedgerError("ledger has no data rows", path=os.fspath(path))
         ip = np.concatenate([np.zeros(1, np.uint64)] + ip_chunks)
         ai = np.concatenate(ai_chunks)
+        # every batch has the same columns: all carry kinds or none does
+        kinds = np.concatenate(kind_chunks) if kind_chunks else None
         return cls._trusted(user_ids, assets_t, ip, ai, np.concatenate(lo_chunks),
-                            np.concatenate(hi_chunks), max_bits)
+                            np.concatenate(hi_chunks), max_bits, kinds=kinds)
 
     @classmethod
     def _parquet_chunks(cls, path, assets, max_bits, batch_rows, check_uid):
         """Generator behind :meth:`from_parquet` and ``stark_por.stream``.
 
         Yields ``(base, user_ids, assets, indptr, asset_index, amounts_lo,
-        amounts_hi)`` per
+        amounts_hi, kinds)`` (``kinds`` ``None`` when the file has no debt column) per
         record batch of at most ``batch_rows`` rows (default: about 2**21
         cells), ``base`` being the 0-based index of the batch's first row.
         ``check_uid(uid, index, raw)`` is called for every valid user id
@@ -1004,16 +1124,14 @@ class Ledger:
         if not cols:
             raise LedgerError("no asset columns", path=spath)
         for _, name in cols:
-            problem = _asset_name_problem(name)
+            problem = _column_name_problem(name)
             if problem is not None:
                 raise LedgerError(problem, path=spath, value=name)
-        assets_t = _resolve_assets(assets, spath, [n for _, n in cols])
-        pos_of = {a.name: i for i, a in enumerate(assets_t)}
+        assets_t, roles = _column_roles([n for _, n in cols], assets, spath, None)
+        # with a debt column, batches are decoded as N x 2K blocks: column 2·asset + kind
+        with_debt = any(kind for _, kind in roles)
         plan = []
-        for i, name in cols:
-            if name not in pos_of:
-                raise LedgerError("unknown asset: not listed in the assets file",
-                                  path=spath, column=name, value=name)
+        for (i, name), (pos, kind) in zip(cols, roles):
             t = schema.field(i).type
             if pa.types.is_dictionary(t):
                 t = t.value_type
@@ -1024,9 +1142,10 @@ class Ledger:
                     "smallest units or decimals; floats are never accepted)",
                     path=spath, column=name,
                 )
-            plan.append((i, pos_of[name]))
+            plan.append((i, 2 * pos + kind if with_debt else pos, name, assets_t[pos]))
 
         k = len(assets_t)
+        width = 2 * k if with_debt else k
         if batch_rows is None:
             batch_rows = max(1024, (1 << 21) // k)
         base = 0  # rows read so far
@@ -1052,20 +1171,23 @@ class Ledger:
                                           column=_USER_ID_COLUMN, value=raw)
                     check_uid(uid, idx, raw)
                     user_ids.append(uid)
-                dense = np.zeros((b, k), dtype=np.uint64)
+                dense = np.zeros((b, width), dtype=np.uint64)
                 dense_hi = None  # only when some amount reaches 2**64
-                for ci, ak in plan:
+                for ci, ak, name, asset in plan:
                     lo, hi = _arrow_column_units(
-                        batch.column(ci), assets_t[ak], max_bits, spath, base
+                        batch.column(ci), asset, max_bits, spath, base, name
                     )
                     dense[:, ak] = lo
                     if hi is not None:
                         if dense_hi is None:
-                            dense_hi = np.zeros((b, k), dtype=np.uint64)
+                            dense_hi = np.zeros((b, width), dtype=np.uint64)
                         dense_hi[:, ak] = hi
                 ip, ai, lo, hi = _dense_to_csr(dense, dense_hi)
                 del dense, dense_hi
-                yield base, user_ids, assets_t, ip, ai, lo, hi
+                kinds = None
+                if with_debt:
+                    ai, kinds = ai >> np.uint32(1), (ai & np.uint32(1)).astype(np.uint8)
+                yield base, user_ids, assets_t, ip, ai, lo, hi, kinds
                 base += b
         except (OSError, pa.ArrowException) as e:  # pyarrow reports a damaged page as OSError
             raise LedgerError(f"cannot read Parquet file: {e}", path=spath) from None
@@ -1110,8 +1232,8 @@ class Ledger:
             pos = int(np.flatnonzero(wide)[0])
             raise LedgerError(
                 "is 2**64 or more: read amounts_lo and amounts_hi (or amount(e)) instead of amounts",
-                index=_user_of_entry(self.indptr, pos),
-                column=self.assets[int(self.asset_index[pos])].name, value=str(self.amount(pos)),
+                index=_user_of_entry(self.indptr, pos), column=self.column_of(pos),
+                value=str(self.amount(pos)),
             )
         return self.amounts_lo
 
@@ -1122,9 +1244,10 @@ class Ledger:
         names = ",".join(a.name for a in self.assets[:5])
         if len(self.assets) > 5:
             names += ",..."
+        debts = f", num_debts={int(np.count_nonzero(self.kinds))}" if self.has_debt else ""
         return (
             f"Ledger(num_users={self.num_users}, num_assets={self.num_assets} "
-            f"[{names}], num_entries={self.num_entries}, max_bits={self.max_bits})"
+            f"[{names}], num_entries={self.num_entries}{debts}, max_bits={self.max_bits})"
         )
 
     def __eq__(self, other) -> bool:
@@ -1136,20 +1259,38 @@ class Ledger:
             and self.user_ids == other.user_ids
             and np.array_equal(self.indptr, other.indptr)
             and np.array_equal(self.asset_index, other.asset_index)
+            and np.array_equal(self.kinds, other.kinds)
             and np.array_equal(self.amounts_lo, other.amounts_lo)
             and np.array_equal(self.amounts_hi, other.amounts_hi)
         )
 
     __hash__ = None  # mutable-looking container semantics; not hashable
 
-    def entries(self, i: int) -> List[Tuple[int, int]]:
-        """``[(asset_index, amount), ...]`` for user ``i`` (0-based)."""
+    @property
+    def has_debt(self) -> bool:
+        """Whether any user owes anything (such a ledger is proved by statement version 3)."""
+        return bool(self.kinds.any())
+
+    def column_of(self, e: int) -> str:
+        """The ledger column of entry ``e``: ``BTC`` for an equity, ``BTC.debt`` for a debt."""
+        return _column_of(self.assets, int(self.asset_index[e]), int(self.kinds[e]))
+
+    def _user_entries(self, i: int, kind: int) -> List[Tuple[int, int]]:
         n = len(self.user_ids)
         if not -n <= i < n:
             raise IndexError(f"user index {i} out of range for {n} users")
         i %= n
         lo, hi = int(self.indptr[i]), int(self.indptr[i + 1])
-        return list(zip(self.asset_index[lo:hi].tolist(), self.amounts_as_ints(lo, hi)))
+        pairs = zip(self.asset_index[lo:hi].tolist(), self.amounts_as_ints(lo, hi))
+        return [p for p, k in zip(pairs, self.kinds[lo:hi].tolist()) if k == kind]
+
+    def entries(self, i: int) -> List[Tuple[int, int]]:
+        """``[(asset_index, amount), ...]``: user ``i``'s equity (0-based; debts: :meth:`debts`)."""
+        return self._user_entries(i, 0)
+
+    def debts(self, i: int) -> List[Tuple[int, int]]:
+        """``[(asset_index, amount), ...]``: what user ``i`` (0-based) owes, per asset."""
+        return self._user_entries(i, 1)
 
     def index_of(self, user_id: str) -> int:
         """0-based index of ``user_id`` (surrounding whitespace ignored)."""
@@ -1170,16 +1311,30 @@ class Ledger:
         return {self.assets[a].name: v for a, v in self.entries(i)}
 
     def totals(self) -> List[int]:
-        """Exact per-asset sums, as Python ints (may exceed 2**128)."""
+        """Exact per-asset sums of equity, as Python ints (may exceed 2**128)."""
+        return self._sums(0)
+
+    def debt_totals(self) -> List[int]:
+        """Exact per-asset sums of debt, as Python ints (all 0 for a ledger without debt)."""
+        return self._sums(1)
+
+    def _sums(self, kind: int) -> List[int]:
         k = len(self.assets)
         total = [0] * k
+        if kind and not self.has_debt:
+            return total
         # Four 32-bit quarters of each amount (< 2**112, so the top one < 2**48): summing at
         # most 2**31 quarters per chunk cannot overflow uint64.
         chunk = 1 << 31
         mask = np.uint64(0xFFFFFFFF)
+        mixed = self.has_debt
         for s in range(0, self.num_entries, chunk):
             idx = self.asset_index[s:s + chunk]
-            for word, shift in ((self.amounts_lo[s:s + chunk], 0), (self.amounts_hi[s:s + chunk], 64)):
+            words = self.amounts_lo[s:s + chunk], self.amounts_hi[s:s + chunk]
+            if mixed:  # only this kind's entries
+                keep = self.kinds[s:s + chunk] == kind
+                idx, words = idx[keep], (words[0][keep], words[1][keep])
+            for word, shift in zip(words, (0, 64)):
                 if shift and not word.any():
                     continue
                 for half, sh in ((word & mask, 0), (word >> np.uint64(32), 32)):
@@ -1189,19 +1344,23 @@ class Ledger:
                         total[j] += int(acc[j]) << (shift + sh)
         return total
 
-    def to_dense(self) -> np.ndarray:
-        """Dense (N, K) copy of the balances: uint64 when every amount is below 2**64, else an
-        ``object`` array of Python ints."""
+    def to_dense(self, *, debts: bool = False) -> np.ndarray:
+        """Dense (N, K) copy of the equity (of the debts with ``debts=True``): uint64 when every
+        amount is below 2**64, else an ``object`` array of Python ints."""
         n, k = self.num_users, self.num_assets
         rows = np.repeat(np.arange(n, dtype=np.int64),
                          np.diff(self.indptr).astype(np.int64))
         cols = self.asset_index.astype(np.int64)
-        if not self.amounts_hi.any():
+        lo, hi = self.amounts_lo, self.amounts_hi
+        if self.has_debt or debts:
+            keep = self.kinds == (1 if debts else 0)
+            rows, cols, lo, hi = rows[keep], cols[keep], lo[keep], hi[keep]
+        if not hi.any():
             out = np.zeros((n, k), dtype=np.uint64)
-            out[rows, cols] = self.amounts_lo
+            out[rows, cols] = lo
             return out
         out = np.zeros((n, k), dtype=object)
-        out[rows, cols] = np.array(self.amounts_as_ints(), dtype=object)
+        out[rows, cols] = np.array([a | b << 64 for a, b in zip(lo.tolist(), hi.tolist())], dtype=object)
         return out
 
 
@@ -1245,9 +1404,10 @@ def _arrow_strings(col, path: str, base: int, column: str) -> list:
         raise
 
 
-def _arrow_column_units(col, asset: Asset, max_bits: int, path: str, base: int):
+def _arrow_column_units(col, asset: Asset, max_bits: int, path: str, base: int,
+                        column: Optional[str] = None):
     """One Parquet column chunk -> ``(lo, hi)`` uint64 smallest units, checked; ``hi`` is
-    ``None`` when every amount is below 2**64."""
+    ``None`` when every amount is below 2**64. Errors name ``column`` (default: the asset)."""
     import pyarrow as pa
 
     t = col.type
@@ -1258,7 +1418,7 @@ def _arrow_column_units(col, asset: Asset, max_bits: int, path: str, base: int):
         col = col.combine_chunks()
     n = len(col)
     limit = 1 << max_bits
-    name = asset.name
+    name = asset.name if column is None else column
     over_bound = f"is not below the range bound 2**{max_bits} smallest units"
 
     def fail(r, reason, value):

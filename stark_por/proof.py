@@ -275,6 +275,7 @@ def prove(
         raise TypeError(f"prove() takes a Ledger, not {type(ledger).__name__}")
     if isinstance(version, bool) or version not in STATEMENT_VERSIONS:
         raise ValueError(f"version must be 1 or 2, not {version!r}")
+    refuse_debts(ledger)
     batch_log2 = check_prove_args(secret, round_id, security, batch_size)
     if range_bits is None:
         range_bits = DEFAULT_RANGE_BITS_V2 if version == 2 else DEFAULT_RANGE_BITS
@@ -330,6 +331,21 @@ def prove(
     return proof
 
 
+def refuse_debts(ledger: Ledger, path: Optional[str] = None) -> None:
+    """Statement versions 1 and 2 prove equity only: a ledger with a debt is refused, naming the
+    first: its user (by id, and by index for a ledger in memory), column and amount. ``path``:
+    the file ``ledger`` is a chunk of."""
+    if not ledger.has_debt:
+        return
+    pos = int(np.flatnonzero(ledger.kinds)[0])
+    user = _user_of_entry(ledger.indptr, pos)
+    raise LedgerError(
+        f"is a debt of user {ledger.user_ids[user]!r}: statement versions 1 and 2 prove equity only "
+        "(debts need statement version 3, with a prices file)",
+        path=path, index=None if path else user, column=ledger.column_of(pos), value=str(ledger.amount(pos)),
+    )
+
+
 def _check_version_1_amounts(ledger: Ledger, range_bits: int) -> None:
     """Version 1 proves amounts below ``2**range_bits`` (at most 2**63): names the first that is
     not, with the way out."""
@@ -342,8 +358,8 @@ def _check_version_1_amounts(ledger: Ledger, range_bits: int) -> None:
         raise LedgerError(
             f"is not below version 1's range bound 2**{range_bits} smallest units: prove with "
             "version=2 (amounts up to 2**112 - 1)",
-            index=_user_of_entry(ledger.indptr, pos),
-            column=ledger.assets[int(ledger.asset_index[pos])].name, value=str(ledger.amount(pos)),
+            index=_user_of_entry(ledger.indptr, pos), column=ledger.column_of(pos),
+            value=str(ledger.amount(pos)),
         )
 
 

@@ -51,7 +51,7 @@ from ._files import atomic_path, atomic_write
 from .errors import LedgerError, WorkFolderError
 from .ledger import _find_assets_file
 from .progress import Reporter
-from .proof import DEFAULT_RANGE_BITS, DEFAULT_RANGE_BITS_V2, Statement, check_prove_args, summary_path
+from .proof import DEFAULT_RANGE_BITS, DEFAULT_RANGE_BITS_V2, Statement, check_prove_args, refuse_debts, summary_path
 from .stream import DEFAULT_CHUNK_USERS, estimate_users, iter_ledger_chunks, locate_user
 
 __all__ = [
@@ -270,6 +270,7 @@ class _Round:
         with self.con.bar(f"reading {self.ledger.name}", total=estimate, unit="users") as bar:
             for chunk in iter_ledger_chunks(self.ledger, assets=self.assets_arg, max_bits=self.range_bits,
                                             chunk_users=chunk_users, check_duplicates=False):
+                refuse_debts(chunk, str(self.ledger))
                 if spill is None:
                     assets = [(a.name, a.decimals) for a in chunk.assets]
                     spill = _native.Spill(self.spill_dir, self.secret, self.round_id, assets, self.range_bits,

@@ -137,10 +137,10 @@ def iter_ledger_chunks(
             seen_add(d)
 
         n = 0
-        for _base, uids, assets_t, ip, ai, lo, hi in Ledger._parquet_chunks(
+        for _base, uids, assets_t, ip, ai, lo, hi, kinds in Ledger._parquet_chunks(
                 spath, assets, max_bits, chunk_users, check_parquet):
             n += len(uids)
-            yield Ledger._trusted(uids, assets_t, ip, ai, lo, hi, max_bits)
+            yield Ledger._trusted(uids, assets_t, ip, ai, lo, hi, max_bits, kinds=kinds)
         if n == 0:
             raise LedgerError("ledger has no data rows", path=spath)
         return

@@ -7,6 +7,8 @@ the file the ledger readers look for beside a ledger) and, for priced workloads,
 Amounts are written exactly, whatever their size:
 
 * CSV: display units, shortest exact decimal (``format_amount``), blank for 0.
+* Debts (a ``Ledger`` with ``kinds``): a ``<ASSET>.debt`` column right after each asset that
+  anyone owes, in both formats; none when nobody owes anything.
 * Parquet, ``amounts="decimal"`` (default): one ``decimal128(38, decimals)`` column per asset,
   null where the user holds none: the unscaled value *is* the amount in smallest units, exact
   up to 10^38 - 1 (> 2^126). ``amounts="string"``: the CSV's decimal text.
@@ -27,7 +29,7 @@ from typing import Dict, Iterable, Iterator, Sequence, Union
 import numpy as np
 
 from .._files import atomic_path
-from ..ledger import Asset, format_amount
+from ..ledger import DEBT_SUFFIX, Asset, format_amount
 from .listings import PRICES_AS_OF, Listing
 
 __all__ = ["write_ledger_csv", "write_assets_csv", "write_prices_csv", "write_parquet",
@@ -69,22 +71,45 @@ def write_prices_csv(listings: Iterable[Listing], path: PathLike, *, as_of: str 
     return Path(path)
 
 
+def _columns(ledger) -> list:
+    """``(asset position, kind)`` of each column after ``user_id``: every asset's equity, and its
+    debt (``<ASSET>.debt``) right after it when anyone owes that asset."""
+    kinds = getattr(ledger, "kinds", None)
+    owed = set()
+    if kinds is not None and kinds.any():
+        owed = set(np.unique(ledger.asset_index[kinds == 1]).tolist())
+    return [(j, kind) for j in range(len(ledger.assets)) for kind in ((0, 1) if j in owed else (0,))]
+
+
+def _codes(ledger, lo: int, hi: int) -> np.ndarray:
+    """Entries ``lo:hi`` as ``2·asset + kind`` (int64)."""
+    code = ledger.asset_index[lo:hi].astype(np.int64) * 2
+    kinds = getattr(ledger, "kinds", None)
+    return code if kinds is None else code + kinds[lo:hi]
+
+
+def _column_name(ledger, j: int, kind: int) -> str:
+    return ledger.assets[j].name + (DEBT_SUFFIX if kind else "")
+
+
 def write_ledger_csv(ledger, path: PathLike) -> Path:
     """``user_id,<ASSET>,…`` rows of ``ledger`` (a ``Ledger`` or an ``ExchangeWorkload``),
-    amounts in display units, exact."""
+    amounts in display units, exact; a ``<ASSET>.debt`` column beside an asset anyone owes."""
     decs = [a.decimals for a in ledger.assets]
+    columns = _columns(ledger)
+    where = {2 * j + kind: c for c, (j, kind) in enumerate(columns)}
     indptr = ledger.indptr.tolist()
-    ai = ledger.asset_index.tolist()
+    codes = _codes(ledger, 0, ledger.num_entries).tolist()
     am = ledger.amounts_as_ints()
     with _published(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["user_id"] + [a.name for a in ledger.assets])
-        blank = [""] * len(decs)
+        w.writerow(["user_id"] + [_column_name(ledger, j, kind) for j, kind in columns])
+        blank = [""] * len(columns)
         for i, uid in enumerate(ledger.user_ids):
             row = blank.copy()
             for p in range(indptr[i], indptr[i + 1]):
-                j = ai[p]
-                row[j] = format_amount(am[p], decs[j])
+                code = codes[p]
+                row[where[code]] = format_amount(am[p], decs[code >> 1])
             w.writerow([uid] + row)
     return Path(path)
 
@@ -103,8 +128,9 @@ def _decimal_column(t, rows: np.ndarray, vals: Sequence[int], length: int):
 
 
 def write_parquet(ledger, path: PathLike, *, amounts: str = "decimal", chunk_users: int | None = None) -> Path:
-    """One row per user, column ``user_id`` then one column per asset (see the module
-    docstring for ``amounts``); a row group per ``chunk_users`` users."""
+    """One row per user, column ``user_id`` then one column per asset, and a ``<ASSET>.debt``
+    column beside an asset anyone owes (see the module docstring for ``amounts``); a row group
+    per ``chunk_users`` users."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -112,14 +138,15 @@ def write_parquet(ledger, path: PathLike, *, amounts: str = "decimal", chunk_use
         raise ValueError(f"amounts must be one of {PARQUET_AMOUNT_TYPES}, not {amounts!r}")
     assets = ledger.assets
     k = len(assets)
+    columns = _columns(ledger)
     if amounts == "decimal":
-        types = [pa.decimal128(38, a.decimals) for a in assets]
+        types = [pa.decimal128(38, assets[j].decimals) for j, _ in columns]
         if ledger.num_entries and max(ledger.amounts_as_ints()) > _DECIMAL128_MAX:
             raise ValueError("an amount has more than 38 digits: write amounts='string'")
     else:
-        types = [pa.string()] * k
+        types = [pa.string()] * len(columns)
     schema = pa.schema([pa.field("user_id", pa.string(), nullable=False)]
-                       + [pa.field(a.name, t) for a, t in zip(assets, types)])
+                       + [pa.field(_column_name(ledger, j, kind), t) for (j, kind), t in zip(columns, types)])
     n = ledger.num_users
     step = chunk_users or max(1024, (1 << 21) // k)
     ip = ledger.indptr.astype(np.int64)
@@ -128,20 +155,21 @@ def write_parquet(ledger, path: PathLike, *, amounts: str = "decimal", chunk_use
             e = min(n, s + step)
             lo, hi = int(ip[s]), int(ip[e])
             row = np.repeat(np.arange(e - s, dtype=np.int64), np.diff(ip[s:e + 1]))
-            col = ledger.asset_index[lo:hi].astype(np.int64)
+            col = _codes(ledger, lo, hi)
             order = np.argsort(col, kind="stable")
             row, col = row[order], col[order]
             vals = np.array(ledger.amounts_as_ints(lo, hi), dtype=object)[order].tolist()
-            cut = np.searchsorted(col, np.arange(k + 1))
+            cut = np.searchsorted(col, np.arange(2 * k + 1))
             arrays = [pa.array(ledger.user_ids[s:e], pa.string())]
-            for j, a in enumerate(assets):
-                r, v = row[cut[j]:cut[j + 1]], vals[cut[j]:cut[j + 1]]
+            for c, (j, kind) in enumerate(columns):
+                code = 2 * j + kind
+                r, v = row[cut[code]:cut[code + 1]], vals[cut[code]:cut[code + 1]]
                 if amounts == "decimal":
-                    arrays.append(_decimal_column(types[j], r, v, e - s))
+                    arrays.append(_decimal_column(types[c], r, v, e - s))
                 else:
                     cells: list[str | None] = [None] * (e - s)
                     for i, x in zip(r.tolist(), v):
-                        cells[i] = format_amount(x, a.decimals)
+                        cells[i] = format_amount(x, assets[j].decimals)
                     arrays.append(pa.array(cells, pa.string()))
             w.write_table(pa.Table.from_arrays(arrays, schema=schema))
     return Path(path)
