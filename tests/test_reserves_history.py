@@ -104,7 +104,9 @@ def test_reports_of_another_exchange_or_a_round_twice_are_refused(reports, tmp_p
     # report that drops the field claims version 1
     (lambda d: d["liabilities_proof"].update(statement_version=1), "not a statement's: range bound of 112"),
     (lambda d: d["liabilities_proof"].pop("statement_version"), "not a statement's: range bound of 112"),
-    (lambda d: d["liabilities_proof"].update(statement_version=3), "statement_version 3 is not 1 or 2"),
+    # a version-3 statement binds its debts, prices and haircuts: a report without them is refused
+    (lambda d: d["liabilities_proof"].update(statement_version=3), "field 'margin' is missing"),
+    (lambda d: d["liabilities_proof"].update(statement_version=4), "statement_version 4 is not 1, 2 or 3"),
     (lambda d: d["assets"][1].update(verified_reserves="3500000"), "ratio or pass/fail does not follow"),
     (lambda d: d["assets"][0]["usd"].update(liabilities="1"), "usd liabilities is not amount × price"),
     (lambda d: d["usd"].update(surplus="1"), "USD total surplus is not the sum"),
@@ -172,3 +174,21 @@ def test_history_page_renders_in_headless_chromium(browser, reports, tmp_path): 
     assert green[: 1200 * 400].mean() > 0.02
     dom = _chromium("--virtual-time-budget=10000", "--dump-dom", (tmp_path / "history.html").as_uri()).stdout
     assert dom.count("<img") == 2 and "3 of 4 rounds fully covered" in dom
+
+
+def test_reports_written_before_margin_still_read(tmp_path):
+    """Report version 2 (fixtures written by the release before margin, tests/fixtures/reports/v2)
+    reads as before; such a report cannot claim a version-3 statement, whose debts, prices and
+    haircuts it does not carry."""
+    old = sorted((Path(__file__).parent / "fixtures" / "reports" / "v2").glob("*.json"))
+    docs = [json.loads(p.read_text()) for p in old]
+    assert [d["version"] for d in docs] == [2, 2] and all("margin" not in d for d in docs)
+    hist = build(old)
+    assert [(r.round_id, r.passed) for r in hist.rounds] == [("2026-10", True), ("2026-11", False)]
+    assert [r.fingerprint for r in hist.rounds] == [d["liabilities_proof"]["fingerprint"] for d in docs]
+    (usdt,) = [a for a in hist.rounds[1].assets if a.asset == "USDT"]
+    assert not usdt.passed and usdt.verified_units == usdt.liabilities_units - 1  # one micro-USDT short
+    docs[0]["liabilities_proof"]["statement_version"] = 3
+    (tmp_path / "claims-3.json").write_text(json.dumps(docs[0]))
+    with pytest.raises(HistoryError, match="statement_version 3 is not 1 or 2"):
+        build([tmp_path / "claims-3.json"])

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
+import re
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
@@ -20,8 +22,8 @@ from stark_por import synthetic
 from stark_por.errors import LedgerError
 from stark_por.ledger import Ledger, format_amount
 from stark_por.workloads import (
-    AMOUNT_BITS, MAX_PORTFOLIO_USD, W3, W3_LISTINGS, W4, ExchangeWorkload, Listing, ledger_file,
-    summarize, usd_value, w4_listings, workload, write_workload,
+    AMOUNT_BITS, MAX_PORTFOLIO_USD, W3, W3_LISTINGS, W4, ExchangeWorkload, Listing, add_borrowers,
+    ledger_file, summarize, usd_value, w4_listings, workload, write_workload,
 )
 
 FIXTURE = Path(__file__).parent / "fixtures" / "workloads" / "w1w2_before_w3.json"
@@ -323,3 +325,167 @@ def test_writer_refusals_and_types(tmp_path):
     files = write_workload(huge, tmp_path / "h", ("csv", "parquet"), parquet_amounts="string")
     want = {("a", "BTC"): 10**38}
     assert read_csv_entries(files["csv"], {"BTC": 8}) == want == read_parquet_entries(files["parquet"], {"BTC": 8})
+
+
+# ------------------------------------------------------------------ borrowers (issue 11)
+
+MARGIN_DECIMAL = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]*[1-9])?")  # INTERFACE §1's canonical decimal
+
+
+def read_margin_prices(path: Path) -> dict:
+    """{asset: (price, haircut)} as Fractions, read with the csv module and checked canonical."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["asset", "price", "haircut"]
+    out = {}
+    for asset, price, haircut in rows[1:]:
+        assert MARGIN_DECIMAL.fullmatch(price) and MARGIN_DECIMAL.fullmatch(haircut), (asset, price, haircut)
+        out[asset] = (Fraction(price), Fraction(haircut))
+    assert len(out) == len(rows) - 1
+    return out
+
+
+def read_csv_debts(path: Path, decimals: dict) -> tuple:
+    """({(user, asset): equity}, {(user, asset): debt}) of a ledger CSV with ``<ASSET>.debt`` columns."""
+    equity, debt = {}, {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        for name in reader.fieldnames[1:]:
+            base = name.removesuffix(".debt")
+            assert base in decimals, name
+        for row in reader:
+            uid = row.pop("user_id")
+            for col, cell in row.items():
+                if cell:
+                    base = col.removesuffix(".debt")
+                    (debt if col.endswith(".debt") else equity)[uid, base] = _units(cell, decimals[base])
+    return equity, debt
+
+
+def debts_of(w) -> dict:
+    return {(uid, w.assets[j].name): v for i, uid in enumerate(w.user_ids) for j, v in w.debts(i)}
+
+
+def values(w, prices: dict, i: int) -> tuple:
+    """(collateral after haircuts, debt) of user ``i`` in USD, exact Fractions."""
+    dec = {x.name: x.decimals for x in w.listings}
+    name = [x.name for x in w.listings]
+    coll = sum((prices[name[j]][0] * (1 - prices[name[j]][1]) * Fraction(v, 10**dec[name[j]])
+                for j, v in w.entries(i)), Fraction(0))
+    owed = sum((prices[name[j]][0] * Fraction(v, 10**dec[name[j]]) for j, v in w.debts(i)), Fraction(0))
+    return coll, owed
+
+
+@pytest.fixture(scope="module")
+def margin_w3(tmp_path_factory):
+    w = W3(20_000, seed=11, borrowers=0.1)
+    folder = tmp_path_factory.mktemp("margin")
+    return w, write_workload(w, folder, ("csv", "parquet"))
+
+
+def test_borrowers_are_a_tenth_and_all_covered_exactly(margin_w3):
+    w, files = margin_w3
+    prices = read_margin_prices(files["margin_prices"])
+    assert list(prices) == [x.name for x in w.listings]
+    borrowers = w.borrowers.tolist()
+    assert len(borrowers) == 2_000  # round(0.1 · N): everyone eligible here has $10 of collateral
+    for i in borrowers:
+        coll, owed = values(w, prices, i)
+        assert owed > 0 and owed <= coll * Fraction(7, 10)  # at most 70 % of the collateral
+        # at least ~10 %: rounded down to whole smallest units of each debt
+        slack = sum(prices[w.assets[j].name][0] / 10**w.assets[j].decimals for j, _ in w.debts(i))
+        assert owed + slack >= coll / 10
+        # and covered with the circuit's own rounding: ⌊c⌋ per unit of equity, ⌈d⌉ per unit of debt
+        unit = Fraction(10) ** 27
+        c = {j: math.floor(prices[a.name][0] * (1 - prices[a.name][1]) * unit / 10**a.decimals)
+             for j, a in enumerate(w.assets)}
+        d = {j: math.ceil(prices[a.name][0] * unit / 10**a.decimals) for j, a in enumerate(w.assets)}
+        assert sum(c[j] * v for j, v in w.entries(i)) >= sum(d[j] * v for j, v in w.debts(i))
+    others = set(range(w.num_users)) - set(borrowers)
+    assert all(not w.debts(i) for i in others)
+    # nobody borrows without collateral worth $10 after haircuts
+    assert min(values(w, prices, i)[0] for i in borrowers) >= 10
+
+
+def test_debts_look_like_an_exchange(margin_w3):
+    w, _ = margin_w3
+    owed_in = [w.assets[j].name for i in w.borrowers.tolist() for j, _ in w.debts(i)]
+    share = sum(a in ("USDT", "USDC", "BTC", "ETH") for a in owed_in) / len(owed_in)
+    assert 0.8 <= share < 1  # mostly stablecoins, BTC and ETH; a few others
+    two = sum(len(w.debts(i)) == 2 for i in w.borrowers.tolist())
+    assert 0.1 * 2_000 <= two <= 0.3 * 2_000
+    # whales borrow too; dust is kept and never borrows
+    plain = W3(20_000, seed=11)
+    usd = holdings_usd(plain)
+    borrowers = set(w.borrowers.tolist())
+    assert any(usd[i] >= 100_000 for i in borrowers)
+    dust = [i for i, v in enumerate(usd) if v < 1]
+    assert dust and not borrowers & set(dust)
+    assert any(v == 1 for v in w.amounts.tolist())  # a one-unit holding: dust is still owed
+    # debts at native decimals reach beyond 2^64 (18-decimal ETH) and stay below 2^112
+    debt_amounts = [v for i in borrowers for _, v in w.debts(i)]
+    assert max(debt_amounts) >= 2**64 and max(debt_amounts) < 2**AMOUNT_BITS
+    s = summarize(w)
+    assert (s.borrowers, s.debts) == (2_000, len(debt_amounts))
+    assert [a.debt_units for a in s.assets] == w.debt_totals()
+    assert "borrowers: 2,000" in s.format()
+
+
+def test_borrowers_leave_the_holdings_as_they_were(margin_w3):
+    w, _ = margin_w3
+    plain = W3(20_000, seed=11)
+    assert entries_of(w) == entries_of(plain) and w.totals() == plain.totals()
+    assert np.array_equal(w.usd, plain.usd) and not plain.has_debt and w.has_debt
+    # entries per user strictly increasing by (asset, kind)
+    tag = 2 * w.asset_index.astype(np.int64) + w.kinds
+    for i in range(0, w.num_users, 97):
+        t = tag[int(w.indptr[i]):int(w.indptr[i + 1])]
+        assert (np.diff(t) > 0).all()
+    assert w.kinds.dtype == np.uint8 and set(np.unique(w.kinds).tolist()) == {0, 1}
+    assert not w.kinds.flags.writeable and not w.indptr.flags.writeable
+
+
+def test_margin_prices_by_liquidity_tier(tmp_path):
+    files = write_workload(W3(50, seed=1), tmp_path, ("csv",))
+    prices = read_margin_prices(files["margin_prices"])
+    price = {x.name: Fraction(x.price) for x in W3_LISTINGS}
+    assert {a: p for a, (p, _) in prices.items()} == price  # the workload's own USD prices
+    cut = {a: h for a, (_, h) in prices.items()}
+    assert all(cut[a] <= Fraction(2, 100) for a in ("USDT", "USDC"))
+    assert all(Fraction(5, 100) <= cut[a] <= Fraction(10, 100) for a in ("BTC", "ETH"))
+    assert all(Fraction(2, 10) <= cut[a] <= Fraction(3, 10)
+               for a in ("SOL", "XRP", "BNB", "DOGE", "ADA", "LINK", "TON", "AVAX", "DOT", "LTC"))
+    assert all(cut[a] >= Fraction(1, 2) for a in ("SHIB", "PEPE"))
+    # W4's long tail: illiquid, 50 % for the most popular token to 100 % (worth nothing) for the least
+    tail = {a: h for a, (_, h) in W4(5, seed=1).margin_prices.items() if a.startswith("TKN")}
+    assert len(tail) == 198 and min(map(Fraction, tail.values())) == Fraction(1, 2)
+    assert max(map(Fraction, tail.values())) == 1 and tail["TKN023"] == "0.5" and tail["TKN220"] == "1"
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 300), seed=st.integers(0, 2**32 - 1), fraction=st.floats(0.0, 1.0))
+def test_any_fraction_is_deterministic_and_covered(n, seed, fraction):
+    w = W3(n, seed=seed, borrowers=fraction)
+    again = W3(n, seed=seed, borrowers=fraction)
+    for a, b in ((w.indptr, again.indptr), (w.asset_index, again.asset_index), (w.amounts, again.amounts),
+                 (w.kinds, again.kinds)):
+        assert np.array_equal(a, b)
+    prices = {a: (Fraction(p), Fraction(h)) for a, (p, h) in w.margin_prices.items()}
+    eligible = [i for i in range(n) if values(w, prices, i)[0] >= 10]
+    assert len(w.borrowers) == min(round(fraction * n), len(eligible))
+    assert set(w.borrowers.tolist()) <= set(eligible)
+    for i in w.borrowers.tolist():
+        coll, owed = values(w, prices, i)
+        assert 0 < owed <= coll * Fraction(7, 10)
+    for v in w.amounts.tolist():
+        assert type(v) is int and 0 < v < 2**AMOUNT_BITS
+
+
+def test_borrowers_refusals():
+    with pytest.raises(ValueError, match="no prices"):
+        workload("W1", 10, borrowers=0.1)
+    with pytest.raises(ValueError, match="invalid borrow model"):
+        W3(10, borrowers=1.5)
+    with pytest.raises(ValueError, match="already has debts"):
+        add_borrowers(W3(50, borrowers=0.5), 0.1)
+    assert workload("w3", 200, seed=3, borrowers=0.1).borrowers.size == 20

@@ -9,10 +9,13 @@ every asset was covered.  Rounds are taken in the order given (oldest first).
 What it checks, so that a history cannot mix in a report of another round or
 another exchange (:class:`~stark_por.errors.HistoryError` names the file):
 
-* each file is a JSON reserves report of version 2;
+* each file is a JSON reserves report of version 2 or 3;
 * its statement fingerprint is recomputed from the statement version, round id,
-  tree size, range, root and per-asset totals it carries, and must match (a report whose
-  liabilities were edited, or glued to another round's root, is refused);
+  tree size, range, root and per-asset totals it carries (for a version-3 statement: the
+  equity and debt totals, prices, haircuts and value unit), and must match (a report whose
+  liabilities were edited, or glued to another round's root, is refused); for a version-3
+  statement each asset's liabilities must be ``max(equity − debt, 0)`` and its net
+  ``equity − debt``;
 * each asset's ratio, pass/fail and USD figures are recomputed from its exact
   amounts and price, and must match what the report says;
 * every report names the same exchange; no round id and no fingerprint twice.
@@ -34,8 +37,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 from .._files import atomic_write
 from ..errors import HistoryError
 from ..ledger import _AmountError, parse_amount
-from .report import (_EXACT, REPORT_FORMAT, REPORT_VERSION, balances_basis, percent_of, ratio_of,
-                     statement_fingerprint)
+from .report import (_EXACT, REPORT_FORMAT, REPORT_VERSIONS, MarginTerms, balances_basis, percent_of,
+                     ratio_of, statement_fingerprint)
 
 __all__ = ["History", "Round", "RoundAsset", "build", "load_round"]
 
@@ -184,9 +187,10 @@ def load_round(path: PathLike) -> Round:
         raise _fail(spath, f"is not a JSON report ({e})") from None
     if not isinstance(doc, dict) or doc.get("format") != REPORT_FORMAT:
         raise _fail(spath, f"is not a {REPORT_FORMAT} (write one with stark-por report --json)")
-    if doc.get("version") != REPORT_VERSION:
-        raise _fail(spath, f"is a report of version {doc.get('version')!r}; the history reads version "
-                           f"{REPORT_VERSION} (write it again with this stark-por)")
+    version = doc.get("version")
+    if version not in REPORT_VERSIONS or isinstance(version, bool):
+        raise _fail(spath, f"is a report of version {version!r}; the history reads versions "
+                           f"{' and '.join(map(str, REPORT_VERSIONS))} (write it again with this stark-por)")
     exchange = doc.get("exchange")
     if not isinstance(exchange, str) or not exchange:
         raise _fail(spath, "names no exchange: a track record is one exchange's")
@@ -197,8 +201,14 @@ def load_round(path: PathLike) -> Round:
     num_leaves = _field(proof, "num_leaves", int, spath, "liabilities_proof ")
     range_bits = _field(proof, "range_bits", int, spath, "liabilities_proof ")
     statement_version = proof.get("statement_version", 1)  # absent in reports of version-1 rounds
-    if statement_version not in (1, 2) or isinstance(statement_version, bool):
-        raise _fail(spath, f"liabilities_proof statement_version {statement_version!r} is not 1 or 2")
+    versions = (1, 2, 3) if version >= 3 else (1, 2)  # margin (statement version 3) came with report version 3
+    if statement_version not in versions or isinstance(statement_version, bool):
+        raise _fail(spath, f"liabilities_proof statement_version {statement_version!r} is not "
+                           f"{', '.join(map(str, versions[:-1]))} or {versions[-1]}")
+    unit_exp = None
+    if statement_version >= 3:
+        margin = _field(doc, "margin", dict, spath)
+        unit_exp = _field(margin, "value_unit_exp", int, spath, "margin ")
     items = _field(doc, "assets", list, spath)
     parsed = []
     for i, a in enumerate(items):
@@ -212,20 +222,31 @@ def load_round(path: PathLike) -> Round:
             raise _fail(spath, f"{where}amounts are not exact decimals of {decimals} places ({e})") from None
         if liabilities < 0:
             raise _fail(spath, f"{where}liabilities_units is negative")
-        parsed.append((a, RoundAsset(name, liabilities, verified, decimals, None, None)))
-    # First the binding to one statement: round id, tree, root and totals.
+        terms = _margin_terms(a, spath, f"{name}: ") if statement_version >= 3 else None
+        if terms is not None and (liabilities != terms.required_units or a["margin"].get("net_units") != str(terms.net_units)):
+            raise _fail(spath, f"{name}: liabilities or net are not max(equity − debt, 0) and equity − debt "
+                               "(the report was altered)")
+        parsed.append((a, RoundAsset(name, liabilities, verified, decimals, None, None), terms))
+    # First the binding to one statement: round id, tree, root and totals (and for version 3 the
+    # equity and debt totals, prices and haircuts).
     try:
-        computed = statement_fingerprint(round_id, range_bits, num_leaves, root,
-                                         [(ra.asset, ra.decimals, ra.liabilities_units) for _, ra in parsed],
-                                         statement_version)
-    except ValueError as e:
+        if statement_version >= 3:
+            totals = [(ra.asset, ra.decimals, t.equity_units) for _, ra, t in parsed]
+            margin_args = (unit_exp, [(t.debt_units, None if t.price is None else (t.price, t.haircut))
+                                      for _, _, t in parsed])
+        else:
+            totals = [(ra.asset, ra.decimals, ra.liabilities_units) for _, ra, _ in parsed]
+            margin_args = None
+        computed = statement_fingerprint(round_id, range_bits, num_leaves, root, totals, statement_version,
+                                         margin_args)
+    except (ValueError, TypeError) as e:
         raise _fail(spath, f"its liabilities proof fields are not a statement's: {e}") from None
     if computed != fingerprint:
         raise _fail(spath, f"its fingerprint {fingerprint[:16]}… does not match its round, root and totals "
                            f"({computed[:16]}…): the report mixes rounds or was altered")
     # Then its arithmetic: ratios, pass/fail and USD follow from the exact amounts.
     assets = []
-    for a, ra in parsed:
+    for a, ra, _ in parsed:
         name = ra.asset
         if a.get("passed") is not ra.passed or a.get("ratio") != (None if ra.ratio is None else str(ra.ratio)) \
                 or a.get("percent") != percent_of(ra.ratio):
@@ -255,9 +276,50 @@ def load_round(path: PathLike) -> Round:
         for key, value in usd_totals.items():
             if _decimal(doc["usd"].get(key) if isinstance(doc["usd"], dict) else None, spath, f"usd {key}") != value:
                 raise _fail(spath, f"its USD total {key} is not the sum over its assets (the report was altered)")
+    if statement_version >= 3:
+        _check_margin_usd(doc["margin"], [(ra, t) for _, ra, t in parsed], spath)
     basis = _basis(doc, assets, spath)
     return Round(spath, exchange, round_id, fingerprint, root, tuple(assets), basis,
                  usd_totals)
+
+
+def _check_margin_usd(margin: dict, assets, path: str) -> None:
+    """The report's equity, debt and net in USD are the sums over its priced assets."""
+    usd = _field(margin, "usd", dict, path, "margin ")
+    priced = [(ra, t) for ra, t in assets if t.price is not None]
+    with localcontext(_EXACT):
+        want = {k: sum((t.usd(getattr(t, f"{k}_units"), ra.decimals) for ra, t in priced), Decimal(0))
+                for k in ("equity", "debt")}
+        want["net"] = want["equity"] - want["debt"]
+    for key, value in want.items():
+        if _decimal(usd.get(key), path, f"margin usd {key}") != value:
+            raise _fail(path, f"its margin USD total {key} is not the sum over its assets (the report was altered)")
+
+
+def _margin_terms(a: dict, path: str, where: str) -> MarginTerms:
+    """An asset's equity, debt, price and haircut from a report of a version-3 statement."""
+    m = _field(a, "margin", dict, path, where)
+    try:
+        equity = int(_field(m, "equity_units", str, path, where + "margin "))
+        debt = int(_field(m, "debt_units", str, path, where + "margin "))
+    except ValueError:
+        raise _fail(path, f"{where}margin equity_units or debt_units is not an integer") from None
+    if equity < 0 or debt < 0:
+        raise _fail(path, f"{where}margin equity_units or debt_units is negative")
+    price, haircut = m.get("price"), m.get("haircut")
+    if (price is None) != (haircut is None) or not all(v is None or isinstance(v, str) for v in (price, haircut)):
+        raise _fail(path, f"{where}margin price and haircut must both be decimal text, or both null")
+    terms = MarginTerms(equity, debt, price, haircut)
+    usd = m.get("usd")
+    if price is not None and not isinstance(usd, dict):
+        raise _fail(path, f"{where}margin usd is missing for a priced asset")
+    if price is not None:
+        decimals = a["decimals"]
+        _decimal(price, path, f"{where}margin price")
+        for key, units in (("equity", equity), ("debt", debt), ("net", terms.net_units)):
+            if _decimal(usd.get(key), path, f"{where}margin usd {key}") != terms.usd(units, decimals):
+                raise _fail(path, f"{where}margin usd {key} is not amount × price (the report was altered)")
+    return terms
 
 
 def _basis(doc: dict, assets: Sequence[RoundAsset], path: str) -> str:

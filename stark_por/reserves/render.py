@@ -29,6 +29,27 @@ def _cents(d: Decimal) -> str:
     return f"{sign}${abs(d).quantize(Decimal('0.01')):,f}"
 
 
+def _signed_amount(units: int, decimals: int) -> str:
+    from ..ledger import format_amount
+
+    text = _amount(Decimal(format_amount(abs(units), decimals) or "0"))
+    return ("−" + text) if units < 0 else text
+
+
+def _percent(fraction: str) -> str:
+    """A haircut ``"0.05"`` as ``"5%"`` (exact)."""
+    return f"{(Decimal(fraction) * 100).normalize():f}%"
+
+
+def _margin_rows(rep):
+    """``(asset result, terms)`` of a version-3 statement's assets, in statement order."""
+    return [(a, a.margin) for a in rep.assets if a.margin is not None]
+
+
+def _liabilities_label(rep) -> str:
+    return "Net liabilities" if rep.statement.statement_version >= 3 else "Liabilities"
+
+
 def _counts(rep):
     owed = [a for a in rep.assets if a.liabilities_units > 0]
     covered = [a for a in owed if a.passed]
@@ -100,13 +121,14 @@ def markdown(rep) -> str:
         f"- Wallets verified: {len(counted)} of {len(rep.wallets)}",
         f"- {_md(rep.balances_basis[:1].upper() + rep.balances_basis[1:])}",
         "",
-        "| Asset | Liabilities | Verified reserves | Ratio | Unverified (not counted) | Wallets verified | Result |",
+        f"| Asset | {_liabilities_label(rep)} | Verified reserves | Ratio | Unverified (not counted) | Wallets verified | Result |",
         "|---|--:|--:|--:|--:|--:|---|",
     ]
     for a in rep.assets:
         result = "PASS" if a.passed else "**FAIL**"
         out.append(f"| {_md(a.asset)} | {_amount(a.liabilities)} | {_amount(a.verified)} | {a.percent} | "
                    f"{_amount(a.unverified)} | {a.wallets_verified} / {a.wallets_listed} | {result} |")
+    out += _margin_markdown(rep)
     if rep.prices is not None:
         out += ["", "## In US dollars", "", "| Asset | Price | Liabilities | Verified reserves | Surplus |",
                 "|---|--:|--:|--:|--:|"]
@@ -130,7 +152,7 @@ def markdown(rep) -> str:
         out.append(f"| {mark} | {_md(w.wallet.asset)} | {_md(w.wallet.chain)} | `{_md(w.address or w.wallet.address)}` | "
                    f"{_md(w.wallet.balance_text)} | {_md(w.wallet.snapshot)} | {_md(w.detail)} | "
                    f"{_md(w.balance_detail)} |")
-    out += ["", "## What was checked", "", _METHOD_MD.format(round=_md(s.round_id), balances=_balances_sentence(rep))]
+    out += ["", "## What was checked", "", _METHOD_MD.format(liabilities=_md(_liabilities_sentence(rep)), balances=_balances_sentence(rep))]
     if rep.challenge_template():
         out += ["", "Challenge message (with the wallet's address in place of ADDRESS):", "", "```",
                 rep.challenge_template(), "```"]
@@ -138,12 +160,42 @@ def markdown(rep) -> str:
     return "\n".join(out)
 
 
+def _margin_markdown(rep) -> List[str]:
+    rows = _margin_rows(rep)
+    if not rows:
+        return []
+    from .report import MARGIN_MEANING
+
+    out = ["", "## Held, owed and net (statement version 3)", "", _md(MARGIN_MEANING), "",
+           "| Asset | Held (equity) | Owed (debt) | Net (held − owed) | Reserves needed | Price (USD) | Haircut |",
+           "|---|--:|--:|--:|--:|--:|--:|"]
+    for a, m in rows:
+        price = "unpriced" if m.price is None else _usd_price(Decimal(m.price))
+        haircut = "–" if m.haircut is None else _percent(m.haircut)
+        out.append(f"| {_md(a.asset)} | {_signed_amount(m.equity_units, a.decimals)} | "
+                   f"{_signed_amount(m.debt_units, a.decimals)} | {_signed_amount(m.net_units, a.decimals)} | "
+                   f"{_signed_amount(m.required_units, a.decimals)} | {price} | {haircut} |")
+    tot = rep.margin_usd_totals
+    out += ["", f"At the statement's prices: held {_cents(tot['equity'])}, owed {_cents(tot['debt'])}, "
+                f"net {_cents(tot['net'])}. The prices and haircuts are the statement's own (under its fingerprint)."]
+    return out
+
+
 _METHOD_MD = (
-    "Liabilities are the per-asset totals of the verified zk-STARK liabilities proof of round {round}. "
+    "{liabilities} "
     "A wallet counts only if its signature, by the address's own key, verifies over this round's "
     "challenge message. Ratios are verified reserves ÷ liabilities, computed exactly and rounded down. "
     "{balances}"
 )
+
+
+def _liabilities_sentence(rep) -> str:
+    s = rep.statement
+    if s.statement_version >= 3:
+        return (f"Net liabilities are, per asset, what customers hold minus what they owe, from the verified "
+                f"zk-STARK liabilities proof of round {s.round_id}; reserves must cover them where they are "
+                "above 0.")
+    return f"Liabilities are the per-asset totals of the verified zk-STARK liabilities proof of round {s.round_id}."
 
 
 def _balances_sentence(rep) -> str:
@@ -267,10 +319,11 @@ def html_page(rep) -> str:
         )
     parts.append(
         '<section id="assets" class="card"><h2>Assets</h2><table><thead><tr><th>Asset</th>'
-        '<th class=num>Liabilities</th><th class=num>Verified reserves</th><th class=num>Ratio</th>'
+        f'<th class=num>{_liabilities_label(rep)}</th><th class=num>Verified reserves</th><th class=num>Ratio</th>'
         '<th class=num>Unverified (not counted)</th><th class=num>Wallets verified</th><th>Result</th>'
         f'</tr></thead><tbody>{"".join(rows)}</tbody></table></section>'
     )
+    parts += _margin_html(rep)
     if rep.prices is not None:
         urows = []
         for a in rep.assets:
@@ -312,7 +365,7 @@ def html_page(rep) -> str:
         f'<tbody>{"".join(wrows)}</tbody></table>'
         "</section>"
     )
-    method = [f"<p>{e(_METHOD_MD.format(round=s.round_id, balances=_balances_sentence(rep)))}</p>",
+    method = [f"<p>{e(_METHOD_MD.format(liabilities=_liabilities_sentence(rep), balances=_balances_sentence(rep)))}</p>",
               *([f'<p>Users check that their own balances are counted on <a id="inclusion-page" '
                  f'href="{e(rep.inclusion_page)}">the inclusion page</a> (it runs in the browser, offline).</p>']
                 if rep.inclusion_page else []),
@@ -326,6 +379,50 @@ def html_page(rep) -> str:
     parts.append(f'<section id="method" class="card"><h2>What was checked</h2>{"".join(method)}</section>')
     parts.append(f"<footer>Generated by stark-por {e(__version__)}.</footer></main></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _margin_html(rep) -> List[str]:
+    """The equity, debt and net per asset of a version-3 statement, its prices and haircuts, and
+    what they mean; nothing for earlier statements."""
+    rows = _margin_rows(rep)
+    if not rows:
+        return []
+    from .report import MARGIN_MEANING
+
+    e = escape
+    body = []
+    for a, m in rows:
+        price = '<span class="muted">unpriced</span>' if m.price is None else e(_usd_price(Decimal(m.price)))
+        haircut = '<span class="muted">–</span>' if m.haircut is None else e(_percent(m.haircut))
+        net_usd = m.usd(m.net_units, a.decimals)
+        note = (' <span class="muted" title="customers owe more than they hold: no reserves needed">'
+                "(owed to the exchange)</span>") if m.net_units < 0 else ""
+        body.append(
+            f'<tr data-asset="{e(a.asset)}" data-net="{m.net_units}"><td><b>{e(a.asset)}</b></td>'
+            f"<td class=num>{_signed_amount(m.equity_units, a.decimals)}</td>"
+            f"<td class=num>{_signed_amount(m.debt_units, a.decimals)}</td>"
+            f"<td class=num>{_signed_amount(m.net_units, a.decimals)}{note}</td>"
+            f"<td class=num><b>{_signed_amount(m.required_units, a.decimals)}</b></td>"
+            f"<td class=num>{price}</td><td class=num>{haircut}</td>"
+            f"<td class=num>{'–' if net_usd is None else _cents(net_usd)}</td></tr>"
+        )
+    tot = rep.margin_usd_totals
+    body.append(f"<tr><td><b>Total (USD)</b></td><td class=num>{_cents(tot['equity'])}</td>"
+                f"<td class=num>{_cents(tot['debt'])}</td><td class=num><b>{_cents(tot['net'])}</b></td>"
+                "<td></td><td></td><td></td><td></td></tr>")
+    return [
+        '<section id="margin" class="card"><h2>Held, owed and net</h2>'
+        f"<p>{e(MARGIN_MEANING)}</p>"
+        "<table><thead><tr><th>Asset</th><th class=num>Held (equity)</th><th class=num>Owed (debt)</th>"
+        "<th class=num>Net (held − owed)</th><th class=num>Reserves needed</th><th class=num>Price (USD)</th>"
+        "<th class=num>Haircut</th><th class=num>Net (USD)</th></tr></thead>"
+        f'<tbody>{"".join(body)}</tbody></table>'
+        '<p class="muted">Totals are exact, from the verified liabilities proof. Prices and haircuts are the '
+        "statement's own, under its fingerprint: the proof checked every borrower's collateral with them "
+        f"(values in units of 10<sup>−{rep.statement.value_unit_exp}</sup> USD, collateral rounded down and debt "
+        "rounded up). USD values are at these prices, to the cent for display; the JSON report keeps them "
+        "exact.</p></section>"
+    ]
 
 
 _CHECK_CLASS = {"matches": "ok", "differs": "bad", "not_checked": "muted"}

@@ -15,6 +15,16 @@ a balance is as the reserves file declares it, and the report says so.
 
 Prices: given a prices file (:mod:`stark_por.reserves.prices`), liabilities,
 reserves and surplus are valued in USD per asset and in total, exactly.
+
+Margin (statement version 3): users may owe assets as well as hold them. The proof publishes,
+per asset, the exact total of what customers hold (equity) and of what they owe (debt), and
+proves every borrower's debt covered by their own holdings after the round's haircuts. What the
+exchange must hold of an asset is then the **net** customer liability, equity − debt
+(:func:`liabilities_of`). A net can be negative: customers as a whole owe the exchange more of
+that asset than they hold in it (the exchange lent out its own coins). The reserves needed for
+such an asset are **0** — ``max(net, 0)``, what :attr:`AssetResult.liabilities_units` holds —
+and the shortfall customers owe is never counted as reserves of that or any other asset: it is
+a claim on the borrowers, backed by their collateral, not coins in the exchange's wallets.
 """
 
 from __future__ import annotations
@@ -37,11 +47,29 @@ from .prices import Price, Prices
 from .wallets import Reserves, Wallet, demo_wallets, load
 
 __all__ = ["report", "SolvencyReport", "AssetResult", "WalletResult", "Flag", "write_demo_report",
-           "WALLET_STATUSES", "liabilities_of", "statement_fingerprint", "REPORT_FORMAT", "REPORT_VERSION"]
+           "WALLET_STATUSES", "liabilities_of", "statement_fingerprint", "REPORT_FORMAT", "REPORT_VERSION",
+           "REPORT_VERSIONS", "MarginTerms", "margin_terms", "MARGIN_MEANING"]
 
-#: The JSON report's ``format`` and ``version`` (2: on-chain balances, USD, fingerprint).
+#: The JSON report's ``format`` and ``version`` (2: on-chain balances, USD, fingerprint;
+#: 3: ``margin``, the equity, debt and net per asset and the prices and haircuts of a
+#: version-3 statement, ``null`` for earlier statements). :mod:`.history` reads 2 and 3.
 REPORT_FORMAT = "stark-por reserves report"
-REPORT_VERSION = 2
+REPORT_VERSION = 3
+REPORT_VERSIONS = (2, 3)
+
+#: What a version-3 statement's numbers mean, in plain words (the report shows it beside them).
+MARGIN_MEANING = (
+    "Customers may borrow: a user can owe an asset (a debt) as well as hold assets (equity). "
+    "The liabilities proof publishes, for every asset, the exact total customers hold and the exact "
+    "total they owe, and proves for every user who owes anything that what they hold, valued at the "
+    "round's prices after each asset's haircut, is worth at least what they owe at those prices. "
+    "A haircut is the share of an asset's value that does not count as collateral (5 % on BTC: "
+    "$100 of BTC backs at most $95 of debt), larger for assets that are harder to sell. "
+    "The exchange owes its customers the net of each asset, held minus owed, so its reserves are "
+    "compared with that net. Where customers owe more of an asset than they hold (a negative net), "
+    "no reserves of it are needed (0), and what they owe is not counted as reserves: it is a claim "
+    "on the borrowers, backed by their collateral, not coins in the exchange's wallets."
+)
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -93,16 +121,81 @@ def balances_basis(read: int, counted: int) -> str:
 
 
 def liabilities_of(statement: Statement) -> Dict[str, int]:
-    """What the reserves of each asset are compared with, in smallest units: the proven
-    per-asset totals of customer balances.  The one place this figure is chosen."""
+    """What the exchange owes its customers in each asset, in smallest units: the proven
+    per-asset totals of customer balances (statement versions 1 and 2), or for a version-3
+    statement the **net** customer liability, equity total − debt total, which is negative when
+    customers owe more of the asset than they hold in it. The reserves needed are
+    ``max(net, 0)`` (:attr:`AssetResult.liabilities_units`; see the module docstring). The one
+    place this figure is chosen."""
+    if statement.statement_version >= 3:
+        return {a.name: statement.totals[a.name] - statement.debt_totals[a.name] for a in statement.assets}
     return {a.name: statement.totals[a.name] for a in statement.assets}
 
 
+@dataclass(frozen=True)
+class MarginTerms:
+    """One asset of a version-3 statement: what customers hold (equity) and owe (debt) in it,
+    exactly, and the round's price (USD per whole token) and haircut for it (``None``: unpriced,
+    worth nothing as collateral and owed by nobody)."""
+
+    equity_units: int
+    debt_units: int
+    price: Optional[str] = None
+    haircut: Optional[str] = None
+
+    @property
+    def net_units(self) -> int:
+        """Equity − debt: what the exchange owes its customers in this asset (negative when
+        customers owe it more than they hold)."""
+        return self.equity_units - self.debt_units
+
+    @property
+    def required_units(self) -> int:
+        """The reserves this asset needs: ``max(net, 0)``."""
+        return max(self.net_units, 0)
+
+    def usd(self, units: int, decimals: int) -> Optional[Decimal]:
+        """``units`` of this asset at the statement's price, exactly; ``None`` when unpriced."""
+        if self.price is None:
+            return None
+        with localcontext(_EXACT):
+            return Decimal(units).scaleb(-decimals) * Decimal(self.price)
+
+    def to_dict(self, decimals: int) -> dict:
+        def amount(units: int) -> str:
+            text = format_amount(abs(units), decimals) or "0"
+            return "-" + text if units < 0 else text
+
+        d = {"equity": amount(self.equity_units), "equity_units": str(self.equity_units),
+             "debt": amount(self.debt_units), "debt_units": str(self.debt_units),
+             "net": amount(self.net_units), "net_units": str(self.net_units),
+             "price": self.price, "haircut": self.haircut, "usd": None}
+        if self.price is not None:
+            d["usd"] = {k: format(self.usd(u, decimals), "f") for k, u in
+                        (("equity", self.equity_units), ("debt", self.debt_units), ("net", self.net_units))}
+        return d
+
+
+def margin_terms(statement: Statement) -> Optional[Dict[str, MarginTerms]]:
+    """Per asset, the equity, debt, price and haircut of a version-3 statement; ``None`` for
+    earlier statements (no debt, no prices)."""
+    if statement.statement_version < 3:
+        return None
+    out = {}
+    for a in statement.assets:
+        price, haircut = statement.prices.get(a.name, (None, None))
+        out[a.name] = MarginTerms(statement.totals[a.name], statement.debt_totals[a.name], price, haircut)
+    return out
+
+
 def statement_fingerprint(round_id: str, range_bits: int, num_leaves: int, root: str,
-                          assets: Sequence[Tuple[str, int, int]], statement_version: int = 1) -> str:
+                          assets: Sequence[Tuple[str, int, int]], statement_version: int = 1,
+                          margin: Optional[Tuple[int, Sequence[Tuple[int, Optional[Tuple[str, str]]]]]] = None) -> str:
     """:attr:`Statement.fingerprint` of the statement with these published fields, by the Rust
-    core: ``assets`` is ``[(name, decimals, total_units), …]`` in statement order, ``root`` hex,
-    under ``statement_version`` (1, or 2 for rounds of amounts up to 2^112).
+    core: ``assets`` is ``[(name, decimals, total_units), …]`` in statement order (equity
+    totals), ``root`` hex, under ``statement_version`` (1, 2 for rounds of amounts up to 2^112,
+    3 with ``margin``: ``(value_unit_exp, [(debt_total_units, None | (price, haircut)), …])``
+    in statement order).
 
     A report carries its statement's fingerprint so that a track record cannot mix in a report of
     another round (:mod:`.history` recomputes it). Raises :class:`ValueError` for fields no
@@ -110,10 +203,16 @@ def statement_fingerprint(round_id: str, range_bits: int, num_leaves: int, root:
     """
     from .. import _native
 
-    totals = [(name, decimals, total.to_bytes((total.bit_length() + 7) // 8, "little"))
-              for name, decimals, total in assets]
+    totals = [(name, decimals, _le_bytes(total)) for name, decimals, total in assets]
     args = (round_id, range_bits, num_leaves, bytes.fromhex(root), totals)
+    if margin is not None:
+        unit_exp, terms = margin
+        args += ((unit_exp, [(_le_bytes(debt), None if term is None else tuple(term)) for debt, term in terms]),)
     return _native.statement_fingerprint(args, statement_version).hex()
+
+
+def _le_bytes(n: int) -> bytes:
+    return n.to_bytes((n.bit_length() + 7) // 8, "little")
 
 
 def _dec(units: int, decimals: int) -> Decimal:
@@ -170,7 +269,11 @@ class WalletResult:
 @dataclass(frozen=True)
 class AssetResult:
     """One asset: liabilities (from the proof), verified and unverified reserves, ratio, pass/fail,
-    and with a price, the same in USD."""
+    and with a price, the same in USD.
+
+    ``liabilities_units`` is what the reserves must cover: the customers' total (versions 1 and
+    2), or for a version-3 statement ``max(net, 0)``, with ``margin`` holding its equity, debt,
+    net, price and haircut."""
 
     asset: str
     decimals: int
@@ -180,6 +283,7 @@ class AssetResult:
     wallets_verified: int
     wallets_listed: int
     price: Optional[Price] = None
+    margin: Optional[MarginTerms] = None
 
     @property
     def liabilities(self) -> Decimal:
@@ -243,6 +347,7 @@ class AssetResult:
             d["usd"] = {"price": format(self.price.usd_price, "f"), "liabilities": format(self.liabilities_usd, "f"),
                         "verified_reserves": format(self.verified_usd, "f"),
                         "surplus": format(self.surplus_usd, "f")}
+        d["margin"] = None if self.margin is None else self.margin.to_dict(self.decimals)
         return d
 
 
@@ -343,6 +448,19 @@ class SolvencyReport:
             reserves = sum((a.verified_usd for a in priced), Decimal(0))
             return {"liabilities": liabilities, "verified_reserves": reserves, "surplus": reserves - liabilities}
 
+    @property
+    def margin_usd_totals(self) -> Optional[Dict[str, Decimal]]:
+        """``{"equity", "debt", "net"}`` in USD at the statement's own prices, over its priced
+        assets (a debt is only ever in a priced asset); ``None`` before statement version 3."""
+        if self.statement.statement_version < 3:
+            return None
+        priced = [a for a in self.assets if a.margin is not None and a.margin.price is not None]
+        with localcontext(_EXACT):
+            out = {k: sum((a.margin.usd(getattr(a.margin, f"{k}_units"), a.decimals) for a in priced), Decimal(0))
+                   for k in ("equity", "debt")}
+            out["net"] = out["equity"] - out["debt"]
+        return out
+
     # ------------------------------------------------------------------ outputs
 
     def to_dict(self) -> dict:
@@ -366,6 +484,9 @@ class SolvencyReport:
             "prices": None if self.prices is None else {
                 "sources": list(self.prices.sources), "prices": [p.to_dict() for p in self.prices]},
             "usd": None if usd is None else {k: format(v, "f") for k, v in usd.items()},
+            "margin": None if s.statement_version < 3 else {
+                "value_unit_exp": s.value_unit_exp, "meaning": MARGIN_MEANING,
+                "usd": {k: format(v, "f") for k, v in self.margin_usd_totals.items()}},
             "assets": [a.to_dict() for a in self.assets],
             "wallets": [w.to_dict() for w in self.wallets],
             "flags": [f.to_dict() for f in self.flags],
@@ -464,7 +585,8 @@ def report(statement: Statement, reserves: Union[Reserves, Sequence[Wallet], Pat
                             "(CLI: --exchange NAME) or put \"exchange\" in the JSON reserves file")
     if exchange is not None:
         challenge_message(exchange, statement.round_id, "x")  # validates the name early
-    liabilities = liabilities_of(statement)
+    liabilities = {name: max(net, 0) for name, net in liabilities_of(statement).items()}
+    margin = margin_terms(statement) or {}
     prices = _checked_prices(prices, statement, liabilities)
     nodes = _clients(chains, timeout, retries, chain_ids)
 
@@ -498,7 +620,7 @@ def report(statement: Statement, reserves: Union[Reserves, Sequence[Wallet], Pat
             asset=a.name, decimals=a.decimals, liabilities_units=liabilities[a.name],
             verified_units=sum(r.units for r in counted),
             unverified=unverified, wallets_verified=len(counted), wallets_listed=len(mine),
-            price=None if prices is None else prices.get(a.name),
+            price=None if prices is None else prices.get(a.name), margin=margin.get(a.name),
         ))
     flags = _flags(statement, reserves, assets, results, priced=prices is not None)
     return SolvencyReport(exchange=exchange, statement=statement, assets=tuple(assets),

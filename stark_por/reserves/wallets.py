@@ -390,13 +390,17 @@ def demo_wallets(statement, exchange: str, *, seed: Optional[int] = None) -> Lis
     For the demo and tests only: the keys are generated here and thrown away,
     and the balances are invented (nothing is read from a chain).  BTC sits in
     bitcoin wallets of all three address kinds; every other asset in wallets on
-    EVM chains.  Assets with no liabilities get no wallet.
+    EVM chains.  Assets with no liabilities get no wallet; for a version-3 statement the
+    liabilities are the net ones (held − owed, :func:`~stark_por.reserves.report.liabilities_of`).
     """
+    from .report import liabilities_of
+
     rng = random.Random(seed)
     wallets: List[Wallet] = []
     evm_turn = 0
+    liabilities = liabilities_of(statement)
     for asset in statement.assets:
-        owed = statement.totals[asset.name]
+        owed = liabilities[asset.name]
         if owed <= 0:
             continue
         percent = rng.randint(105, 130)

@@ -75,7 +75,16 @@ class ExchangeWorkload:
     indptr: np.ndarray  # uint64, (N+1,)
     asset_index: np.ndarray  # uint32, (nnz,), strictly increasing within a user
     amounts: np.ndarray  # object (Python ints > 0), (nnz,)
-    usd: np.ndarray = field(repr=False)  # float64, (N,): the drawn portfolio values
+    usd: np.ndarray = field(repr=False)  # float64, (N,): the drawn portfolio values (equity)
+    #: uint8, (nnz,): 0 equity, 1 debt (``Ledger.kinds``); entries strictly increasing by
+    #: ``(asset_index, kind)`` within a user. ``None`` given: all equity.
+    kinds: Optional[np.ndarray] = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kinds is None:
+            kinds = np.zeros(self.amounts.shape[0], dtype=np.uint8)
+            kinds.flags.writeable = False
+            object.__setattr__(self, "kinds", kinds)
 
     @property
     def assets(self) -> Tuple[Asset, ...]:
@@ -84,6 +93,24 @@ class ExchangeWorkload:
     @property
     def prices(self) -> Dict[str, Decimal]:
         return {x.name: x.price for x in self.listings}
+
+    @property
+    def margin_prices(self) -> Dict[str, Tuple[str, str]]:
+        """``{asset: (price, haircut)}``, canonical decimal strings: the round's prices file
+        (``margin_prices.csv``, see :mod:`.borrowers`)."""
+        from .borrowers import margin_prices
+
+        return margin_prices(self.listings)
+
+    @property
+    def has_debt(self) -> bool:
+        return bool(self.kinds.any())
+
+    @property
+    def borrowers(self) -> np.ndarray:
+        """0-based indices of the users with a debt, increasing."""
+        pos = np.flatnonzero(self.kinds)
+        return np.unique(np.searchsorted(self.indptr, pos.astype(np.uint64), side="right") - 1)
 
     @property
     def num_users(self) -> int:
@@ -100,17 +127,33 @@ class ExchangeWorkload:
     def __len__(self) -> int:
         return len(self.user_ids)
 
-    def entries(self, i: int) -> List[Tuple[int, int]]:
-        """``[(asset_index, amount), ...]`` for user ``i`` (0-based)."""
+    def _of_kind(self, i: int, kind: int) -> List[Tuple[int, int]]:
         lo, hi = int(self.indptr[i]), int(self.indptr[i + 1])
-        return list(zip(self.asset_index[lo:hi].tolist(), self.amounts[lo:hi].tolist()))
+        return [(j, v) for j, v, k in zip(self.asset_index[lo:hi].tolist(), self.amounts[lo:hi].tolist(),
+                                          self.kinds[lo:hi].tolist()) if k == kind]
+
+    def entries(self, i: int) -> List[Tuple[int, int]]:
+        """``[(asset_index, amount), ...]``: user ``i``'s holdings (equity; 0-based)."""
+        return self._of_kind(i, 0)
+
+    def debts(self, i: int) -> List[Tuple[int, int]]:
+        """``[(asset_index, amount), ...]``: what user ``i`` owes (0-based)."""
+        return self._of_kind(i, 1)
+
+    def _sums(self, kind: int) -> List[int]:
+        total = [0] * self.num_assets
+        for j, v, k in zip(self.asset_index.tolist(), self.amounts.tolist(), self.kinds.tolist()):
+            if k == kind:
+                total[j] += v
+        return total
 
     def totals(self) -> List[int]:
-        """Exact per-asset sums (Python ints)."""
-        total = [0] * self.num_assets
-        for j, v in zip(self.asset_index.tolist(), self.amounts.tolist()):
-            total[j] += v
-        return total
+        """Exact per-asset sums of the holdings (equity; Python ints)."""
+        return self._sums(0)
+
+    def debt_totals(self) -> List[int]:
+        """Exact per-asset sums of the debts."""
+        return self._sums(1)
 
     def to_ledger(self, max_bits: int) -> Ledger:
         """The same holdings as a :class:`Ledger` with range bound ``2**max_bits``; raises
@@ -122,10 +165,12 @@ class ExchangeWorkload:
             pos = int(over[0])
             user = int(np.searchsorted(self.indptr, np.uint64(pos), side="right")) - 1
             raise LedgerError(f"is not below the range bound 2**{max_bits}", index=user,
-                              column=self.listings[int(self.asset_index[pos])].name,
+                              column=self.listings[int(self.asset_index[pos])].name
+                              + (".debt" if self.kinds[pos] else ""),
                               value=str(self.amounts[pos]))
+        extra = {"kinds": self.kinds} if self.has_debt else {}  # a ledger without debt as before
         return Ledger.from_entries(self.user_ids, self.assets, self.indptr, self.asset_index,
-                                   self.amounts, max_bits=max_bits)
+                                   self.amounts, max_bits=max_bits, **extra)
 
     def amounts_as_ints(self, start: int = 0, stop: Optional[int] = None) -> List[int]:
         """The amounts of entries ``start:stop`` as Python ints (as :meth:`Ledger.amounts_as_ints`)."""

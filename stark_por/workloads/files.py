@@ -2,7 +2,9 @@
 
 A folder holds ``ledger.csv`` and/or ``ledger.parquet``, ``assets.csv`` (``asset,decimals``:
 the file the ledger readers look for beside a ledger) and, for priced workloads,
-``prices.csv`` (``asset,usd_price,source,timestamp``). Every file is written atomically.
+``prices.csv`` (``asset,usd_price,source,timestamp``: the reserves report's USD prices) and
+``margin_prices.csv`` (``asset,price,haircut``: the round's prices and haircuts, for
+``stark-por prove --prices``). Every file is written atomically.
 
 Amounts are written exactly, whatever their size:
 
@@ -24,7 +26,7 @@ import csv
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, Sequence, Union
+from typing import Dict, Iterable, Iterator, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -32,8 +34,8 @@ from .._files import atomic_path
 from ..ledger import DEBT_SUFFIX, Asset, format_amount
 from .listings import PRICES_AS_OF, Listing
 
-__all__ = ["write_ledger_csv", "write_assets_csv", "write_prices_csv", "write_parquet",
-           "write_workload", "ledger_file", "PARQUET_AMOUNT_TYPES"]
+__all__ = ["write_ledger_csv", "write_assets_csv", "write_prices_csv", "write_margin_prices_csv",
+           "write_parquet", "write_workload", "ledger_file", "PARQUET_AMOUNT_TYPES"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 PARQUET_AMOUNT_TYPES = ("decimal", "string")
@@ -90,6 +92,17 @@ def _codes(ledger, lo: int, hi: int) -> np.ndarray:
 
 def _column_name(ledger, j: int, kind: int) -> str:
     return ledger.assets[j].name + (DEBT_SUFFIX if kind else "")
+
+
+def write_margin_prices_csv(prices: Mapping[str, Tuple[str, str]], path: PathLike) -> Path:
+    """``asset,price,haircut``: each priced asset's USD price of one whole token and its haircut
+    (a fraction, ``0.05`` = 5 %), exact decimals — the round's prices file (INTERFACE §3)."""
+    with _published(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["asset", "price", "haircut"])
+        for name, (price, haircut) in prices.items():
+            w.writerow([name, price, haircut])
+    return Path(path)
 
 
 def write_ledger_csv(ledger, path: PathLike) -> Path:
@@ -179,7 +192,8 @@ def write_workload(ledger, folder: PathLike, formats: Sequence[str] = ("csv",), 
                    parquet_amounts: str = "decimal") -> Dict[str, Path]:
     """Write ``ledger`` (a ``Ledger`` or an ``ExchangeWorkload``) into ``folder``:
     ``ledger.csv`` and/or ``ledger.parquet`` (``formats``), ``assets.csv``, and ``prices.csv``
-    when it has listings. Returns ``{"csv"|"parquet"|"assets"|"prices": path}``."""
+    and ``margin_prices.csv`` when it has listings. Returns
+    ``{"csv"|"parquet"|"assets"|"prices"|"margin_prices": path}``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     bad = set(formats) - {"csv", "parquet"}
@@ -188,6 +202,7 @@ def write_workload(ledger, folder: PathLike, formats: Sequence[str] = ("csv",), 
     out = {"assets": write_assets_csv(ledger.assets, folder / "assets.csv")}
     if getattr(ledger, "listings", None):
         out["prices"] = write_prices_csv(ledger.listings, folder / "prices.csv")
+        out["margin_prices"] = write_margin_prices_csv(ledger.margin_prices, folder / "margin_prices.csv")
     if "csv" in formats:
         out["csv"] = write_ledger_csv(ledger, folder / "ledger.csv")
     if "parquet" in formats:
@@ -195,16 +210,20 @@ def write_workload(ledger, folder: PathLike, formats: Sequence[str] = ("csv",), 
     return out
 
 
-def ledger_file(name: str, n: int, folder: PathLike, *, fmt: str = "csv", seed: int = 1) -> Path:
-    """The ledger file of workload ``name`` (W1…W4) with ``n`` users, written under ``folder``
-    (``<folder>/<name>-<n>-seed<seed>/ledger.<fmt>`` beside its ``assets.csv``) unless already
-    there. The benchmarks' hook: prove what it returns with ``stark_por.prove_file``."""
+def ledger_file(name: str, n: int, folder: PathLike, *, fmt: str = "csv", seed: int = 1,
+                borrowers: float = 0.0) -> Path:
+    """The ledger file of workload ``name`` (W1…W4) with ``n`` users (``borrowers``: the
+    fraction with debt, W3/W4), written under ``folder``
+    (``<folder>/<name>-<n>-seed<seed>[-b<borrowers>]/ledger.<fmt>`` beside its ``assets.csv``
+    and prices files) unless already there. The benchmarks' hook: prove what it returns with
+    ``stark_por.prove_file`` (with ``prices=`` its ``margin_prices.csv`` for version 3)."""
     from . import workload
 
     if fmt not in ("csv", "parquet"):
         raise ValueError("fmt must be 'csv' or 'parquet'")
-    sub = Path(folder) / f"{name.lower()}-{n}-seed{seed}"
+    tail = f"-b{borrowers:g}" if borrowers else ""
+    sub = Path(folder) / f"{name.lower()}-{n}-seed{seed}{tail}"
     path = sub / f"ledger.{fmt}"
     if not path.is_file():  # written last and atomically: if it is there, so are the others
-        write_workload(workload(name, n, seed=seed), sub, (fmt,))
+        write_workload(workload(name, n, seed=seed, borrowers=borrowers), sub, (fmt,))
     return path

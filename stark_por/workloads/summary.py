@@ -43,8 +43,10 @@ class AssetTotal:
     name: str
     decimals: int
     holders: int
-    units: int  # exact total in smallest units
+    units: int  # exact total in smallest units (equity)
     usd: Optional[Decimal]  # exact, or None without a price
+    debt_units: int = 0  # exact total owed, smallest units
+    debt_usd: Optional[Decimal] = None
 
     @property
     def display(self) -> str:
@@ -61,6 +63,8 @@ class WorkloadSummary:
     at_least_2_64: int
     max_amount_bits: int
     assets: Tuple[AssetTotal, ...]
+    borrowers: int = 0
+    debts: int = 0  # debt entries (``entries`` counts holdings and debts)
 
     @property
     def entries_per_user(self) -> float:
@@ -87,12 +91,29 @@ class WorkloadSummary:
             f"amounts >= 2^62: {self.at_least_2_62:,}   >= 2^64: {self.at_least_2_64:,}   "
             f"largest amount: {self.max_amount_bits} bits",
             "total USD: " + ("n/a (unpriced assets)" if total is None else f"{total:,f}"),
-            f"{'asset':<8} {'holders':>9} {'total':>34}  USD value (exact)",
         ]
+        if self.borrowers:
+            debt = self.debt_usd
+            lines.append(f"borrowers: {self.borrowers:,} ({self.debts:,} debts), owing "
+                         + ("n/a (unpriced assets)" if debt is None else f"{debt:,f} USD"))
+        lines.append(f"{'asset':<8} {'holders':>9} {'total':>34}  USD value (exact)")
         for a in rows:
             usd = "n/a" if a.usd is None else f"{a.usd:,f}"
-            lines.append(f"{a.name:<8} {a.holders:>9,} {a.display:>34}  {usd}")
+            owed = ""
+            if a.debt_units:
+                owed = f"  owed {format_amount(a.debt_units, a.decimals)}"
+            lines.append(f"{a.name:<8} {a.holders:>9,} {a.display:>34}  {usd}{owed}")
         return "\n".join(lines)
+
+    @property
+    def debt_usd(self) -> Optional[Decimal]:
+        total = Decimal(0)
+        for a in self.assets:
+            if a.debt_units:
+                if a.debt_usd is None:
+                    return None
+                total = _EXACT.add(total, a.debt_usd)
+        return total
 
 
 def summarize(ledger, name: str = "", prices: Optional[Mapping[str, Decimal]] = None) -> WorkloadSummary:
@@ -102,12 +123,18 @@ def summarize(ledger, name: str = "", prices: Optional[Mapping[str, Decimal]] = 
         prices = getattr(ledger, "prices", None) or REFERENCE_PRICES
     name = name or getattr(ledger, "name", "") or "ledger"
     am = np.array(ledger.amounts_as_ints(), dtype=object)
-    held = np.diff(ledger.indptr.astype(np.int64))
-    holders = np.bincount(ledger.asset_index, minlength=ledger.num_assets)
+    kinds = getattr(ledger, "kinds", None)
+    debt = np.zeros(am.shape[0], dtype=bool) if kinds is None else kinds == 1
+    ip = ledger.indptr.astype(np.int64)
+    owner = np.repeat(np.arange(ledger.num_users, dtype=np.int64), np.diff(ip))
+    held = np.bincount(owner[~debt], minlength=ledger.num_users)
+    holders = np.bincount(ledger.asset_index[~debt], minlength=ledger.num_assets)
+    owed = ledger.debt_totals() if debt.any() else [0] * ledger.num_assets
     rows = []
-    for a, total, h in zip(ledger.assets, ledger.totals(), holders.tolist()):
+    for a, total, h, d in zip(ledger.assets, ledger.totals(), holders.tolist(), owed):
         p = prices.get(a.name)
-        rows.append(AssetTotal(a.name, a.decimals, h, total, None if p is None else usd_value(total, a.decimals, p)))
+        rows.append(AssetTotal(a.name, a.decimals, h, total, None if p is None else usd_value(total, a.decimals, p),
+                               d, None if p is None or not d else usd_value(d, a.decimals, p)))
     return WorkloadSummary(
         name=name, users=ledger.num_users, entries=ledger.num_entries,
         max_held=int(held.max()) if held.size else 0,
@@ -115,4 +142,5 @@ def summarize(ledger, name: str = "", prices: Optional[Mapping[str, Decimal]] = 
         at_least_2_64=int(np.count_nonzero(am >= 1 << 64)),
         max_amount_bits=int(max(am.tolist(), default=0)).bit_length(),
         assets=tuple(rows),
+        borrowers=int(np.unique(owner[debt]).size), debts=int(np.count_nonzero(debt)),
     )
