@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from stark_por import synthetic
 from stark_por.errors import LedgerError
 from stark_por.ledger import Ledger, format_amount
+from stark_por.margin import Prices as MarginPrices
 from stark_por.workloads import (
     AMOUNT_BITS, MAX_PORTFOLIO_USD, W3, W3_LISTINGS, W4, ExchangeWorkload, Listing, add_borrowers,
     ledger_file, summarize, usd_value, w4_listings, workload, write_workload,
@@ -445,9 +446,37 @@ def test_borrowers_leave_the_holdings_as_they_were(margin_w3):
     assert not w.kinds.flags.writeable and not w.indptr.flags.writeable
 
 
+def test_borrowers_files_round_trip(margin_w3):
+    w, files = margin_w3
+    dec = _decimals(w)
+    equity, debt = read_csv_debts(files["csv"], dec)
+    assert equity == entries_of(w) and debt == debts_of(w)
+    with open(files["csv"], newline="") as fh:
+        header = next(csv.reader(fh))
+    owed = {w.assets[j].name for j in set(w.asset_index[w.kinds == 1].tolist())}
+    assert [c for c in header if c.endswith(".debt")] == [f"{x.name}.debt" for x in w.listings if x.name in owed]
+    for name in owed:  # each debt column right after its asset's
+        assert header.index(f"{name}.debt") == header.index(name) + 1
+    t = pq.read_table(files["parquet"])
+    assert t.column_names == header
+    pq_debt = {}
+    for name in t.column_names:
+        if name.endswith(".debt"):
+            for uid, v in zip(t.column("user_id").to_pylist(), t.column(name).to_pylist()):
+                if v is not None:
+                    pq_debt[uid, name.removesuffix(".debt")] = _units(str(v), dec[name.removesuffix(".debt")])
+    assert pq_debt == debt
+    # and the project's readers give the workload's own ledger back, debts and all
+    led = w.to_ledger(112)
+    assert led.has_debt and np.array_equal(led.kinds, w.kinds)
+    assert led.debt_totals() == w.debt_totals() and led.totals() == w.totals()
+    assert Ledger.from_csv(files["csv"]) == led == Ledger.from_parquet(files["parquet"])
+
+
 def test_margin_prices_by_liquidity_tier(tmp_path):
     files = write_workload(W3(50, seed=1), tmp_path, ("csv",))
     prices = read_margin_prices(files["margin_prices"])
+    assert dict(MarginPrices.load(files["margin_prices"], W3(1).assets)) == W3(1).margin_prices  # as the prover reads it
     price = {x.name: Fraction(x.price) for x in W3_LISTINGS}
     assert {a: p for a, (p, _) in prices.items()} == price  # the workload's own USD prices
     cut = {a: h for a, (_, h) in prices.items()}
