@@ -29,6 +29,8 @@ pub mod prover;
 #[cfg(test)]
 mod golden;
 #[cfg(test)]
+mod hiding_tests;
+#[cfg(test)]
 mod margin_tests;
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@
 
 pub mod air;
 pub mod hash;
+pub mod hiding;
 pub mod layout;
 pub mod logup;
 pub mod options;

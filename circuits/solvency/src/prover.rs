@@ -24,6 +24,8 @@ use crate::CircuitError;
 pub type HashFn = Blake3_256<Felt>;
 pub type RandomCoin = DefaultRandomCoin<HashFn>;
 pub type VectorCommit = MerkleTree<HashFn>;
+/// The hiding commitment (salted leaves, `hiding.rs`): built, not yet used by any statement.
+pub type HidingCommit = crate::hiding::SaltedMerkleTree<HashFn>;
 
 /// Largest LDE domain, `log2`: winterfell refuses domains above `u32::MAX`, so the trace length
 /// times the blowup is at most 2^31 (2^28 rows at blowup 8, 2^27 at blowup 16).
