@@ -30,6 +30,8 @@ __all__ = [
     "forest_answers",
     "forest_nodes",
     "Placement",
+    "trace_dump_v3",
+    "prove_trace_v3",
 ]
 
 __version__: str
@@ -169,3 +171,25 @@ class Placement:
         self, security_name: str, trace_log2: int, results: Sequence[str | os.PathLike[str]]
     ) -> dict[str, Any]: ...
     def bucket_users(self, bucket: int) -> dict[str, Any]: ...
+
+def trace_dump_v3(
+    user_ids: Sequence[str],
+    assets: Sequence[tuple[str, int]],
+    indptr: npt.NDArray[np.uint64],
+    asset_index: npt.NDArray[np.uint32],
+    kinds: npt.NDArray[np.uint8],
+    amounts_lo: npt.NDArray[np.uint64],
+    amounts_hi: npt.NDArray[np.uint64],
+    prices: Sequence[tuple[int, int]],
+    range_bits: int,
+    secret: bytes,
+    round_id: str,
+    challenges: Sequence[Sequence[int]],
+    capacity: int | None = None,
+    forest: int = 0,
+) -> dict[str, Any]: ...
+def prove_trace_v3(
+    main: npt.NDArray[np.uint64],
+    public_elements: Sequence[int],
+    security_name: str = "100",
+) -> tuple[bool, str]: ...

@@ -1,10 +1,14 @@
-"""An independent, executable reference of the liabilities AIR (statement version 2).
+"""An independent, executable reference of the liabilities AIR (statement versions 2 and 3).
 
-Written from the constraint table and the soundness argument of ``circuits/liabilities/README.md``,
-not from ``air.rs``: every constraint carries the README's number, ``[Tn]`` (main transition),
-``[An]`` (auxiliary transition) or ``[Bn]`` (boundary), and its formula in a comment, so a
-disagreement with the Rust AIR points at a bug in one of them (or in the README). The traces to
-check come from ``stark_por._native.trace_dump_v2`` (one forest of a round).
+Written from the constraint tables and the soundness arguments of
+``circuits/liabilities/README.md``, not from ``air.rs`` or ``margin.rs``: every constraint carries
+the README's number, ``[Tn]`` (main transition), ``[Mn]`` (version 3's margin constraints),
+``[An]`` (auxiliary transition), ``[Bn]`` or ``[M-B0]`` (boundary), and its formula in a comment,
+so a disagreement with the Rust AIR points at a bug in one of them (or in the README). The traces
+to check come from ``stark_por._native.trace_dump_v2`` and ``trace_dump_v3`` (one forest of a
+round); the public inputs' first element (2 or 3) says which statement a trace claims. Only the
+column positions of version 3's margin cells (kinds, coefficient digits, running value, CNT,
+INV, MULTP), which the README names but does not place, are taken from ``layout.rs``.
 
 Shared with the version-1 reference (``circuits/solvency/reference.py``), because version 2
 keeps them unchanged (README section 6): the Goldilocks field ``GF``, the quadratic extension
@@ -12,7 +16,9 @@ keeps them unchanged (README section 6): the Goldilocks field ``GF``, the quadra
 (transcribed there from winter-crypto) and the blinding-row count of the security presets.
 Everything specific to version 2 is written here: the column layout, the 13-bit limbs, the
 entry split ``x0 = v mod 2^62``, ``x1 = tag + 2^13 * floor(v / 2^62)``, the forest (levels,
-roots, level starts) and the four buses.
+roots, level starts) and the four buses; for version 3 (README section 4) the margin section's
+rows (price table, entry rows, close rows), the keyed asset bus, the price and pin buses, the
+debt totals and the coefficient digits.
 
 What ``check`` evaluates
 ------------------------
@@ -25,7 +31,8 @@ rows. A transition between two plain fillers meets every main constraint by insp
 does one between two rows with SEL = 0 (every constraint is gated by s or s'). The helper
 constraints [A0-A8] on plain fillers are sampled; [A9] and every boundary constraint are
 evaluated on the whole trace, and the four buses are balanced *exactly* over all real rows
-(``bus_residuals``). ``check(dump, rows="all")`` evaluates every transition.
+(``bus_residuals``). ``check(dump, rows="all")`` evaluates every transition. In version 3 the
+margin section's rows are not plain fillers, so every one of them is evaluated.
 """
 
 from __future__ import annotations
@@ -104,6 +111,56 @@ FIRST_ROUND_CONSTRAINT = 37
 NUM_MAIN_CONSTRAINTS = FIRST_ROUND_CONSTRAINT + NUM_ROUNDS * STATE_WIDTH  # 121
 NUM_AUX_CONSTRAINTS = NUM_HELPERS + 1  # 10
 NUM_BOUNDARY = 9  # B0-B8
+
+# Version 3 (README section 4): four more main columns; margin rows reuse the hash-state and limb
+# columns a version-2 filler leaves free (their places from layout.rs)
+UIDK, MENTRY, MCLOSE, MPRICE = MAIN_WIDTH, MAIN_WIDTH + 1, MAIN_WIDTH + 2, MAIN_WIDTH + 3
+MAIN_WIDTH_V3 = MAIN_WIDTH + 4
+CIRCUIT_VERSION_V3 = 3
+PRICE_BUS, PIN_BUS = 5, 6
+MARGIN_SLOTS = 2  # entry rows hold two entries, in slots 0 and 1
+COEF_DIGITS = 7  # coefficients below 2^91, in 13-bit digits
+COEF_BITS = COEF_DIGITS * LIMB_BITS
+AMOUNT_DIGITS = 8  # an amount as 8 digits 13 bits apart (the high limbs 10 bits into theirs)
+POSITIONS = AMOUNT_DIGITS + COEF_DIGITS - 1  # 14 positions of the running value
+PAIRS = POSITIONS // 2  # the close row normalises two positions at a time
+CELLS_PER_PAIR = 5  # r, r', s, s', s''
+COUNT_CELL = PAIRS * CELLS_PER_PAIR  # cell 35 holds 32 * CNT
+CARRY_OFFSET = 1 << 36
+_MARGIN_AREA = STATE + STATE_WIDTH  # after the permutation input (whose x1 cells carry the tags)
+NUM_TERMS_V3 = NUM_TERMS + 2 * MARGIN_SLOTS + 1  # 62: emissions, price lookups, the pin
+assert -(-NUM_TERMS_V3 // TERMS_PER_HELPER) == NUM_HELPERS  # nine helpers, the last of 6 terms
+NUM_MARGIN_CONSTRAINTS = 35  # M0-M34
+
+
+def kind_col(j: int) -> int:
+    """KIND_j: slot j's kind (0 equity, 1 debt) on margin rows."""
+    return _MARGIN_AREA + j
+
+
+def coef_col(j: int, i: int) -> int:
+    """C_ji: digit i of slot j's coefficient."""
+    return _MARGIN_AREA + SLOTS + j * COEF_DIGITS + i
+
+
+def acc_col(p: int) -> int:
+    """ACC_p: position p of the run's value, this row included."""
+    return _MARGIN_AREA + SLOTS + SLOTS * COEF_DIGITS + p
+
+
+CNT = acc_col(POSITIONS)  # entry rows of the run so far
+INV = CNT + 1  # 1 / UIDK on an entry row
+MULTP = CNT + 2  # on a price-table row: how many entry slots use it
+assert MULTP < LIMBS
+
+
+def cell(c: int) -> int:
+    """Close-row cell c: the limb columns in order (slot c // 9, limb c % 9)."""
+    return LIMBS + c
+
+
+def coef_digits(c: int) -> List[int]:
+    return [(c >> (LIMB_BITS * i)) & (TABLE_SIZE - 1) for i in range(COEF_DIGITS)]
 
 
 def state(s: int, c: int) -> int:
@@ -218,21 +275,52 @@ class Public:
     assets_digest: Tuple[int, ...]
     round_digest: Tuple[int, ...]
     roots: Tuple[Tuple[int, ...], ...]  # in Forest.roots order
-    totals: Tuple[Tuple[int, ...], ...]  # per asset k = 1..K: its five part sums
+    totals: Tuple[Tuple[int, ...], ...]  # per asset k = 1..K: its five part sums (equity)
+    # version 3 only (None for version 2)
+    debt_totals: Optional[Tuple[Tuple[int, ...], ...]] = None  # per asset: five part sums
+    coefficients: Optional[Tuple[Tuple[Tuple[int, ...], Tuple[int, ...]], ...]] = None  # digits of (c_a, d_a)
+
+    @property
+    def margin(self) -> bool:
+        return self.version == CIRCUIT_VERSION_V3
 
     @classmethod
     def parse(cls, elements: Sequence[int]) -> "Public":
-        """[2, N', start, end, R, K, |roots|, assets_digest(4), round_digest(4), roots(4 each),
-        per asset its five part sums]."""
+        """[v, N', start, end, R, K, |roots|, assets_digest(4), round_digest(4), roots(4 each),
+        per asset its five part sums]; for v = 3 then per asset its five debt part sums, then per
+        asset the 7 digits of c_a and the 7 of d_a."""
         e = [int(v) for v in elements]
         k, nroots = e[5], e[6]
-        expected = 15 + 4 * nroots + PARTS * k
+        margin = e[0] == CIRCUIT_VERSION_V3
+        expected = 15 + 4 * nroots + PARTS * k + (k * (PARTS + 2 * COEF_DIGITS) if margin else 0)
         if len(e) != expected:
             raise ValueError(f"{len(e)} public elements, expected {expected} for K = {k} and {nroots} roots")
         at = 15 + 4 * nroots
         roots = tuple(tuple(e[15 + 4 * i:19 + 4 * i]) for i in range(nroots))
         totals = tuple(tuple(e[at + PARTS * a:at + PARTS * (a + 1)]) for a in range(k))
-        return cls(e[0], Forest(e[1], e[2], e[3]), e[4], k, tuple(e[7:11]), tuple(e[11:15]), roots, totals)
+        out = cls(e[0], Forest(e[1], e[2], e[3]), e[4], k, tuple(e[7:11]), tuple(e[11:15]), roots, totals)
+        if not margin:
+            return out
+        at += PARTS * k
+        debts = tuple(tuple(e[at + PARTS * a:at + PARTS * (a + 1)]) for a in range(k))
+        at += PARTS * k
+        coefs = tuple((tuple(e[at + 14 * a:at + 14 * a + 7]), tuple(e[at + 14 * a + 7:at + 14 * a + 14]))
+                      for a in range(k))
+        return cls(*(getattr(out, f) for f in ("version", "forest", "range_bits", "num_assets", "assets_digest",
+                                               "round_digest", "roots", "totals")), debts, coefs)
+
+    def exact_debt_totals(self) -> List[int]:
+        return [combine_parts(t) for t in self.debt_totals]
+
+    def coefficient(self, asset: int, kind: int) -> int:
+        """c_a (kind 0) or d_a (kind 1) of asset a = 1..K, from its digits."""
+        return sum(int(d) << (LIMB_BITS * i) for i, d in enumerate(self.coefficients[asset - 1][kind]))
+
+    def listed_tuples(self) -> List[Tuple[int, ...]]:
+        """The pin bus's verifier side: per tag 2a + kind, (tag, tag mod 2, digits of its
+        coefficient), kind 0 with c_a, kind 1 with d_a."""
+        return [(2 * a + kind, kind) + tuple(self.coefficients[a - 1][kind])
+                for a in range(1, self.num_assets + 1) for kind in (0, 1)]
 
     def range_check(self) -> Tuple[int, int]:
         """(t, shift): t the limb holding bit R - 1, shift = 2^(13 - (R - offset_t)), so that
@@ -325,20 +413,49 @@ def parts(row, j: int) -> list:
     return [_radix_sum(row, j, group) for group in PART_LIMBS]
 
 
-def row_terms(row, range_check: Tuple[int, int], ch: Challenges) -> List[Tuple[Quad, Quad]]:
+def amount_digits(row, j: int) -> list:
+    """README section 4: A_k = l_k (k < 4), A_4 = l_4 + 2^10 l_5, A_k = 2^10 l_(k+1) (k >= 5)."""
+    l = [row[..., limb(j, i)] for i in range(LIMBS_PER_SLOT)]
+    s10 = GF(1 << 10)
+    return l[:4] + [l[4] + s10 * l[5]] + [s10 * l[k + 1] for k in range(5, AMOUNT_DIGITS)]
+
+
+def coefficient_digits(row, j: int) -> list:
+    return [row[..., coef_col(j, i)] for i in range(COEF_DIGITS)]
+
+
+def price_tuple(row, j: int) -> list:
+    """(tag_j, KIND_j, C_j0..C_j6): what slot j looks up on the price bus."""
+    return [tag_of(row, j), row[..., kind_col(j)]] + coefficient_digits(row, j)
+
+
+def row_terms(row, range_check: Tuple[int, int], ch: Challenges, margin: bool = False) -> List[Tuple[Quad, Quad]]:
     """The 57 (numerator, denominator) terms of a row, in the order the helper columns group
     them (README, "The 57 terms of a row"): per slot its 9 limbs, 8*l4, the bound and the tag;
-    then the 4 asset sums; the tree's publish, left and right; the level message; the table."""
+    then the 4 asset sums; the tree's publish, left and right; the level message; the table.
+
+    ``margin`` (version 3, README "Constraints of version 3"): 62 terms. The x0-top and bound
+    lookups take the numerator 1 - MC, the asset sums (g_j - ME) * sum delta^i part_i for slots
+    0-1 (g_j * ... for 2-3) under pole(2, tag, UIDK); then the two emissions
+    ME * sum delta^i part_i under pole(2, tag_j, KIND_j), the two price lookups ME (slot 0:
+    ME - MP * MULTP) under pole(5, tag_j, KIND_j, C_j0..C_j6), and the pin MP under
+    pole(6, tag_0, KIND_0, C_00..C_06)."""
     terms = []
+    bounded = Quad(GF(1) - row[..., MCLOSE]) if margin else ONE
     for j in range(SLOTS):
         for i in range(LIMBS_PER_SLOT):
             terms.append((ONE, pole(ch, RANGE_BUS, [row[..., limb(j, i)]])))
-        terms.append((ONE, pole(ch, RANGE_BUS, [low_top_value(row, j)])))
-        terms.append((ONE, pole(ch, RANGE_BUS, [bound_value(row, j, range_check)])))
+        terms.append((bounded, pole(ch, RANGE_BUS, [low_top_value(row, j)])))
+        terms.append((bounded, pole(ch, RANGE_BUS, [bound_value(row, j, range_check)])))
         terms.append((Quad(gate(row, j)), pole(ch, RANGE_BUS, [tag_of(row, j)])))
     for j in range(SLOTS):
         g = gate(row, j)
-        terms.append((packed(ch, [g * p for p in parts(row, j)]), pole(ch, ASSET_BUS, [tag_of(row, j)])))
+        if margin:
+            consumed = g - row[..., MENTRY] if j < MARGIN_SLOTS else g
+            terms.append((packed(ch, [consumed * p for p in parts(row, j)]),
+                          pole(ch, ASSET_BUS, [tag_of(row, j), row[..., UIDK]])))
+        else:
+            terms.append((packed(ch, [g * p for p in parts(row, j)]), pole(ch, ASSET_BUS, [tag_of(row, j)])))
     d, e, idx = row[..., NODE], row[..., END], row[..., IDX]
     out = [row[..., state(NUM_ROUNDS, 4 + k)] for k in range(4)]
     left = [row[..., state(0, 4 + k)] for k in range(4)]
@@ -348,7 +465,18 @@ def row_terms(row, range_check: Tuple[int, int], ch: Challenges) -> List[Tuple[Q
     terms.append((-Quad(d), pole(ch, TREE_BUS, [GF(2) * idx + GF(1)] + right)))
     terms.append((Quad(row[..., LSTART]), pole(ch, LEVEL_BUS, [row[..., PREV], idx])))
     terms.append((-Quad(row[..., MULT]), pole(ch, RANGE_BUS, [row[..., TABLE]])))
-    assert len(terms) == NUM_TERMS
+    if not margin:
+        assert len(terms) == NUM_TERMS
+        return terms
+    me, mp = row[..., MENTRY], row[..., MPRICE]
+    for j in range(MARGIN_SLOTS):
+        terms.append((packed(ch, [me * p for p in parts(row, j)]),
+                      pole(ch, ASSET_BUS, [tag_of(row, j), row[..., kind_col(j)]])))
+    for j in range(MARGIN_SLOTS):
+        num = me - mp * row[..., MULTP] if j == 0 else me
+        terms.append((Quad(num), pole(ch, PRICE_BUS, price_tuple(row, j))))
+    terms.append((Quad(mp), pole(ch, PIN_BUS, price_tuple(row, 0))))
+    assert len(terms) == NUM_TERMS_V3
     return terms
 
 
@@ -364,6 +492,12 @@ def expected_sum(public: Public, ch: Challenges) -> Quad:
         total = total + pole(ch, LEVEL_BUS, [GF(prev), GF(idx)]).inv()
     for k, sums in enumerate(public.totals, start=1):
         total = total + packed(ch, sums) / pole(ch, ASSET_BUS, [GF(2 * k)])
+    if public.margin:
+        # debt totals under (2a + 1, 1); one pin message per listed (tag, kind, digits)
+        for k, sums in enumerate(public.debt_totals, start=1):
+            total = total + packed(ch, sums) / pole(ch, ASSET_BUS, [GF(2 * k + 1), GF(1)])
+        for t in public.listed_tuples():
+            total = total + pole(ch, PIN_BUS, [GF(v) for v in t]).inv()
     return total
 
 
@@ -429,6 +563,77 @@ def main_transition(cur, nxt, public: Public) -> list:
     return r
 
 
+def run_products(row, p: int):
+    """sum_{j<2} (1 - 2 KIND_j) sum_{k+i=p} A_jk C_ji: the row's contribution to position p."""
+    out = GF(0)
+    for j in range(MARGIN_SLOTS):
+        a, c = amount_digits(row, j), coefficient_digits(row, j)
+        acc = GF(0)
+        for k in range(AMOUNT_DIGITS):
+            if 0 <= p - k < COEF_DIGITS:
+                acc = acc + a[k] * c[p - k]
+        out = out + (GF(1) - GF(2) * row[..., kind_col(j)]) * acc
+    return out
+
+
+def close_remainder(row, j: int):
+    """r_j = r + 2^13 r' (close-row cells 5j, 5j + 1)."""
+    return row[..., cell(CELLS_PER_PAIR * j)] + GF(TABLE_SIZE) * row[..., cell(CELLS_PER_PAIR * j + 1)]
+
+
+def close_carry(row, j: int):
+    """k_j = (s + 2^13 s' + 2^24 s'') - 2^36 (cells 5j + 2..5j + 4); the last carry k_6 without
+    the offset."""
+    b = CELLS_PER_PAIR * j
+    stored = row[..., cell(b + 2)] + GF(1 << 13) * row[..., cell(b + 3)] + GF(1 << 24) * row[..., cell(b + 4)]
+    return stored - GF(CARRY_OFFSET) if j + 1 < PAIRS else stored
+
+
+def margin_transition(cur, nxt) -> list:
+    """Version 3's 35 constraints M0-M34 on (cur, nxt) (README "Constraints of version 3")."""
+    one = GF(1)
+    s, s_ = cur[..., SEL], nxt[..., SEL]
+    leaf, d = cur[..., FIRST] + cur[..., CONT], cur[..., NODE]
+    me, mc, mp = cur[..., MENTRY], cur[..., MCLOSE], cur[..., MPRICE]
+    me_, mc_ = nxt[..., MENTRY], nxt[..., MCLOSE]
+    uidk, uidk_ = cur[..., UIDK], nxt[..., UIDK]
+    r = []
+    # [M0] a leaf keys its entries by 0 or its own index:  s l UIDK (UIDK - IDX)
+    r.append(s * leaf * uidk * (uidk - cur[..., IDX]))
+    # [M1-M3] flags binary:  s x (1 - x),  x in ME, MC, MP
+    r += [s * x * (one - x) for x in (me, mc, mp)]
+    # [M4] margin rows are fillers to version 2:  s (ME + MC + MP)(l + d)
+    r.append(s * (me + mc + mp) * (leaf + d))
+    # [M5-M7] one kind per row:  s ME MC,  s ME MP,  s MC MP
+    r += [s * me * mc, s * me * mp, s * mc * mp]
+    # [M8] a borrower is never key 0:  s ME (UIDK INV - 1)
+    r.append(s * me * (uidk * cur[..., INV] - one))
+    # [M9] one borrower per run of entry rows:  s' ME ME' (UIDK' - UIDK)
+    r.append(s_ * me * me_ * (uidk_ - uidk))
+    # [M10] entry rows counted from 1 per run:  s' ME' (CNT' - ME CNT - 1)
+    r.append(s_ * me_ * (nxt[..., CNT] - me * cur[..., CNT] - one))
+    # [M11] a run continues or is closed:  s' ME (1 - ME' - MC')
+    r.append(s_ * me * (one - me_ - mc_))
+    # [M12] a close row ends a run:  s' MC' (1 - ME)
+    r.append(s_ * mc_ * (one - me))
+    # [M13-M26] the run's value, position by position:
+    #   s' ME' (ACC'_p - ME ACC_p - sum_{j<2} (1 - 2 KIND_j') sum_{k+i=p} A_jk' C_ji')
+    for p in range(POSITIONS):
+        r.append(s_ * me_ * (nxt[..., acc_col(p)] - me * cur[..., acc_col(p)] - run_products(nxt, p)))
+    # [M27] at most 255 entry rows per run:  s' MC' (cell'_35 - 32 CNT)
+    r.append(s_ * mc_ * (nxt[..., cell(COUNT_CELL)] - GF(32) * cur[..., CNT]))
+    # [M28-M34] the close row's normalisation, last carry >= 0:
+    #   s' MC' (ACC_2j + 2^13 ACC_(2j+1) + k'_(j-1) - r'_j - 2^26 k'_j),  k'_(-1) = 0
+    carry = GF(0)
+    for j in range(PAIRS):
+        value = cur[..., acc_col(2 * j)] + GF(TABLE_SIZE) * cur[..., acc_col(2 * j + 1)] + carry
+        k = close_carry(nxt, j)
+        r.append(s_ * mc_ * (value - close_remainder(nxt, j) - GF(1 << 26) * k))
+        carry = k
+    assert len(r) == NUM_MARGIN_CONSTRAINTS
+    return r
+
+
 # =================================================================================================
 # 7. Auxiliary transition constraints [A0-A9]
 # =================================================================================================
@@ -442,7 +647,7 @@ def aux_transition(cur_main, cur_aux, nxt_aux, ch: Challenges, public: Public) -
     """[A0-A8] s (H_g prod d_i - sum n_i prod_{j != i} d_j) per group of 7 terms (the last of
     1); [A9] s (SUM' - SUM - sum_g H_g)."""
     s = cur_main[..., SEL]
-    terms = row_terms(cur_main, public.range_check(), ch)
+    terms = row_terms(cur_main, public.range_check(), ch, public.margin)
     r = []
     for g in range(NUM_HELPERS):
         group = terms[g * TERMS_PER_HELPER:(g + 1) * TERMS_PER_HELPER]
@@ -488,6 +693,12 @@ def boundary(trace: dict, public: Public, ch: Challenges) -> List[Tuple[int, int
     ]
 
 
+def margin_boundary(trace: dict) -> List[Tuple[int, int, bool]]:
+    """[M-B0] ME[L] = 0: no run open at the last real row."""
+    last = int(trace["last_real_row"])
+    return [(0, last, int(trace["main"][last, MENTRY]) == 0)]
+
+
 # =================================================================================================
 # 9. The buses, exactly
 # =================================================================================================
@@ -497,15 +708,18 @@ def _int_row(row) -> List[int]:
     return [int(v) for v in row]
 
 
-def lookup_values(row: List[int], range_check: Tuple[int, int]) -> List[Tuple[int, int]]:
-    """(multiplicity, value) of a row's range lookups, exactly mod p (integers, not GF)."""
+def lookup_values(row: List[int], range_check: Tuple[int, int], margin: bool = False) -> List[Tuple[int, int]]:
+    """(multiplicity, value) of a row's range lookups, exactly mod p (integers, not GF); in
+    version 3 the x0-top and bound lookups count 1 - MC."""
     top, shift = range_check
+    bounded = (1 - row[MCLOSE]) % P if margin else 1
     out = []
     for j in range(SLOTS):
         ls = [row[limb(j, i)] for i in range(LIMBS_PER_SLOT)]
         out += [(1, l) for l in ls]
-        out.append((1, 8 * ls[4] % P))
-        out.append((1, (shift * ls[top] + TABLE_SIZE * sum(ls[top + 1:])) % P))
+        if bounded:
+            out.append((bounded, 8 * ls[4] % P))
+            out.append((bounded, (shift * ls[top] + TABLE_SIZE * sum(ls[top + 1:])) % P))
         g = row[CONT] if j < 2 else row[FIRST] + row[CONT]
         high = sum(l << (13 * k) for k, l in enumerate(ls[LOW_LIMBS:]))
         tag = (row[slot_high(j)] - (high << TAG_BITS)) % P
@@ -526,39 +740,88 @@ def bus_residuals(main: np.ndarray, last_real: int, public: Public) -> Dict[tupl
       public digest];
     * ``("level", (prev, idx))``: LSTART rows announcing it - [a listed level start].
 
+    Version 3 (README "Constraints of version 3"):
+
+    * ``("asset", (tag, key))``: per part, what leaf rows (key UIDK) and entry-row slots 0-1
+      (consumed under UIDK, handed back under KIND) sum under that key, minus the public equity
+      part sums under (2k, 0) and debt part sums under (2k + 1, 1);
+    * ``("price", (tag, kind, c0..c6))``: entry-row slot lookups (ME) - MP * MULTP of table rows;
+    * ``("pin", (tag, kind, c0..c6))``: MP of price-table rows - [a listed tuple].
+
     Empty exactly when an honestly built auxiliary trace reaches ``expected_sum`` for every
     choice of challenges (distinct messages have distinct poles, except with negligible
     probability)."""
     rows = main[:last_real + 1]
     range_check = public.range_check()
+    margin = public.margin
     out: Dict[tuple, tuple] = {}
 
     # range: every row looks its limbs and bounds up, so count them vectorized where we can
     rng: Dict[int, int] = defaultdict(int)
-    plain = ~rows[:, LIMBS:].any(axis=1) & (rows[:, FIRST] == 0) & (rows[:, CONT] == 0)
+    plain = ~rows[:, LIMBS:MAIN_WIDTH].any(axis=1) & (rows[:, FIRST] == 0) & (rows[:, CONT] == 0)
+    if margin:
+        plain &= rows[:, MCLOSE] == 0
     rng[0] += int(plain.sum()) * SLOTS * (LIMBS_PER_SLOT + 2)  # all-zero limbs: 0, 8*0, bound 0
     for r in np.flatnonzero(~plain):
-        for m, v in lookup_values(_int_row(rows[r]), range_check):
+        for m, v in lookup_values(_int_row(rows[r]), range_check, margin):
             rng[v] += m
     for r in np.flatnonzero(rows[:, MULT]):
         rng[int(rows[r, TABLE])] -= int(rows[r, MULT])
     out.update({("range", v): (n % P,) for v, n in rng.items() if n % P})
 
-    # assets: leaf rows only (the gates vanish elsewhere)
-    assets: Dict[int, list] = defaultdict(lambda: [0] * PARTS)
+    # assets: leaf rows (and version 3's entry rows) only (the gates vanish elsewhere)
+    assets: Dict[object, list] = defaultdict(lambda: [0] * PARTS)
     for k, sums in enumerate(public.totals, start=1):
         for i in range(PARTS):
-            assets[2 * k][i] -= sums[i]
-    for r in np.flatnonzero((rows[:, FIRST] != 0) | (rows[:, CONT] != 0)):
+            assets[(2 * k, 0) if margin else 2 * k][i] -= sums[i]
+    if margin:
+        for k, sums in enumerate(public.debt_totals, start=1):
+            for i in range(PARTS):
+                assets[(2 * k + 1, 1)][i] -= sums[i]
+    live = (rows[:, FIRST] != 0) | (rows[:, CONT] != 0)
+    if margin:
+        live |= rows[:, MENTRY] != 0
+    for r in np.flatnonzero(live):
         row = _int_row(rows[r])
+        me = row[MENTRY] if margin else 0
         for j in range(SLOTS):
             g = row[CONT] if j < 2 else row[FIRST] + row[CONT]
             ls = [row[limb(j, i)] for i in range(LIMBS_PER_SLOT)]
             high = sum(l << (13 * k) for k, l in enumerate(ls[LOW_LIMBS:]))
             tag = (row[slot_high(j)] - (high << TAG_BITS)) % P
-            for i, p in enumerate(parts_of_limbs(ls)):
-                assets[tag][i] += g * p
+            ps = parts_of_limbs(ls)
+            if not margin:
+                for i, p in enumerate(ps):
+                    assets[tag][i] += g * p
+                continue
+            consumed = g - me if j < MARGIN_SLOTS else g
+            for i, p in enumerate(ps):
+                assets[(tag, row[UIDK])][i] += consumed * p
+            if j < MARGIN_SLOTS and me:
+                for i, p in enumerate(ps):
+                    assets[(tag, row[kind_col(j)])][i] += me * p
     out.update({("asset", t): tuple(v % P for v in sums) for t, sums in assets.items() if any(v % P for v in sums)})
+
+    if margin:
+        # price: entry slots look their tuple up, table rows answer MULTP; pin: table rows
+        # against the verifier's list
+        price: Dict[tuple, int] = defaultdict(int)
+        pin: Dict[tuple, int] = defaultdict(int)
+        for t in public.listed_tuples():
+            pin[t] -= 1
+        for r in np.flatnonzero((rows[:, MENTRY] != 0) | (rows[:, MPRICE] != 0)):
+            row = _int_row(rows[r])
+            me, mp = row[MENTRY], row[MPRICE]
+            for j in range(MARGIN_SLOTS):
+                ls = [row[limb(j, i)] for i in range(LIMBS_PER_SLOT)]
+                high = sum(l << (13 * k) for k, l in enumerate(ls[LOW_LIMBS:]))
+                tag = (row[slot_high(j)] - (high << TAG_BITS)) % P
+                t = (tag, row[kind_col(j)]) + tuple(row[coef_col(j, i)] for i in range(COEF_DIGITS))
+                price[t] += me - (mp * row[MULTP] if j == 0 else 0)
+                if j == 0:
+                    pin[t] += mp
+        out.update({("price", m): (n % P,) for m, n in price.items() if n % P})
+        out.update({("pin", m): (n % P,) for m, n in pin.items() if n % P})
 
     # tree
     tree: Dict[tuple, int] = defaultdict(int)
@@ -589,7 +852,11 @@ def residual_sum(residuals: Dict[tuple, tuple], ch: Challenges) -> Quad:
         if bus == "range":
             total = total + Quad(value[0]) / pole(ch, RANGE_BUS, [GF(key)])
         elif bus == "asset":
-            total = total + packed(ch, value) / pole(ch, ASSET_BUS, [GF(key)])
+            key = key if isinstance(key, tuple) else (key,)
+            total = total + packed(ch, value) / pole(ch, ASSET_BUS, [GF(v) for v in key])
+        elif bus in ("price", "pin"):
+            number = PRICE_BUS if bus == "price" else PIN_BUS
+            total = total + Quad(value[0]) / pole(ch, number, [GF(v) for v in key])
         elif bus == "tree":
             total = total + Quad(value[0]) / pole(ch, TREE_BUS, [GF(v) for v in key])
         else:
@@ -597,21 +864,26 @@ def residual_sum(residuals: Dict[tuple, tuple], ch: Challenges) -> Quad:
     return total
 
 
-BUS_NUMBERS = {"range": RANGE_BUS, "asset": ASSET_BUS, "tree": TREE_BUS, "level": LEVEL_BUS}
+BUS_NUMBERS = {"range": RANGE_BUS, "asset": ASSET_BUS, "tree": TREE_BUS, "level": LEVEL_BUS,
+               "price": PRICE_BUS, "pin": PIN_BUS}
 
 
 def constraint_degrees(public: Public, ch: Challenges, seed: int = 1) -> Tuple[list, list]:
     """Every transition constraint's degree in the trace columns, measured along a random line
-    (with overwhelming probability its total degree). (main degrees, aux degrees)."""
+    (with overwhelming probability its total degree). (main degrees, aux degrees); in version
+    3 the main degrees are T0-T120's, then M0-M34's."""
     rng = np.random.default_rng(seed)
     rand = lambda *shape: GF(rng.integers(0, P, size=shape, dtype=np.uint64))  # noqa: E731
     ts = GF(np.arange(12, dtype=np.uint64))
     line = lambda width: rand(width) + ts[:, None] * rand(width)  # noqa: E731
-    cur, nxt = line(MAIN_WIDTH), line(MAIN_WIDTH)
+    width = MAIN_WIDTH_V3 if public.margin else MAIN_WIDTH
+    cur, nxt = line(width), line(width)
     cur_aux = line(AUX_WIDTH * 2).reshape(12, AUX_WIDTH, 2)
     nxt_aux = line(AUX_WIDTH * 2).reshape(12, AUX_WIDTH, 2)
     degree = lambda v: galois.lagrange_poly(ts, v).degree  # noqa: E731
     main = [degree(v) for v in main_transition(cur, nxt, public)]
+    if public.margin:
+        main += [degree(v) for v in margin_transition(cur, nxt)]
     aux = [max(degree(v.a), degree(v.b)) for v in aux_transition(cur, cur_aux, nxt_aux, ch, public)]
     return main, aux
 
@@ -622,7 +894,8 @@ def constraint_degrees(public: Public, ch: Challenges, seed: int = 1) -> Tuple[l
 
 
 class Violation(NamedTuple):
-    kind: str  # "T" main transition, "A" aux transition, "B" boundary, "bus" unbalanced bus
+    kind: str  # "T" main transition, "M" margin transition, "A" aux transition, "B" boundary,
+    #            "MB" margin boundary, "bus" unbalanced bus
     index: int  # constraint number; for "bus" the bus number
     row: int  # current row of a transition, row of a boundary, last_real + 1 for a bus
 
@@ -630,8 +903,8 @@ class Violation(NamedTuple):
 def plain_filler_mask(main: np.ndarray) -> np.ndarray:
     """Rows exactly like an honest filler past the first: SEL = 1, TABLE = min(i, 2^13 - 1),
     everything else but MULT zero."""
-    n = main.shape[0]
-    expect = np.zeros((n, MAIN_WIDTH), dtype=np.uint64)
+    n, width = main.shape
+    expect = np.zeros((n, width), dtype=np.uint64)
     expect[:, SEL] = 1
     expect[:, TABLE] = np.minimum(np.arange(n), TABLE_SIZE - 1)
     same = main == expect
@@ -654,7 +927,8 @@ def evaluated_rows(dump: dict, fillers: int = 256, blinding: int = 64) -> np.nda
 
 def check(dump: dict, challenges=None, *, rows=None, fillers: int = 256, blinding: int = 64,
           batch: int = 512) -> List[Violation]:
-    """Every failing constraint of a ``trace_dump_v2`` dict (see the module docstring)."""
+    """Every failing constraint of a ``trace_dump_v2`` or ``trace_dump_v3`` dict (see the module
+    docstring)."""
     main, aux = dump["main"], dump["aux"]
     last = int(dump["last_real_row"])
     n = main.shape[0]
@@ -671,6 +945,9 @@ def check(dump: dict, challenges=None, *, rows=None, fillers: int = 256, blindin
         cur, nxt = GF(main[rs]), GF(main[rs + 1])
         for i, value in enumerate(main_transition(cur, nxt, public)):
             out.extend(Violation("T", i, int(r)) for r in rs[np.flatnonzero(value != 0)])
+        if public.margin:
+            for i, value in enumerate(margin_transition(cur, nxt)):
+                out.extend(Violation("M", i, int(r)) for r in rs[np.flatnonzero(value != 0)])
         values = aux_transition(cur, GF(aux[rs]), GF(aux[rs + 1]), ch, public)
         for i, value in enumerate(values[:NUM_HELPERS]):
             out.extend(Violation("A", i, int(r)) for r in rs[np.flatnonzero(~value.is_zero())])
@@ -680,6 +957,8 @@ def check(dump: dict, challenges=None, *, rows=None, fillers: int = 256, blindin
     a9 = s * (a[1:, SUM] - a[:-1, SUM] - a[:-1, :NUM_HELPERS].sum(axis=1)) % P
     out.extend(Violation("A", SUM, int(r)) for r in np.flatnonzero((a9 != 0).any(axis=1)))
     out.extend(Violation("B", i, r) for i, r, ok in boundary(dump, public, ch) if not ok)
+    if public.margin:
+        out.extend(Violation("MB", i, r) for i, r, ok in margin_boundary(dump) if not ok)
     unbalanced = {BUS_NUMBERS[bus] for bus, _ in bus_residuals(main, last, public)}
     out.extend(Violation("bus", b, last + 1) for b in sorted(unbalanced))
     return sorted(set(out), key=lambda v: (v.row, v.kind, v.index))

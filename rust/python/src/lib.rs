@@ -731,6 +731,88 @@ impl Placement {
     }
 }
 
+/// trace_dump_v3(user_ids, assets, indptr, asset_index, kinds, amounts_lo, amounts_hi, prices,
+/// range_bits, secret, round_id, challenges, capacity=None, forest=0) -> the dict of
+/// trace_dump_v2 (main (n, 146), aux (n, 10, 2)) of statement version 3: `kinds` uint8 parallel
+/// to `asset_index` (0 equity, 1 debt), `prices` per asset its (collateral, debt) coefficients.
+#[pyfunction]
+#[pyo3(signature = (user_ids, assets, indptr, asset_index, kinds, amounts_lo, amounts_hi, prices, range_bits, secret, round_id, challenges, capacity=None, forest=0))]
+#[allow(clippy::too_many_arguments)]
+fn trace_dump_v3<'py>(
+    py: Python<'py>,
+    user_ids: Vec<String>,
+    assets: Vec<(String, u8)>,
+    indptr: PyReadonlyArray1<'py, u64>,
+    asset_index: PyReadonlyArray1<'py, u32>,
+    kinds: PyReadonlyArray1<'py, u8>,
+    amounts_lo: PyReadonlyArray1<'py, u64>,
+    amounts_hi: PyReadonlyArray1<'py, u64>,
+    prices: Vec<(u128, u128)>,
+    range_bits: u32,
+    secret: &[u8],
+    round_id: &str,
+    challenges: [[u64; 2]; 3],
+    capacity: Option<u64>,
+    forest: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let assets = assets_of(assets);
+    let (indptr, asset_index, kinds) = (indptr.to_vec()?, asset_index.to_vec()?, kinds.to_vec()?);
+    let (amounts_lo, amounts_hi) = (amounts_lo.to_vec()?, amounts_hi.to_vec()?);
+    let prices = stark_por_core::v2::inspect::Prices {
+        collateral: prices.iter().map(|p| p.0).collect(),
+        debt: prices.iter().map(|p| p.1).collect(),
+    };
+    let (secret, round_id) = (secret.to_vec(), round_id.to_string());
+    let out = py
+        .detach(|| {
+            let ledger = core::v2::WideLedgerRef {
+                user_ids: &user_ids,
+                assets: &assets,
+                indptr: &indptr,
+                asset_index: &asset_index,
+                amounts_lo: &amounts_lo,
+                amounts_hi: &amounts_hi,
+                range_bits,
+            };
+            core::v2::inspect::trace_dump_margin(&ledger, &kinds, &prices, &secret, &round_id, challenges, capacity, forest)
+        })
+        .map_err(|e| to_py(py, e))?;
+    let (n, dump) = (out.dump.rows, out.dump);
+    let d = PyDict::new(py);
+    d.set_item("main", PyArray1::from_vec(py, dump.main).reshape([n, dump.main_width])?)?;
+    d.set_item("aux", PyArray1::from_vec(py, dump.aux).reshape([n, dump.aux_width, 2])?)?;
+    d.set_item("last_real_row", dump.last_real_row)?;
+    d.set_item("public_elements", dump.public_elements)?;
+    d.set_item("expected_sum", dump.expected_sum)?;
+    d.set_item("circuit_version", dump.circuit_version)?;
+    d.set_item("num_leaves", out.forest.num_leaves)?;
+    d.set_item("start", out.forest.start)?;
+    d.set_item("end", out.forest.end)?;
+    d.set_item("forests", out.count)?;
+    Ok(d)
+}
+
+/// prove_trace_v3(main, public_elements, security="100") -> (accepted, bits or reason):
+/// prove_trace_v2 for a version-3 main trace (146 wide) and its public elements.
+#[pyfunction]
+#[pyo3(signature = (main, public_elements, security_name="100"))]
+fn prove_trace_v3<'py>(
+    py: Python<'py>,
+    main: PyReadonlyArray1<'py, u64>,
+    public_elements: Vec<u64>,
+    security_name: &str,
+) -> PyResult<(bool, String)> {
+    let security = security(security_name)?;
+    let main = main.to_vec()?;
+    let out = py
+        .detach(|| core::v2::inspect::prove_trace_margin(&main, &public_elements, security))
+        .map_err(|e| to_py(py, e))?;
+    Ok(match out {
+        Ok(bits) => (true, bits.to_string()),
+        Err(reason) => (false, reason),
+    })
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -756,5 +838,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(forest_answers, m)?)?;
     m.add_function(wrap_pyfunction!(forest_nodes, m)?)?;
     m.add_class::<Placement>()?;
+    m.add_function(wrap_pyfunction!(trace_dump_v3, m)?)?;
+    m.add_function(wrap_pyfunction!(prove_trace_v3, m)?)?;
     Ok(())
 }
