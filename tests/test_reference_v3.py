@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hypothesis import HealthCheck, given, settings, strategies as st
+
 from stark_por import _native
 
 _PATH = Path(__file__).resolve().parents[1] / "circuits" / "liabilities" / "reference.py"
@@ -550,6 +552,49 @@ def test_a_round_without_borrowers_is_honest():
     d = dump([[(BTC_, EQ, 3)], [(ETH_, EQ, 7 * ETH), (SHIB_, EQ, MAX)]])
     assert R.check(d, fillers=32, blinding=8) == [] and runs(d) == []
     assert not col(d, R.UIDK).any() and len(price_rows(d)) == 2 * len(ASSETS)
+
+
+def close_value(d, close):
+    """V = sum_j r_j 2^(26 j) + 2^182 k_6, read from a close row's cells."""
+    cells = [int(v) for v in d["main"][close, R.cell(0):R.cell(R.COUNT_CELL)]]
+    rem = sum((cells[5 * j] + (cells[5 * j + 1] << 13)) << (26 * j) for j in range(R.PAIRS))
+    top = cells[32] + (cells[33] << 13) + (cells[34] << 24)
+    return rem + (top << 182)
+
+
+@settings(max_examples=4, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_random_borrowers_are_honest(data):
+    """Random equity over the whole range, debts worth up to the collateral after haircuts,
+    random prices and haircuts (any decimals): every constraint holds, and every close row holds
+    exactly sum c e - sum d x, computed here with plain integers."""
+    k = data.draw(st.integers(2, 6), label="assets")
+    decimals = [data.draw(st.sampled_from([0, 6, 8, 9, 18]), label="decimals") for _ in range(k)]
+    prices = []
+    for dec in decimals:
+        cents = data.draw(st.integers(1, 10**7 if dec else 240), label="price in cents")
+        haircut = data.draw(st.sampled_from(["0", "0.05", "0.5", "0.999", "1"]), label="haircut")
+        prices.append(fold(Fraction(cents, 100), haircut, dec))
+    users = []
+    for _ in range(data.draw(st.integers(1, 6), label="users")):
+        held = sorted(data.draw(st.sets(st.integers(0, k - 1), min_size=1), label="held"))
+        user = [(a, EQ, data.draw(st.integers(1, MAX), label="equity")) for a in held]
+        room = value_of(user, prices)[0]
+        owed = data.draw(st.sets(st.integers(0, k - 1), max_size=2), label="owed")
+        for a in sorted(owed):
+            most = min(room // prices[a][1], MAX)
+            if most >= 1:
+                x = data.draw(st.integers(1, most), label="debt")
+                user.append((a, DEBT, x))
+                room -= x * prices[a][1]
+        users.append(sorted(user))
+    d = dump(users, prices, ASSETS[:k])
+    assert R.check(d, fillers=32, blinding=8) == []
+    assert R.expected_sum(public(d), R.Challenges.of(CHALLENGES)).pair() == tuple(d["expected_sum"])
+    values = sorted(close_value(d, close) for _, _, close in runs(d))
+    expected = sorted(value_of(u, prices)[0] - value_of(u, prices)[1] for u in users if any(x == DEBT for _, x, _ in u))
+    assert values == expected and all(v >= 0 for v in values)
 
 
 def test_degrees_are_the_readme_table(whole):
