@@ -37,7 +37,12 @@ __all__ = [
 __version__: str
 
 # (round_id, range_bits, num_leaves, root, [(asset, decimals, exact total as little-endian bytes)])
-_SummaryArgs = tuple[str, int, int, bytes, Sequence[tuple[str, int, bytes]]]
+# version 3 appends the margin: (unit_exp, [(debt total, None | (price, haircut)) per asset])
+_MarginArgs = tuple[int, Sequence[tuple[bytes, tuple[str, str] | None]]]
+_SummaryArgs = (
+    tuple[str, int, int, bytes, Sequence[tuple[str, int, bytes]]]
+    | tuple[str, int, int, bytes, Sequence[tuple[str, int, bytes]], _MarginArgs]
+)
 
 def prove(
     user_ids: Sequence[str],
@@ -101,7 +106,7 @@ def verify_inclusion(
     round_id: str,
     user_id: str,
     salt: bytes,
-    entries: Sequence[tuple[str, int, int, int]],
+    entries: Sequence[tuple[str, int, int, int, int]],
     leaf_index: int,
     num_leaves: int,
     leaf: bytes,
@@ -111,9 +116,11 @@ def verify_inclusion(
     anchor_version: int,
     expected_user: str,
     expected_fingerprint: bytes | None,
-) -> None: ...
+) -> tuple[bytes, bytes] | None: ...
 def statement_fingerprint(summary: _SummaryArgs, statement_version: int = 1) -> bytes: ...
-def inclusion_leaf(user_id: str, salt: bytes, entries: Sequence[tuple[int, int]], version: int = 1) -> bytes: ...
+def inclusion_leaf(
+    user_id: str, salt: bytes, entries: Sequence[tuple[int, int]], version: int = 1, kinds: Sequence[int] | None = None
+) -> bytes: ...
 def id_commitment(salt: bytes, user_id: str) -> bytes: ...
 def walk_path(leaf: bytes, leaf_index: int, path: bytes) -> bytes: ...
 

@@ -114,7 +114,7 @@ def demo_inclusion(proof_path: Path, statement: Statement, user_id: str, out: Pa
     """Exports one user's inclusion proof and checks it as that user would: with the Rust core
     against the verified proof, and with the pure-Python verifier against the published summary
     and the fingerprint the exchange published."""
-    from .inclusion import PublishedSummary, export, store_path, verify_inclusion
+    from .inclusion import PublishedSummary, export, load_inclusion, store_path, verify_inclusion
 
     export(store_path(proof_path), user_id).save(out)
     print(f"inclusion proof of user {user_id!r}: {out.stat().st_size:,} bytes → {out}")
@@ -124,9 +124,12 @@ def demo_inclusion(proof_path: Path, statement: Statement, user_id: str, out: Pa
         try:
             with con.step(f"checking it with the {VERIFIERS[pure]} against {against}"):
                 anchor = PublishedSummary.load(summary_path(proof_path)) if pure else statement
-                balances = verify_inclusion(out, anchor, user_id=user_id, fingerprint=statement.fingerprint, pure=pure)
+                result = verify_inclusion(out, anchor, user_id=user_id, fingerprint=statement.fingerprint, pure=pure)
+            balances = result if isinstance(result, dict) else load_inclusion(out).balances
             print(f"  INCLUDED ({VERIFIERS[pure]}, {against}): "
-                  + (", ".join(f"{a} {v:,f}" for a, v in balances.items()) or "no balances"))
+                  + (", ".join(f"{a} {v:,f}" for a, v in balances.items()) or "no balances")
+                  + ("" if isinstance(result, dict) else
+                     f"; collateral after haircuts {result.collateral_usd} USD, debt {result.debt_usd} USD: covered"))
         except InvalidInclusionProof as e:
             print(f"  NOT INCLUDED ({VERIFIERS[pure]}, {e.reason}): {e.message}")
             ok = False
@@ -168,7 +171,7 @@ def cmd_inclusion_export(args: argparse.Namespace, con: Reporter) -> int:
 
 def cmd_inclusion_verify(args: argparse.Namespace, con: Reporter) -> int:
     from .inclusion import BARE_ROOT, PublishedSummary, load_inclusion, verify_inclusion
-    from .verifiers.pyverify import parse_expect, parse_fingerprint
+    from .verifiers.pyverify import parse_expect, parse_fingerprint, position_lines
 
     if args.root is not None:
         raise UsageError(f"--root is not accepted: {BARE_ROOT} (--summary ROUND.stpor.json), or verify the round "
@@ -188,8 +191,8 @@ def cmd_inclusion_verify(args: argparse.Namespace, con: Reporter) -> int:
                 return EXIT_INVALID
         else:
             anchor = PublishedSummary.load(args.summary)
-        balances = verify_inclusion(inclusion, anchor, user_id=args.user, expect=expect,
-                                    fingerprint=None if fingerprint is None else fingerprint.hex(), pure=args.pure)
+        result = verify_inclusion(inclusion, anchor, user_id=args.user, expect=expect,
+                                  fingerprint=None if fingerprint is None else fingerprint.hex(), pure=args.pure)
     except OSError as e:
         raise UsageError(f"cannot read {e.filename}: {e.strerror}")
     except InvalidInclusionProof as e:
@@ -197,11 +200,14 @@ def cmd_inclusion_verify(args: argparse.Namespace, con: Reporter) -> int:
         return EXIT_INVALID
     print(f"INCLUDED: user {inclusion.user_id!r} is in round {inclusion.round_id!r} of {anchor.num_leaves:,} leaves, "
           f"root {anchor.root} (checked by the {VERIFIERS[args.pure]})")
-    width = max((len(a) for a in balances), default=0)
-    for asset, amount in balances.items():
-        print(f"  {asset:<{width}}  {amount:,f}")
-    if not balances:
-        print("  (no balances)")
+    if isinstance(result, dict):
+        width = max((len(a) for a in result), default=0)
+        for asset, amount in result.items():
+            print(f"  {asset:<{width}}  {amount:,f}")
+        if not result:
+            print("  (no balances)")
+    else:  # version 3: equity and debt per asset, and the collateral check
+        print("\n".join(position_lines(inclusion, result)))
     if expect is not None:
         print(f"your expected balances match ({', '.join(sorted(expect))})")
     print(f"statement fingerprint {anchor.fingerprint}")

@@ -15,9 +15,15 @@ proof shows. The Rust core checks, or the independent pure-Python verifier
 
 An inclusion proof's ``version`` is its round's statement version (the store records it): 2 for
 rounds of the liabilities circuit (amounts up to ``2**112 - 1`` smallest units, hashed as
-``circuits/liabilities`` hashes a leaf), 1 for the solvency circuit's. Amounts are exact decimal
-strings in the JSON and exact ints everywhere else; a proof is checked only against an anchor of
-its own version (``version-mismatch`` otherwise).
+``circuits/liabilities`` hashes a leaf), 1 for the solvency circuit's, 3 for rounds with margin
+(each entry an equity or a debt, ``"kind"`` in the JSON, hashed as version 2 with the kind in the
+entry's tag). Amounts are exact decimal strings in the JSON and exact ints everywhere else; a
+proof is checked only against an anchor of its own version (``version-mismatch`` otherwise).
+
+For version 3, :func:`verify_inclusion` also recomputes the collateral check the round's proof
+enforced for the user from the anchor's prices and haircuts, and returns it as a
+:class:`Position` (``equity``, ``debt``, ``collateral_value``, ``debt_value``, ``covered``); a proof
+whose debts are worth more than its collateral after haircuts is refused (``uncovered``).
 
 The store holds every user's balances and salts: it is the exchange's private data, written
 readable by its owner only. Never publish it; publish the proofs' statement and hand each user
@@ -29,7 +35,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -39,21 +45,24 @@ from .verifiers import pyverify
 from ._files import atomic_path
 from .errors import InvalidInclusionProof, InvalidSummary, LedgerError, UnverifiedStatementError
 from .ledger import Asset
-from .verifiers.pyverify import Entry, InclusionProof
+from .verifiers.pyverify import Entry, InclusionProof, Position
 
 if TYPE_CHECKING:
     import numpy as np
 
     from .proof import Statement
 
-__all__ = ["InclusionProof", "InclusionStore", "PublishedSummary", "export", "export_all", "verify_inclusion", "store_path"]
+__all__ = ["InclusionProof", "InclusionStore", "Position", "PublishedSummary", "export", "export_all", "verify_inclusion",
+           "store_path"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 STORE_FORMAT = "stark-por/inclusion-store"
-#: Store version 2 adds the round's statement version (version-1 stores are of version-1 rounds).
+#: Store version 2 adds the round's statement version (version-1 stores are of version-1 rounds);
+#: version 3, written for rounds of statement version 3, each entry's kind (0 equity, 1 debt).
 STORE_VERSION = 2
-STORE_VERSIONS = (1, 2)
+STORE_VERSION_MARGIN = 3
+STORE_VERSIONS = (1, 2, 3)
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -63,7 +72,7 @@ CREATE TABLE meta (
 );
 CREATE TABLE users (
     user_id TEXT PRIMARY KEY, leaf_index INTEGER NOT NULL, salt BLOB NOT NULL,
-    entries TEXT NOT NULL  -- JSON [[asset index (1-based), exact amount in smallest units], ...]
+    entries TEXT NOT NULL  -- JSON [[asset index (1-based), exact amount in smallest units(, kind)], ...]
 ) WITHOUT ROWID;
 CREATE TABLE nodes (idx INTEGER PRIMARY KEY, digest BLOB NOT NULL);  -- heap-numbered, 1 = root
 """
@@ -122,10 +131,13 @@ class InclusionStore:
         amounts: Optional["np.ndarray"] = None,
         amounts_lo: Optional["np.ndarray"] = None,
         amounts_hi: Optional["np.ndarray"] = None,
+        kinds: Optional["np.ndarray"] = None,
     ) -> Path:
         """Writes a store atomically (readers see the old file or the new one), mode 0600.
         Amounts are ``amounts`` (uint64) or, for amounts of any width up to 2^128,
-        ``amounts_lo + 2**64 * amounts_hi`` (two uint64 arrays)."""
+        ``amounts_lo + 2**64 * amounts_hi`` (two uint64 arrays); ``kinds`` (uint8, parallel to
+        ``asset_index``: 0 equity, 1 debt) is what a round of statement version 3 records per
+        entry (None: every entry an equity)."""
         import numpy as np
 
         n_leaves = statement.num_leaves
@@ -133,6 +145,8 @@ class InclusionStore:
             raise ValueError("the tree or the salts do not match the statement")
         users = dict(user_ids=user_ids, positions=positions, salts=salts, indptr=indptr,
                      asset_index=asset_index, amounts=amounts, amounts_lo=amounts_lo, amounts_hi=amounts_hi)
+        if kinds is not None:
+            users["kinds"] = kinds
         nodes = (np.arange(1, 2 * n_leaves, dtype=np.uint64), memoryview(tree)[32:])
         return cls.write_streamed(path, statement=statement, users=[users], nodes=[nodes])
 
@@ -147,11 +161,13 @@ class InclusionStore:
     ) -> Path:
         """:meth:`write` from parts: ``users`` yields dicts of the :meth:`write` user arrays
         (``user_ids``, ``positions``, ``salts``, ``indptr``, ``asset_index``, and ``amounts``
-        or ``amounts_lo`` and ``amounts_hi``), ``nodes`` yields ``(heap indices, 32 bytes per
-        digest)``; every node 1 .. 2·N' − 1 once. The store's statement version is
-        ``statement.statement_version`` (1 when the statement has none)."""
+        or ``amounts_lo`` and ``amounts_hi``; ``kinds`` optional), ``nodes`` yields ``(heap
+        indices, 32 bytes per digest)``; every node 1 .. 2·N' − 1 once. The store's statement
+        version is ``statement.statement_version`` (1 when the statement has none)."""
         path = Path(path)
         n_leaves = statement.num_leaves
+        statement_version = _statement_version(statement)
+        margin = statement_version >= pyverify.MARGIN_VERSION
         with atomic_path(path) as tmp:
             db = sqlite3.connect(tmp)
             try:
@@ -161,11 +177,11 @@ class InclusionStore:
                 assets = json.dumps([{"asset": a.name, "decimals": a.decimals} for a in statement.assets])
                 db.execute(
                     "INSERT INTO meta VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (STORE_FORMAT, STORE_VERSION, statement.round_id, statement.root, n_leaves, assets,
-                     _statement_version(statement)),
+                    (STORE_FORMAT, STORE_VERSION_MARGIN if margin else STORE_VERSION, statement.round_id, statement.root,
+                     n_leaves, assets, statement_version),
                 )
                 for part in users:
-                    db.executemany("INSERT INTO users VALUES (?, ?, ?, ?)", _user_rows(**part))
+                    db.executemany("INSERT INTO users VALUES (?, ?, ?, ?)", _user_rows(**part, margin=margin))
                 db.execute("CREATE UNIQUE INDEX users_by_leaf ON users(leaf_index)")
                 written = 0
                 for indices, digests in nodes:
@@ -217,7 +233,7 @@ class InclusionStore:
             user_id=user_id,
             salt=bytes(salt),
             entries=tuple(
-                Entry(self.assets[k - 1][0], k, self.assets[k - 1][1], amount) for k, amount in json.loads(entries)
+                Entry(self.assets[k - 1][0], k, self.assets[k - 1][1], amount, *kind) for k, amount, *kind in json.loads(entries)
             ),
             leaf_index=leaf_index,
             num_leaves=self.num_leaves,
@@ -245,13 +261,24 @@ def _amount_values(amounts=None, amounts_lo=None, amounts_hi=None) -> List[int]:
 
 
 def _user_rows(*, user_ids, positions, salts: bytes, indptr, asset_index, amounts=None, amounts_lo=None,
-               amounts_hi=None) -> Iterator[tuple]:
+               amounts_hi=None, kinds=None, margin: bool = False) -> Iterator[tuple]:
     # plain lists: element access on numpy arrays is slow in a Python loop
     ptr, assets, where = indptr.tolist(), asset_index.tolist(), positions.tolist()
     values = _amount_values(amounts, amounts_lo, amounts_hi)
+    if kinds is not None and len(kinds) != len(values):
+        raise ValueError(f"{len(kinds)} kinds for {len(values)} entries")
+    if not margin:
+        if kinds is not None and any(kinds.tolist()):
+            raise ValueError("debts are recorded only for rounds of statement version 3")
+        for u, user_id in enumerate(user_ids):
+            lo, hi = ptr[u], ptr[u + 1]
+            entries = json.dumps([[assets[e] + 1, values[e]] for e in range(lo, hi)], separators=(",", ":"))
+            yield user_id, where[u], salts[32 * u : 32 * u + 32], entries
+        return
+    kind = [0] * len(values) if kinds is None else kinds.tolist()
     for u, user_id in enumerate(user_ids):
         lo, hi = ptr[u], ptr[u + 1]
-        entries = json.dumps([[assets[e] + 1, values[e]] for e in range(lo, hi)], separators=(",", ":"))
+        entries = json.dumps([[assets[e] + 1, values[e], kind[e]] for e in range(lo, hi)], separators=(",", ":"))
         yield user_id, where[u], salts[32 * u : 32 * u + 32], entries
 
 
@@ -318,7 +345,7 @@ def _write_all(st: InclusionStore, f: IO[str]) -> int:
 def load_inclusion(source: Union[InclusionProof, str, bytes, "os.PathLike[str]"]) -> InclusionProof:
     """An :class:`InclusionProof` from itself, JSON text (``str`` or ``bytes``) or a file path
     (``pathlib.Path``). Raises :class:`InvalidInclusionProof` (``malformed`` or
-    ``unknown-version``) for text that is not an inclusion proof of version 1 or 2."""
+    ``unknown-version``) for text that is not an inclusion proof of version 1, 2 or 3."""
     if isinstance(source, InclusionProof):
         return source
     if isinstance(source, os.PathLike):
@@ -346,8 +373,15 @@ class PublishedSummary:
     totals: Dict[str, int]
     #: 64 hex digits, recomputed from the fields above by the Rust core.
     fingerprint: str
-    #: 1, or 2 for a round of the liabilities circuit (amounts up to 2^112); under the fingerprint.
+    #: 1, or 2 for a round of the liabilities circuit (amounts up to 2^112), 3 with margin; under
+    #: the fingerprint.
     statement_version: int = 1
+    #: Version 3: exact debt total per asset (zeros for versions 1 and 2).
+    debt_totals: Dict[str, int] = field(default_factory=dict)
+    #: Version 3: ``(price, haircut)`` of each priced asset, canonical decimal text ({} before).
+    prices: Dict[str, Tuple[str, str]] = field(default_factory=dict)
+    #: Version 3: collateral checks are in units of ``10**-value_unit_exp`` USD (None before).
+    value_unit_exp: Optional[int] = None
 
     @classmethod
     def load(cls, path: PathLike) -> "PublishedSummary":
@@ -368,9 +402,13 @@ class PublishedSummary:
             raise InvalidSummary(e.message, reason=e.reason) from None
         except LedgerError as e:
             raise InvalidSummary(f"summary: {e}") from None
+        margin = s.statement_version >= pyverify.MARGIN_VERSION
         fields = dict(round_id=s.round_id, range_bits=s.range_bits, num_leaves=s.num_leaves, root=s.root.hex(),
                       assets=assets, totals={a.name: t for a, t in zip(assets, s.totals)},
-                      statement_version=s.statement_version)
+                      statement_version=s.statement_version,
+                      debt_totals={a.name: d for a, d in zip(assets, s.debt_totals)} if margin else {a.name: 0 for a in assets},
+                      prices={a.name: p for a, p in zip(assets, s.prices) if p is not None},
+                      value_unit_exp=s.unit_exp)
         try:  # the Rust core checks every field's domain (an asset twice, a non-canonical root…)
             args = summary_args(SimpleNamespace(**fields))
             fingerprint = _native.statement_fingerprint(args, s.statement_version).hex()
@@ -404,8 +442,17 @@ def verify_inclusion(
     hex digits), the one the exchange published, is compared with the anchor's
     (``wrong-statement``). ``expect`` maps asset names to the balances the user expects, as
     exact decimal strings in display units (an asset the proof lacks counts as 0;
-    ``balance-mismatch``). ``pure=True`` uses the pure-Python verifier instead of the Rust core.
-    Raises :class:`InvalidInclusionProof`, whose ``reason`` names the first check that failed.
+    ``balance-mismatch``; for version 3, ``"<asset>.debt"`` names a debt). ``pure=True`` uses the
+    pure-Python verifier instead of the Rust core. Raises :class:`InvalidInclusionProof`, whose
+    ``reason`` names the first check that failed.
+
+    Returns, for versions 1 and 2, the user's balances ``{asset: Decimal}``; for version 3 their
+    :class:`Position`: ``equity`` and ``debt`` (``{asset: Decimal}`` each, display units) and the
+    collateral check the round's proof enforced for them, recomputed from the anchor's prices
+    and haircuts: ``collateral_value`` (Σ c·equity) and ``debt_value`` (Σ d·debt), exact ints in
+    units of ``10**-unit_exp`` USD (``collateral_usd``, ``debt_usd``: exact decimal text in USD),
+    and ``covered`` (always true for a proof that verifies: an uncovered one is refused with
+    ``uncovered``).
     """
     from .proof import Statement, summary_args
 
@@ -426,11 +473,13 @@ def verify_inclusion(
     expected = None if expect is None else _expected_balances(expect)
     proof = load_inclusion(inclusion)
     statement_version = _statement_version(anchor)
+    margin = statement_version >= pyverify.MARGIN_VERSION
     if pure:
         summary = pyverify.Summary(anchor.round_id, anchor.range_bits, anchor.num_leaves, bytes.fromhex(anchor.root),
                                    tuple((a.name, a.decimals) for a in anchor.assets),
                                    tuple(anchor.totals[a.name] for a in anchor.assets),
-                                   statement_version=statement_version)
+                                   statement_version=statement_version,
+                                   **(_pyverify_margin(anchor) if margin else {}))
         try:
             return pyverify.check(proof, summary, user_id=user_id, expect=expected, fingerprint=expected_fp)
         except pyverify.Rejected as e:
@@ -443,12 +492,12 @@ def verify_inclusion(
         not 0 <= e.index < 2**32 or not 0 <= e.units < 2**128 for e in proof.entries
     ):
         raise InvalidInclusionProof("an index, a tree size or an amount is out of range", reason="malformed")
-    _native.verify_inclusion(
+    values = _native.verify_inclusion(
         proof.version,
         proof.round_id,
         proof.user_id,
         proof.salt,
-        [(e.asset, e.index, e.decimals, e.units) for e in proof.entries],
+        [(e.asset, e.index, e.decimals, e.units, e.kind) for e in proof.entries],
         proof.leaf_index,
         proof.num_leaves,
         proof.leaf,
@@ -464,7 +513,17 @@ def verify_inclusion(
             pyverify.check_expected(proof.balances, expected)
         except pyverify.Rejected as e:
             raise InvalidInclusionProof(e.message, reason=e.reason) from None
-    return proof.balances
+    if values is None:
+        return proof.balances
+    collateral, debt = (int.from_bytes(v, "little") for v in values)
+    return Position(proof.equity, proof.debt, collateral, debt, anchor.value_unit_exp)
+
+
+def _pyverify_margin(anchor) -> dict:
+    """A version-3 anchor's margin fields as :class:`pyverify.Summary` takes them."""
+    return dict(unit_exp=anchor.value_unit_exp,
+                debt_totals=tuple(anchor.debt_totals[a.name] for a in anchor.assets),
+                prices=tuple(anchor.prices.get(a.name) for a in anchor.assets))
 
 
 def _expected_balances(expect: Mapping[str, Union[str, int, Decimal]]) -> Dict[str, Decimal]:

@@ -206,14 +206,19 @@ class Proof:
 def summary_args(s) -> tuple:
     """A statement (or a :class:`~stark_por.inclusion.PublishedSummary`) as the Rust core takes
     it: ``(round_id, range_bits, num_leaves, root, [(asset, decimals, total as little-endian
-    bytes)])``."""
-    return (
+    bytes)])``, and for statement version 3 the margin ``(value_unit_exp, [(debt total as
+    little-endian bytes, None | (price, haircut))])``."""
+    args = (
         s.round_id,
         s.range_bits,
         s.num_leaves,
         bytes.fromhex(s.root),
         [(a.name, a.decimals, _le_bytes(s.totals[a.name])) for a in s.assets],
     )
+    if (getattr(s, "statement_version", None) or 1) < 3:
+        return args
+    prices = {name: tuple(term) for name, term in s.prices.items()}
+    return args + ((s.value_unit_exp, [(_le_bytes(s.debt_totals[a.name]), prices.get(a.name)) for a in s.assets]),)
 
 
 def _le_bytes(n: int) -> bytes:

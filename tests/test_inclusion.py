@@ -236,7 +236,7 @@ TAMPERS = {
     "claimed root changed": (lambda d: d.update(root="00" * 32), "path-mismatch"),
     "relabelled asset": (lambda d: d["entries"][0].update(asset="DOGE"), "asset-mismatch"),
     "other decimals": (lambda d: d["entries"][0].update(decimals=d["entries"][0]["decimals"] + 1), "asset-mismatch"),
-    "unknown version": (lambda d: d.update(version=3), "unknown-version"),
+    "unknown version": (lambda d: d.update(version=4), "unknown-version"),
     "the other version": (lambda d: d.update(version=3 - d["version"]), "version-mismatch"),
     "missing field": (lambda d: d.pop("salt"), "malformed"),
     "extra field": (lambda d: d.update(note="hi"), "malformed"),

@@ -231,7 +231,7 @@ def test_a_summary_with_one_total_changed_fails_its_fingerprint(dishonest, tmp_p
 SUMMARY_TAMPERS = {
     "not JSON": (lambda d: "{", "malformed"),
     "a list": (lambda d: [], "malformed"),
-    "statement version 3": (lambda d: d.update(statement_version=3), "unknown-version"),
+    "statement version 4": (lambda d: d.update(statement_version=4), "unknown-version"),
     # the version is under the fingerprint: the same fields read as version 2 give another one
     "statement version 2": (lambda d: d.update(statement_version=2), "malformed"),
     "no root": (lambda d: d.pop("root"), "malformed"),

@@ -299,7 +299,7 @@ def tampered(doc: dict, field: str, data) -> tuple:
         # version 1's amounts stop below 2^63: a larger one is out of its domain
         reason = "version-mismatch" if all(x.units < 2**63 for x in parsed) else "malformed"
     else:
-        doc["version"] = 3
+        doc["version"] = 4
         reason = "unknown-version"
     return json.dumps(doc), user, reason
 
@@ -322,7 +322,7 @@ def test_any_tamper_is_refused_by_every_verifier_with_its_reason(tmp_path, users
 def test_a_summary_out_of_version_2_domain_is_refused(round_v2):
     doc = json.loads(round_v2.summary)
     for bad, want in [(dict(range_bits=113), "malformed"), (dict(range_bits=31), "malformed"),
-                      (dict(statement_version=3), "unknown-version")]:
+                      (dict(statement_version=4), "unknown-version")]:
         text = json.dumps({**doc, **bad})
         with pytest.raises(InvalidInclusionProof) as info:
             PublishedSummary.from_json(text)

@@ -361,7 +361,7 @@ def _flip(b64: str) -> str:
 
 def _bump_amount(doc):
     e = doc["entries"][0]
-    proof_entry = pyverify._entry(e, 0)
+    proof_entry = pyverify._entry(e, 0, doc["version"])
     e["amount"] = pyverify.Entry(e["asset"], e["index"], e["decimals"], proof_entry.units + 1).amount_text
 
 
@@ -379,7 +379,7 @@ TAMPERS = {  # name: (change to the proof's JSON, or a text transform; the reaso
     "claimed leaf": (lambda d: d.update(leaf=_flip(d["leaf"])), "leaf-mismatch"),
     "salt": (lambda d: d.update(salt=_flip(d["salt"])), "leaf-mismatch"),
     "round": (lambda d: d.update(round_id="2026-10"), "wrong-round"),
-    "version": (lambda d: d.update(version=3), "unknown-version"),
+    "version": (lambda d: d.update(version=4), "unknown-version"),
     "other version": (lambda d: d.update(version=3 - d["version"]), "version-mismatch"),
     "extra field": (lambda d: d.update(note="hi"), "malformed"),
     "non-canonical digest": (lambda d: d["path"].__setitem__(0, base64.b64encode(b"\xff" * 32).decode()), "malformed"),
@@ -591,6 +591,132 @@ def test_a_version_1_page_refuses_a_version_2_proof(page_a, round_v2, rounds):
     assert reference_reason(text, rounds["a"]["statement"], False, "dust") == "version-mismatch"
     v1 = rounds["a"]["proofs"]["alice"]
     assert Page(page_a.d, round_v2.page).check("alice", v1)["reason"] == "version-mismatch"
+
+
+# -------------------------------------------------------------- statement version 3 (margin)
+
+KIND = {"equity": 0, "debt": 1}
+
+
+def _v3_proof_text(p: dict) -> str:
+    return pyverify.InclusionProof(
+        version=p["version"], round_id=p["round_id"], user_id=p["user_id"], salt=bytes.fromhex(p["salt"]),
+        entries=tuple(pyverify.Entry(a, k, d, int(m), KIND[kind]) for a, k, d, kind, m in p["entries"]),
+        leaf_index=p["leaf_index"], num_leaves=p["num_leaves"], leaf=bytes.fromhex(p["leaf"]),
+        root=bytes.fromhex(p["root"]), path=tuple(bytes.fromhex(s) for s in p["path"])).to_json()
+
+
+def test_version_3_vectors_in_the_page(page_a):
+    """tests/vectors/inclusion_v3.json in the page: entries of both kinds, leaves of borrowers,
+    coefficients folded from prices (BigInt, exact), fingerprints of statement version 3,
+    summaries out of its domain, and whole checks with each included user's two values."""
+    vectors = VECTORS["inclusion_v3"]
+    assert set(vectors) == {"about", "entry_elements", "leaves", "coefficients", "fingerprints", "bad_summaries", "checks"}
+    got = page_a.js("""
+        const S = StarkPor, h = S.hexBytes, v = arguments[0], kind = (k) => (k === "debt" ? 1n : 0n);
+        const refused = (text) => { try { S.loadSummary(text); return null; } catch (e) { return e.reason; } };
+        return {
+          elements: v.entry_elements.map((e) => S.entryElements2(e.asset, e.amount, kind(e.kind)).map(String)),
+          leaves: v.leaves.map((l) => S.toHex(S.leafOf(h(l.idc), l.entries.map(([a, m, k]) => [a, m, kind(k)]), 3))),
+          coefficients: v.coefficients.map((c) => S.foldPrice(c.price, c.haircut, c.decimals, c.unit_exp).map(String)),
+          fingerprints: v.fingerprints.map((f) => S.loadSummary(JSON.stringify(f)).fingerprint),
+          bad: v.bad_summaries.map((b) => refused(JSON.stringify(b.summary))),
+        };""", vectors)
+    assert got["elements"] == [e["elements"] for e in vectors["entry_elements"]]
+    assert got["leaves"] == [leaf["leaf"] for leaf in vectors["leaves"]]
+    assert got["coefficients"] == [[c["collateral"], c["debt"]] for c in vectors["coefficients"]]
+    assert got["fingerprints"] == [f["fingerprint"] for f in vectors["fingerprints"]]
+    assert got["bad"] == [b["reason"] for b in vectors["bad_summaries"]]
+    cases = [[_v3_proof_text(v["proof"]), v["user_id"], json.dumps(v["summary"]), v["fingerprint"]] for v in vectors["checks"]]
+    got = page_a.js("""return arguments[0].map(([text, user, summary, published]) => {
+        try {
+          const r = StarkPor.verify(text, user, StarkPor.loadSummary(summary), published);
+          if (!r.included) return r.reason;
+          return r.position ? [String(r.position.collateral_value), String(r.position.debt_value)] : null;
+        } catch (e) { return e instanceof StarkPor.Rejected ? e.reason : String(e); }
+      });""", cases)
+    for v, g in zip(vectors["checks"], got):
+        if v["reason"] is not None:
+            assert g == v["reason"], v["user_id"]
+        else:
+            assert g == (None if v["position"] is None else [v["position"]["collateral_value"], v["position"]["debt_value"]]), v["user_id"]
+
+
+@pytest.fixture(scope="module")
+def page_v3(rounds, tmp_path_factory):
+    """A page carrying the version-3 summary of the vectors' round: a page as the exchange writes
+    it (the summary is data, not script, so the policy lets it be swapped for this test)."""
+    check = next(c for c in VECTORS["inclusion_v3"]["checks"] if c["user_id"] == "borrower" and c["reason"] is None)
+    html = rounds["a"]["page"].read_text()
+    start = html.index('<script type="application/json" id="stark-por-summary">') + len('<script type="application/json" id="stark-por-summary">')
+    end = html.index("</script>", start)
+    path = tmp_path_factory.mktemp("page-v3") / "v3.html"
+    path.write_text(html[:start] + json.dumps(check["summary"], ensure_ascii=True) + html[end:])
+    return SimpleNamespace(path=path, summary=check["summary"],
+                           proofs={c["user_id"]: _v3_proof_text(c["proof"]) for c in VECTORS["inclusion_v3"]["checks"]
+                                   if c["reason"] is None and c["summary"] == check["summary"]})
+
+
+def test_a_version_3_page_shows_equity_debt_and_the_collateral_check(driver, page_v3):
+    page = Page(driver, page_v3.path)
+    assert page.verdict()["state"] == "idle"
+    assert page.js("return document.getElementById('fingerprint').textContent").replace(" ", "") == page_v3.summary["fingerprint"]
+    head = page.js("return [...document.querySelectorAll('#totals thead th')].map((c) => c.textContent)")
+    assert head == ["Asset", "Equity", "Debt", "Net", "Price (USD)", "Haircut", "Decimals"]
+    totals = page.js("return [...document.querySelectorAll('#totals tbody tr')].map((tr) => [...tr.children].map((c) => c.textContent))")
+    text = lambda units, a: pyverify.Entry(a["asset"], 1, a["decimals"], units).amount_text  # noqa: E731
+    want = []
+    for a in page_v3.summary["assets"]:
+        equity, debt = int(a["total_units"]), int(a["debt_units"])
+        net = ("-" if debt > equity else "") + text(abs(equity - debt), a)
+        priced = a["price"] is not None
+        want.append([a["asset"], text(equity, a), text(debt, a), net, a["price"] if priced else "none (no debt allowed)",
+                     a["haircut"] if priced else "", str(a["decimals"])])
+    assert totals == want
+    assert any(row[3].startswith("-") for row in totals), "a net liability below zero (more owed than held)"
+    v = page.check("borrower", page_v3.proofs["borrower"], page_v3.summary["fingerprint"])
+    assert (v["state"], v["title"]) == ("included", "✓ INCLUDED")
+    assert v["rows"] == [["BTC", "0.5", "0", "8"], ["ETH", "0", "5", "18"], ["USDT", "1000", "20000", "6"]]
+    line = page.js("return document.getElementById('verdict-collateral').textContent")
+    assert "47075.2375 USD" in line and "37500.617283945 USD" in line and "covered" in line
+    v = page.check("no-debt", page_v3.proofs["no-debt"])
+    assert v["state"] == "included" and v["rows"] == [["ILLQ", "7", "0", "0"], ["XRP", "4611686018427.387903", "0", "6"]]
+    assert "You owe nothing" in page.js("return document.getElementById('verdict-collateral').textContent")
+    # the user whose debt is not covered: refused, in words a person reads
+    dummy = next(c for c in VECTORS["inclusion_v3"]["checks"] if c["user_id"] == "dummy")
+    v = page.check("dummy", _v3_proof_text(dummy["proof"]))
+    assert (v["state"], v["reason"]) == ("refused", "uncovered")
+    assert "collateral after haircuts" in v["line"] and "194001 USD" in v["detail"]
+    # a version-2 proof on a version-3 page
+    v2 = next(c for c in VECTORS["inclusion_v2"]["checks"] if c["reason"] is None)
+    p = v2["proof"]
+    text = pyverify.InclusionProof(
+        version=2, round_id=p["round_id"], user_id=p["user_id"], salt=bytes.fromhex(p["salt"]),
+        entries=tuple(pyverify.Entry(a, k, d, int(m)) for a, k, d, m in p["entries"]), leaf_index=p["leaf_index"],
+        num_leaves=p["num_leaves"], leaf=bytes.fromhex(p["leaf"]), root=bytes.fromhex(p["root"]),
+        path=tuple(bytes.fromhex(s) for s in p["path"])).to_json()
+    assert page.check(v2["user_id"], text)["reason"] == "version-mismatch"
+
+
+def test_every_tamper_of_a_version_3_proof_gets_the_reason_of_the_other_verifiers(driver, page_v3):
+    from stark_por.inclusion import PublishedSummary
+
+    page = Page(driver, page_v3.path)
+    anchor = PublishedSummary.from_json(json.dumps(page_v3.summary))
+    for user in ("borrower", "equal", "shib-max"):
+        text = page_v3.proofs[user]
+        flips = [(f"kind {k}", lambda d, k=k: d["entries"][k].update(kind="equity" if d["entries"][k]["kind"] == "debt" else "debt"))
+                 for k in range(len(json.loads(text)["entries"]))]
+        for name, bad, _ in [*tampered_proofs(text), *((n, _tamper(text, f), None) for n, f in flips)]:
+            if bad == text:
+                continue
+            got = page.check(user, bad)
+            assert got["state"] == "refused", (user, name)
+            rust = reference_reason(bad, anchor, False, user)
+            assert got["reason"] == rust == reference_reason(bad, anchor, True, user), (user, name)
+    # one wei more debt for the user at equality: the leaf changes (leaf-mismatch)
+    bad = _tamper(page_v3.proofs["equal"], lambda d: d["entries"][1].update(amount=d["entries"][1]["amount"] + "1"))
+    assert page.check("equal", bad)["reason"] == reference_reason(bad, anchor, False, "equal") == "leaf-mismatch"
 
 
 # ------------------------------------------------------------------- no request, strict CSP

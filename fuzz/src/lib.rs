@@ -238,7 +238,7 @@ pub fn inclusion(input: InclusionInput) {
     let entries: Vec<InclusionEntry> = input
         .entries
         .into_iter()
-        .map(|(asset, index, decimals, amount)| InclusionEntry { asset, index, decimals, amount })
+        .map(|(asset, index, decimals, amount)| InclusionEntry { asset, index, decimals, amount, kind: 0 })
         .collect();
     let version = match input.version {
         None => 1,

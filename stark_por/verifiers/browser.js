@@ -7,16 +7,19 @@
 // 1. the field GF(p), p = 2^64 - 2^32 + 1, on pairs of 32-bit halves held in doubles;
 // 2. the Rescue-Prime permutation Rp64_256 of winterfell 0.13.1 (the constants of pyverify.py);
 // 3. stark-por's hashes: byte strings (the id commitment), the leaf of a user (statement
-//    versions 1 and 2: version 2 encodes each balance in two elements, amounts up to 2^112,
-//    as circuits/liabilities/src/hash.rs), a tree node;
-// 4. SHA-256 and the statement fingerprint (Statement::fingerprint in rust/core/src/statement.rs);
+//    versions 1, 2 and 3: version 2 encodes each balance in two elements, amounts up to 2^112,
+//    as circuits/liabilities/src/hash.rs; version 3 hashes as version 2, an entry's kind —
+//    equity or debt — in its tag), a tree node;
+// 4. SHA-256 and the statement fingerprint (Statement::fingerprint in rust/core/src/statement.rs),
+//    and version 3's collateral coefficients folded from the round's prices and haircuts;
 //    SHA-256 is written here because crypto.subtle exists only in secure contexts
 //    (not on a page served over plain http) and only asynchronously;
 // 5. a strict JSON reader: duplicate keys and non-integer numbers are refused as Python's json +
 //    pyverify refuse them (JSON.parse would let them through), and so are strings with a lone
 //    surrogate (not Unicode text: it has no UTF-8);
-// 6. the inclusion proof, JSON versions 1 and 2 (the statement version of its round), and the
-//    check, with the same reason codes in the same order as the other verifiers;
+// 6. the inclusion proof, JSON versions 1, 2 and 3 (the statement version of its round), and the
+//    check, with the same reason codes in the same order as the other verifiers (version 3:
+//    the user's collateral check, recomputed exactly);
 // 7. the page: reads the round's summary embedded in it, the user's id and file, shows a verdict.
 //
 // Nothing here sends anything anywhere; the page's Content-Security-Policy forbids it anyway.
@@ -338,30 +341,35 @@ const StarkPor = (() => {
   }
 
   // Version 2 encodes a balance in two elements: x0 = amount mod 2^62 and
-  // x1 = tag + 2^13·(amount >> 62), tag = 2·asset (kind 0: equity); both below 2^63.
+  // x1 = tag + 2^13·(amount >> 62), tag = 2·asset + kind (0 equity, 1 debt: version 3 only);
+  // both below 2^63.
   const LOW_BITS = 62n, TAG_BITS = 13n;
   const MAX_ASSETS_2 = (1n << (TAG_BITS - 1n)) - 1n;
   const AMOUNT_BOUND_2 = 1n << 112n;
-  function entryElements2(asset, amount) {
-    const a = BigInt(asset), v = BigInt(amount);
-    if (a < 1n || a > MAX_ASSETS_2 || v < 0n || v >= AMOUNT_BOUND_2) throw new RangeError("not a version-2 entry");
-    return [v & ((1n << LOW_BITS) - 1n), 2n * a + ((v >> LOW_BITS) << TAG_BITS)];
+  const EQUITY = 0n, DEBT = 1n;
+  function entryElements2(asset, amount, kind = EQUITY) {
+    const a = BigInt(asset), v = BigInt(amount), k = BigInt(kind);
+    if (a < 1n || a > MAX_ASSETS_2 || v < 0n || v >= AMOUNT_BOUND_2 || (k !== EQUITY && k !== DEBT)) {
+      throw new RangeError("not a version-2 entry");
+    }
+    return [v & ((1n << LOW_BITS) - 1n), 2n * a + k + ((v >> LOW_BITS) << TAG_BITS)];
   }
 
   // The leaf over an id commitment and [asset index, amount] entries (BigInt, integers or
-  // decimal strings) sorted by asset, in a round of statement `version`: version 1 absorbs each
-  // entry's two numbers as they are, version 2 their two elements (entryElements2). The first
-  // permutation absorbs the id commitment and two entries, each later one four entries; unused
-  // slots are (0, 0).
+  // decimal strings; version 3: [asset index, amount, kind]) sorted by asset (and kind), in a
+  // round of statement `version`: version 1 absorbs each entry's two numbers as they are,
+  // versions 2 and 3 their two elements (entryElements2). The first permutation absorbs the id
+  // commitment and two entries, each later one four entries; unused slots are (0, 0).
   function leafOf(idc, entries, version = 1) {
+    const wide = Number(version) >= 2;
     const slots = [];
-    for (const [index, amount] of entries) {
-      const pair = Number(version) === 2 ? entryElements2(index, amount) : [BigInt(index), BigInt(amount)];
+    for (const [index, amount, kind = EQUITY] of entries) {
+      const pair = wide ? entryElements2(index, amount, kind) : [BigInt(index), BigInt(amount)];
       slots.push(fromBig(pair[0]), fromBig(pair[1]));
     }
     const blocks = entries.length <= 2 ? 1 : 1 + Math.ceil((entries.length - 2) / 4);
     while (slots.length < 4 + (blocks - 1) * 8) slots.push([0, 0]);
-    const [H, L] = freshState(Number(version) === 2 ? LEAF_TAG_2 : LEAF_TAG);
+    const [H, L] = freshState(wide ? LEAF_TAG_2 : LEAF_TAG);
     setDigest(H, L, 4, digestElements(idc));
     for (let s = 0; s < 4; s++) [H[8 + s], L[8 + s]] = slots[s];
     permuteHL(H, L);
@@ -449,7 +457,9 @@ const StarkPor = (() => {
 
   // The bytes the fingerprint hashes (as Summary::fingerprint_as): the statement version, then
   // every field a round publishes, integers little-endian, strings length-prefixed, totals as
-  // minimal little-endian unsigned bytes.
+  // minimal little-endian unsigned bytes. Version 3 then adds u8(unit_exp) and per asset its
+  // debt total (u16 length, minimal bytes), whether it is priced (u8) and, if so, its price and
+  // haircut as canonical ASCII (u8 length each).
   function statementBytes(s) {
     const out = [];
     const int = (value, width) => {
@@ -470,12 +480,54 @@ const StarkPor = (() => {
       int(a.name.length, 1);
       bytes(utf8(a.name));
       int(a.decimals, 1);
-      const total = [];
-      for (let t = a.total_units; t > 0n; t >>= 8n) total.push(Number(t & 0xffn));
+      const total = minimalBytes(a.total_units);
       int(total.length, 2);
       bytes(total);
     }
+    if (Number(s.statement_version) >= MARGIN_VERSION) {
+      int(s.unit_exp, 1);
+      for (const a of s.assets) {
+        const debt = minimalBytes(a.debt_units);
+        int(debt.length, 2);
+        bytes(debt);
+        int(a.price === null ? 0 : 1, 1);
+        if (a.price !== null) {
+          for (const text of [a.price, a.haircut]) {
+            int(text.length, 1);
+            bytes(utf8(text));
+          }
+        }
+      }
+    }
     return Uint8Array.from(out);
+  }
+
+  function minimalBytes(n) {
+    const out = [];
+    for (let t = BigInt(n); t > 0n; t >>= 8n) out.push(Number(t & 0xffn));
+    return out;
+  }
+
+  // Version 3's coefficients of one smallest unit of an asset with `decimals` decimals, in units
+  // of 10^-unitExp USD, from its price (USD per whole token) and haircut, canonical decimal text:
+  // c = floor(price·(1 − haircut)·10^(unitExp − decimals)) (collateral, rounded down) and
+  // d = ceil(price·10^(unitExp − decimals)) (debt, rounded up). Exact, on BigInt.
+  const MARGIN_VERSION = 3;
+  const COEFFICIENT_BOUND = 1n << 91n;
+  const CANONICAL = /^(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?$/;
+  const MAX_DECIMAL_CHARS = 40;
+  const MAX_UNIT_EXP = 255;
+  const decimalValue = (text) => { // "97000.5" -> [970005n, 1n]
+    const [whole, frac = ""] = text.split(".");
+    return [BigInt(whole + frac), BigInt(frac.length)];
+  };
+  function foldPrice(price, haircut, decimals, unitExp) {
+    const [p, pDec] = decimalValue(price), [h, hDec] = decimalValue(haircut);
+    const shift = BigInt(unitExp) - BigInt(decimals);
+    const [num, den] = shift >= 0n ? [p * 10n ** shift, 10n ** pDec] : [p, 10n ** (pDec - shift)];
+    const debt = (num + den - 1n) / den;
+    const collateral = (num * (10n ** hDec - h)) / (den * 10n ** hDec);
+    return [collateral, debt];
   }
 
   const fingerprint = (statement) => sha256(statementBytes(statement));
@@ -596,8 +648,8 @@ const StarkPor = (() => {
   const codePoints = (s) => { let n = 0; for (const _ of s) n++; return n; };
 
   // ------------------------------------------------------------------------------------------
-  // 6. The inclusion proof, JSON versions 1 and 2, and the check
-  //   {"format": "stark-por/inclusion", "version": 1 or 2, "round_id": str, "user_id": str,
+  // 6. The inclusion proof, JSON versions 1, 2 and 3, and the check
+  //   {"format": "stark-por/inclusion", "version": 1, 2 or 3, "round_id": str, "user_id": str,
   //    "salt": base64 (32 bytes),
   //    "entries": [{"asset": name, "index": 1-based asset index, "decimals": int,
   //                 "amount": exact decimal string}, ...]   (sorted by index, no zero amounts),
@@ -606,19 +658,23 @@ const StarkPor = (() => {
   // The "leaf" and "root" a proof names only say where a broken proof breaks; acceptance rests
   // on the walk from the user's own data to the root of the round this page was made for. The
   // version is the statement version of the round: version 1 amounts are below 2^63, version 2
-  // amounts below 2^112 with asset indices up to 4095; it says which leaf to hash.
+  // amounts below 2^112 with asset indices up to 4095; it says which leaf to hash. Version 3
+  // (margin) is version 2 with a "kind" in each entry, "equity" or "debt", between "decimals"
+  // and "amount"; entries are sorted by (index, kind), equity first.
   // ------------------------------------------------------------------------------------------
   const FORMAT = "stark-por/inclusion";
-  const VERSIONS = [1n, 2n];
+  const VERSIONS = [1n, 2n, 3n];
   const MAX_PROOF_CHARS = 1 << 20;
   const MAX_DEPTH = 40;
   const MAX_DECIMALS = 30n;
   const MAX_TEXT_BYTES = 256;
   const AMOUNT_BOUND = 1n << 63n;
   // per format version: [amount bound, largest asset index]
-  const DOMAIN = { 1: [AMOUNT_BOUND, (1n << 32n) - 1n], 2: [AMOUNT_BOUND_2, MAX_ASSETS_2] };
+  const DOMAIN = { 1: [AMOUNT_BOUND, (1n << 32n) - 1n], 2: [AMOUNT_BOUND_2, MAX_ASSETS_2], 3: [AMOUNT_BOUND_2, MAX_ASSETS_2] };
   const KEYS = ["format", "version", "round_id", "user_id", "salt", "entries", "leaf_index", "num_leaves", "leaf", "root", "path"];
   const ENTRY_KEYS = ["asset", "index", "decimals", "amount"];
+  const ENTRY_KEYS_3 = ["asset", "index", "decimals", "kind", "amount"];
+  const KINDS = { equity: EQUITY, debt: DEBT };
   const AMOUNT = /^([0-9]{1,40})(?:\.([0-9]{1,30}))?$/;
   const ASSET_NAME = /^[!-+\--~]{1,32}$/; // printable ASCII without space or comma
   const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -654,10 +710,13 @@ const StarkPor = (() => {
     return frac ? `${whole}.${frac}` : whole;
   }
 
-  function entryOf(e, i) {
-    if (!(e instanceof Map) || e.size !== ENTRY_KEYS.length || !ENTRY_KEYS.every((k) => e.has(k))) {
-      throw malformed(`entry ${i} must have exactly the fields ${JSON.stringify([...ENTRY_KEYS].sort())}`);
+  function entryOf(e, i, version) {
+    const keys = version >= 3n ? ENTRY_KEYS_3 : ENTRY_KEYS;
+    if (!(e instanceof Map) || e.size !== keys.length || !keys.every((k) => e.has(k))) {
+      throw malformed(`entry ${i} must have exactly the fields ${JSON.stringify([...keys].sort())}`);
     }
+    const kindName = version >= 3n ? e.get("kind") : "equity";
+    if (typeof kindName !== "string" || !Object.hasOwn(KINDS, kindName)) throw malformed(`entry ${i}: kind must be "equity" or "debt"`);
     const asset = e.get("asset"), index = integer(e.get("index")), decimals = integer(e.get("decimals"));
     const amount = e.get("amount");
     if (typeof asset !== "string" || !ASSET_NAME.test(asset)) {
@@ -672,7 +731,7 @@ const StarkPor = (() => {
       throw malformed(`entry ${i}: amount must be a decimal string with at most ${dec} decimals`);
     }
     const units = BigInt(m[1]) * 10n ** decimals + BigInt((m[2] || "").padEnd(dec, "0") || "0");
-    return { asset, index, decimals: dec, units };
+    return { asset, index, decimals: dec, units, kind: KINDS[kindName] };
   }
 
   // Decodes and validates every field's type and encoding (never the hashes); throws Rejected.
@@ -711,7 +770,7 @@ const StarkPor = (() => {
       round_id: doc.get("round_id"),
       user_id: doc.get("user_id"),
       salt: b64(doc.get("salt"), "salt"),
-      entries: entries.map(entryOf),
+      entries: entries.map((e, i) => entryOf(e, i, version)),
       leaf_index: leafIndex,
       num_leaves: numLeaves,
       leaf: b64(doc.get("leaf"), "leaf"),
@@ -735,8 +794,12 @@ const StarkPor = (() => {
       if (e.index < 1n || e.index > maxIndex) {
         throw malformed(`entry ${i}: asset index ${e.index} is not in [1, ${maxIndex}] (format version ${p.version})`);
       }
-      if (i > 0 && p.entries[i - 1].index >= e.index) {
-        throw malformed(`entry ${i}: entries must be sorted by asset index, without repeats`);
+      if (e.kind === DEBT && p.version < 3n) {
+        throw malformed(`entry ${i}: a debt in a proof of format version ${p.version} (debts are of version 3)`);
+      }
+      const prev = p.entries[i - 1];
+      if (i > 0 && (prev.index > e.index || (prev.index === e.index && prev.kind >= e.kind))) {
+        throw malformed(`entry ${i}: entries must be sorted by ${p.version < 3n ? "asset index" : "asset index, equity before debt,"} without repeats`);
       }
       if (e.units < 1n || e.units >= bound) {
         throw malformed(`entry ${i}: amount is not in [1, 2^${bound.toString(2).length - 1}) smallest units (format version ${p.version})`);
@@ -787,7 +850,7 @@ const StarkPor = (() => {
         throw new Rejected("asset-mismatch", `asset ${e.index} of the round is ${a.name} with ${a.decimals} decimals, the proof calls it ${e.asset} with ${e.decimals}`);
       }
     }
-    const recomputed = leafOf(idCommitment(p.salt, p.user_id), p.entries.map((e) => [e.index, e.units]), p.version);
+    const recomputed = leafOf(idCommitment(p.salt, p.user_id), p.entries.map((e) => [e.index, e.units, e.kind]), p.version);
     if (!sameBytes(recomputed, p.leaf)) {
       throw new Rejected("leaf-mismatch", "the user's id, salt and balances do not hash to the leaf the proof names");
     }
@@ -798,13 +861,40 @@ const StarkPor = (() => {
     if (!sameBytes(reached, anchor.root)) {
       throw new Rejected("root-mismatch", `the proof leads to root ${toHex(reached)}, not to ${toHex(anchor.root)}`);
     }
-    return p.entries.map((e) => ({ asset: e.asset, decimals: e.decimals, amount: amountText(e.units, e.decimals) }));
+    if (p.version < BigInt(MARGIN_VERSION)) {
+      return { entries: p.entries.map((e) => ({ asset: e.asset, decimals: e.decimals, amount: amountText(e.units, e.decimals) })) };
+    }
+    const entries = p.entries.map((e) => ({
+      asset: e.asset, decimals: e.decimals, kind: e.kind === DEBT ? "debt" : "equity", amount: amountText(e.units, e.decimals),
+    }));
+    const position = collateralCheck(p, anchor);
+    if (!position.covered) {
+      throw new Rejected("uncovered", `the proof shows debts worth ${position.debt_usd} USD against collateral worth ${position.collateral_usd} USD after haircuts: the round's proof cannot hold such a user`);
+    }
+    return { entries, position };
+  }
+
+  // Version 3: the collateral check the round's proof enforced for this user, from the
+  // coefficients of the anchor's prices: collateral_value = Σ c·equity, debt_value = Σ d·debt
+  // (BigInt, units of 10^-unit_exp USD; the *_usd texts exact in USD).
+  function collateralCheck(p, anchor) {
+    let collateral = 0n, debt = 0n;
+    for (const e of p.entries) {
+      const [c, d] = anchor.assets[Number(e.index) - 1].coefficients;
+      if (e.kind === DEBT) debt += d * e.units;
+      else collateral += c * e.units;
+    }
+    return {
+      collateral_value: collateral, debt_value: debt, covered: collateral >= debt, has_debt: p.entries.some((e) => e.kind === DEBT),
+      collateral_usd: amountText(collateral, anchor.unit_exp), debt_usd: amountText(debt, anchor.unit_exp),
+    };
   }
 
   const MIN_RANGE_BITS = 32n, MAX_RANGE_BITS = 63n;
   const MAX_ASSETS = 65536;
   // per statement version: [[range bounds], most assets]; version 2 proves amounts up to 2^112
-  const STATEMENT_DOMAIN = { 1: [[MIN_RANGE_BITS, MAX_RANGE_BITS], MAX_ASSETS], 2: [[32n, 112n], Number(MAX_ASSETS_2)] };
+  const STATEMENT_DOMAIN = { 1: [[MIN_RANGE_BITS, MAX_RANGE_BITS], MAX_ASSETS], 2: [[32n, 112n], Number(MAX_ASSETS_2)],
+    3: [[32n, 112n], Number(MAX_ASSETS_2)] };
   const MAX_TOTAL_DIGITS = 4096;
   const EXACT = /^([0-9]+)(?:\.([0-9]+))?$/;
 
@@ -815,6 +905,57 @@ const StarkPor = (() => {
     const frac = (m[2] || "").replace(/0+$/, "");
     if (frac.length > decimals) return false;
     return BigInt(m[1]) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, "0") || "0") === units;
+  }
+
+  // Version 3's fields of one asset of a summary: its debt total ("debt_units"; "debt" and
+  // "net_units" checked when given) and its price and haircut (both strings, or both null or
+  // absent: no price).
+  function marginFields(a, k, name, decimals, total, bad) {
+    const units = a.get("debt_units");
+    if (typeof units !== "string" || units.length > MAX_TOTAL_DIGITS || !/^(?:0|[1-9][0-9]*)$/.test(units)) {
+      bad(`asset ${k} (${name}): debt_units must be at most ${MAX_TOTAL_DIGITS} decimal digits, no leading zero (statement version 3)`);
+    }
+    const debt = BigInt(units);
+    if (a.has("debt") && !sameAmount(a.get("debt"), debt, decimals)) {
+      bad(`asset ${k} (${name}): debt ${JSON.stringify(a.get("debt"))} is not debt_units ${units} with ${decimals} decimals`);
+    }
+    if (a.has("net_units")) {
+      const net = a.get("net_units");
+      if (typeof net !== "string" || !/^-?(?:0|[1-9][0-9]*)$/.test(net) || BigInt(net) !== total - debt) {
+        bad(`asset ${k} (${name}): net_units ${JSON.stringify(net)} is not total_units - debt_units`);
+      }
+    }
+    const price = a.has("price") ? a.get("price") : null, haircut = a.has("haircut") ? a.get("haircut") : null;
+    if (price === null && haircut === null) return { debt_units: debt, price: null, haircut: null };
+    if (typeof price !== "string" || typeof haircut !== "string") {
+      bad(`asset ${k} (${name}): price and haircut must both be decimal strings, or both null (no price)`);
+    }
+    return { debt_units: debt, price, haircut };
+  }
+
+  // The domain of version 3's fields, and each asset's coefficients [c, d] (BigInt) folded from
+  // its price and haircut (an asset without a price: [0, 1], and nobody may owe it).
+  function checkMargin(assets, unitExp, bad) {
+    if (unitExp < 0n || unitExp > BigInt(MAX_UNIT_EXP)) bad(`value_unit_exp ${unitExp} is not in 0..${MAX_UNIT_EXP}`);
+    for (const a of assets) {
+      if (a.price === null) {
+        if (a.debt_units !== 0n) bad(`${a.name} has no price but a debt total of ${a.debt_units}: no one may owe an asset without a price`);
+        a.coefficients = [0n, 1n];
+        continue;
+      }
+      for (const [what, text] of [["price", a.price], ["haircut", a.haircut]]) {
+        if (text.length > MAX_DECIMAL_CHARS || !CANONICAL.test(text)) {
+          bad(`${a.name}: ${what} ${JSON.stringify(text)} is not a canonical decimal (digits, an optional fraction without trailing zeros, no sign or exponent, at most ${MAX_DECIMAL_CHARS} characters)`);
+        }
+      }
+      const [p] = decimalValue(a.price), [h, hDec] = decimalValue(a.haircut);
+      if (p === 0n) bad(`${a.name}: price ${a.price} is not positive`);
+      if (h > 10n ** hDec) bad(`${a.name}: haircut ${a.haircut} is above 1`);
+      a.coefficients = foldPrice(a.price, a.haircut, a.decimals, unitExp);
+      if (a.coefficients[1] >= COEFFICIENT_BOUND) {
+        bad(`${a.name}: at price ${a.price}, one smallest unit is worth ${a.coefficients[1]} units of 10^-${unitExp} USD, not below 2^91`);
+      }
+    }
   }
 
   // The round summary (Statement.summary() of a verified round, as the page embeds it or as
@@ -833,9 +974,12 @@ const StarkPor = (() => {
     if (!(doc instanceof Map)) bad("not a JSON object");
     const version = doc.has("statement_version") ? integer(doc.get("statement_version")) : BigInt(STATEMENT_VERSION);
     if (version === null) bad("statement_version must be an integer");
-    if (version !== 1n && version !== 2n) {
-      throw new Rejected("unknown-version", `statement version ${version} (this verifier reads versions 1 and 2)`);
+    if (version !== 1n && version !== 2n && version !== 3n) {
+      throw new Rejected("unknown-version", `statement version ${version} (this verifier reads versions 1, 2 and 3)`);
     }
+    const margin = version >= BigInt(MARGIN_VERSION);
+    const unitExp = margin ? integer(doc.get("value_unit_exp")) : null;
+    if (margin && unitExp === null) bad("value_unit_exp must be an integer (statement version 3)");
     const [[minBits, maxBits], maxAssets] = STATEMENT_DOMAIN[version];
     const missing = ["assets", "num_leaves", "range_bits", "root", "round_id"].filter((k) => !doc.has(k));
     if (missing.length) bad(`fields missing ${JSON.stringify(missing)}`);
@@ -858,7 +1002,8 @@ const StarkPor = (() => {
       if (a.has("total") && !sameAmount(a.get("total"), total, Number(decimals))) {
         bad(`asset ${k} (${name}): total ${JSON.stringify(a.get("total"))} is not total_units ${units} with ${decimals} decimals`);
       }
-      return { name, decimals: Number(decimals), total_units: total };
+      const asset = { name, decimals: Number(decimals), total_units: total };
+      return margin ? { ...asset, ...marginFields(a, k, name, Number(decimals), total, bad) } : asset;
     });
     const stated = doc.has("fingerprint") ? doc.get("fingerprint") : null;
     if (stated !== null && !(typeof stated === "string" && /^[0-9a-f]{64}$/.test(stated))) {
@@ -889,7 +1034,9 @@ const StarkPor = (() => {
       if (names.has(a.name)) bad(`asset ${a.name} is listed twice`);
       names.add(a.name);
     }
+    if (margin) checkMargin(assets, unitExp, bad);
     const statement = { statement_version: Number(version), round_id: roundId, range_bits: rangeBits, num_leaves: n, root: hexBytes(root), assets };
+    if (margin) statement.unit_exp = Number(unitExp);
     const fp = toHex(fingerprint(statement));
     if (stated !== null && stated !== fp) bad(`its fingerprint field says ${stated}, its fields give ${fp} (a field was changed)`);
     const security = doc.get("security_bits");
@@ -898,10 +1045,12 @@ const StarkPor = (() => {
 
   // Decodes and checks the proof `text` of user `userId` against a checked summary (anchor)
   // and, if given, the published fingerprint (hex).
-  // Returns {included: true, entries} or {included: false, reason, message}.
+  // Returns {included: true, entries, position} (entries [{asset, decimals, amount, and for
+  // version 3 kind}], position version 3's collateral check, else undefined) or
+  // {included: false, reason, message}.
   function verify(text, userId, anchor, published = null) {
     try {
-      return { included: true, entries: check(decode(text), userId, anchor, published) };
+      return { included: true, ...check(decode(text), userId, anchor, published) };
     } catch (e) {
       if (!(e instanceof Rejected)) throw e;
       return { included: false, reason: e.reason, message: e.detail };
@@ -927,7 +1076,7 @@ const StarkPor = (() => {
   }
 
   return {
-    selfTest, fieldAdd, fieldMul, fieldSqr, permute, idCommitment, entryElements2, leafOf, node, walk, sha256, fingerprint, statementBytes,
+    selfTest, fieldAdd, fieldMul, fieldSqr, permute, idCommitment, entryElements2, leafOf, node, walk, sha256, fingerprint, statementBytes, foldPrice,
     decode, check, verify, loadSummary, amountText, parseJson, hexBytes, toHex, Rejected, MAX_PROOF_CHARS,
   };
 })();
@@ -952,6 +1101,7 @@ const StarkPor = (() => {
     "leaf-mismatch": "Your id and balances in the file do not match the entry the exchange committed to.",
     "path-mismatch": "The file does not connect your entry to the round's committed total.",
     "root-mismatch": "Your entry leads to a different set of balances than the one this round published.",
+    "uncovered": "The file shows debts worth more than your collateral after haircuts, which this round's proof rules out for every user: the exchange's numbers do not add up.",
   };
 
   let anchor = null;
@@ -964,22 +1114,46 @@ const StarkPor = (() => {
     return e;
   };
 
-  function balanceTable(caption, rows) {
-    const table = element("table");
-    table.append(element("caption", caption));
-    const head = table.createTHead().insertRow();
-    for (const h of ["Asset", "Amount", "Decimals"]) head.append(Object.assign(element("th", h), { scope: "col" }));
-    const body = table.createTBody();
-    for (const r of rows) {
+  // A table with a header row; each row is [asset name, cell texts...] (numbers aligned right).
+  function table(caption, headers, rows) {
+    const t = element("table");
+    t.append(element("caption", caption));
+    const head = t.createTHead().insertRow();
+    for (const h of headers) head.append(Object.assign(element("th", h), { scope: "col" }));
+    const body = t.createTBody();
+    for (const [name, ...cells] of rows) {
       const tr = body.insertRow();
-      tr.append(Object.assign(element("th", r.asset), { scope: "row" }), element("td", r.amount, "num"),
-        element("td", String(r.decimals), "num"));
+      tr.append(Object.assign(element("th", name), { scope: "row" }), ...cells.map((c) => element("td", c, "num")));
     }
-    return table;
+    return t;
+  }
+
+  function balanceTable(caption, rows) {
+    return table(caption, ["Asset", "Amount", "Decimals"], rows.map((r) => [r.asset, r.amount, String(r.decimals)]));
+  }
+
+  // Version 3: one row per asset the user holds or owes, equity and debt side by side.
+  function positionTable(caption, entries) {
+    const rows = new Map();
+    for (const e of entries) {
+      if (!rows.has(e.asset)) rows.set(e.asset, [e.asset, "0", "0", String(e.decimals)]);
+      rows.get(e.asset)[e.kind === "debt" ? 2 : 1] = e.amount;
+    }
+    return table(caption, ["Asset", "Equity", "Debt", "Decimals"], [...rows.values()]);
+  }
+
+  const usd = (text) => `${text} USD`;
+
+  // What the round's proof enforced for this user (version 3).
+  function collateralLine(position) {
+    if (!position.has_debt) {
+      return `You owe nothing in this round. Your holdings are worth ${usd(position.collateral_usd)} as collateral after haircuts, at the round's prices.`;
+    }
+    return `Your collateral after haircuts is worth ${usd(position.collateral_usd)}, your debt ${usd(position.debt_usd)}, at the round's prices: covered. The round's proof enforces this for every user who owes something.`;
   }
 
   // state: "idle" (waiting for input), "included", "refused" or "damaged" (the page itself).
-  function show(state, title, line, { detail = "", reason = "", entries = null } = {}) {
+  function show(state, title, line, { detail = "", reason = "", entries = null, position = undefined } = {}) {
     const box = $("verdict");
     box.dataset.state = state;
     box.dataset.reason = reason;
@@ -989,9 +1163,15 @@ const StarkPor = (() => {
     const holder = $("verdict-balances");
     holder.replaceChildren();
     if (entries !== null) {
+      const tableOf = position === undefined ? balanceTable : positionTable;
       holder.append(entries.length
-        ? balanceTable("Your balances in this round", entries)
+        ? tableOf("Your balances in this round", entries)
         : element("p", "The proof holds no balance for you in this round (all zero)."));
+    }
+    if (position !== undefined) {
+      const p = element("p", collateralLine(position));
+      p.id = "verdict-collateral";
+      holder.append(p);
     }
   }
 
@@ -1007,9 +1187,21 @@ const StarkPor = (() => {
     // not bound by the fingerprint: the figure of the verification the page's writer ran
     $("security-bits").textContent = anchor.security_bits === null ? "not stated"
       : `${anchor.security_bits} bits (conjectured), as verified when this page was written (not covered by the fingerprint)`;
-    $("totals").replaceChildren(balanceTable("Total liabilities of the round, per asset", anchor.assets.map((a) => ({
-      asset: a.name, decimals: a.decimals, amount: StarkPor.amountText(a.total_units, a.decimals),
-    }))));
+    if (anchor.statement_version < 3) {
+      $("totals").replaceChildren(balanceTable("Total liabilities of the round, per asset", anchor.assets.map((a) => ({
+        asset: a.name, decimals: a.decimals, amount: StarkPor.amountText(a.total_units, a.decimals),
+      }))));
+      return;
+    }
+    // version 3: equity and debt totals, and the prices and haircuts of every collateral check
+    const amount = (units, a) => StarkPor.amountText(units, a.decimals);
+    $("totals").replaceChildren(table("Totals of the round per asset, and the prices of its collateral checks",
+      ["Asset", "Equity", "Debt", "Net", "Price (USD)", "Haircut", "Decimals"],
+      anchor.assets.map((a) => {
+        const net = a.total_units - a.debt_units;
+        return [a.name, amount(a.total_units, a), amount(a.debt_units, a), (net < 0n ? "-" : "") + amount(net < 0n ? -net : net, a),
+          a.price === null ? "none (no debt allowed)" : a.price, a.price === null ? "" : a.haircut, String(a.decimals)];
+      })));
   }
 
   async function pick() {
@@ -1056,7 +1248,7 @@ const StarkPor = (() => {
       const compare = published ? "the published fingerprint matches" : "compare its fingerprint below with the published one";
       show("included", "✓ INCLUDED",
         `User ${userId}: these balances are counted in round ${anchor.round_id} (${compare}).`,
-        { entries: result.entries });
+        { entries: result.entries, position: result.position });
     } else {
       show("refused", "✗ NOT VERIFIED", REASONS[result.reason] || "The proof was refused.",
         { reason: result.reason, detail: `Reason code ${result.reason}: ${result.message}` });

@@ -15,22 +15,27 @@ sitting:
    id commitment, the leaf of a user and the node over two children; the leaf of statement
    version 2 (``circuits/liabilities/src/hash.rs``) encodes each balance in two elements so
    that amounts up to 2^112 fit;
-3. the inclusion proof format, JSON versions 1 and 2 (:class:`InclusionProof`): the version is
-   the statement version of the round, and says which leaf to hash;
+3. the inclusion proof format, JSON versions 1, 2 and 3 (:class:`InclusionProof`): the version
+   is the statement version of the round, and says which leaf to hash; version 3 (margin)
+   entries are of a kind, equity or debt;
 4. the round's published summary (:class:`Summary`) and its statement fingerprint, a SHA-256
    over every published field (statement version, round, tree size, root, asset names,
-   decimals and totals);
+   decimals and totals; version 3 adds the debt totals, prices and haircuts);
 5. the check (:func:`check`): the proof is the user's, the summary is the one the exchange
    published (same fingerprint) and of the proof's version, the asset labels are the
    summary's, and the leaf recomputed from the user's own id, salt and balances walks up the
-   sibling path to the summary's root.
+   sibling path to the summary's root; for version 3, the collateral condition the round's
+   proof enforced for a borrower, recomputed from the summary's prices and haircuts
+   (:func:`coefficients`, :class:`Position`).
 
 A leaf commits to ``(asset index, amount)`` only: the names and decimals a proof shows are
 bound by comparing them with the summary's asset list, so there is no check against a bare root.
 
 Every refusal raises :class:`Rejected` with a stable ``reason`` code: ``malformed``,
 ``unknown-version``, ``wrong-user``, ``wrong-statement``, ``version-mismatch``, ``wrong-round``, ``asset-mismatch``,
-``leaf-mismatch``, ``path-mismatch``, ``root-mismatch`` or ``balance-mismatch``.
+``leaf-mismatch``, ``path-mismatch``, ``root-mismatch``, ``uncovered`` (version 3: the user's
+debt is worth more than their collateral after haircuts, which the round's proof excludes) or
+``balance-mismatch``.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ import re
 import sys
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 # --------------------------------------------------------------------------------------------
 # 1. The field and Rescue-Prime Rp64_256
@@ -206,24 +211,32 @@ MAX_ASSETS_2 = 2 ** (TAG_BITS - 1) - 1  # tag = 2·asset + kind < 2^13
 AMOUNT_BITS_2 = 112
 
 
-def entry_elements_2(asset: int, amount: int) -> Tuple[int, int]:
-    """A version-2 balance as its two elements: x0 = amount mod 2^62 and
-    x1 = tag + 2^13·(amount >> 62), with tag = 2·asset (kind 0: equity). Both stay below 2^63."""
-    if not 1 <= asset <= MAX_ASSETS_2 or not 0 <= amount < 2**AMOUNT_BITS_2:
-        raise ValueError(f"a version-2 entry has an asset in 1..{MAX_ASSETS_2} and an amount below 2^{AMOUNT_BITS_2}")
-    return amount % 2**LOW_BITS, 2 * asset + ((amount >> LOW_BITS) << TAG_BITS)
+EQUITY, DEBT = 0, 1  # an entry's kind (statement version 3; version 2 has equity only)
+KINDS = {"equity": EQUITY, "debt": DEBT}
 
 
-def leaf_of_2(idc: bytes, entries: Sequence[Tuple[int, int]]) -> bytes:
-    """The leaf of statement version 2 over an id commitment and (asset index, amount) entries
-    sorted by asset: the same absorption as version 1's with another tag, each entry encoded by
-    :func:`entry_elements_2`."""
-    return _absorb_leaf(LEAF_TAG_2, idc, [x for a, v in entries for x in entry_elements_2(a, v)])
+def entry_elements_2(asset: int, amount: int, kind: int = EQUITY) -> Tuple[int, int]:
+    """A version-2 (or 3) balance as its two elements: x0 = amount mod 2^62 and
+    x1 = tag + 2^13·(amount >> 62), with tag = 2·asset + kind (0 equity, 1 debt). Both stay below
+    2^63."""
+    if not 1 <= asset <= MAX_ASSETS_2 or not 0 <= amount < 2**AMOUNT_BITS_2 or kind not in (EQUITY, DEBT):
+        raise ValueError(f"a version-2 entry has an asset in 1..{MAX_ASSETS_2}, an amount below 2^{AMOUNT_BITS_2} "
+                         "and a kind 0 or 1")
+    return amount % 2**LOW_BITS, 2 * asset + kind + ((amount >> LOW_BITS) << TAG_BITS)
 
 
-def leaf(user_id: str, salt: bytes, entries: Sequence[Tuple[int, int]], version: int = 1) -> bytes:
-    """The leaf of a user in a round whose inclusion proofs are of format ``version``."""
-    absorb = {1: leaf_of, 2: leaf_of_2}[version]
+def leaf_of_2(idc: bytes, entries: Sequence[Tuple[int, ...]]) -> bytes:
+    """The leaf of statement version 2 (and 3) over an id commitment and (asset index, amount)
+    or (asset index, amount, kind) entries sorted by tag 2·asset + kind: the same absorption as
+    version 1's with another tag, each entry encoded by :func:`entry_elements_2`."""
+    return _absorb_leaf(LEAF_TAG_2, idc, [x for entry in entries for x in entry_elements_2(*entry)])
+
+
+def leaf(user_id: str, salt: bytes, entries: Sequence[Tuple[int, ...]], version: int = 1) -> bytes:
+    """The leaf of a user in a round whose inclusion proofs are of format ``version``: entries
+    are (asset index, amount), and for version 3 (asset index, amount, kind). A version-3 leaf is
+    hashed as version 2's, the kind in each entry's tag."""
+    absorb = {1: leaf_of, 2: leaf_of_2, 3: leaf_of_2}[version]
     return absorb(id_commitment(salt, user_id), entries)
 
 
@@ -241,9 +254,9 @@ def walk(leaf_digest: bytes, leaf_index: int, path: Sequence[bytes]) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# 3. The inclusion proof, JSON versions 1 and 2
+# 3. The inclusion proof, JSON versions 1, 2 and 3
 # --------------------------------------------------------------------------------------------
-#   {"format": "stark-por/inclusion", "version": 1 or 2, "round_id": str, "user_id": str,
+#   {"format": "stark-por/inclusion", "version": 1, 2 or 3, "round_id": str, "user_id": str,
 #    "salt": base64 (32 bytes),
 #    "entries": [{"asset": name, "index": 1-based asset index, "decimals": int,
 #                 "amount": exact decimal string}, ...]   (sorted by index, no zero amounts),
@@ -253,18 +266,22 @@ def walk(leaf_digest: bytes, leaf_index: int, path: Sequence[bytes]) -> bytes:
 # the walk from the user's own data to the root the user was given. The version is the
 # statement version of the round: version 1 amounts are below 2^63, version 2 amounts below
 # 2^112 with asset indices up to 4095, and the leaf is hashed as that version says.
+# Version 3 (rounds with margin) is version 2 with a "kind" in each entry, "equity" or "debt",
+# between "decimals" and "amount"; entries are sorted by (index, kind), equity first, and hashed
+# as version 2's with the tag 2·index + kind (0 equity, 1 debt).
 
 FORMAT = "stark-por/inclusion"
 VERSION = 1
-VERSIONS = (1, 2)
+VERSIONS = (1, 2, 3)
 MAX_PROOF_BYTES = 1 << 20
 MAX_DEPTH = 40
 MAX_DECIMALS = 30
 AMOUNT_BOUND = 1 << 63
 #: per format version: (amount bound, largest asset index)
-DOMAIN = {1: (AMOUNT_BOUND, 2**32 - 1), 2: (2**AMOUNT_BITS_2, MAX_ASSETS_2)}
+DOMAIN = {1: (AMOUNT_BOUND, 2**32 - 1), 2: (2**AMOUNT_BITS_2, MAX_ASSETS_2), 3: (2**AMOUNT_BITS_2, MAX_ASSETS_2)}
 _KEYS = {"format", "version", "round_id", "user_id", "salt", "entries", "leaf_index", "num_leaves", "leaf", "root", "path"}
 _ENTRY_KEYS = {"asset", "index", "decimals", "amount"}
+_ENTRY_KEYS_3 = _ENTRY_KEYS | {"kind"}
 _AMOUNT = re.compile(r"([0-9]{1,40})(?:\.([0-9]{1,30}))?")
 _ASSET_NAME = re.compile(r"[!-+\--~]{1,32}")  # printable ASCII without space or comma
 
@@ -288,6 +305,11 @@ class Entry:
     index: int  # 1-based position in the round's asset list
     decimals: int
     units: int  # amount in the asset's smallest unit
+    kind: int = EQUITY  # DEBT only in proofs of version 3
+
+    @property
+    def kind_name(self) -> str:
+        return "debt" if self.kind == DEBT else "equity"
 
     @property
     def amount(self) -> Decimal:
@@ -316,7 +338,19 @@ class InclusionProof:
 
     @property
     def balances(self) -> Dict[str, Decimal]:
-        return {e.asset: e.amount for e in self.entries}
+        """Asset name -> amount; in version 3 a debt is listed as ``"<asset>.debt"`` (the
+        ledger's column name), an equity under the asset's name."""
+        return {e.asset + (".debt" if e.kind == DEBT else ""): e.amount for e in self.entries}
+
+    @property
+    def equity(self) -> Dict[str, Decimal]:
+        """What the user holds, per asset (every balance of versions 1 and 2)."""
+        return {e.asset: e.amount for e in self.entries if e.kind == EQUITY}
+
+    @property
+    def debt(self) -> Dict[str, Decimal]:
+        """What the user owes, per asset (version 3)."""
+        return {e.asset: e.amount for e in self.entries if e.kind == DEBT}
 
     def to_json(self, indent: Optional[int] = None) -> str:
         b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
@@ -326,10 +360,7 @@ class InclusionProof:
             "round_id": self.round_id,
             "user_id": self.user_id,
             "salt": b64(self.salt),
-            "entries": [
-                {"asset": e.asset, "index": e.index, "decimals": e.decimals, "amount": e.amount_text}
-                for e in self.entries
-            ],
+            "entries": [_entry_json(e, self.version) for e in self.entries],
             "leaf_index": self.leaf_index,
             "num_leaves": self.num_leaves,
             "leaf": b64(self.leaf),
@@ -371,7 +402,7 @@ class InclusionProof:
         if not _is_int(version):
             raise _malformed("version must be an integer")
         if version not in VERSIONS:
-            raise Rejected("unknown-version", f"format version {version} (this verifier reads versions 1 and 2)")
+            raise Rejected("unknown-version", f"format version {version} (this verifier reads versions 1, 2 and 3)")
         if set(doc) != _KEYS:
             missing, extra = sorted(_KEYS - set(doc)), sorted(set(doc) - _KEYS)
             raise _malformed(f"fields missing {missing} / unexpected {extra}")
@@ -391,7 +422,7 @@ class InclusionProof:
             round_id=doc["round_id"],
             user_id=doc["user_id"],
             salt=_b64_32(doc["salt"], "salt"),
-            entries=tuple(_entry(e, i) for i, e in enumerate(doc["entries"])),
+            entries=tuple(_entry(e, i, version) for i, e in enumerate(doc["entries"])),
             leaf_index=doc["leaf_index"],
             num_leaves=doc["num_leaves"],
             leaf=_b64_32(doc["leaf"], "leaf"),
@@ -433,9 +464,19 @@ def parse_root(value, what: str = "root") -> bytes:
 _hex_32 = parse_root
 
 
-def _entry(e, i: int) -> Entry:
-    if not isinstance(e, dict) or set(e) != _ENTRY_KEYS:
-        raise _malformed(f"entry {i} must have exactly the fields {sorted(_ENTRY_KEYS)}")
+def _entry_json(e: Entry, version: int) -> dict:
+    if version < 3:
+        return {"asset": e.asset, "index": e.index, "decimals": e.decimals, "amount": e.amount_text}
+    return {"asset": e.asset, "index": e.index, "decimals": e.decimals, "kind": e.kind_name, "amount": e.amount_text}
+
+
+def _entry(e, i: int, version: int = 1) -> Entry:
+    keys = _ENTRY_KEYS_3 if version >= 3 else _ENTRY_KEYS
+    if not isinstance(e, dict) or set(e) != keys:
+        raise _malformed(f"entry {i} must have exactly the fields {sorted(keys)}")
+    kind = KINDS.get(e["kind"]) if version >= 3 and isinstance(e["kind"], str) else EQUITY
+    if kind is None or version >= 3 and not isinstance(e["kind"], str):
+        raise _malformed(f'entry {i}: kind must be "equity" or "debt"')
     asset, index, decimals, amount = e["asset"], e["index"], e["decimals"], e["amount"]
     if not isinstance(asset, str) or not _ASSET_NAME.fullmatch(asset):
         raise _malformed(f"entry {i}: asset name must be 1 to 32 printable ASCII characters")
@@ -445,16 +486,21 @@ def _entry(e, i: int) -> Entry:
     if match is None or len(match.group(2) or "") > decimals:
         raise _malformed(f"entry {i}: amount must be a decimal string with at most {decimals} decimals")
     whole, frac = match.group(1), match.group(2) or ""
-    return Entry(asset, index, decimals, int(whole) * 10**decimals + int(frac.ljust(decimals, "0") or "0"))
+    return Entry(asset, index, decimals, int(whole) * 10**decimals + int(frac.ljust(decimals, "0") or "0"), kind)
 
 
 # --------------------------------------------------------------------------------------------
 # 4. The round's published summary and its statement fingerprint
 # --------------------------------------------------------------------------------------------
-#   ROUND.stpor.json: {"statement_version": 1 or 2, "fingerprint": hex, "round_id": str,
+#   ROUND.stpor.json: {"statement_version": 1, 2 or 3, "fingerprint": hex, "round_id": str,
 #    "range_bits": int, "num_leaves": int, "root": hex,
 #    "assets": [{"asset": name, "decimals": int, "total_units": decimal digits,
 #                "total": the same in display units (optional)}, ...], ...}
+# Version 3 adds "value_unit_exp": int (the unit of the collateral check, 10^-unit_exp USD) and,
+# per asset, "debt_units": decimal digits (the exact debt total; "debt" the same in display
+# units, optional), "price" and "haircut": canonical decimals (USD per whole token, a fraction
+# in [0, 1]), both null (or absent) for an asset without a price, which no user may owe.
+# "total_units" stays the equity total; "net_units" (total - debt, optional) is checked if given.
 # Other fields (such as "security_bits") are not bound by the fingerprint: never shown.
 #
 #   fingerprint = SHA-256("stark-por/statement" 0x00 || u16le(version) || u16le(len round_id) || round_id
@@ -462,15 +508,33 @@ def _entry(e, i: int) -> Entry:
 #       || K x (u8(len name) || name || u8(decimals) || u16le(len t) || t))
 # with t the exact total in smallest units as minimal little-endian bytes (0 -> empty). A
 # statement of version 2 (amounts up to 2^112) allows range bounds up to 112 bits and at most
-# 4095 assets; its fingerprint differs from version 1's only in the version field.
+# 4095 assets; its fingerprint differs from version 1's only in the version field. Version 3
+# (margin) hashes version 2's fields under version 3, then
+#       u8(unit_exp) || K x (u16le(len D) || D || u8(priced) || [priced: u8(len price) || price
+#                            || u8(len haircut) || haircut])
+# with D the asset's exact debt total (minimal little-endian bytes) and price, haircut their
+# canonical ASCII text.
+#
+# The collateral check of version 3 values one smallest unit of each asset with two integer
+# coefficients in units of 10^-unit_exp USD (decimals dec; :func:`coefficients`):
+#       c = floor(price * (1 - haircut) * 10^(unit_exp - dec))   (collateral, rounded down)
+#       d = ceil(price * 10^(unit_exp - dec))                     (debt, rounded up)
+# both below 2^91; an asset without a price has c = 0, d = 1 and a debt total of 0. The round's
+# proof shows, for every user, sum(c * equity) >= sum(d * debt).
 
 STATEMENT_VERSION = 1
-STATEMENT_VERSIONS = (1, 2)
+STATEMENT_VERSIONS = (1, 2, 3)
 FINGERPRINT_DOMAIN = b"stark-por/statement\x00"
 MAX_ASSETS = 65536
 MIN_RANGE_BITS, MAX_RANGE_BITS = 32, 63
 #: per statement version: (range bounds, most assets)
-STATEMENT_DOMAIN = {1: ((MIN_RANGE_BITS, MAX_RANGE_BITS), MAX_ASSETS), 2: ((32, AMOUNT_BITS_2), MAX_ASSETS_2)}
+STATEMENT_DOMAIN = {1: ((MIN_RANGE_BITS, MAX_RANGE_BITS), MAX_ASSETS), 2: ((32, AMOUNT_BITS_2), MAX_ASSETS_2),
+                    3: ((32, AMOUNT_BITS_2), MAX_ASSETS_2)}
+MARGIN_VERSION = 3  # the first statement version with debts, prices and haircuts
+COEFFICIENT_BITS = 91  # every coefficient is below 2^91
+MAX_DECIMAL_CHARS = 40  # a price or a haircut
+MAX_UNIT_EXP = 255
+_CANONICAL = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]*[1-9])?")
 MAX_SUMMARY_BYTES = 64 << 20
 MAX_TOTAL_DIGITS = 4096  # far above any real total, below Python's int-parsing limit
 _DIGITS = re.compile(r"0|[1-9][0-9]*")
@@ -487,8 +551,14 @@ class Summary:
     totals: Tuple[int, ...]  # exact totals in smallest units, same order
     #: the summary's own "fingerprint" field, if it has one (checked by :func:`check_summary`)
     stated_fingerprint: Optional[bytes] = None
-    #: 1, or 2 for a round of the liabilities circuit (amounts up to 2^112)
+    #: 1, or 2 for a round of the liabilities circuit (amounts up to 2^112), 3 with margin
     statement_version: int = STATEMENT_VERSION
+    #: version 3: the unit of the collateral check (values in 10^-unit_exp USD)
+    unit_exp: Optional[int] = None
+    #: version 3: exact debt total per asset, in smallest units, same order as ``assets``
+    debt_totals: Tuple[int, ...] = ()
+    #: version 3: per asset ``(price, haircut)`` as canonical decimal text, or None (no price)
+    prices: Tuple[Optional[Tuple[str, str]], ...] = ()
 
     def fingerprint(self) -> bytes:
         h = hashlib.sha256(FINGERPRINT_DOMAIN)
@@ -498,8 +568,17 @@ class Summary:
         h.update(self.range_bits.to_bytes(1, "little") + self.num_leaves.to_bytes(8, "little") + self.root)
         h.update(len(self.assets).to_bytes(4, "little"))
         for (name, decimals), total in zip(self.assets, self.totals):
-            t = total.to_bytes((total.bit_length() + 7) // 8, "little")
+            t = _minimal_le(total)
             h.update(bytes([len(name)]) + name.encode() + bytes([decimals]) + len(t).to_bytes(2, "little") + t)
+        if self.statement_version >= MARGIN_VERSION:
+            h.update(bytes([self.unit_exp]))
+            for debt, price in zip(self.debt_totals, self.prices):
+                d = _minimal_le(debt)
+                h.update(len(d).to_bytes(2, "little") + d)
+                if price is None:
+                    h.update(b"\x00")
+                else:
+                    h.update(b"\x01" + b"".join(bytes([len(x)]) + x.encode() for x in price))
         return h.digest()
 
     @classmethod
@@ -527,7 +606,7 @@ class Summary:
         if not _is_int(version):
             raise _malformed("summary: statement_version must be an integer")
         if version not in STATEMENT_VERSIONS:
-            raise Rejected("unknown-version", f"statement version {version} (this verifier reads versions 1 and 2)")
+            raise Rejected("unknown-version", f"statement version {version} (this verifier reads versions 1, 2 and 3)")
         missing = sorted({"round_id", "range_bits", "num_leaves", "root", "assets"} - set(doc))
         if missing:
             raise _malformed(f"summary: fields missing {missing}")
@@ -538,7 +617,10 @@ class Summary:
                 raise _malformed(f"summary: {key} must be a non-negative integer")
         if not isinstance(doc["assets"], list):
             raise _malformed("summary: assets must be a list")
-        assets, totals = [], []
+        margin = version >= MARGIN_VERSION
+        if margin and not _is_int(doc.get("value_unit_exp")):
+            raise _malformed("summary: value_unit_exp must be an integer (statement version 3)")
+        assets, totals, debts, prices = [], [], [], []
         for k, a in enumerate(doc["assets"]):
             if not isinstance(a, dict) or not {"asset", "decimals", "total_units"} <= set(a):
                 raise _malformed(f"summary: asset {k} must have the fields asset, decimals, total_units")
@@ -554,6 +636,9 @@ class Summary:
                                  f"with {decimals} decimals")
             assets.append((name, decimals))
             totals.append(total)
+            if margin:
+                debts.append(_debt_total(a, k, total))
+                prices.append(_price_term(a, k))
         stated = doc.get("fingerprint")
         if stated is not None and not (isinstance(stated, str) and re.fullmatch(r"[0-9a-f]{64}", stated)):
             raise _malformed("summary: fingerprint must be 64 lowercase hex digits")
@@ -566,8 +651,87 @@ class Summary:
             totals=tuple(totals),
             stated_fingerprint=None if stated is None else bytes.fromhex(stated),
             statement_version=version,
+            unit_exp=doc["value_unit_exp"] if margin else None,
+            debt_totals=tuple(debts),
+            prices=tuple(prices),
         )
 
+
+
+def _debt_total(a: dict, k: int, total: int) -> int:
+    name, decimals, units = a["asset"], a["decimals"], a.get("debt_units")
+    if not isinstance(units, str) or len(units) > MAX_TOTAL_DIGITS or not _DIGITS.fullmatch(units):
+        raise _malformed(f"summary: asset {k} ({name}): debt_units must be at most {MAX_TOTAL_DIGITS} decimal digits, "
+                         "no leading zero (statement version 3)")
+    debt = int(units)
+    if "debt" in a and not _same_amount(a["debt"], debt, decimals):
+        raise _malformed(f"summary: asset {k} ({name}): debt {a['debt']!r} is not debt_units {units} with {decimals} decimals")
+    net = a.get("net_units")
+    if "net_units" in a and not (isinstance(net, str) and re.fullmatch(r"-?(0|[1-9][0-9]*)", net) and int(net) == total - debt):
+        raise _malformed(f"summary: asset {k} ({name}): net_units {net!r} is not total_units - debt_units")
+    return debt
+
+
+def _price_term(a: dict, k: int) -> Optional[Tuple[str, str]]:
+    """An asset's (price, haircut), or None when it has no price; the text is kept as it is (its
+    canonical form is checked by :func:`check_summary`)."""
+    price, haircut = a.get("price"), a.get("haircut")
+    if price is None and haircut is None:
+        return None
+    if not isinstance(price, str) or not isinstance(haircut, str):
+        raise _malformed(f"summary: asset {k} ({a['asset']}): price and haircut must both be decimal strings, "
+                         "or both null (no price)")
+    return price, haircut
+
+
+def _minimal_le(n: int) -> bytes:
+    return n.to_bytes((n.bit_length() + 7) // 8, "little")
+
+
+def _decimal_value(text: str) -> Tuple[int, int]:
+    """A canonical decimal as (digits, decimals): "97000.5" -> (970005, 1)."""
+    whole, _, frac = text.partition(".")
+    return int(whole + frac), len(frac)
+
+
+def fold_price(price: str, haircut: str, decimals: int, unit_exp: int) -> Tuple[int, int]:
+    """The coefficients (c, d) of one smallest unit of an asset with ``decimals`` decimals at
+    ``price`` USD per whole token and ``haircut``, in units of 10^-unit_exp USD, exactly:
+    c = floor(price * (1 - haircut) * 10^(unit_exp - decimals)), d = ceil(price * 10^(unit_exp - decimals))."""
+    p, p_dec = _decimal_value(price)
+    h, h_dec = _decimal_value(haircut)
+    scale_num, scale_den = (10 ** (unit_exp - decimals), 1) if unit_exp >= decimals else (1, 10 ** (decimals - unit_exp))
+    debt = -(-p * scale_num // (10**p_dec * scale_den))
+    collateral = p * (10**h_dec - h) * scale_num // (10 ** (p_dec + h_dec) * scale_den)
+    return collateral, debt
+
+
+def coefficients(s: "Summary") -> List[Tuple[int, int]]:
+    """Per asset, the (collateral, debt) coefficients of a version-3 summary; an asset without
+    a price gets (0, 1). Raises :class:`Rejected` (``malformed``) for a price or haircut that is
+    not a canonical decimal in its range, or a debt coefficient of 2^91 or more."""
+    out = []
+    for (name, decimals), term in zip(s.assets, s.prices):
+        if term is None:
+            out.append((0, 1))
+            continue
+        price, haircut = term
+        for what, text in (("price", price), ("haircut", haircut)):
+            if len(text) > MAX_DECIMAL_CHARS or not _CANONICAL.fullmatch(text):
+                raise _malformed(f"summary: {name}: {what} {text!r} is not a canonical decimal (digits, an optional "
+                                 f"fraction without trailing zeros, no sign or exponent, at most {MAX_DECIMAL_CHARS} characters)")
+        p, p_dec = _decimal_value(price)
+        h, h_dec = _decimal_value(haircut)
+        if p == 0:
+            raise _malformed(f"summary: {name}: price {price} is not positive")
+        if h > 10**h_dec:
+            raise _malformed(f"summary: {name}: haircut {haircut} is above 1")
+        c, d = fold_price(price, haircut, decimals, s.unit_exp)
+        if d >> COEFFICIENT_BITS:
+            raise _malformed(f"summary: {name}: at price {price}, one smallest unit is worth {d} units of "
+                             f"10^-{s.unit_exp} USD, not below 2^{COEFFICIENT_BITS}")
+        out.append((c, d))
+    return out
 
 
 def _same_amount(text, units: int, decimals: int) -> bool:
@@ -580,7 +744,7 @@ def check_summary(s: Summary) -> bytes:
     """Every field of a decoded summary in its domain, and its own ``fingerprint`` field (if
     any) the one its fields give. Returns the fingerprint."""
     if s.statement_version not in STATEMENT_DOMAIN:
-        raise Rejected("unknown-version", f"statement version {s.statement_version} (this verifier reads versions 1 and 2)")
+        raise Rejected("unknown-version", f"statement version {s.statement_version} (this verifier reads versions 1, 2 and 3)")
     (min_bits, max_bits), max_assets = STATEMENT_DOMAIN[s.statement_version]
     if not 1 <= len(s.round_id.encode()) <= 256 or any(_is_control(c) for c in s.round_id):
         raise _malformed("summary: round id must be 1 to 256 bytes without control characters")
@@ -604,6 +768,8 @@ def check_summary(s: Summary) -> bytes:
         if not 0 <= total < 10**MAX_TOTAL_DIGITS:
             raise _malformed(f"summary: the total of {name} is out of range")
         names.add(name)
+    if s.statement_version >= MARGIN_VERSION:
+        _check_margin(s)
     fingerprint = s.fingerprint()
     if s.stated_fingerprint is not None and s.stated_fingerprint != fingerprint:
         raise _malformed(f"summary: its fingerprint field says {s.stated_fingerprint.hex()}, its fields give "
@@ -611,9 +777,66 @@ def check_summary(s: Summary) -> bytes:
     return fingerprint
 
 
+def _check_margin(s: Summary) -> None:
+    if not (_is_int(s.unit_exp) and 0 <= s.unit_exp <= MAX_UNIT_EXP):
+        raise _malformed(f"summary: value_unit_exp {s.unit_exp!r} is not in 0..{MAX_UNIT_EXP}")
+    if len(s.debt_totals) != len(s.assets) or len(s.prices) != len(s.assets):
+        raise _malformed("summary: a statement of version 3 has a debt total and a price (or none) per asset")
+    for (name, _), debt, term in zip(s.assets, s.debt_totals, s.prices):
+        if not 0 <= debt < 10**MAX_TOTAL_DIGITS:
+            raise _malformed(f"summary: the debt total of {name} is out of range")
+        if term is None and debt:
+            raise _malformed(f"summary: {name} has no price but a debt total of {debt}: no one may owe an asset without a price")
+    coefficients(s)
+
+
 # --------------------------------------------------------------------------------------------
 # 5. The check
 # --------------------------------------------------------------------------------------------
+
+
+def value_text(value: int, unit_exp: int) -> str:
+    """``value`` units of 10^-unit_exp USD as exact decimal text: 485005 * 10^22 at 27 -> "48500.5"."""
+    digits = str(value).rjust(unit_exp + 1, "0")
+    whole, frac = digits[: len(digits) - unit_exp], digits[len(digits) - unit_exp :].rstrip("0")
+    return f"{whole}.{frac}" if frac else whole
+
+
+@dataclass(frozen=True)
+class Position:
+    """What a version-3 inclusion proof shows its user: equity and debt per asset (exact, in
+    display units) and the collateral check the round's proof enforced for them, recomputed
+    from the summary's prices and haircuts: ``collateral_value = sum(c * equity)``,
+    ``debt_value = sum(d * debt)``, both exact integers in units of 10^-unit_exp USD."""
+
+    equity: Dict[str, Decimal]
+    debt: Dict[str, Decimal]
+    collateral_value: int
+    debt_value: int
+    unit_exp: int
+
+    @property
+    def covered(self) -> bool:
+        """The collateral after haircuts is worth at least the debt (always, for no debt)."""
+        return self.collateral_value >= self.debt_value
+
+    @property
+    def collateral_usd(self) -> str:
+        """The collateral value in USD, exact decimal text."""
+        return value_text(self.collateral_value, self.unit_exp)
+
+    @property
+    def debt_usd(self) -> str:
+        """The debt value in USD, exact decimal text."""
+        return value_text(self.debt_value, self.unit_exp)
+
+
+def position(proof: InclusionProof, summary: Summary) -> Position:
+    """The collateral check of a version-3 proof's entries under a checked version-3 summary."""
+    coef = coefficients(summary)
+    collateral = sum(coef[e.index - 1][0] * e.units for e in proof.entries if e.kind == EQUITY)
+    debt = sum(coef[e.index - 1][1] * e.units for e in proof.entries if e.kind == DEBT)
+    return Position(proof.equity, proof.debt, collateral, debt, summary.unit_exp)
 
 
 def check(
@@ -623,13 +846,15 @@ def check(
     user_id: str,
     expect: Optional[Dict[str, Decimal]] = None,
     fingerprint: Optional[bytes] = None,
-) -> Dict[str, Decimal]:
+) -> Union[Dict[str, Decimal], Position]:
     """Checks that ``proof`` shows ``user_id`` inside the round ``summary`` describes.
 
     ``fingerprint`` (32 bytes), when given, is the one the exchange published: the summary
     must have it. ``expect`` maps asset names to the balances the user expects (display
-    units; an asset the proof does not hold counts as 0). Returns the user's balances;
-    raises :class:`Rejected`."""
+    units; an asset the proof does not hold counts as 0; in version 3 ``"<asset>.debt"`` names
+    a debt). Returns the user's balances (versions 1 and 2), or their :class:`Position`
+    (version 3: a proof whose debt is not covered is refused, ``uncovered``); raises
+    :class:`Rejected`."""
     if not isinstance(summary, Summary):
         raise TypeError(f"check() takes the round's Summary, not {type(summary).__name__}: {BARE_ROOT}")
     # the same order of checks as the Rust core
@@ -660,7 +885,8 @@ def check(
         if (name, decimals) != (e.asset, e.decimals):
             raise Rejected("asset-mismatch", f"asset {e.index} of the statement is {name} with {decimals} decimals, the proof calls it {e.asset} with {e.decimals}")
 
-    recomputed = leaf(proof.user_id, proof.salt, [(e.index, e.units) for e in proof.entries], proof.version)
+    entries = [(e.index, e.units, e.kind) if proof.version >= MARGIN_VERSION else (e.index, e.units) for e in proof.entries]
+    recomputed = leaf(proof.user_id, proof.salt, entries, proof.version)
     if recomputed != proof.leaf:
         raise Rejected("leaf-mismatch", "the user's id, salt and balances do not hash to the leaf the proof names")
     reached = walk(recomputed, proof.leaf_index, proof.path)
@@ -668,9 +894,16 @@ def check(
         raise Rejected("path-mismatch", f"walking the path from leaf {proof.leaf_index} does not reach the root the proof names")
     if reached != summary.root:
         raise Rejected("root-mismatch", f"the proof leads to root {reached.hex()}, not to {summary.root.hex()}")
+    result: Union[Dict[str, Decimal], Position] = proof.balances
+    if proof.version >= MARGIN_VERSION:
+        result = position(proof, summary)
+        if not result.covered:
+            raise Rejected("uncovered", f"the proof shows debts worth {result.debt_usd} USD against collateral worth "
+                                        f"{result.collateral_usd} USD after haircuts: the round's proof cannot hold "
+                                        "such a user")
     if expect is not None:
         check_expected(proof.balances, expect)
-    return proof.balances
+    return result
 
 
 def check_expected(proven: Dict[str, Decimal], expect: Dict[str, Decimal]) -> None:
@@ -713,8 +946,11 @@ def _check_fields(p: InclusionProof) -> None:
     for i, e in enumerate(p.entries):
         if not 1 <= e.index <= max_index:
             raise _malformed(f"entry {i}: asset index {e.index} is not in [1, {max_index}] (format version {p.version})")
-        if i > 0 and p.entries[i - 1].index >= e.index:
-            raise _malformed(f"entry {i}: entries must be sorted by asset index, without repeats")
+        if e.kind not in (EQUITY, DEBT) or e.kind == DEBT and p.version < MARGIN_VERSION:
+            raise _malformed(f"entry {i}: a debt in a proof of format version {p.version} (debts are of version 3)")
+        if i > 0 and (p.entries[i - 1].index, p.entries[i - 1].kind) >= (e.index, e.kind):
+            order = "asset index" if p.version < MARGIN_VERSION else "asset index, equity before debt,"
+            raise _malformed(f"entry {i}: entries must be sorted by {order} without repeats")
         if not 1 <= e.units < bound:
             raise _malformed(f"entry {i}: amount is not in [1, 2^{bound.bit_length() - 1}) smallest units "
                              f"(format version {p.version})")
@@ -731,6 +967,27 @@ def _check_fields(p: InclusionProof) -> None:
 def _is_control(c: str) -> bool:
     # Rust's char::is_control: the Unicode Cc category
     return ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0
+
+
+def position_lines(proof: InclusionProof, position: Position) -> List[str]:
+    """A version-3 user's equity and debt per asset and their collateral check, for people."""
+    rows: Dict[str, List[str]] = {}
+    for e in proof.entries:
+        rows.setdefault(e.asset, ["0", "0"])[e.kind] = e.amount_text
+    width = max([len(a) for a in rows] + [5])
+    w_eq = max([len(eq) for eq, _ in rows.values()] + [6])
+    w_debt = max([len(debt) for _, debt in rows.values()] + [4])
+    lines = [f"  {'asset':<{width}}  {'equity':>{w_eq}}  {'debt':>{w_debt}}"]
+    lines += [f"  {a:<{width}}  {eq:>{w_eq}}  {debt:>{w_debt}}" for a, (eq, debt) in rows.items()]
+    if not rows:
+        lines.append("  (no balances)")
+    if position.debt:
+        verdict = "covered" if position.covered else "NOT COVERED"
+        lines.append(f"  collateral after haircuts {position.collateral_usd} USD >= debt {position.debt_usd} USD: {verdict} "
+                     "(the round's proof enforces this for every user with debt)")
+    else:
+        lines.append(f"  no debt; collateral value after haircuts {position.collateral_usd} USD")
+    return lines
 
 
 def parse_fingerprint(value, what: str = "fingerprint") -> bytes:
@@ -760,7 +1017,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="your own user id: without it an exchange could hand two users with the same "
                              "balances one shared leaf and count them once")
     parser.add_argument("--fingerprint", help="the statement fingerprint the exchange published (64 hex digits)")
-    parser.add_argument("--expect", help="the balances you expect, e.g. BTC=0.5,ETH=2 (others are not checked)")
+    parser.add_argument("--expect", help="the balances you expect, e.g. BTC=0.5,ETH=2 (others are not checked; "
+                                         "BTC.debt=0.1 for a debt)")
     parser.add_argument("--root", help=argparse.SUPPRESS)  # refused with a reason, see BARE_ROOT
     args = parser.parse_args(argv)
     try:
@@ -782,16 +1040,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     try:
         proof = InclusionProof.from_json(data)
-        check(proof, summary, user_id=args.user, expect=expect, fingerprint=fingerprint)
+        result = check(proof, summary, user_id=args.user, expect=expect, fingerprint=fingerprint)
     except Rejected as e:
         print(f"NOT INCLUDED ({e.reason}): {e.message}")
         return 1
     print(f"INCLUDED: user {proof.user_id!r} is in round {proof.round_id!r} of {summary.num_leaves:,} leaves, "
           f"root {summary.root.hex()}")
-    for e in proof.entries:
-        print(f"  {e.asset:<12} {e.amount_text}")
-    if not proof.entries:
-        print("  (no balances)")
+    if isinstance(result, Position):
+        print("\n".join(position_lines(proof, result)))
+    else:
+        for e in proof.entries:
+            print(f"  {e.asset:<12} {e.amount_text}")
+        if not proof.entries:
+            print("  (no balances)")
     if expect is not None:
         print(f"your expected balances match ({', '.join(sorted(expect))})")
     print(f"statement fingerprint {summary.fingerprint().hex()}")

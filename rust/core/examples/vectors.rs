@@ -4,10 +4,14 @@
 //! ```text
 //! cargo run -q -p stark-por-core --example vectors > tests/vectors/inclusion.json
 //! cargo run -q -p stark-por-core --example vectors -- v2 > tests/vectors/inclusion_v2.json
+//! cargo run -q -p stark-por-core --example vectors -- v3 > tests/vectors/inclusion_v3.json
 //! ```
 //!
 //! The second file holds the vectors of statement version 2 (amounts up to `2^112`, written as
-//! decimal strings so that every JSON reader keeps them exact); see [`vectors_v2`]. `rust/core/tests/vectors.rs` checks that both files are what these functions give.
+//! decimal strings so that every JSON reader keeps them exact); see [`vectors_v2`]. The third
+//! holds those of statement version 3 (margin: entries of a kind, prices, the collateral check);
+//! see [`vectors_v3`]. `rust/core/tests/vectors.rs` checks that the files are what these
+//! functions give.
 //!
 //! Digests are hex of their 32-byte encoding (four little-endian canonical elements); entries
 //! are `[asset index (1-based), amount in smallest units]`. Inputs come from a fixed
@@ -18,11 +22,12 @@
 //! reason code).
 
 use stark_por_core::inclusion::{
-    compute_leaf, path_from_tree, versioned_leaf, verify_inclusion, walk_path, Anchor, Expected, InclusionEntry,
-    InclusionProof, INCLUSION_VERSION, INCLUSION_VERSION_2,
+    compute_leaf, path_from_tree, versioned_leaf, versioned_leaf_kinds, verify_inclusion, walk_path, Anchor, Expected,
+    InclusionEntry, InclusionProof, INCLUSION_VERSION, INCLUSION_VERSION_2, INCLUSION_VERSION_3,
 };
-use stark_por_core::statement::Summary;
+use stark_por_core::statement::{Margin, PriceTerm, Summary, VALUE_UNIT_EXP};
 use stark_por_core::{user_commitment, Asset};
+use stark_por_liabilities::hash::{Entry, DEBT, EQUITY};
 use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, merkle_tree, node_digest, Digest};
 use winterfell::crypto::hashers::Rp64_256;
 use winterfell::math::{fields::f64::BaseElement as Felt, StarkField};
@@ -210,7 +215,7 @@ fn checks(seq: &mut Sequence) -> Vec<String> {
             .iter()
             .map(|&(k, amount)| {
                 let a = &assets[k as usize - 1];
-                InclusionEntry { asset: a.name.clone(), index: k, decimals: a.decimals, amount: amount.into() }
+                InclusionEntry { asset: a.name.clone(), index: k, decimals: a.decimals, amount: amount.into(), kind: EQUITY }
             })
             .collect(),
         leaf_index: u as u64,
@@ -261,7 +266,7 @@ fn checks(seq: &mut Sequence) -> Vec<String> {
         .map(|(user, p, s, fingerprint)| {
             let expected = Expected { user_id: user, fingerprint };
             let outcome = match verify_inclusion(&p, &Anchor::summary(s), &expected) {
-                Ok(()) => "null".to_string(),
+                Ok(_) => "null".to_string(),
                 Err(e) => format!("\"{}\"", e.reason()),
             };
             let entries: Vec<String> =
@@ -286,8 +291,11 @@ fn checks(seq: &mut Sequence) -> Vec<String> {
 }
 
 fn main() {
-    let v2 = std::env::args().nth(1).as_deref() == Some("v2");
-    print!("{}", if v2 { vectors_v2() } else { vectors_v1() });
+    match std::env::args().nth(1).as_deref() {
+        Some("v2") => print!("{}", vectors_v2()),
+        Some("v3") => print!("{}", vectors_v3()),
+        _ => print!("{}", vectors_v1()),
+    }
 }
 
 /// The vectors of `tests/vectors/inclusion.json` (statement version 1), as the file holds them.
@@ -571,7 +579,7 @@ fn checks_v2(seq: &mut Sequence) -> Vec<String> {
             .iter()
             .map(|&(k, amount)| {
                 let a = &assets[k as usize - 1];
-                InclusionEntry { asset: a.name.clone(), index: k, decimals: a.decimals, amount }
+                InclusionEntry { asset: a.name.clone(), index: k, decimals: a.decimals, amount, kind: EQUITY }
             })
             .collect(),
         leaf_index: u as u64,
@@ -635,7 +643,7 @@ fn checks_v2(seq: &mut Sequence) -> Vec<String> {
             s.validate_as(version).expect("a vector summary is valid");
             let expected = Expected { user_id: user, fingerprint };
             let outcome = match verify_inclusion(&p, &Anchor::summary_as(s, version), &expected) {
-                Ok(()) => "null".to_string(),
+                Ok(_) => "null".to_string(),
                 Err(e) => format!("\"{}\"", e.reason()),
             };
             let entries: Vec<String> = p
@@ -661,4 +669,413 @@ fn checks_v2(seq: &mut Sequence) -> Vec<String> {
             )
         })
         .collect()
+}
+
+// ------------------------------------------------------------------------------------------
+// Statement version 3 (margin)
+// ------------------------------------------------------------------------------------------
+
+fn term(price: &str, haircut: &str) -> Option<PriceTerm> {
+    Some(PriceTerm { price: price.into(), haircut: haircut.into() })
+}
+
+fn kind_name(kind: u32) -> &'static str {
+    if kind == DEBT {
+        "debt"
+    } else {
+        "equity"
+    }
+}
+
+/// Decimal digits of little-endian bytes of any length.
+fn le_digits(le: &[u8]) -> String {
+    let total = le.iter().rev().fold(Vec::<u32>::new(), |digits, &byte| times_256_plus(digits, byte));
+    if total.is_empty() {
+        "0".into()
+    } else {
+        total.iter().rev().map(|d| d.to_string()).collect()
+    }
+}
+
+/// The summary JSON of a round of statement version 3 (`summary_json_as`'s fields, then the
+/// unit of value and, per asset, the debt total, price and haircut), with its fingerprint;
+/// `fingerprint` false leaves it out (a summary out of its domain has none).
+fn summary_json_v3(s: &Summary, fingerprint: bool) -> String {
+    let m = s.margin.as_ref().expect("a version-3 summary has a margin");
+    let assets: Vec<String> = s
+        .assets
+        .iter()
+        .enumerate()
+        .map(|(k, a)| {
+            let (price, haircut) = match &m.prices[k] {
+                Some(t) => (quoted(&t.price), quoted(&t.haircut)),
+                None => ("null".into(), "null".into()),
+            };
+            format!(
+                "{{\"asset\": {}, \"decimals\": {}, \"total_units\": \"{}\", \"debt_units\": \"{}\", \"price\": {price}, \"haircut\": {haircut}}}",
+                quoted(&a.name),
+                a.decimals,
+                le_digits(&s.totals[k]),
+                le_digits(&m.debt_totals[k])
+            )
+        })
+        .collect();
+    let fp = if fingerprint { format!("\"fingerprint\": \"{}\", ", hex(&s.fingerprint_as(3))) } else { String::new() };
+    format!(
+        "{{\"statement_version\": 3, {fp}\"round_id\": {}, \"range_bits\": {}, \"num_leaves\": {}, \"root\": \"{}\", \"value_unit_exp\": {}, \"assets\": [{}]}}",
+        quoted(&s.round_id),
+        s.range_bits,
+        s.num_leaves,
+        hex(&s.root),
+        m.unit_exp,
+        assets.join(", ")
+    )
+}
+
+/// Version-3 vectors: entries of both kinds as their two elements, leaves of borrowers,
+/// coefficients folded from prices, summaries with their fingerprints, summaries out of their
+/// domain, and whole checks of a round of borrowers and debt-free users (with each included
+/// user's collateral check).
+pub fn vectors_v3() -> String {
+    let mut seq = Sequence(0x5354_5052_2F76_3033); // "STPR/v03"
+
+    // a debt's tag is its equity's plus one: x1 = 2·asset + kind + 2^13·(v >> 62)
+    let mut elements = Vec::new();
+    for (k, &amount) in SPECIAL_2.iter().enumerate() {
+        let (asset, kind) = ([1u32, 2, 11, 4_095][k % 4], [DEBT, EQUITY][k % 2]);
+        let entry = if kind == DEBT { Entry::debt(asset, amount) } else { Entry::equity(asset, amount) };
+        let [x0, x1] = entry.elements();
+        elements.push(format!(
+            "{{\"asset\": {asset}, \"kind\": \"{}\", \"amount\": \"{amount}\", \"elements\": [\"{}\", \"{}\"]}}",
+            kind_name(kind),
+            x0.as_int(),
+            x1.as_int()
+        ));
+    }
+
+    // leaves of 1, 2, 3, 6 and 22 entries, equity and debt of the same asset side by side
+    let mut leaves = Vec::new();
+    let mut special = SPECIAL_2.iter().cycle();
+    for (k, count) in [1usize, 2, 3, 6, 22].into_iter().enumerate() {
+        let user_id = format!("borrower-{k}");
+        let salt = seq.bytes32();
+        let entries: Vec<(u32, u128, u32)> = (0..count)
+            .map(|e| {
+                let asset = if count == 22 && e == 21 { 4_095 } else { 1 + (e as u32 / 2) * 3 };
+                (asset, *special.next().expect("cycle"), if e % 2 == 1 || count == 1 { DEBT } else { EQUITY })
+            })
+            .collect();
+        let leaf = versioned_leaf_kinds(INCLUSION_VERSION_3, &user_id, &salt, &entries).expect("a valid leaf");
+        let json: Vec<String> = entries.iter().map(|(a, m, kind)| format!("[{a}, \"{m}\", \"{}\"]", kind_name(*kind))).collect();
+        leaves.push(format!(
+            "{{\"user_id\": {}, \"salt\": \"{}\", \"idc\": {}, \"entries\": [{}], \"leaf\": \"{}\"}}",
+            quoted(&user_id),
+            hex(&salt),
+            d(&user_commitment(&salt, &user_id)),
+            json.join(", "),
+            hex(&leaf)
+        ));
+    }
+
+    // prices with many decimals, haircuts 0 and 1, units of value other than 10^-27
+    let folds: [(&str, &str, u8, u8); 12] = [
+        ("97000.5", "0.05", 8, 27),
+        ("3500.123456789", "0.1", 18, 27),
+        ("1", "0", 6, 27),
+        ("0.000022", "0.5", 18, 27),
+        ("0.000000012345678901", "0.333333333333333333333333333333333333", 18, 27),
+        ("1.0000001", "1", 6, 27),
+        ("2.47", "0", 0, 27),
+        ("123456789.123456789", "0.000000001", 30, 27),
+        ("0.1", "0.9", 8, 18),
+        ("65000", "0.15", 8, 0),
+        ("0.00000001", "0", 30, 40),
+        ("247000000", "0.01", 8, 27),
+    ];
+    let coefficients: Vec<String> = folds
+        .iter()
+        .map(|&(price, haircut, decimals, unit_exp)| {
+            let margin = Margin { unit_exp, prices: vec![term(price, haircut)], debt_totals: vec![vec![]] };
+            let p = margin.coefficients(&[asset("X", decimals)]).expect("a vector price is in range");
+            format!(
+                "{{\"price\": \"{price}\", \"haircut\": \"{haircut}\", \"decimals\": {decimals}, \"unit_exp\": {unit_exp}, \"collateral\": \"{}\", \"debt\": \"{}\"}}",
+                p.collateral[0], p.debt[0]
+            )
+        })
+        .collect();
+
+    let mut out = String::from("{\n");
+    out += "  \"about\": \"stark-por inclusion vectors of statement version 3 (margin), printed by `cargo run -p stark-por-core --example vectors -- v3`\",\n";
+    out += &format!("  \"entry_elements\": {},\n", list(elements, "  "));
+    out += &format!("  \"leaves\": {},\n", list(leaves, "  "));
+    out += &format!("  \"coefficients\": {},\n", list(coefficients, "  "));
+    out += &format!("  \"fingerprints\": {},\n", list(fingerprints_v3(&mut seq), "  "));
+    out += &format!("  \"bad_summaries\": {},\n", list(bad_summaries_v3(&mut seq), "  "));
+    out += &format!("  \"checks\": {}\n", list(checks_v3(&mut seq), "  "));
+    out += "}\n";
+    out
+}
+
+/// Version-3 summaries: prices with many decimals, haircuts 0 and 1, unpriced assets, debt
+/// totals beyond 2^128, another unit of value.
+fn fingerprints_v3(seq: &mut Sequence) -> Vec<String> {
+    let root = |seq: &mut Sequence| digest_to_bytes(&seq.digest());
+    let many: Vec<Asset> = (0..40).map(|k| asset(&format!("M{k:02}"), (k % 31) as u8)).collect();
+    let summaries = [
+        Summary {
+            round_id: "r".into(),
+            range_bits: 112,
+            num_leaves: 2,
+            root: root(seq),
+            assets: vec![asset("ETH", 18)],
+            totals: vec![vec![]],
+            margin: Some(Margin { unit_exp: 27, prices: vec![None], debt_totals: vec![vec![]] }),
+        },
+        Summary {
+            round_id: "2026-12 W3 margin".into(),
+            range_bits: 112,
+            num_leaves: 1 << 20,
+            root: root(seq),
+            assets: vec![asset("BTC", 8), asset("ETH", 18), asset("USDT", 6), asset("SHIB", 18), asset("ILLQ", 0)],
+            totals: vec![minimal_le(4_321 * 100_000_000 + 7), minimal_le(3 * WHALE_WEI + 1), minimal_le((1 << 64) + 1), minimal_le(MAX_2), minimal_le(10)],
+            margin: Some(Margin {
+                unit_exp: 27,
+                prices: vec![term("97000.5", "0.05"), term("3500.123456789", "0.1"), term("1", "0"), term("0.000022", "0.5"), term("1.5", "1")],
+                debt_totals: vec![minimal_le(21 * 100_000_000), minimal_le(WHALE_WEI), vec![], [minimal_le(MAX_2), vec![0x0f]].concat(), vec![]],
+            }),
+        },
+        Summary {
+            round_id: format!("{}{}", "é".repeat(100), "r".repeat(56)),
+            range_bits: 32,
+            num_leaves: 1 << 40,
+            root: root(seq),
+            assets: many.clone(),
+            totals: (0..many.len()).map(|k| seq.bytes32()[..k % 17].to_vec()).collect(),
+            margin: Some(Margin {
+                unit_exp: 24,
+                prices: (0..many.len()).map(|k| if k % 3 == 0 { None } else { term(&format!("0.{}{k}7", "0".repeat(k % 7)), "0.25") }).collect(),
+                debt_totals: (0..many.len()).map(|k| if k % 3 == 0 { vec![] } else { seq.bytes32()[..k % 19].to_vec() }).collect(),
+            }),
+        },
+    ];
+    summaries
+        .iter()
+        .map(|s| {
+            s.validate_as(3).expect("a vector summary is valid");
+            summary_json_v3(s, true)
+        })
+        .collect()
+}
+
+/// Summaries of version 3 out of their domain, each refused as `malformed` by every verifier.
+fn bad_summaries_v3(seq: &mut Sequence) -> Vec<String> {
+    let base = Summary {
+        round_id: "bad".into(),
+        range_bits: 112,
+        num_leaves: 4,
+        root: digest_to_bytes(&seq.digest()),
+        assets: vec![asset("BTC", 8), asset("XRP", 0)],
+        totals: vec![minimal_le(5), vec![]],
+        margin: Some(Margin { unit_exp: 27, prices: vec![term("97000.5", "0.05"), None], debt_totals: vec![minimal_le(2), vec![]] }),
+    };
+    base.validate_as(3).expect("the base is valid");
+    let with = |price: Option<PriceTerm>, debt: Vec<u8>| {
+        let mut s = base.clone();
+        let m = s.margin.as_mut().expect("margin");
+        m.prices[1] = price;
+        m.debt_totals[1] = debt;
+        s
+    };
+    let cases = [
+        with(None, vec![1]),                      // a debt in an asset without a price
+        with(term("2.48", "0"), vec![]),          // a 0-decimal asset above $2.47: d ≥ 2^91
+        with(term("0", "0"), vec![]),             // no price is zero
+        with(term("1", "1.5"), vec![]),           // a haircut above 1
+        with(term("1.50", "0"), vec![]),          // not canonical: a trailing zero
+        with(term("01", "0"), vec![]),            // not canonical: a leading zero
+        with(term("1e2", "0"), vec![]),           // not a decimal
+        with(term("1", "-0.1"), vec![]),          // a sign
+        with(term("1", ".5"), vec![]),            // a bare point
+        with(term(&format!("0.{}1", "0".repeat(38)), "0"), vec![]), // 41 characters
+    ];
+    cases
+        .iter()
+        .map(|s| {
+            assert!(s.validate_as(3).is_err(), "a bad summary is refused");
+            format!("{{\"reason\": \"malformed\", \"summary\": {}}}", summary_json_v3(s, false))
+        })
+        .collect()
+}
+
+/// Whole inclusion proofs of a version-3 round of 8 users over 7 assets: borrowers and
+/// debt-free users included (with their collateral check), one exactly at equality, one whose
+/// debt is not covered, and one case per reason a user's check can give.
+fn checks_v3(seq: &mut Sequence) -> Vec<String> {
+    let assets =
+        vec![asset("BTC", 8), asset("ETH", 18), asset("USDT", 6), asset("SHIB", 18), asset("ILLQ", 0), asset("XRP", 6), asset("PEPE", 18)];
+    // ILLQ counts for nothing as collateral (haircut 1), XRP has no price, PEPE costs 10 units a wei
+    let prices = vec![
+        term("97000.5", "0.05"),
+        term("3500.123456789", "0.1"),
+        term("1", "0"),
+        term("0.000022", "0.5"),
+        term("1.5", "1"),
+        None,
+        term("0.00000001", "0"),
+    ];
+    let unit_exp = VALUE_UNIT_EXP;
+    let probe = Margin { unit_exp, prices: prices.clone(), debt_totals: vec![vec![]; assets.len()] };
+    let coef = probe.coefficients(&assets).expect("vector prices are in range");
+    // at equality: BTC collateral worth exactly an ETH debt (c_BTC·e = d_ETH·f)
+    let (c, d_eth) = (coef.collateral[0], coef.debt[1]);
+    let g = gcd(c, d_eth);
+    let (e_btc, f_eth) = (d_eth / g, c / g);
+    let (e, y) = (EQUITY, DEBT);
+    type User<'a> = (&'a str, Vec<(u32, u128, u32)>); // id, entries (asset, amount, kind)
+    let users: [User<'_>; 8] = [
+        ("borrower", vec![(1, 50_000_000, e), (2, 5_000_000_000_000_000_000, y), (3, 1_000_000_000, e), (3, 20_000_000_000, y)]),
+        ("whale", vec![(1, 12_345_678_901, e), (2, WHALE_WEI, e), (3, (1 << 64) + 1, e)]),
+        ("equal", vec![(1, e_btc, e), (2, f_eth, y)]),
+        ("shib-max", vec![(4, MAX_2, e), (4, 1 << 100, y), (5, 1 << 62, e), (6, 1 << 64, e), (7, MAX_2, y)]),
+        ("dummy", vec![(1, 200_000_000, y), (5, MAX_2, e)]), // 2 BTC owed against an illiquid token (haircut 1)
+        ("no-debt", vec![(5, 7, e), (6, (1 << 62) - 1, e)]),
+        ("nobody", vec![]),
+        ("émile 名前", vec![(1, 1, e), (2, (1 << 62) + 1, e), (3, 1, y), (4, MAX_2 - 1, e), (5, 1, e), (6, 7, e)]),
+    ];
+    let n = 8u64;
+    let salts: Vec<[u8; 32]> = (0..n).map(|_| seq.bytes32()).collect();
+    let leaves: Vec<Digest> = users
+        .iter()
+        .zip(&salts)
+        .map(|((id, entries), salt)| digest_from_bytes(&versioned_leaf_kinds(INCLUSION_VERSION_3, id, salt, entries).expect("valid")).expect("canonical"))
+        .collect();
+    let tree = merkle_tree(&leaves);
+    let root = digest_to_bytes(&tree[1]);
+    let proof = |u: usize| InclusionProof {
+        version: INCLUSION_VERSION_3,
+        round_id: "vectors-round-v3".into(),
+        user_id: users[u].0.into(),
+        salt: salts[u],
+        entries: users[u]
+            .1
+            .iter()
+            .map(|&(k, amount, kind)| {
+                let a = &assets[k as usize - 1];
+                InclusionEntry { asset: a.name.clone(), index: k, decimals: a.decimals, amount, kind }
+            })
+            .collect(),
+        leaf_index: u as u64,
+        num_leaves: n,
+        leaf: digest_to_bytes(&tree[n as usize + u]),
+        root,
+        path: path_from_tree(&tree, u as u64).iter().map(digest_to_bytes).collect(),
+    };
+    let total = |k: u32, kind: u32| minimal_le(users.iter().flat_map(|(_, e)| e).filter(|&&(a, _, t)| a == k && t == kind).map(|e| e.1).sum());
+    let summary = Summary {
+        round_id: "vectors-round-v3".into(),
+        range_bits: 112,
+        num_leaves: n,
+        root,
+        assets: assets.clone(),
+        totals: (1..=assets.len() as u32).map(|k| total(k, EQUITY)).collect(),
+        margin: Some(Margin { unit_exp, prices, debt_totals: (1..=assets.len() as u32).map(|k| total(k, DEBT)).collect() }),
+    };
+    let published = summary.fingerprint_as(3);
+    let margin_of = |s: &mut Summary| s.margin.as_mut().expect("margin").clone();
+    let mut other_price = summary.clone();
+    other_price.margin = Some(Margin { prices: { let mut p = margin_of(&mut other_price).prices; p[1] = term("3500.12345679", "0.1"); p }, ..margin_of(&mut other_price) });
+    let mut other_haircut = summary.clone();
+    other_haircut.margin = Some(Margin { prices: { let mut p = margin_of(&mut other_haircut).prices; p[0] = term("97000.5", "0.06"); p }, ..margin_of(&mut other_haircut) });
+    let mut other_debt = summary.clone();
+    other_debt.margin.as_mut().expect("margin").debt_totals[1] = minimal_le(f_eth); // the borrower's ETH debt left out
+    let mut other_unit = summary.clone();
+    other_unit.margin.as_mut().expect("margin").unit_exp = 26;
+    // the same round read as a version-2 statement (no margin)
+    let mut as_v2 = summary.clone();
+    as_v2.margin = None;
+
+    let mut kind_flipped = proof(0);
+    kind_flipped.entries[1].kind = EQUITY; // the borrower's ETH debt shown as equity
+    let mut debt_hidden = proof(0);
+    debt_hidden.entries.remove(1);
+    let mut one_more_debt = proof(2);
+    one_more_debt.entries[1].amount += 1;
+    let mut as_v2_proof = proof(5);
+    as_v2_proof.version = INCLUSION_VERSION_2;
+    let mut unsorted = proof(3);
+    unsorted.entries.swap(0, 1);
+    let mut swapped = proof(7);
+    swapped.path.swap(0, 2);
+    let mut relabelled = proof(1);
+    relabelled.entries[1].asset = "SHIB".into(); // 250,000 ETH shown as SHIB (same decimals)
+
+    // (user checking, proof, summary, its statement version, the fingerprint the user holds)
+    type Case<'a> = (&'a str, InclusionProof, &'a Summary, u16, Option<[u8; 32]>);
+    let cases: Vec<Case<'_>> = vec![
+        ("borrower", proof(0), &summary, 3, Some(published)),
+        ("whale", proof(1), &summary, 3, None),
+        ("equal", proof(2), &summary, 3, Some(published)),
+        ("shib-max", proof(3), &summary, 3, None),
+        ("dummy", proof(4), &summary, 3, Some(published)),
+        ("no-debt", proof(5), &summary, 3, None),
+        ("nobody", proof(6), &summary, 3, Some(published)),
+        ("émile 名前", proof(7), &summary, 3, None),
+        ("whale", proof(0), &summary, 3, None),                  // the borrower's proof checked by the whale
+        ("borrower", proof(0), &other_price, 3, Some(published)), // a price changed
+        ("borrower", proof(0), &other_haircut, 3, Some(published)),
+        ("borrower", proof(0), &other_debt, 3, Some(published)),  // a debt total changed
+        ("borrower", proof(0), &other_unit, 3, Some(published)),  // the unit of value changed
+        ("equal", proof(2), &other_unit, 3, None),                // ... and unchecked: valued 10× less, still equal
+        ("borrower", proof(0), &other_haircut, 3, None),          // ... and unchecked: still covered
+        ("equal", proof(2), &other_haircut, 3, None),             // ... but not at equality
+        ("whale", proof(1), &as_v2, 2, None),                      // version 3 against version 2
+        ("no-debt", as_v2_proof, &summary, 3, None),               // version 2 against version 3
+        ("borrower", kind_flipped, &summary, 3, None),
+        ("borrower", debt_hidden, &summary, 3, None),
+        ("equal", one_more_debt, &summary, 3, None),
+        ("shib-max", unsorted, &summary, 3, None),
+        ("émile 名前", swapped, &summary, 3, None),
+        ("whale", relabelled, &summary, 3, Some(published)),
+    ];
+    cases
+        .into_iter()
+        .map(|(user, p, s, version, fingerprint)| {
+            s.validate_as(version).expect("a vector summary is valid");
+            let expected = Expected { user_id: user, fingerprint };
+            let (outcome, position) = match verify_inclusion(&p, &Anchor::summary_as(s, version), &expected) {
+                Ok(Some(pos)) => ("null".to_string(), format!("{{\"collateral_value\": \"{}\", \"debt_value\": \"{}\"}}", pos.collateral_value, pos.debt_value)),
+                Ok(None) => ("null".to_string(), "null".to_string()),
+                Err(e) => (format!("\"{}\"", e.reason()), "null".to_string()),
+            };
+            let entries: Vec<String> = p
+                .entries
+                .iter()
+                .map(|e| format!("[{}, {}, {}, \"{}\", \"{}\"]", quoted(&e.asset), e.index, e.decimals, kind_name(e.kind), e.amount))
+                .collect();
+            let summary_json = if version == 3 { summary_json_v3(s, true) } else { summary_json_as(s, version) };
+            format!(
+                "{{\"user_id\": {}, \"fingerprint\": {}, \"reason\": {outcome}, \"position\": {position}, \"summary\": {summary_json},\n    \"proof\": {{\"version\": {}, \"round_id\": {}, \"user_id\": {}, \"salt\": \"{}\", \"entries\": [{}], \"leaf_index\": {}, \"num_leaves\": {}, \"leaf\": \"{}\", \"root\": \"{}\", \"path\": [{}]}}}}",
+                quoted(user),
+                fingerprint.map_or("null".into(), |f| format!("\"{}\"", hex(&f))),
+                p.version,
+                quoted(&p.round_id),
+                quoted(&p.user_id),
+                hex(&p.salt),
+                entries.join(", "),
+                p.leaf_index,
+                p.num_leaves,
+                hex(&p.leaf),
+                hex(&p.root),
+                p.path.iter().map(|d| format!("\"{}\"", hex(d))).collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect()
+}
+
+fn gcd(a: u128, b: u128) -> u128 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }

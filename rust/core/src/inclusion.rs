@@ -17,6 +17,7 @@
 //! | `leaf-mismatch` | the user's id, salt and balances do not hash to the proof's leaf |
 //! | `path-mismatch` | the path does not lead from that leaf to the proof's root (or has the wrong length) |
 //! | `root-mismatch` | a consistent proof, but of another tree than the expected root |
+//! | `uncovered` | version 3: the user's debts are worth more than their collateral after haircuts |
 //!
 //! A proof is always checked against an [`Anchor`] that carries the round's asset list: a leaf
 //! hashes `(asset index, amount)`, so the asset names and decimals a proof shows are only
@@ -27,21 +28,33 @@
 //! **Versions.** A proof's format version is the statement version of its round: version 1
 //! leaves hash `(asset index, amount)` with amounts below `2^63` (`stark_por_solvency::hash`),
 //! version 2 leaves hash version-2 entries with amounts below `2^112`
-//! ([`crate::v2::inclusion::user_leaf`]). Everything else (fields, tree, path walk, order of the
-//! checks) is shared; a proof is only checked against an anchor of its own statement version.
+//! ([`crate::v2::inclusion::user_leaf`]). Version 3 (margin) entries are an equity or a debt
+//! (`kind`), hashed as version 2's with the kind in each entry's tag, sorted by `(index, kind)`.
+//! Everything else (fields, tree, path walk, order of the checks) is shared; a proof is only
+//! checked against an anchor of its own statement version.
+//!
+//! **The collateral check (version 3).** Once the proof is known to be in the root, the
+//! verifier values the user's entries with the coefficients of the anchor's prices and haircuts
+//! (`statement::Margin::coefficients`, never taken from the proof): collateral
+//! `Σ c·equity` and debt `Σ d·debt`, exact integers in units of `10^-unit_exp` USD
+//! ([`Position`]). The round's proof shows collateral ≥ debt for every user, so a proof showing
+//! less is refused (`uncovered`): its numbers are not the ones the round proved.
 //!
 //! The JSON encoding lives in Python (`stark_por/inclusion.py`); this module works on the
 //! decoded values.
 
+use stark_por_liabilities::hash::{DEBT, EQUITY};
 use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, leaf_digest, node_digest, Digest, Entry};
 
-use crate::statement::{validate_round_id, Asset, Statement, Summary, MAX_DECIMALS, MAX_DEPTH};
+use crate::statement::{validate_round_id, Asset, Margin, Statement, Summary, MAX_DECIMALS, MAX_DEPTH};
 use crate::user_commitment;
 
 /// The inclusion proof format version of rounds of statement version 1.
 pub const INCLUSION_VERSION: u64 = 1;
 /// The inclusion proof format version of rounds of statement version 2 (`crate::v2`).
 pub const INCLUSION_VERSION_2: u64 = 2;
+/// The inclusion proof format version of rounds of statement version 3 (`crate::v2` with margin).
+pub const INCLUSION_VERSION_3: u64 = 3;
 /// Longest user id, in bytes (as in the ledger).
 pub const MAX_USER_ID: usize = 256;
 /// Version-1 amounts must be below this bound to be field elements the circuit could range-check.
@@ -50,13 +63,15 @@ pub const AMOUNT_BOUND: u64 = 1 << 63;
 pub const AMOUNT_BITS_2: u32 = stark_por_liabilities::hash::MAX_AMOUNT_BITS;
 
 /// One balance of the user: the asset's 1-based index in the statement's asset list, its name
-/// and decimals (as the exchange labels it), and the amount in the asset's smallest unit.
+/// and decimals (as the exchange labels it), the amount in the asset's smallest unit, and its
+/// kind (`EQUITY`; `DEBT` only in proofs of version 3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InclusionEntry {
     pub asset: String,
     pub index: u32,
     pub decimals: u8,
     pub amount: u128,
+    pub kind: u32,
 }
 
 /// A decoded inclusion proof.
@@ -66,7 +81,7 @@ pub struct InclusionProof {
     pub round_id: String,
     pub user_id: String,
     pub salt: [u8; 32],
-    /// Sorted by `index`, no zero amounts.
+    /// Sorted by `(index, kind)`, no zero amounts.
     pub entries: Vec<InclusionEntry>,
     pub leaf_index: u64,
     pub num_leaves: u64,
@@ -80,7 +95,7 @@ pub struct InclusionProof {
 
 /// What a proof is checked against: the round's verified statement or its published summary.
 /// Either fixes the statement version, the round id, the tree size, the root and the asset
-/// list, and has a fingerprint.
+/// list, and has a fingerprint; one of version 3 also the prices and haircuts (`margin`).
 #[derive(Debug, Clone, Copy)]
 pub struct Anchor<'a> {
     statement_version: u16,
@@ -89,6 +104,7 @@ pub struct Anchor<'a> {
     root: [u8; 32],
     assets: &'a [Asset],
     fingerprint: [u8; 32],
+    margin: Option<&'a Margin>,
 }
 
 impl<'a> Anchor<'a> {
@@ -101,6 +117,7 @@ impl<'a> Anchor<'a> {
             root: s.root,
             assets: &s.assets,
             fingerprint: s.fingerprint(),
+            margin: None,
         }
     }
 
@@ -113,6 +130,7 @@ impl<'a> Anchor<'a> {
             root: s.root,
             assets: &s.assets,
             fingerprint: s.fingerprint(),
+            margin: None,
         }
     }
 
@@ -122,7 +140,7 @@ impl<'a> Anchor<'a> {
     }
 
     /// The published summary of a round of `statement_version` (validate it first:
-    /// [`Summary::validate_as`]).
+    /// [`Summary::validate_as`]); of version 3, with its margin.
     pub fn summary_as(s: &'a Summary, statement_version: u16) -> Self {
         Anchor {
             statement_version,
@@ -131,6 +149,7 @@ impl<'a> Anchor<'a> {
             root: s.root,
             assets: &s.assets,
             fingerprint: s.fingerprint_as(statement_version),
+            margin: s.margin.as_ref(),
         }
     }
 
@@ -140,6 +159,22 @@ impl<'a> Anchor<'a> {
 
     pub fn statement_version(&self) -> u16 {
         self.statement_version
+    }
+
+    /// The collateral check of `entries` (already checked against the asset list) at the
+    /// coefficients of this anchor's prices, recomputed here.
+    fn position(&self, entries: &[InclusionEntry]) -> Result<Position, InclusionError> {
+        let bad = |m: String| InclusionError::Malformed(format!("the statement's margin: {m}"));
+        let margin = self.margin.ok_or_else(|| bad("a statement of version 3 has prices and debt totals".into()))?;
+        let prices = margin.coefficients(self.assets).map_err(|e| bad(e.to_string()))?;
+        let mut position = Position { collateral_value: Value::default(), debt_value: Value::default(), unit_exp: margin.unit_exp };
+        for e in entries {
+            let k = e.index as usize - 1;
+            let (value, coefficient) =
+                if e.kind == DEBT { (&mut position.debt_value, prices.debt[k]) } else { (&mut position.collateral_value, prices.collateral[k]) };
+            value.add_product(e.amount, coefficient).ok_or_else(|| bad("a value beyond 2^256".into()))?;
+        }
+        Ok(position)
     }
 }
 
@@ -156,7 +191,7 @@ pub struct Expected<'a> {
 pub enum InclusionError {
     #[error("malformed inclusion proof: {0}")]
     Malformed(String),
-    #[error("inclusion proof version {0} is not supported (this verifier reads versions 1 and 2)")]
+    #[error("inclusion proof version {0} is not supported (this verifier reads versions 1, 2 and 3)")]
     UnknownVersion(u64),
     #[error("the inclusion proof is for user {actual:?}, not {expected:?}")]
     WrongUser { expected: String, actual: String },
@@ -174,6 +209,8 @@ pub enum InclusionError {
     PathMismatch(String),
     #[error("root mismatch: the proof leads to root {actual}, not to {expected}")]
     RootMismatch { expected: String, actual: String },
+    #[error("uncovered: the proof shows debts worth {debt} against collateral worth {collateral} after haircuts (units of 10^-{unit_exp} USD): the round's proof cannot hold such a user")]
+    Uncovered { collateral: String, debt: String, unit_exp: u8 },
 }
 
 impl InclusionError {
@@ -190,6 +227,7 @@ impl InclusionError {
             InclusionError::LeafMismatch => "leaf-mismatch",
             InclusionError::PathMismatch(_) => "path-mismatch",
             InclusionError::RootMismatch { .. } => "root-mismatch",
+            InclusionError::Uncovered { .. } => "uncovered",
         }
     }
 }
@@ -241,8 +279,21 @@ pub fn path_from_tree(tree: &[Digest], leaf_index: u64) -> Vec<Digest> {
 /// The leaf of the proof's user from their id, salt and balances, hashed as the proof's format
 /// version says.
 pub fn proof_leaf(p: &InclusionProof) -> Result<[u8; 32], InclusionError> {
-    let balances: Vec<(u32, u128)> = p.entries.iter().map(|e| (e.index, e.amount)).collect();
-    versioned_leaf(p.version, &p.user_id, &p.salt, &balances)
+    let entries: Vec<(u32, u128, u32)> = p.entries.iter().map(|e| (e.index, e.amount, e.kind)).collect();
+    versioned_leaf_kinds(p.version, &p.user_id, &p.salt, &entries)
+}
+
+/// [`versioned_leaf`] of entries `(1-based asset index, amount, kind)`: a debt (`DEBT`) only in
+/// version 3, whose leaf is version 2's with the kind in each entry's tag.
+pub fn versioned_leaf_kinds(version: u64, user_id: &str, salt: &[u8; 32], entries: &[(u32, u128, u32)]) -> Result<[u8; 32], InclusionError> {
+    if version == INCLUSION_VERSION_3 {
+        return Ok(digest_to_bytes(&crate::v2::inclusion::user_leaf_kinds(user_id, salt, entries)?));
+    }
+    if let Some(i) = entries.iter().position(|e| e.2 != EQUITY) {
+        return Err(InclusionError::Malformed(format!("entry {i}: a debt in a proof of format version {version} (debts are of version 3)")));
+    }
+    let balances: Vec<(u32, u128)> = entries.iter().map(|&(index, amount, _)| (index, amount)).collect();
+    versioned_leaf(version, user_id, salt, &balances)
 }
 
 /// The leaf of a user with balances `(1-based asset index, amount)` in a round whose inclusion
@@ -268,8 +319,9 @@ pub fn versioned_leaf(version: u64, user_id: &str, salt: &[u8; 32], balances: &[
 /// Checks `proof` against `anchor` for the user `expected` names. Ok means: the proof is this
 /// user's, the anchor is the statement they were told of (when they know its fingerprint) and of
 /// the proof's version, the round, tree size and asset labels are the anchor's, and the user's
-/// own id, salt and balances hash to a leaf from which the path reaches the anchor's root.
-pub fn verify_inclusion(proof: &InclusionProof, anchor: &Anchor<'_>, expected: &Expected<'_>) -> Result<(), InclusionError> {
+/// own id, salt and balances hash to a leaf from which the path reaches the anchor's root; for
+/// version 3, also that the user's debts are covered, and `Some` of their [`Position`].
+pub fn verify_inclusion(proof: &InclusionProof, anchor: &Anchor<'_>, expected: &Expected<'_>) -> Result<Option<Position>, InclusionError> {
     let checked = check_structure(proof)?;
 
     if proof.user_id != expected.user_id {
@@ -316,7 +368,107 @@ pub fn verify_inclusion(proof: &InclusionProof, anchor: &Anchor<'_>, expected: &
     if reached != anchor.root {
         return Err(InclusionError::RootMismatch { expected: hex(&anchor.root), actual: hex(&reached) });
     }
-    Ok(())
+    if proof.version != INCLUSION_VERSION_3 {
+        return Ok(None);
+    }
+    let position = anchor.position(&proof.entries)?;
+    if !position.covered() {
+        return Err(InclusionError::Uncovered {
+            collateral: position.collateral_value.to_string(),
+            debt: position.debt_value.to_string(),
+            unit_exp: position.unit_exp,
+        });
+    }
+    Ok(Some(position))
+}
+
+/// What a version-3 proof shows of its user beyond their balances: their collateral after
+/// haircuts and their debt valued at the anchor's prices, exact, in units of `10^-unit_exp` USD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub collateral_value: Value,
+    pub debt_value: Value,
+    pub unit_exp: u8,
+}
+
+impl Position {
+    /// The debt is worth no more than the collateral (always so without debt).
+    pub fn covered(&self) -> bool {
+        self.collateral_value >= self.debt_value
+    }
+}
+
+/// A sum of products `amount · coefficient` (amounts below `2^112`, coefficients below `2^91`,
+/// at most `2·4095` terms: below `2^216`), exact: four little-endian 64-bit words.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Value(pub [u64; 4]);
+
+impl Value {
+    /// Adds `a · b`; `None` on overflow of 256 bits (beyond any sum a proof can show).
+    pub fn add_product(&mut self, a: u128, b: u128) -> Option<()> {
+        let (a, b) = ([a as u64, (a >> 64) as u64], [b as u64, (b >> 64) as u64]);
+        let mut product = [0u64; 4];
+        for (i, &x) in a.iter().enumerate() {
+            let mut carry = 0u128;
+            for (j, &y) in b.iter().enumerate() {
+                let t = x as u128 * y as u128 + product[i + j] as u128 + carry;
+                product[i + j] = t as u64;
+                carry = t >> 64;
+            }
+            product[i + 2] = carry as u64;
+        }
+        let mut carry = 0u128;
+        for (w, p) in self.0.iter_mut().zip(product) {
+            let t = *w as u128 + p as u128 + carry;
+            *w = t as u64;
+            carry = t >> 64;
+        }
+        (carry == 0).then_some(())
+    }
+
+    pub fn to_le_bytes(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (chunk, w) in out.chunks_mut(8).zip(self.0) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
+}
+
+impl PartialOrd for Value {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Value {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.iter().rev().cmp(other.0.iter().rev())
+    }
+}
+
+impl std::fmt::Display for Value {
+    /// Decimal digits.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut words = self.0;
+        let mut groups = Vec::new(); // base 10^19, least significant first
+        while words.iter().any(|&w| w != 0) {
+            let mut rem = 0u128;
+            for w in words.iter_mut().rev() {
+                let t = (rem << 64) | *w as u128;
+                *w = (t / 10_000_000_000_000_000_000) as u64;
+                rem = t % 10_000_000_000_000_000_000;
+            }
+            groups.push(rem as u64);
+        }
+        match groups.split_last() {
+            None => write!(f, "0"),
+            Some((top, rest)) => {
+                write!(f, "{top}")?;
+                rest.iter().rev().try_for_each(|g| write!(f, "{g:019}"))
+            },
+        }
+    }
 }
 
 struct Checked {
@@ -330,7 +482,7 @@ fn check_structure(p: &InclusionProof) -> Result<Checked, InclusionError> {
     // the amount bound and the most assets a leaf can name, per version
     let (amount_bits, max_index) = match p.version {
         INCLUSION_VERSION => (AMOUNT_BOUND.trailing_zeros(), u32::MAX),
-        INCLUSION_VERSION_2 => (AMOUNT_BITS_2, stark_por_liabilities::hash::MAX_ASSETS as u32),
+        INCLUSION_VERSION_2 | INCLUSION_VERSION_3 => (AMOUNT_BITS_2, stark_por_liabilities::hash::MAX_ASSETS as u32),
         v => return Err(InclusionError::UnknownVersion(v)),
     };
     if let Err(e) = validate_round_id(&p.round_id) {
@@ -346,8 +498,12 @@ fn check_structure(p: &InclusionProof) -> Result<Checked, InclusionError> {
         if e.index > max_index {
             return bad(format!("entry {i}: asset index {} is above {max_index}, the most a version-{} leaf names", e.index, p.version));
         }
-        if i > 0 && p.entries[i - 1].index >= e.index {
-            return bad(format!("entry {i}: entries must be sorted by asset index, without repeats"));
+        if e.kind != EQUITY && (e.kind != DEBT || p.version != INCLUSION_VERSION_3) {
+            return bad(format!("entry {i}: kind {} in a proof of format version {} (debts are of version 3)", e.kind, p.version));
+        }
+        if i > 0 && (p.entries[i - 1].index, p.entries[i - 1].kind) >= (e.index, e.kind) {
+            let order = if p.version == INCLUSION_VERSION_3 { "asset index, equity before debt," } else { "asset index," };
+            return bad(format!("entry {i}: entries must be sorted by {order} without repeats"));
         }
         if e.decimals > MAX_DECIMALS {
             return bad(format!("entry {i}: {} decimals (at most {MAX_DECIMALS})", e.decimals));
@@ -453,7 +609,7 @@ mod tests {
                     .iter()
                     .map(|&(a, amount)| {
                         let asset = &asset_list[a as usize - 1];
-                        InclusionEntry { asset: asset.name.clone(), index: a, decimals: asset.decimals, amount: amount.into() }
+                        InclusionEntry { asset: asset.name.clone(), index: a, decimals: asset.decimals, amount: amount.into(), kind: EQUITY }
                     })
                     .collect(),
                 leaf_index: index,
@@ -542,7 +698,7 @@ mod tests {
         assert_eq!(reason(&p, &r.statement), "leaf-mismatch");
         // a user with no balance cannot claim one
         let mut p = r.proofs[1].clone();
-        p.entries.push(InclusionEntry { asset: "BTC".into(), index: 1, decimals: 8, amount: 1 });
+        p.entries.push(InclusionEntry { asset: "BTC".into(), index: 1, decimals: 8, amount: 1, kind: EQUITY });
         assert_eq!(reason(&p, &r.statement), "leaf-mismatch");
     }
 
@@ -625,7 +781,7 @@ mod tests {
             tamper(&mut p);
             assert_eq!(reason(&p, &r.statement), "malformed", "case {i}");
         }
-        for version in [0, 3, u64::MAX] {
+        for version in [0, 4, u64::MAX] {
             let mut p = base.clone();
             p.version = version;
             assert_eq!(reason(&p, &r.statement), "unknown-version");
@@ -677,7 +833,7 @@ mod tests {
                     .map(|e| {
                         let a = &asset_list[asset_index[e] as usize];
                         let amount = amounts[e].into();
-                        InclusionEntry { asset: a.name.clone(), index: asset_index[e] + 1, decimals: a.decimals, amount }
+                        InclusionEntry { asset: a.name.clone(), index: asset_index[e] + 1, decimals: a.decimals, amount, kind: EQUITY }
                     })
                     .collect(),
                 leaf_index: out.positions[u],
@@ -701,6 +857,50 @@ mod tests {
         // index 5 has no bit set above level 2: every later step has the node on the left
         let expected = path[3..].iter().fold(walk_path(&leaf, 5, &path[..3]), |node, s| node_digest(&node, s));
         assert_eq!(walk_path(&leaf, 5, &path), expected);
+    }
+
+    #[test]
+    fn values_are_exact_sums_of_products_up_to_the_largest_a_proof_can_show() {
+        // 2·4,095 entries of 2^112 − 1 at a coefficient of 2^91 − 1 (the values from Python's ints)
+        let (amount, coefficient) = ((1u128 << 112) - 1, (1u128 << 91) - 1);
+        let mut one = Value::default();
+        one.add_product(amount, coefficient).unwrap();
+        assert_eq!(one.to_string(), "12855504354071922204335696733537001485762717750971296554942465");
+        let mut all = Value::default();
+        for _ in 0..8_190 {
+            all.add_product(amount, coefficient).unwrap();
+        }
+        assert_eq!(all.to_string(), "105286580659849042853509356247668042168396658380454918784978788350");
+        assert!(all > one && one > Value::default() && Value::default().to_string() == "0");
+        let mut small = Value::default();
+        small.add_product(3, 5).unwrap();
+        small.add_product(u64::MAX as u128, 1).unwrap();
+        assert_eq!((small.0, small.to_string()), ([14, 1, 0, 0], "18446744073709551630".to_string()));
+        assert_eq!(&small.to_le_bytes()[..9], &[14, 0, 0, 0, 0, 0, 0, 0, 1]);
+        let mut full = Value([u64::MAX; 4]);
+        assert!(full.add_product(1, 1).is_none(), "beyond 2^256 is refused, not wrapped");
+    }
+
+    #[test]
+    fn debts_belong_to_version_3_and_follow_their_equity() {
+        let r = round();
+        let mut p = r.proofs[0].clone();
+        p.entries[1].kind = DEBT;
+        assert_eq!(reason(&p, &r.statement), "malformed", "a debt in a version-1 proof");
+        p.entries[1].kind = 2;
+        assert_eq!(reason(&p, &r.statement), "malformed", "a kind other than equity or debt");
+        let salt = [9; 32];
+        let leaf = |entries: &[(u32, u128, u32)]| versioned_leaf_kinds(INCLUSION_VERSION_3, "u", &salt, entries);
+        // an asset's equity then its debt; the other order, a repeat, or a kind 2 are malformed
+        let both = leaf(&[(1, 5, EQUITY), (1, 5, DEBT)]).unwrap();
+        assert_ne!(both, leaf(&[(1, 5, EQUITY)]).unwrap());
+        assert_ne!(leaf(&[(1, 5, DEBT)]).unwrap(), leaf(&[(1, 5, EQUITY)]).unwrap(), "the kind is hashed");
+        for bad in [&[(1, 5, DEBT), (1, 5, EQUITY)][..], &[(1, 5, DEBT), (1, 6, DEBT)], &[(1, 5, 2)], &[(2, 5, EQUITY), (1, 5, DEBT)]] {
+            assert!(matches!(leaf(bad), Err(InclusionError::Malformed(_))), "{bad:?}");
+        }
+        // version 2 hashes the same equity entries alike, and knows no debt
+        assert_eq!(versioned_leaf_kinds(INCLUSION_VERSION_2, "u", &salt, &[(1, 5, EQUITY)]), leaf(&[(1, 5, EQUITY)]));
+        assert!(versioned_leaf_kinds(INCLUSION_VERSION_2, "u", &salt, &[(1, 5, DEBT)]).is_err());
     }
 
     #[test]

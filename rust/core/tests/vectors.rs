@@ -1,6 +1,6 @@
 //! The committed vectors (`tests/vectors/`) are what the core computes today. Pyverify and the
 //! page are checked against those files, so a change to a hash, a fingerprint or a check made
-//! here without regenerating them (`cargo run -p stark-por-core --example vectors [-- v2]`)
+//! here without regenerating them (`cargo run -p stark-por-core --example vectors [-- v2 | v3]`)
 //! fails here rather than passing unnoticed.
 
 #[allow(dead_code)]
@@ -22,4 +22,9 @@ fn the_committed_vectors_of_version_1_are_the_cores() {
 #[test]
 fn the_committed_vectors_of_version_2_are_the_cores() {
     same(&vectors::vectors_v2(), include_str!("../../../tests/vectors/inclusion_v2.json"), "inclusion_v2.json");
+}
+
+#[test]
+fn the_committed_vectors_of_version_3_are_the_cores() {
+    same(&vectors::vectors_v3(), include_str!("../../../tests/vectors/inclusion_v3.json"), "inclusion_v3.json");
 }

@@ -6,7 +6,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt};
 use stark_por_core::inclusion::{Anchor, Expected, InclusionEntry, InclusionProof};
-use stark_por_core::statement::Summary;
+use stark_por_core::statement::{Margin, PriceTerm, Summary};
 use stark_por_core::v2::{self, AnyStatement, AnyVerified, WideLedgerRef};
 use stark_por_core::{self as core, Asset, Error, LedgerRef, Security, Statement};
 
@@ -380,14 +380,32 @@ fn digests(bytes: &[u8], what: &str) -> PyResult<Vec<[u8; 32]>> {
 }
 
 /// A published statement as Python passes it: (round_id, range_bits, num_leaves, root,
-/// [(asset, decimals, exact total as little-endian bytes)]).
-type SummaryArgs = (String, u32, u64, Vec<u8>, Vec<(String, u8, Vec<u8>)>);
+/// [(asset, decimals, exact total as little-endian bytes)]), and for version 3 a sixth element,
+/// the margin: (unit_exp, [(debt total as little-endian bytes, None | (price, haircut))] per asset).
+#[derive(FromPyObject)]
+enum SummaryArgs {
+    Plain(String, u32, u64, Vec<u8>, Vec<(String, u8, Vec<u8>)>),
+    Margin(String, u32, u64, Vec<u8>, Vec<(String, u8, Vec<u8>)>, MarginArgs),
+}
 
-/// A summary checked against the domain of `statement_version` (1 or 2).
+/// (unit_exp, [(debt total as little-endian bytes, None | (price, haircut))] per asset)
+type MarginArgs = (u8, Vec<(Vec<u8>, Option<(String, String)>)>);
+
+/// A summary checked against the domain of `statement_version` (1, 2 or 3).
 fn summary_as(args: SummaryArgs, statement_version: u16) -> PyResult<Summary> {
-    let (round_id, range_bits, num_leaves, root, assets) = args;
+    let (round_id, range_bits, num_leaves, root, assets, margin) = match args {
+        SummaryArgs::Plain(r, b, n, root, assets) => (r, b, n, root, assets, None),
+        SummaryArgs::Margin(r, b, n, root, assets, margin) => (r, b, n, root, assets, Some(margin)),
+    };
     let (assets, totals) = assets.into_iter().map(|(name, decimals, total)| (Asset { name, decimals }, total)).unzip();
-    let summary = Summary { round_id, range_bits, num_leaves, root: digest32(&root, "root")?, assets, totals, margin: None };
+    let margin = margin.map(|(unit_exp, per_asset)| {
+        let (debt_totals, prices) = per_asset
+            .into_iter()
+            .map(|(debt, price)| (debt, price.map(|(price, haircut)| PriceTerm { price, haircut })))
+            .unzip();
+        Margin { unit_exp, prices, debt_totals }
+    });
+    let summary = Summary { round_id, range_bits, num_leaves, root: digest32(&root, "root")?, assets, totals, margin };
     summary.validate_as(statement_version).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(summary)
 }
@@ -402,18 +420,19 @@ fn statement_fingerprint(py: Python<'_>, summary: SummaryArgs, statement_version
 }
 
 /// verify_inclusion(version, round_id, user_id, salt, entries [(asset, index, decimals, amount
-/// below 2^128)], leaf_index, num_leaves, leaf, root, path (32 bytes per sibling), anchor (see
-/// `SummaryArgs`), anchor_version (its statement version), expected_user, expected_fingerprint)
-/// -> None; raises InvalidInclusionProof.
+/// below 2^128, kind 0 equity | 1 debt)], leaf_index, num_leaves, leaf, root, path (32 bytes per
+/// sibling), anchor (see `SummaryArgs`), anchor_version (its statement version), expected_user,
+/// expected_fingerprint) -> None, or for version 3 (collateral value, debt value) as 32
+/// little-endian bytes each (units of 10^-unit_exp USD); raises InvalidInclusionProof.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-fn verify_inclusion(
-    py: Python<'_>,
+fn verify_inclusion<'py>(
+    py: Python<'py>,
     version: u64,
     round_id: String,
     user_id: String,
     salt: &[u8],
-    entries: Vec<(String, u32, u8, u128)>,
+    entries: Vec<(String, u32, u8, u128, u32)>,
     leaf_index: u64,
     num_leaves: u64,
     leaf: &[u8],
@@ -423,7 +442,7 @@ fn verify_inclusion(
     anchor_version: u16,
     expected_user: &str,
     expected_fingerprint: Option<Vec<u8>>,
-) -> PyResult<()> {
+) -> PyResult<Option<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>> {
     let proof = InclusionProof {
         version,
         round_id,
@@ -431,7 +450,7 @@ fn verify_inclusion(
         salt: digest32(salt, "salt")?,
         entries: entries
             .into_iter()
-            .map(|(asset, index, decimals, amount)| InclusionEntry { asset, index, decimals, amount })
+            .map(|(asset, index, decimals, amount, kind)| InclusionEntry { asset, index, decimals, amount, kind })
             .collect(),
         leaf_index,
         num_leaves,
@@ -445,16 +464,30 @@ fn verify_inclusion(
         fingerprint: expected_fingerprint.map(|f| digest32(&f, "expected fingerprint")).transpose()?,
     };
     let anchor = Anchor::summary_as(&summary, anchor_version);
-    core::inclusion::verify_inclusion(&proof, &anchor, &expected).map_err(|e| to_py(py, e.into()))
+    let position = core::inclusion::verify_inclusion(&proof, &anchor, &expected).map_err(|e| to_py(py, e.into()))?;
+    Ok(position.map(|p| (PyBytes::new(py, &p.collateral_value.to_le_bytes()), PyBytes::new(py, &p.debt_value.to_le_bytes()))))
 }
 
-/// inclusion_leaf(user_id, salt, entries [(index, amount)], version=1) -> the user's leaf digest
-/// (32 bytes) in a round whose inclusion proofs are of `version`; InvalidInclusionProof
-/// (`malformed`) for an amount or index out of that version's domain.
+/// inclusion_leaf(user_id, salt, entries [(index, amount)], version=1, kinds=None) -> the user's
+/// leaf digest (32 bytes) in a round whose inclusion proofs are of `version`, `kinds` (0 equity,
+/// 1 debt; version 3) parallel to `entries`; InvalidInclusionProof (`malformed`) for an amount,
+/// index or kind out of that version's domain.
 #[pyfunction]
-#[pyo3(signature = (user_id, salt, entries, version=1))]
-fn inclusion_leaf<'py>(py: Python<'py>, user_id: &str, salt: &[u8], entries: Vec<(u32, u128)>, version: u64) -> PyResult<Bound<'py, PyBytes>> {
-    let leaf = core::inclusion::versioned_leaf(version, user_id, &digest32(salt, "salt")?, &entries).map_err(|e| to_py(py, e.into()))?;
+#[pyo3(signature = (user_id, salt, entries, version=1, kinds=None))]
+fn inclusion_leaf<'py>(
+    py: Python<'py>,
+    user_id: &str,
+    salt: &[u8],
+    entries: Vec<(u32, u128)>,
+    version: u64,
+    kinds: Option<Vec<u32>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let kinds = kinds.unwrap_or_else(|| vec![0; entries.len()]);
+    if kinds.len() != entries.len() {
+        return Err(PyValueError::new_err(format!("{} kinds for {} entries", kinds.len(), entries.len())));
+    }
+    let entries: Vec<(u32, u128, u32)> = entries.iter().zip(kinds).map(|(&(index, amount), kind)| (index, amount, kind)).collect();
+    let leaf = core::inclusion::versioned_leaf_kinds(version, user_id, &digest32(salt, "salt")?, &entries).map_err(|e| to_py(py, e.into()))?;
     Ok(PyBytes::new(py, &leaf))
 }
 

@@ -1,5 +1,6 @@
 use std::sync::OnceLock;
 
+use stark_por_liabilities::hash::EQUITY;
 use stark_por_liabilities::layout::PARTS;
 use stark_por_liabilities::prover::amount_parts_of;
 use stark_por_solvency::hash::{digest_to_bytes, merkle_tree};
@@ -225,7 +226,7 @@ fn inclusion_proof(l: &Owned, out: &ProveOutput, u: usize) -> InclusionProof {
             .into_iter()
             .map(|(index, amount)| {
                 let a = &l.assets[index as usize - 1];
-                InclusionEntry { asset: a.name.clone(), index, decimals: a.decimals, amount }
+                InclusionEntry { asset: a.name.clone(), index, decimals: a.decimals, amount, kind: EQUITY }
             })
             .collect(),
         leaf_index: pos,
@@ -238,7 +239,7 @@ fn inclusion_proof(l: &Owned, out: &ProveOutput, u: usize) -> InclusionProof {
 
 fn inclusion_reason(p: &InclusionProof, anchor: &Anchor<'_>) -> &'static str {
     let expected = Expected { user_id: &p.user_id, fingerprint: None };
-    verify_inclusion(p, anchor, &expected).map_or_else(|e| e.reason(), |()| "included")
+    verify_inclusion(p, anchor, &expected).map_or_else(|e| e.reason(), |_| "included")
 }
 
 #[test]
