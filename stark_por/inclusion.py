@@ -268,7 +268,7 @@ def _user_rows(*, user_ids, positions, salts: bytes, indptr, asset_index, amount
     if kinds is not None and len(kinds) != len(values):
         raise ValueError(f"{len(kinds)} kinds for {len(values)} entries")
     if not margin:
-        if kinds is not None and any(kinds.tolist()):
+        if kinds is not None and kinds.any():
             raise ValueError("debts are recorded only for rounds of statement version 3")
         for u, user_id in enumerate(user_ids):
             lo, hi = ptr[u], ptr[u + 1]

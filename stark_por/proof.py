@@ -332,6 +332,7 @@ def prove(
         asset_index=ledger.asset_index,
         amounts_lo=ledger.amounts_lo,
         amounts_hi=ledger.amounts_hi,
+        kinds=ledger.kinds,
     )
     return proof
 
