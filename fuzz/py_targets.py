@@ -43,7 +43,7 @@ def _write(name: str, data: bytes) -> Path:
 def _import_all():
     """Imports (instrumented by atheris when fuzzing) and the context every target uses."""
     global stark_por, inclusion, pyverify, ledger, stream, reserves, ownership, report, errors
-    global STATEMENT, SUMMARY, ASSETS_CSV
+    global STATEMENT, SUMMARY, SUMMARY_V3, ASSETS_CSV
     import stark_por
     from stark_por import errors, inclusion, ledger, stream
     from stark_por import reserves
@@ -53,6 +53,11 @@ def _import_all():
     ctx = HERE / "corpus" / "context"
     STATEMENT = stark_por.verify(ctx / "round.stpor")
     SUMMARY = inclusion.PublishedSummary.load(ctx / "round.stpor.json")
+    # a round of statement version 3 (margin): the summary of the vectors' round of borrowers
+    import json
+
+    vectors = json.loads((HERE.parent / "tests" / "vectors" / "inclusion_v3.json").read_text())
+    SUMMARY_V3 = inclusion.PublishedSummary.from_json(json.dumps(vectors["checks"][0]["summary"]))
     ASSETS_CSV = ctx / "assets.csv"
 
 
@@ -67,12 +72,13 @@ def inclusion_json(data: bytes) -> None:
         proof = inclusion.load_inclusion(data)
     except errors.InvalidInclusionProof:
         return
-    for anchor in (STATEMENT, SUMMARY):
+    for anchor in (STATEMENT, SUMMARY, SUMMARY_V3):
         outcomes = []
         for pure in (False, True):
             try:
-                inclusion.verify_inclusion(proof, anchor, user_id=proof.user_id, pure=pure)
-                outcomes.append("included")
+                result = inclusion.verify_inclusion(proof, anchor, user_id=proof.user_id, pure=pure)
+                # version 3: the same values of the collateral check, both covered
+                outcomes.append(("included", result) if isinstance(result, inclusion.Position) else "included")
             except errors.InvalidInclusionProof as e:
                 outcomes.append(e.reason)
         assert outcomes[0] == outcomes[1], f"Rust says {outcomes[0]}, pure Python says {outcomes[1]}"

@@ -94,6 +94,21 @@ def fixture_inclusions(out: Path) -> None:
         put(out, "inclusion_json", f"fixture-{f.parent.name}-{f.name}", f.read_bytes())
     for f in sorted(FIXTURES.glob("rounds/*/*.stpor.json")):
         put(out, "summary_json", f"fixture-{f.parent.name}-{f.name}", f.read_bytes())
+    # statement version 3 (margin): the vectors' proofs of borrowers and their summaries
+    import json
+
+    from stark_por.verifiers import pyverify
+
+    vectors = json.loads((FIXTURES.parent / "vectors" / "inclusion_v3.json").read_text())
+    for k, c in enumerate(vectors["checks"]):
+        p = c["proof"]
+        proof = pyverify.InclusionProof(
+            version=p["version"], round_id=p["round_id"], user_id=p["user_id"], salt=bytes.fromhex(p["salt"]),
+            entries=tuple(pyverify.Entry(a, i, d, int(m), pyverify.KINDS[kind]) for a, i, d, kind, m in p["entries"]),
+            leaf_index=p["leaf_index"], num_leaves=p["num_leaves"], leaf=bytes.fromhex(p["leaf"]),
+            root=bytes.fromhex(p["root"]), path=tuple(bytes.fromhex(x) for x in p["path"]))
+        put(out, "inclusion_json", f"vector-v3-{k}.json", proof.to_json().encode())
+        put(out, "summary_json", f"vector-v3-{k}.stpor.json", json.dumps(c["summary"]).encode())
 
 
 def rounds(out: Path, work: Path) -> None:

@@ -402,6 +402,10 @@ class PublishedSummary:
             raise InvalidSummary(e.message, reason=e.reason) from None
         except LedgerError as e:
             raise InvalidSummary(f"summary: {e}") from None
+        for what, value, bits in (("num_leaves", s.num_leaves, 64), ("range_bits", s.range_bits, 32),
+                                  ("value_unit_exp", s.unit_exp, 8)):
+            if value is not None and not 0 <= value < 2**bits:  # wider than the Rust core's field
+                raise InvalidSummary(f"summary: {what} {value} is out of range")
         margin = s.statement_version >= pyverify.MARGIN_VERSION
         fields = dict(round_id=s.round_id, range_bits=s.range_bits, num_leaves=s.num_leaves, root=s.root.hex(),
                       assets=assets, totals={a.name: t for a, t in zip(assets, s.totals)},
@@ -412,7 +416,7 @@ class PublishedSummary:
         try:  # the Rust core checks every field's domain (an asset twice, a non-canonical root…)
             args = summary_args(SimpleNamespace(**fields))
             fingerprint = _native.statement_fingerprint(args, s.statement_version).hex()
-        except (ValueError, OverflowError) as e:
+        except (ValueError, OverflowError, TypeError) as e:
             raise InvalidSummary(f"summary: {e}") from None
         if s.stated_fingerprint is not None and s.stated_fingerprint.hex() != fingerprint:
             raise InvalidSummary(f"summary: its fingerprint field says {s.stated_fingerprint.hex()}, its fields give "

@@ -150,3 +150,28 @@ def test_a_parquet_file_whose_column_ends_early_is_refused_streamed_too(tmp_path
         Ledger.from_parquet(path, assets=assets)
     with pytest.raises(LedgerError, match="cannot read Parquet file: 4 rows read, its metadata says 6"):
         list(iter_ledger_chunks(path, assets=assets, chunk_users=2))
+
+
+def test_version_3_summaries_with_fields_too_wide_for_the_core_are_invalid_summaries():
+    # summary_json: a version-3 summary whose tree size is beyond 2^64, or whose price holds a
+    # lone surrogate, raised the binding's TypeError (its summary tuple of two shapes)
+    import json
+    from pathlib import Path
+
+    from stark_por.errors import InvalidSummary
+    from stark_por.inclusion import PublishedSummary
+    from stark_por.verifiers import pyverify
+
+    vectors = Path(__file__).resolve().parent / "vectors" / "inclusion_v3.json"
+    summary = json.loads(vectors.read_text())["checks"][0]["summary"]
+    wide = {**summary, "num_leaves": 10**400}
+    surrogate = json.loads(json.dumps(summary))
+    surrogate["assets"][0]["price"] = "\udfff"
+    for doc, what in ((wide, "num_leaves"), (surrogate, "price"), ({**summary, "value_unit_exp": 256}, "value_unit_exp")):
+        text = json.dumps(doc)
+        with pytest.raises(InvalidSummary, match=what) as e:
+            PublishedSummary.from_json(text)
+        assert e.value.reason == "malformed"
+        with pytest.raises(pyverify.Rejected) as rejected:
+            pyverify.check_summary(pyverify.Summary.from_json(text))
+        assert rejected.value.reason == "malformed"

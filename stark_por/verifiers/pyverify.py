@@ -678,7 +678,7 @@ def _price_term(a: dict, k: int) -> Optional[Tuple[str, str]]:
     price, haircut = a.get("price"), a.get("haircut")
     if price is None and haircut is None:
         return None
-    if not isinstance(price, str) or not isinstance(haircut, str):
+    if not isinstance(price, str) or not isinstance(haircut, str) or not (price + haircut).isascii():
         raise _malformed(f"summary: asset {k} ({a['asset']}): price and haircut must both be decimal strings, "
                          "or both null (no price)")
     return price, haircut
