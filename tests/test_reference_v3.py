@@ -469,7 +469,7 @@ def test_whole_tree_is_honest(whole):
     assert whole["main"].shape == (1 << 14, R.MAIN_WIDTH_V3) and whole["circuit_version"] == 3
     # every leaf, node and margin row and the rows around them; fillers sampled (version 2's
     # test checks every row of a version-2 trace)
-    assert R.check(whole, fillers=1024, blinding=128) == []
+    assert R.check(whole, fillers=512, blinding=64) == []
     assert R.expected_sum(public(whole), R.Challenges.of(CHALLENGES)).pair() == tuple(whole["expected_sum"])
 
 

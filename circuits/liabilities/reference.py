@@ -40,7 +40,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -120,7 +120,6 @@ CIRCUIT_VERSION_V3 = 3
 PRICE_BUS, PIN_BUS = 5, 6
 MARGIN_SLOTS = 2  # entry rows hold two entries, in slots 0 and 1
 COEF_DIGITS = 7  # coefficients below 2^91, in 13-bit digits
-COEF_BITS = COEF_DIGITS * LIMB_BITS
 AMOUNT_DIGITS = 8  # an amount as 8 digits 13 bits apart (the high limbs 10 bits into theirs)
 POSITIONS = AMOUNT_DIGITS + COEF_DIGITS - 1  # 14 positions of the running value
 PAIRS = POSITIONS // 2  # the close row normalises two positions at a time
@@ -304,10 +303,10 @@ class Public:
         at += PARTS * k
         debts = tuple(tuple(e[at + PARTS * a:at + PARTS * (a + 1)]) for a in range(k))
         at += PARTS * k
-        coefs = tuple((tuple(e[at + 14 * a:at + 14 * a + 7]), tuple(e[at + 14 * a + 7:at + 14 * a + 14]))
-                      for a in range(k))
-        return cls(*(getattr(out, f) for f in ("version", "forest", "range_bits", "num_assets", "assets_digest",
-                                               "round_digest", "roots", "totals")), debts, coefs)
+        per = 2 * COEF_DIGITS
+        coefs = tuple((tuple(e[at + per * a:at + per * a + COEF_DIGITS]),
+                       tuple(e[at + per * a + COEF_DIGITS:at + per * (a + 1)])) for a in range(k))
+        return replace(out, debt_totals=debts, coefficients=coefs)
 
     def exact_debt_totals(self) -> List[int]:
         return [combine_parts(t) for t in self.debt_totals]

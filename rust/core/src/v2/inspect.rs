@@ -250,7 +250,7 @@ fn base_inputs(e: &[u64], version: u64) -> Result<(PublicInputs, &[u64])> {
 }
 
 fn columns_of(main: &[u64], width: usize) -> Result<Vec<Vec<Felt>>> {
-    if main.is_empty() || main.len() % width != 0 || !(main.len() / width).is_power_of_two() {
+    if main.is_empty() || !main.len().is_multiple_of(width) || !(main.len() / width).is_power_of_two() {
         return Err(Error::Input(format!("{} values are not a power-of-two number of rows of {width}", main.len())));
     }
     let rows = main.len() / width;
