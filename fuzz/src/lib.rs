@@ -202,16 +202,17 @@ fn spill_bucket_of(data: &[u8], version: Version) {
 /// An inclusion proof as the binding hands it to the core (the JSON is decoded in Python),
 /// checked against a statement built from the input, with switches that make its leaf, claimed
 /// root, anchor and expected user consistent so that every check down to acceptance is reached.
-/// `version` picks the proof's format version (`None`: 1, `Some(true)`: 2), `v2_anchor` the
-/// anchor's statement version.
+/// `version` picks the proof's format version (`None`: 1, `Some(Ok(false))`: 2, `Some(Ok(true))`:
+/// 3), `anchor_version` the anchor's statement version (1, 2, or 3 with `margin`'s prices).
 #[derive(Debug, arbitrary::Arbitrary)]
 pub struct InclusionInput {
     version: Option<std::result::Result<bool, u64>>,
-    v2_anchor: bool,
+    anchor_version: u8,
     round_id: String,
     user_id: String,
     salt: [u8; 32],
-    entries: Vec<(String, u32, u8, u128)>,
+    /// (asset, index, decimals, amount, kind)
+    entries: Vec<(String, u32, u8, u128, u32)>,
     leaf_index: u64,
     /// `Ok(k)`: a tree of 2^k leaves; `Err(n)`: `n` leaves.
     num_leaves: std::result::Result<u8, u64>,
@@ -225,10 +226,15 @@ pub struct InclusionInput {
     expected_user: Option<String>,
     /// `Some(None)`: the statement's own fingerprint.
     fingerprint: Option<Option<[u8; 32]>>,
+    /// A version-3 anchor's unit of value and prices (`None`: no price), asset by asset.
+    margin: (u8, Vec<Option<(String, String)>>),
 }
 
 pub fn inclusion(input: InclusionInput) {
-    use stark_por_core::inclusion::{versioned_leaf, verify_inclusion, walk_path_bytes, Anchor, Expected, InclusionEntry, InclusionProof};
+    use stark_por_core::inclusion::{
+        versioned_leaf_kinds, verify_inclusion, walk_path_bytes, Anchor, Expected, InclusionEntry, InclusionProof, Value,
+    };
+    use stark_por_core::statement::{Margin, PriceTerm};
     use stark_por_core::Statement;
 
     let num_leaves = match input.num_leaves {
@@ -238,15 +244,15 @@ pub fn inclusion(input: InclusionInput) {
     let entries: Vec<InclusionEntry> = input
         .entries
         .into_iter()
-        .map(|(asset, index, decimals, amount)| InclusionEntry { asset, index, decimals, amount, kind: 0 })
+        .map(|(asset, index, decimals, amount, kind)| InclusionEntry { asset, index, decimals, amount, kind })
         .collect();
     let version = match input.version {
         None => 1,
-        Some(Ok(v2)) => 1 + v2 as u64,
+        Some(Ok(v3)) => 2 + v3 as u64,
         Some(Err(other)) => other,
     };
-    let pairs: Vec<(u32, u128)> = entries.iter().map(|e| (e.index, e.amount)).collect();
-    let own_leaf = |user_id: &str, salt: &[u8; 32]| versioned_leaf(version, user_id, salt, &pairs).ok();
+    let triples: Vec<(u32, u128, u32)> = entries.iter().map(|e| (e.index, e.amount, e.kind)).collect();
+    let own_leaf = |user_id: &str, salt: &[u8; 32]| versioned_leaf_kinds(version, user_id, salt, &triples).ok();
     let leaf = input.leaf.or_else(|| own_leaf(&input.user_id, &input.salt)).unwrap_or([0; 32]);
     let reached = walk_path_bytes(&leaf, input.leaf_index, &input.path).ok();
     let root = input.root.or(reached).unwrap_or([0; 32]);
@@ -271,13 +277,24 @@ pub fn inclusion(input: InclusionInput) {
         num_leaves: if same_size { num_leaves } else { num_leaves ^ 2 },
         root: input.anchor_root.unwrap_or(root),
     };
-    // the same fields as a version-2 summary (validated or not: the anchor only reads them)
-    let summary = statement.summary();
-    let anchor = if input.v2_anchor { Anchor::summary_as(&summary, 2) } else { Anchor::statement(&statement) };
+    // the same fields as a version-2 or 3 summary (validated or not: the anchor only reads them)
+    let mut summary = statement.summary();
+    let (unit_exp, mut prices) = input.margin;
+    prices.resize(statement.assets.len(), None);
+    let terms = prices.into_iter().map(|p| p.map(|(price, haircut)| PriceTerm { price, haircut })).collect();
+    let margin = Margin { unit_exp, prices: terms, debt_totals: vec![vec![]; statement.assets.len()] };
+    let anchor_version = 1 + input.anchor_version % 3;
+    if anchor_version == 3 {
+        summary.margin = Some(margin.clone());
+    }
+    let anchor = match anchor_version {
+        1 => Anchor::statement(&statement),
+        v => Anchor::summary_as(&summary, v as u16),
+    };
     let user = input.expected_user.unwrap_or_else(|| proof.user_id.clone());
     let fingerprint = input.fingerprint.map(|f| f.unwrap_or_else(|| anchor.fingerprint()));
     let expected = Expected { user_id: &user, fingerprint };
-    if verify_inclusion(&proof, &anchor, &expected).is_ok() {
+    if let Ok(position) = verify_inclusion(&proof, &anchor, &expected) {
         // acceptance means: the user's own data walks to the statement's root, and the user,
         // round, tree size, asset labels and fingerprint are the ones expected
         assert_eq!(proof.version, anchor.statement_version() as u64);
@@ -290,5 +307,18 @@ pub fn inclusion(input: InclusionInput) {
             assert_eq!((&a.name, a.decimals), (&e.asset, e.decimals));
         }
         assert!(fingerprint.is_none_or(|f| f == anchor.fingerprint()));
+        // version 3: the collateral check at the anchor's own prices, covered
+        assert_eq!(position.is_some(), proof.version == 3);
+        if let Some(position) = position {
+            let c = margin.coefficients(&statement.assets).expect("an accepted anchor's prices fold");
+            let (mut collateral, mut debt) = (Value::default(), Value::default());
+            for e in &proof.entries {
+                let k = e.index as usize - 1;
+                let (value, coefficient) = if e.kind == 1 { (&mut debt, c.debt[k]) } else { (&mut collateral, c.collateral[k]) };
+                value.add_product(e.amount, coefficient).expect("within 256 bits");
+            }
+            assert_eq!((position.collateral_value, position.debt_value, position.unit_exp), (collateral, debt, unit_exp));
+            assert!(collateral >= debt, "an accepted proof is covered");
+        }
     }
 }

@@ -465,18 +465,20 @@ _hex_32 = parse_root
 
 
 def _entry_json(e: Entry, version: int) -> dict:
-    if version < 3:
+    if version < MARGIN_VERSION:
         return {"asset": e.asset, "index": e.index, "decimals": e.decimals, "amount": e.amount_text}
     return {"asset": e.asset, "index": e.index, "decimals": e.decimals, "kind": e.kind_name, "amount": e.amount_text}
 
 
 def _entry(e, i: int, version: int = 1) -> Entry:
-    keys = _ENTRY_KEYS_3 if version >= 3 else _ENTRY_KEYS
+    keys = _ENTRY_KEYS_3 if version >= MARGIN_VERSION else _ENTRY_KEYS
     if not isinstance(e, dict) or set(e) != keys:
         raise _malformed(f"entry {i} must have exactly the fields {sorted(keys)}")
-    kind = KINDS.get(e["kind"]) if version >= 3 and isinstance(e["kind"], str) else EQUITY
-    if kind is None or version >= 3 and not isinstance(e["kind"], str):
-        raise _malformed(f'entry {i}: kind must be "equity" or "debt"')
+    kind = EQUITY
+    if version >= MARGIN_VERSION:
+        kind = KINDS.get(e["kind"]) if isinstance(e["kind"], str) else None
+        if kind is None:
+            raise _malformed(f'entry {i}: kind must be "equity" or "debt"')
     asset, index, decimals, amount = e["asset"], e["index"], e["decimals"], e["amount"]
     if not isinstance(asset, str) or not _ASSET_NAME.fullmatch(asset):
         raise _malformed(f"entry {i}: asset name must be 1 to 32 printable ASCII characters")
