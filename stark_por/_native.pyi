@@ -43,6 +43,8 @@ _SummaryArgs = (
     tuple[str, int, int, bytes, Sequence[tuple[str, int, bytes]]]
     | tuple[str, int, int, bytes, Sequence[tuple[str, int, bytes]], _MarginArgs]
 )
+# one per asset: None (unpriced) or (price, haircut), canonical decimals ("97000.5", "0.05")
+_Prices = Sequence[tuple[str, str] | None]
 
 def prove(
     user_ids: Sequence[str],
@@ -68,7 +70,14 @@ def prove_v2(
     round_id: str,
     security_name: str,
     trace_log2: int | None = None,
+    kinds: npt.NDArray[np.uint8] | None = None,
+    prices: _Prices | None = None,
 ) -> dict[str, Any]: ...
+
+# Statement dicts (prove*/verify/read_statement) hold "statement_version" (1, 2 or 3) and, from
+# version 2, "margin": None, or for version 3 {"unit_exp": int, "prices": [None | (price,
+# haircut)], "debt_totals": [int], "coefficients": [(collateral, debt)]}; "totals" are then the
+# equity totals.
 def verify(data: bytes, min_security: int) -> dict[str, Any]: ...
 def read_statement(data: bytes) -> dict[str, Any]: ...
 def trace_dump(
@@ -136,6 +145,7 @@ class Spill:
         assets: Sequence[tuple[str, int]],
         range_bits: int,
         statement_version: int = 1,
+        prices: _Prices | None = None,
     ) -> Spill: ...
     def append(
         self,
@@ -151,6 +161,7 @@ class Spill:
         asset_index: npt.NDArray[np.uint32],
         amounts_lo: npt.NDArray[np.uint64],
         amounts_hi: npt.NDArray[np.uint64],
+        kinds: npt.NDArray[np.uint8] | None = None,
     ) -> None: ...
     @property
     def num_users(self) -> int: ...
@@ -168,7 +179,13 @@ def forest_nodes(result: bytes) -> tuple[npt.NDArray[np.uint64], bytes]: ...
 @final
 class Placement:
     def __new__(
-        cls, dir: str | os.PathLike[str], secret: bytes, round_id: str, assets: Sequence[tuple[str, int]], range_bits: int
+        cls,
+        dir: str | os.PathLike[str],
+        secret: bytes,
+        round_id: str,
+        assets: Sequence[tuple[str, int]],
+        range_bits: int,
+        prices: _Prices | None = None,
     ) -> Placement: ...
     def batch_job(self, security_name: str, batch_log2: int, index: int) -> bytes: ...
     def assemble(self, batch_log2: int, results: Sequence[str | os.PathLike[str]]) -> dict[str, Any]: ...
@@ -177,6 +194,7 @@ class Placement:
     def assemble_forests(
         self, security_name: str, trace_log2: int, results: Sequence[str | os.PathLike[str]]
     ) -> dict[str, Any]: ...
+    # dict(user_ids, positions, salts, indptr, asset_index, amounts_lo, amounts_hi, kinds)
     def bucket_users(self, bucket: int) -> dict[str, Any]: ...
 
 def trace_dump_v3(

@@ -485,8 +485,9 @@ pub(crate) fn decimal_value(entries: &[&Entry], prices: &Prices) -> String {
     }
 }
 
-/// Refuses a borrower whose debt is not covered, or who has more entries than a run holds.
-pub(crate) fn check_borrowers(leaves: &[Leaf], first_position: u64, prices: &Prices) -> Result<(), CircuitError> {
+/// Refuses a borrower whose debt is not covered, or who has more entries than a run holds
+/// (leaves numbered from `first_position`).
+pub fn check_borrowers(leaves: &[Leaf], first_position: u64, prices: &Prices) -> Result<(), CircuitError> {
     for (k, leaf) in leaves.iter().enumerate().filter(|(_, l)| is_borrower(l)) {
         let leaf_no = first_position + k as u64;
         let rows = leaf.entries.len().div_ceil(MARGIN_SLOTS) as u64;

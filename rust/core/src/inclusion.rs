@@ -121,16 +121,16 @@ impl<'a> Anchor<'a> {
         }
     }
 
-    /// A version-2 statement recovered by verifying the round's proof.
+    /// A version-2 (or 3) statement recovered by verifying the round's proof.
     pub fn statement_v2(s: &'a crate::v2::Statement) -> Self {
         Anchor {
-            statement_version: crate::v2::STATEMENT_VERSION,
+            statement_version: s.statement_version(),
             round_id: &s.round_id,
             num_leaves: s.num_leaves,
             root: s.root,
             assets: &s.assets,
             fingerprint: s.fingerprint(),
-            margin: None,
+            margin: s.margin.as_ref(),
         }
     }
 

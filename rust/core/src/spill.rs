@@ -23,6 +23,14 @@
 //! read with the other record width. A version-2 placement also keeps each leaf's block count in
 //! leaf order (`blocks.bin`, a u16 little-endian a leaf, written before the layout): what the forest plan
 //! is cut from (`v2::stream`).
+//!
+//! A placement for statement version 3 (margin, `STPRLAY3`) has version 2's records, except
+//! that an entry's u32 is its tag `2·asset + kind` (kind 0 equity, 1 debt), and its block counts
+//! are the planner's leaf costs (a borrower's margin rows included). It is made with the
+//! round's prices, kept in `prices.bin` (`unit_exp u8 | K × (priced u8 | [price length u8 |
+//! price | haircut length u8 | haircut])`, written when the spill is created): the ledger's
+//! debts are checked against them as they stream in, and the placement is never reopened with
+//! other prices.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -35,14 +43,15 @@ use stark_por_solvency::Leaf;
 use crate::batch::{BatchJob, BatchOutput};
 use crate::error::{Error, Result};
 use crate::round::batch_params_and_seed;
-use crate::statement::Statement;
-use crate::v2::WideLedgerRef;
+use crate::statement::{PriceTerm, Statement};
+use crate::v2::{RoundPrices, WideLedgerRef};
 use crate::{check_ledger, check_stub, kdf, Asset, LedgerRef, Security};
 
 /// Buckets a round is spread over.
 pub const BUCKETS: usize = 256;
 const LAYOUT_FILE: &str = "layout.bin";
 const BLOCKS_FILE: &str = "blocks.bin";
+const PRICES_FILE: &str = "prices.bin";
 
 /// The statement version a placement is made for: it fixes the width of the amounts in the
 /// bucket records and the layout file's magic.
@@ -50,15 +59,18 @@ const BLOCKS_FILE: &str = "blocks.bin";
 pub enum Version {
     V1,
     V2,
+    /// Version 2 with margin: entries carry their kind, the placement its prices.
+    V3,
 }
 
 impl Version {
-    /// Version `n` (1 or 2) of the statement.
+    /// Version `n` (1, 2 or 3) of the statement.
     pub fn of(n: u16) -> Result<Self> {
         match n {
             1 => Ok(Version::V1),
             2 => Ok(Version::V2),
-            _ => Err(Error::Input(format!("statement version {n} is not 1 or 2"))),
+            3 => Ok(Version::V3),
+            _ => Err(Error::Input(format!("statement version {n} is not 1, 2 or 3"))),
         }
     }
 
@@ -66,21 +78,28 @@ impl Version {
         match self {
             Version::V1 => 1,
             Version::V2 => 2,
+            Version::V3 => 3,
         }
     }
 
     fn amount_bytes(self) -> usize {
         match self {
             Version::V1 => 8,
-            Version::V2 => 16,
+            Version::V2 | Version::V3 => 16,
         }
     }
 
-    fn layout_magic(self) -> &'static [u8; 8] {
+    pub(crate) fn layout_magic(self) -> &'static [u8; 8] {
         match self {
             Version::V1 => b"STPRLAY1",
             Version::V2 => b"STPRLAY2",
+            Version::V3 => b"STPRLAY3",
         }
+    }
+
+    /// Whether the round is proved as forests (versions 2 and 3).
+    pub fn forests(self) -> bool {
+        self != Version::V1
     }
 }
 
@@ -105,7 +124,7 @@ pub(crate) struct Record<'a> {
     pub(crate) ordinal: u64,
     /// Empty for a padding slot.
     pub(crate) id: &'a [u8],
-    /// (asset numbered from 1, amount).
+    /// (asset numbered from 1, amount); in version 3 (tag `2·asset + kind`, amount).
     pub(crate) entries: Vec<(u32, u128)>,
 }
 
@@ -178,7 +197,8 @@ impl Layout {
             Err(e) => return Err(io_error(&path, e)),
         };
         let word = |i: usize| bytes.get(8 + 8 * i..16 + 8 * i).map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()));
-        let version = [Version::V1, Version::V2].into_iter().find(|v| bytes.get(..8) == Some(&v.layout_magic()[..]));
+        let version =
+            [Version::V1, Version::V2, Version::V3].into_iter().find(|v| bytes.get(..8) == Some(&v.layout_magic()[..]));
         let Some(version) = version.filter(|_| bytes.len() == 8 + 8 * (2 + BUCKETS)) else {
             return Err(Error::Work(format!("{}: damaged layout file", path.display())));
         };
@@ -218,8 +238,50 @@ pub struct Spill {
     round_id: String,
     assets: Vec<Asset>,
     range_bits: u32,
+    /// Version 3: the round's prices.
+    prices: Option<RoundPrices>,
     writers: Vec<BufWriter<File>>,
     num_users: u64,
+}
+
+/// The prices file's bytes.
+fn encode_prices(prices: &RoundPrices) -> Vec<u8> {
+    let mut out = vec![prices.unit_exp];
+    for term in &prices.terms {
+        match term {
+            None => out.push(0),
+            Some(t) => {
+                out.push(1);
+                for x in [&t.price, &t.haircut] {
+                    out.push(x.len() as u8);
+                    out.extend_from_slice(x.as_bytes());
+                }
+            },
+        }
+    }
+    out
+}
+
+/// The price terms in a prices file, `None` if it is not one.
+fn decode_prices(bytes: &[u8], num_assets: usize) -> Option<(u8, Vec<Option<PriceTerm>>)> {
+    let (&unit_exp, mut rest) = bytes.split_first()?;
+    let text = |rest: &mut &[u8]| -> Option<String> {
+        let (&len, tail) = rest.split_first()?;
+        let (s, tail) = tail.split_at_checked(len as usize)?;
+        *rest = tail;
+        String::from_utf8(s.to_vec()).ok()
+    };
+    let mut terms = Vec::with_capacity(num_assets);
+    for _ in 0..num_assets {
+        let (&flag, tail) = rest.split_first()?;
+        rest = tail;
+        terms.push(match flag {
+            0 => None,
+            1 => Some(PriceTerm { price: text(&mut rest)?, haircut: text(&mut rest)? }),
+            _ => return None,
+        });
+    }
+    rest.is_empty().then_some((unit_exp, terms))
 }
 
 impl Spill {
@@ -229,15 +291,48 @@ impl Spill {
         Self::create_for(Version::V1, dir, secret, round_id, assets, range_bits)
     }
 
-    /// [`Spill::create`] for statement version `version`.
+    /// [`Spill::create`] for statement version `version` (1 or 2; version 3 needs prices:
+    /// [`Spill::create_priced`]).
     pub fn create_for(version: Version, dir: &Path, secret: &[u8], round_id: &str, assets: &[Asset], range_bits: u32) -> Result<Self> {
+        if version == Version::V3 {
+            return Err(Error::Input("a placement for statement version 3 is made with the round's prices".into()));
+        }
+        Self::create_inner(version, dir, secret, round_id, assets, range_bits, None)
+    }
+
+    /// Starts placing a round of statement version 3 with `prices` (one per asset, `None`
+    /// unpriced): chunks may hold debts, checked against them as they are appended.
+    pub fn create_priced(
+        dir: &Path,
+        secret: &[u8],
+        round_id: &str,
+        assets: &[Asset],
+        range_bits: u32,
+        prices: &[Option<PriceTerm>],
+    ) -> Result<Self> {
+        let prices = RoundPrices::new(assets, prices)?;
+        Self::create_inner(Version::V3, dir, secret, round_id, assets, range_bits, Some(prices))
+    }
+
+    fn create_inner(
+        version: Version,
+        dir: &Path,
+        secret: &[u8],
+        round_id: &str,
+        assets: &[Asset],
+        range_bits: u32,
+        prices: Option<RoundPrices>,
+    ) -> Result<Self> {
         check_stub_for(version, secret, round_id, assets, range_bits)?;
         create_private_dir(dir)?;
-        for name in [LAYOUT_FILE, BLOCKS_FILE] {
+        for name in [LAYOUT_FILE, BLOCKS_FILE, PRICES_FILE] {
             let path = dir.join(name);
             if path.exists() {
                 fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
             }
+        }
+        if let Some(p) = &prices {
+            write_atomically(&dir.join(PRICES_FILE), &encode_prices(p))?;
         }
         let writers = (0..BUCKETS)
             .map(|b| {
@@ -253,6 +348,7 @@ impl Spill {
             round_id: round_id.to_string(),
             assets: assets.to_vec(),
             range_bits,
+            prices,
             writers,
             num_users: 0,
         })
@@ -268,7 +364,8 @@ impl Spill {
         self.append(&LedgerRef { user_ids, assets: &assets, indptr, asset_index, amounts, range_bits: self.range_bits })
     }
 
-    /// [`Spill::append_wide`] of a chunk given as its arrays, under the round's assets and bound.
+    /// [`Spill::append_wide`] of a chunk given as its arrays, under the round's assets and bound
+    /// (`kinds` empty: all equity).
     pub fn append_wide_parts(
         &mut self,
         user_ids: &[String],
@@ -276,14 +373,17 @@ impl Spill {
         asset_index: &[u32],
         amounts_lo: &[u64],
         amounts_hi: &[u64],
+        kinds: &[u8],
     ) -> Result<()> {
         let assets = self.assets.clone();
         let range_bits = self.range_bits;
-        self.append_wide(&WideLedgerRef { user_ids, assets: &assets, indptr, asset_index, amounts_lo, amounts_hi, range_bits })
+        self.append_wide(&WideLedgerRef { user_ids, assets: &assets, indptr, asset_index, amounts_lo, amounts_hi, kinds, range_bits })
     }
 
     fn check_chunk(&self, version: Version, assets: &[Asset], range_bits: u32) -> Result<()> {
-        if version != self.version {
+        // a wide chunk goes to a placement of version 2 or 3 (whose prices decide about debts)
+        let same = version == self.version || (version == Version::V2 && self.version == Version::V3);
+        if !same {
             return Err(Error::Input(format!(
                 "a chunk of statement version {} for a placement of version {}",
                 version.number(),
@@ -306,14 +406,19 @@ impl Spill {
         self.write_users(chunk.user_ids, chunk.indptr, |e| (chunk.asset_index[e] + 1, chunk.amounts[e] as u128))
     }
 
-    /// Appends the next chunk of users (in ledger order) to a placement for version 2.
+    /// Appends the next chunk of users (in ledger order) to a placement for version 2, or for
+    /// version 3 (debts allowed, checked against the round's prices).
     pub fn append_wide(&mut self, chunk: &WideLedgerRef<'_>) -> Result<()> {
         self.check_chunk(Version::V2, chunk.assets, chunk.range_bits)?;
         if chunk.user_ids.is_empty() {
             return Ok(());
         }
-        chunk.check_from(self.num_users as usize)?;
-        self.write_users(chunk.user_ids, chunk.indptr, |e| (chunk.asset_index[e] + 1, chunk.amount(e)))
+        chunk.check_from(self.num_users as usize, self.prices.as_ref())?;
+        if self.version == Version::V3 {
+            self.write_users(chunk.user_ids, chunk.indptr, |e| (chunk.tag(e), chunk.amount(e)))
+        } else {
+            self.write_users(chunk.user_ids, chunk.indptr, |e| (chunk.asset_index[e] + 1, chunk.amount(e)))
+        }
     }
 
     /// Writes checked users to their buckets; `entry(e)` is entry `e` as (asset from 1, amount).
@@ -370,7 +475,7 @@ impl Spill {
             })
             .collect::<Result<Vec<(u64, Vec<u8>)>>>()?;
         let (counts, blocks): (Vec<u64>, Vec<Vec<u8>>) = sorted.into_iter().unzip();
-        if version == Version::V2 {
+        if version.forests() {
             write_atomically(&dir.join(BLOCKS_FILE), &blocks.concat())?;
         }
         let layout = Layout { version, num_users: n, num_leaves, counts };
@@ -392,15 +497,15 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 fn check_stub_for(version: Version, secret: &[u8], round_id: &str, assets: &[Asset], range_bits: u32) -> Result<Statement> {
     match version {
         Version::V1 => check_stub(secret, round_id, assets, range_bits),
-        Version::V2 => {
+        Version::V2 | Version::V3 => {
             crate::v2::stub(secret, round_id, assets, range_bits, 2)?;
             Ok(Statement { round_id: round_id.into(), assets: assets.to_vec(), range_bits, num_leaves: 0, root: [0; 32], totals: vec![] })
         },
     }
 }
 
-/// Sorts a bucket file by key in place (atomically); returns its record count and, for version
-/// 2, each record's leaf block count in sorted order.
+/// Sorts a bucket file by key in place (atomically); returns its record count and, for versions
+/// 2 and 3, each record's planner cost (`v2::leaf_cost`) in sorted order.
 fn sort_bucket(path: &Path, version: Version) -> Result<(u64, Vec<u8>)> {
     let bytes = fs::read(path).map_err(|e| io_error(path, e))?;
     let mut records = parse_records(path, &bytes, version)?;
@@ -428,8 +533,14 @@ fn sort_bucket(path: &Path, version: Version) -> Result<(u64, Vec<u8>)> {
             .iter()
             .flat_map(|r| (stark_por_liabilities::hash::leaf_blocks(r.entries.len()) as u16).to_le_bytes())
             .collect(),
+        Version::V3 => records.iter().flat_map(|r| crate::v2::leaf_cost(&tagged_entries(&r.entries)).to_le_bytes()).collect(),
     };
     Ok((records.len() as u64, blocks))
+}
+
+/// A version-3 record's entries as the circuit's.
+pub(crate) fn tagged_entries(entries: &[(u32, u128)]) -> Vec<stark_por_liabilities::Entry> {
+    entries.iter().map(|&(tag, amount)| stark_por_liabilities::Entry { tag, amount }).collect()
 }
 
 /// A user's row in leaf order: what the inclusion store keeps.
@@ -437,7 +548,8 @@ pub struct UserRow {
     pub user_id: String,
     pub position: u64,
     pub salt: [u8; 32],
-    /// (asset, amount), assets numbered from 1.
+    /// (asset, amount), assets numbered from 1; in a version-3 placement (tag, amount), the tag
+    /// `2·asset + kind`.
     pub entries: Vec<(u32, u128)>,
 }
 
@@ -449,25 +561,75 @@ pub struct Placement {
     /// The round's statement without the proof-dependent fields (version 1's struct, whose
     /// fields a placement of either version uses).
     pub(crate) stub: Statement,
+    /// Version 3: the prices it was made with.
+    pub(crate) prices: Option<RoundPrices>,
 }
 
 impl Placement {
     /// The placement finished in `dir` for this secret, round id, asset list and range bound,
     /// for the statement version its layout names.
     pub fn open(dir: &Path, secret: &[u8], round_id: &str, assets: &[Asset], range_bits: u32) -> Result<Self> {
+        Self::open_priced(dir, secret, round_id, assets, range_bits, None)
+    }
+
+    /// [`Placement::open`] with the round's prices: a placement of version 3 opens only with the
+    /// very prices it was made with, one of version 1 or 2 only without.
+    pub fn open_priced(
+        dir: &Path,
+        secret: &[u8],
+        round_id: &str,
+        assets: &[Asset],
+        range_bits: u32,
+        prices: Option<&[Option<PriceTerm>]>,
+    ) -> Result<Self> {
         let layout = Layout::load(dir)?
             .ok_or_else(|| Error::Work(format!("{}: the ledger was not placed here", dir.display())))?;
         let stub = check_stub_for(layout.version, secret, round_id, assets, range_bits)?;
-        Ok(Placement { dir: dir.to_path_buf(), layout, secret: secret.to_vec(), stub })
+        let prices = match (layout.version, prices) {
+            (Version::V3, Some(given)) => {
+                let path = dir.join(PRICES_FILE);
+                let bytes = fs::read(&path).map_err(|e| io_error(&path, e))?;
+                let damaged = || Error::Work(format!("{}: damaged prices file", path.display()));
+                let (unit_exp, terms) = decode_prices(&bytes, assets.len()).ok_or_else(damaged)?;
+                if terms != given {
+                    return Err(Error::Input(format!(
+                        "{}: the ledger was placed with other prices; give the same prices or place it again",
+                        dir.display()
+                    )));
+                }
+                let prices = RoundPrices::new(assets, &terms).map_err(|_| damaged())?;
+                if prices.unit_exp != unit_exp {
+                    return Err(damaged());
+                }
+                Some(prices)
+            },
+            (Version::V3, None) => {
+                return Err(Error::Input(format!("{}: the ledger was placed for statement version 3: give its prices", dir.display())))
+            },
+            (v, Some(_)) => {
+                return Err(Error::Input(format!(
+                    "{}: the ledger was placed for statement version {}, without prices",
+                    dir.display(),
+                    v.number()
+                )))
+            },
+            (_, None) => None,
+        };
+        Ok(Placement { dir: dir.to_path_buf(), layout, secret: secret.to_vec(), stub, prices })
     }
 
     pub fn layout(&self) -> &Layout {
         &self.layout
     }
 
-    /// Refuses work of statement version `version` on a placement of the other.
+    /// Refuses work of statement version `version` on a placement of another (version 2 means
+    /// a round of forests: version 2 or 3).
     pub(crate) fn require(&self, version: Version) -> Result<()> {
-        if self.layout.version != version {
+        let fits = match version {
+            Version::V1 => self.layout.version == Version::V1,
+            _ => self.layout.version.forests(),
+        };
+        if !fits {
             return Err(Error::Work(format!(
                 "{}: the ledger was placed for statement version {}, not {}",
                 self.dir.display(),
@@ -478,7 +640,7 @@ impl Placement {
         Ok(())
     }
 
-    /// Each leaf's block count, in leaf order (version 2).
+    /// Each leaf's planner cost, in leaf order (versions 2 and 3).
     pub(crate) fn blocks(&self) -> Result<Vec<u16>> {
         self.require(Version::V2)?;
         let path = self.dir.join(BLOCKS_FILE);
@@ -524,7 +686,16 @@ impl Placement {
     /// Whether `(asset, amount)` may be an entry of this round: an asset of its list (from 1)
     /// and an amount in `[1, 2^range_bits)`.
     fn entry_in_domain(&self, asset: u32, amount: u128) -> bool {
-        (1..=self.stub.assets.len()).contains(&(asset as usize)) && amount != 0 && amount >> self.stub.range_bits == 0
+        // version 3: `asset` is the tag, and a debt's asset has a price
+        let (asset, debt) = match &self.prices {
+            Some(_) => (asset / 2, asset % 2 == 1),
+            None => (asset, false),
+        };
+        let priced = || self.prices.as_ref().is_some_and(|p| p.terms.get(asset as usize - 1).is_some_and(Option::is_some));
+        (1..=self.stub.assets.len()).contains(&(asset as usize))
+            && amount != 0
+            && amount >> self.stub.range_bits == 0
+            && (!debt || priced())
     }
 
     /// The id commitment of a record: a user's (id empty: padding slot `ordinal`'s).

@@ -83,18 +83,40 @@ fn statement_dict<'py>(py: Python<'py>, s: &Statement, security: Option<(u32, u3
     Ok(d)
 }
 
-/// A version-2 statement as a dict: totals of any size, from their minimal little-endian bytes
-/// to exact Python ints (`int.from_bytes`), never through a fixed-width integer.
+/// A version-2 or version-3 statement as a dict: totals of any size, from their minimal
+/// little-endian bytes to exact Python ints (`int.from_bytes`), never through a fixed-width
+/// integer; `margin` None (version 2) or dict(unit_exp, prices=[None | (price, haircut)],
+/// debt_totals=[int], coefficients=[(collateral, debt)]).
 fn statement_dict_v2<'py>(py: Python<'py>, s: &v2::Statement, security: Option<(u32, u32)>) -> PyResult<Bound<'py, PyDict>> {
-    let d = statement_fields(py, v2::STATEMENT_VERSION, &s.round_id, &s.assets, &s.root, s.num_leaves, s.range_bits, security)?;
+    let d = statement_fields(py, s.statement_version(), &s.round_id, &s.assets, &s.root, s.num_leaves, s.range_bits, security)?;
     let from_bytes = py.get_type::<PyInt>().getattr("from_bytes")?;
-    let totals = s.totals.iter().map(|t| from_bytes.call1((PyBytes::new(py, t), "little"))).collect::<PyResult<Vec<_>>>()?;
-    d.set_item("totals", totals)?;
+    let ints = |values: &[Vec<u8>]| values.iter().map(|t| from_bytes.call1((PyBytes::new(py, t), "little"))).collect::<PyResult<Vec<_>>>();
+    d.set_item("totals", ints(&s.totals)?)?;
+    match &s.margin {
+        None => d.set_item("margin", py.None())?,
+        Some(m) => {
+            let coefficients = m.coefficients(&s.assets).map_err(|e| to_py(py, e))?;
+            let margin = PyDict::new(py);
+            margin.set_item("unit_exp", m.unit_exp)?;
+            margin.set_item("prices", m.prices.iter().map(|p| p.as_ref().map(|t| (t.price.clone(), t.haircut.clone()))).collect::<Vec<_>>())?;
+            margin.set_item("debt_totals", ints(&m.debt_totals)?)?;
+            margin.set_item("coefficients", coefficients.collateral.into_iter().zip(coefficients.debt).collect::<Vec<(u128, u128)>>())?;
+            d.set_item("margin", margin)?;
+        },
+    }
     Ok(d)
 }
 
+/// Prices as Python passes them: one per asset, None or (price, haircut) canonical decimals.
+type PricesArg = Vec<Option<(String, String)>>;
+
+fn price_terms(prices: Option<PricesArg>) -> Option<Vec<Option<PriceTerm>>> {
+    prices.map(|p| p.into_iter().map(|t| t.map(|(price, haircut)| PriceTerm { price, haircut })).collect())
+}
+
 /// A ledger copied out of Python, so the heavy work can run without the GIL. `amounts` are the
-/// low words of the amounts; `amounts_hi` their high words (version 2), empty for version 1.
+/// low words of the amounts; `amounts_hi` their high words (version 2), empty for version 1;
+/// `kinds` empty (all equity) or one per entry (0 equity, 1 debt).
 struct OwnedLedger {
     user_ids: Vec<String>,
     assets: Vec<Asset>,
@@ -102,6 +124,7 @@ struct OwnedLedger {
     asset_index: Vec<u32>,
     amounts: Vec<u64>,
     amounts_hi: Vec<u64>,
+    kinds: Vec<u8>,
     range_bits: u32,
 }
 
@@ -121,6 +144,7 @@ impl OwnedLedger {
             asset_index: asset_index.to_vec()?,
             amounts: amounts.to_vec()?,
             amounts_hi: Vec::new(),
+            kinds: Vec::new(),
             range_bits,
         })
     }
@@ -128,6 +152,12 @@ impl OwnedLedger {
     /// The same ledger with the high words of version-2 amounts.
     fn with_high_words(mut self, amounts_hi: PyReadonlyArray1<'_, u64>) -> PyResult<Self> {
         self.amounts_hi = amounts_hi.to_vec()?;
+        Ok(self)
+    }
+
+    /// The same ledger with each entry's kind (None: all equity).
+    fn with_kinds(mut self, kinds: Option<PyReadonlyArray1<'_, u8>>) -> PyResult<Self> {
+        self.kinds = kinds.map(|k| k.to_vec()).transpose()?.unwrap_or_default();
         Ok(self)
     }
 
@@ -139,6 +169,7 @@ impl OwnedLedger {
             asset_index: &self.asset_index,
             amounts_lo: &self.amounts,
             amounts_hi: &self.amounts_hi,
+            kinds: &self.kinds,
             range_bits: self.range_bits,
         }
     }
@@ -196,13 +227,16 @@ fn prove<'py>(
 }
 
 /// prove_v2(user_ids, assets, indptr, asset_index, amounts_lo, amounts_hi, range_bits, secret,
-/// round_id, security, trace_log2=None) -> dict(file=bytes, statement=dict, positions=list,
-///         salts=bytes (32 per user), tree=bytes (32 per heap node, 2·N' nodes), trace_rows=list
-///         (per forest), trace_columns=int, forests=[(start, end)], working_rows=(used, total))
+/// round_id, security, trace_log2=None, kinds=None, prices=None) -> dict(file=bytes,
+///         statement=dict, positions=list, salts=bytes (32 per user), tree=bytes (32 per heap
+///         node, 2·N' nodes), trace_rows=list (per forest), trace_columns=int,
+///         forests=[(start, end)], working_rows=(used, total))
 /// A version-2 round: amount e is `amounts_lo[e] + 2^64 · amounts_hi[e]`, below `2^range_bits`;
 /// forests fill traces of `2^trace_log2` rows (default 2^16) and are proved side by side.
+/// With `prices` (one per asset: None or (price, haircut) canonical decimals) a version-3
+/// round: `kinds` (uint8 parallel to `asset_index`, 1 = debt) may then hold debts.
 #[pyfunction]
-#[pyo3(signature = (user_ids, assets, indptr, asset_index, amounts_lo, amounts_hi, range_bits, secret, round_id, security_name, trace_log2=None))]
+#[pyo3(signature = (user_ids, assets, indptr, asset_index, amounts_lo, amounts_hi, range_bits, secret, round_id, security_name, trace_log2=None, kinds=None, prices=None))]
 #[allow(clippy::too_many_arguments)]
 fn prove_v2<'py>(
     py: Python<'py>,
@@ -217,13 +251,19 @@ fn prove_v2<'py>(
     round_id: &str,
     security_name: &str,
     trace_log2: Option<u32>,
+    kinds: Option<PyReadonlyArray1<'py, u8>>,
+    prices: Option<PricesArg>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let security = security(security_name)?;
-    let ledger = OwnedLedger::new(user_ids, assets, indptr, asset_index, amounts_lo, range_bits)?.with_high_words(amounts_hi)?;
+    let ledger = OwnedLedger::new(user_ids, assets, indptr, asset_index, amounts_lo, range_bits)?
+        .with_high_words(amounts_hi)?
+        .with_kinds(kinds)?;
     let (secret, round_id) = (secret.to_vec(), round_id.to_string());
     let trace_log2 = trace_log2.unwrap_or(v2::DEFAULT_TRACE_LOG2);
+    let prices = price_terms(prices);
+    let margin = prices.is_some();
     let out = py
-        .detach(|| v2::prove_round(&ledger.wide(), &secret, &round_id, security, trace_log2, 0))
+        .detach(|| v2::prove_round(&ledger.wide(), &secret, &round_id, security, trace_log2, 0, prices.as_deref()))
         .map_err(|e| to_py(py, e))?;
     let d = PyDict::new(py);
     d.set_item("file", PyBytes::new(py, &out.file))?;
@@ -232,7 +272,7 @@ fn prove_v2<'py>(
     d.set_item("salts", PyBytes::new(py, out.salts.as_flattened()))?;
     d.set_item("tree", PyBytes::new(py, out.tree.as_flattened()))?;
     d.set_item("trace_rows", out.trace_rows)?;
-    d.set_item("trace_columns", v2::TRACE_COLUMNS)?;
+    d.set_item("trace_columns", if margin { v2::TRACE_COLUMNS_MARGIN } else { v2::TRACE_COLUMNS })?;
     d.set_item("forests", out.forests.iter().map(|f| (f.start, f.end)).collect::<Vec<_>>())?;
     d.set_item("working_rows", out.working_rows)?;
     Ok(d)
@@ -305,6 +345,7 @@ fn trace_dump_v2<'py>(
                 asset_index: &asset_index,
                 amounts_lo: &amounts_lo,
                 amounts_hi: &amounts_hi,
+                kinds: &[],
                 range_bits,
             };
             core::v2::inspect::trace_dump(&ledger, &secret, &round_id, challenges, capacity, forest)
@@ -411,7 +452,8 @@ fn summary_as(args: SummaryArgs, statement_version: u16) -> PyResult<Summary> {
 }
 
 /// statement_fingerprint(summary, statement_version=1) -> the 32-byte fingerprint of a published
-/// statement (see `SummaryArgs`); ValueError naming the field out of its version's domain.
+/// statement (see `SummaryArgs`; version 3 with its margin); ValueError naming the field out of
+/// its version's domain.
 #[pyfunction]
 #[pyo3(signature = (summary, statement_version=1))]
 fn statement_fingerprint(py: Python<'_>, summary: SummaryArgs, statement_version: u16) -> PyResult<Bound<'_, PyBytes>> {
@@ -509,8 +551,9 @@ fn assets_of(assets: Vec<(String, u8)>) -> Vec<Asset> {
     assets.into_iter().map(|(name, decimals)| Asset { name, decimals }).collect()
 }
 
-/// Spill(dir, secret, round_id, assets, range_bits, statement_version=1): places a ledger
-/// streamed in chunks, for statement version 1 (`append`) or 2 (`append_wide`).
+/// Spill(dir, secret, round_id, assets, range_bits, statement_version=1, prices=None): places a
+/// ledger streamed in chunks, for statement version 1 (`append`), 2 or 3 (`append_wide`);
+/// version 3 is made with the round's prices (one per asset: None or (price, haircut)).
 #[pyclass(module = "stark_por._native")]
 struct Spill {
     inner: Option<core::spill::Spill>,
@@ -525,7 +568,8 @@ impl Spill {
 #[pymethods]
 impl Spill {
     #[new]
-    #[pyo3(signature = (dir, secret, round_id, assets, range_bits, statement_version=1))]
+    #[pyo3(signature = (dir, secret, round_id, assets, range_bits, statement_version=1, prices=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         dir: std::path::PathBuf,
@@ -534,10 +578,16 @@ impl Spill {
         assets: Vec<(String, u8)>,
         range_bits: u32,
         statement_version: u16,
+        prices: Option<PricesArg>,
     ) -> PyResult<Self> {
         let version = core::spill::Version::of(statement_version).map_err(|e| to_py(py, e))?;
-        let spill = core::spill::Spill::create_for(version, &dir, secret, round_id, &assets_of(assets), range_bits)
-            .map_err(|e| to_py(py, e))?;
+        let (assets, prices) = (assets_of(assets), price_terms(prices));
+        let spill = match (version, prices) {
+            (core::spill::Version::V3, Some(p)) => core::spill::Spill::create_priced(&dir, secret, round_id, &assets, range_bits, &p),
+            (v, None) => core::spill::Spill::create_for(v, &dir, secret, round_id, &assets, range_bits),
+            (_, Some(_)) => return Err(PyValueError::new_err("prices are given for statement version 3 only")),
+        }
+        .map_err(|e| to_py(py, e))?;
         Ok(Spill { inner: Some(spill) })
     }
 
@@ -556,8 +606,11 @@ impl Spill {
         result.map_err(|e| to_py(py, e))
     }
 
-    /// append_wide(user_ids, indptr, asset_index, amounts_lo, amounts_hi): the next chunk of
-    /// users of a version-2 placement (amount = lo + 2^64·hi).
+    /// append_wide(user_ids, indptr, asset_index, amounts_lo, amounts_hi, kinds=None): the
+    /// next chunk of users of a version-2 or version-3 placement (amount = lo + 2^64·hi; kinds
+    /// uint8, 1 = debt, version 3 only).
+    #[pyo3(signature = (user_ids, indptr, asset_index, amounts_lo, amounts_hi, kinds=None))]
+    #[allow(clippy::too_many_arguments)]
     fn append_wide(
         &mut self,
         py: Python<'_>,
@@ -566,11 +619,13 @@ impl Spill {
         asset_index: PyReadonlyArray1<'_, u32>,
         amounts_lo: PyReadonlyArray1<'_, u64>,
         amounts_hi: PyReadonlyArray1<'_, u64>,
+        kinds: Option<PyReadonlyArray1<'_, u8>>,
     ) -> PyResult<()> {
         let spill = self.open()?;
         let (indptr, asset_index) = (indptr.to_vec()?, asset_index.to_vec()?);
         let (lo, hi) = (amounts_lo.to_vec()?, amounts_hi.to_vec()?);
-        let result = py.detach(|| spill.append_wide_parts(&user_ids, &indptr, &asset_index, &lo, &hi));
+        let kinds = kinds.map(|k| k.to_vec()).transpose()?.unwrap_or_default();
+        let result = py.detach(|| spill.append_wide_parts(&user_ids, &indptr, &asset_index, &lo, &hi, &kinds));
         result.map_err(|e| to_py(py, e))
     }
 
@@ -660,8 +715,9 @@ fn forest_nodes<'py>(py: Python<'py>, result: &[u8]) -> PyResult<(Bound<'py, PyA
     Ok((PyArray1::from_vec(py, index), PyBytes::new(py, digest.as_flattened())))
 }
 
-/// Placement(dir, secret, round_id, assets, range_bits): a round placed by `Spill`, read back
-/// (batches for statement version 1, forests for version 2).
+/// Placement(dir, secret, round_id, assets, range_bits, prices=None): a round placed by `Spill`,
+/// read back (batches for statement version 1, forests for versions 2 and 3); a version-3
+/// placement opens only with the prices it was made with.
 #[pyclass(module = "stark_por._native", frozen)]
 struct Placement {
     inner: core::spill::Placement,
@@ -670,8 +726,19 @@ struct Placement {
 #[pymethods]
 impl Placement {
     #[new]
-    fn new(py: Python<'_>, dir: std::path::PathBuf, secret: &[u8], round_id: &str, assets: Vec<(String, u8)>, range_bits: u32) -> PyResult<Self> {
-        let inner = core::spill::Placement::open(&dir, secret, round_id, &assets_of(assets), range_bits).map_err(|e| to_py(py, e))?;
+    #[pyo3(signature = (dir, secret, round_id, assets, range_bits, prices=None))]
+    fn new(
+        py: Python<'_>,
+        dir: std::path::PathBuf,
+        secret: &[u8],
+        round_id: &str,
+        assets: Vec<(String, u8)>,
+        range_bits: u32,
+        prices: Option<PricesArg>,
+    ) -> PyResult<Self> {
+        let prices = price_terms(prices);
+        let inner = core::spill::Placement::open_priced(&dir, secret, round_id, &assets_of(assets), range_bits, prices.as_deref())
+            .map_err(|e| to_py(py, e))?;
         Ok(Placement { inner })
     }
 
@@ -735,15 +802,19 @@ impl Placement {
     }
 
     /// bucket_users(bucket) -> dict(user_ids, positions, salts (32 bytes each), indptr,
-    /// asset_index (0-based), amounts_lo, amounts_hi (amount = lo + 2^64·hi)): one bucket's
-    /// users, in leaf order.
+    /// asset_index (0-based), amounts_lo, amounts_hi (amount = lo + 2^64·hi), kinds (uint8,
+    /// 1 = debt; all 0 below version 3)): one bucket's users, in leaf order.
     fn bucket_users<'py>(&self, py: Python<'py>, bucket: usize) -> PyResult<Bound<'py, PyDict>> {
         let rows = py.detach(|| self.inner.users_in_bucket(bucket)).map_err(|e| to_py(py, e))?;
-        let (mut indptr, mut asset_index, mut lo, mut hi) = (vec![0u64], vec![], vec![], vec![]);
+        let tagged = self.inner.layout().version == core::spill::Version::V3;
+        let (mut indptr, mut asset_index, mut lo, mut hi, mut kinds) = (vec![0u64], vec![], vec![], vec![], vec![]);
         let (mut ids, mut positions, mut salts) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()), Vec::new());
         for row in rows {
             for (asset, amount) in row.entries {
+                // a version-3 record holds the tag 2·asset + kind (assets from 1)
+                let (asset, kind) = if tagged { (asset / 2, (asset % 2) as u8) } else { (asset, 0) };
                 asset_index.push(asset - 1);
+                kinds.push(kind);
                 lo.push(amount as u64);
                 hi.push((amount >> 64) as u64);
             }
@@ -760,6 +831,7 @@ impl Placement {
         d.set_item("asset_index", PyArray1::from_vec(py, asset_index))?;
         d.set_item("amounts_lo", PyArray1::from_vec(py, lo))?;
         d.set_item("amounts_hi", PyArray1::from_vec(py, hi))?;
+        d.set_item("kinds", PyArray1::from_vec(py, kinds))?;
         Ok(d)
     }
 }
@@ -805,6 +877,8 @@ fn trace_dump_v3<'py>(
                 asset_index: &asset_index,
                 amounts_lo: &amounts_lo,
                 amounts_hi: &amounts_hi,
+                // the kinds go to `trace_dump_margin` itself
+                kinds: &[],
                 range_bits,
             };
             core::v2::inspect::trace_dump_margin(&ledger, &kinds, &prices, &secret, &round_id, challenges, capacity, forest)

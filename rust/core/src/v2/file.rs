@@ -1,18 +1,18 @@
-//! The version-2 round file (layout in the module doc of `v2`): encoding, and a decoder whose
-//! errors name the byte offset at fault. Decoding checks the encoding only (canonical digests
-//! and field elements, minimal totals, lengths, no trailing bytes); what the values mean is
-//! checked by `v2::verify`.
+//! The round file of format versions 2 and 3 (layout in the module doc of `v2`): encoding,
+//! and a decoder whose errors name the byte offset at fault. Decoding checks the encoding
+//! (canonical digests, field elements and decimals, minimal totals, flags 0 or 1, lengths, no
+//! trailing bytes) and the statement's domain; what the values mean is checked by `v2::verify`.
 
 use stark_por_liabilities::layout::PARTS;
 use stark_por_solvency::hash::{digest_from_bytes, Digest};
 use winterfell::math::{fields::f64::BaseElement as Felt, StarkField};
 use winterfell::Proof;
 
-use super::{Statement, FORMAT_VERSION, KIND_FORESTS};
+use super::{Statement, FORMAT_VERSION, FORMAT_VERSION_MARGIN, KIND_FORESTS};
 use crate::envelope::{read_proof_block, shift, MAGIC};
 use crate::error::{Error, Result};
 use crate::reader::Reader;
-use crate::statement::Asset;
+use crate::statement::{validate_decimal, Asset, Margin, PriceTerm};
 
 /// Longest encoded total, in bytes (a total is below `2^112 · 2^40`: 19 bytes).
 pub const MAX_TOTAL_BYTES: usize = 32;
@@ -25,8 +25,11 @@ pub struct ForestRecord {
     pub end: u64,
     /// Its roots' digests, in `Forest::roots` order.
     pub roots: Vec<[u8; 32]>,
-    /// Per asset: the sums of the five parts of its amounts (canonical field elements).
+    /// Per asset: the sums of the five parts of its amounts (canonical field elements); the
+    /// equity amounts in version 3.
     pub parts: Vec<[u64; PARTS]>,
+    /// Version 3: per asset, the sums of the five parts of its debts (empty in version 2).
+    pub debt_parts: Vec<[u64; PARTS]>,
     pub proof: Proof,
 }
 
@@ -37,15 +40,18 @@ impl ForestRecord {
     }
 }
 
-/// A decoded version-2 round file.
+/// A decoded round file of format version 2 or 3 (the statement's margin says which).
 pub struct RoundFile {
     pub statement: Statement,
     pub forests: Vec<ForestRecord>,
 }
 
-/// Whether `bytes` start as a version-2 file (magic and format version; nothing else checked).
-pub fn is_version_2(bytes: &[u8]) -> bool {
-    bytes.len() >= 10 && bytes[..8] == MAGIC[..] && bytes[8..10] == FORMAT_VERSION.to_le_bytes()
+/// Whether `bytes` start as a round of forests, format version 2 or 3 (magic and format
+/// version; nothing else checked).
+pub fn is_forest_round(bytes: &[u8]) -> bool {
+    bytes.len() >= 10
+        && bytes[..8] == MAGIC[..]
+        && [FORMAT_VERSION, FORMAT_VERSION_MARGIN].contains(&u16::from_le_bytes([bytes[8], bytes[9]]))
 }
 
 fn write_statement(s: &Statement, out: &mut Vec<u8>) {
@@ -62,9 +68,71 @@ fn write_statement(s: &Statement, out: &mut Vec<u8>) {
         out.extend_from_slice(&(t.len() as u16).to_le_bytes());
         out.extend_from_slice(t);
     }
+    if let Some(m) = &s.margin {
+        out.push(m.unit_exp);
+        for (d, p) in m.debt_totals.iter().zip(&m.prices) {
+            out.extend_from_slice(&(d.len() as u16).to_le_bytes());
+            out.extend_from_slice(d);
+            match p {
+                None => out.push(0),
+                Some(term) => {
+                    out.push(1);
+                    for x in [&term.price, &term.haircut] {
+                        out.push(x.len() as u8);
+                        out.extend_from_slice(x.as_bytes());
+                    }
+                },
+            }
+        }
+    }
 }
 
-fn read_statement_fields(r: &mut Reader<'_>) -> Result<Statement> {
+/// A total of at most [`MAX_TOTAL_BYTES`], minimally encoded; `what` names it in errors.
+fn read_total(r: &mut Reader<'_>, what: &str) -> Result<Vec<u8>> {
+    let at = r.offset();
+    let len = r.u16("total length")? as usize;
+    if len > MAX_TOTAL_BYTES {
+        return Err(Error::format(at, format!("{what}: a total of {len} bytes (at most {MAX_TOTAL_BYTES})")));
+    }
+    let at = r.offset();
+    let total = r.take(len, "total")?;
+    if total.last() == Some(&0) {
+        return Err(Error::format(at, format!("{what}: the total is not minimally encoded (a trailing zero byte)")));
+    }
+    Ok(total.to_vec())
+}
+
+/// A canonical decimal of one length byte and its ASCII characters.
+fn read_decimal(r: &mut Reader<'_>, what: &str) -> Result<String> {
+    let len = r.u8("decimal length")? as usize;
+    let at = r.offset();
+    let text = r.take(len, what)?;
+    let text = std::str::from_utf8(text).map_err(|_| Error::format(at, format!("{what} is not ASCII")))?;
+    validate_decimal(text, what).map_err(|e| Error::format(at, e.to_string()))?;
+    Ok(text.to_string())
+}
+
+/// Version 3's margin fields of a statement of `assets`.
+fn read_margin(r: &mut Reader<'_>, assets: &[Asset]) -> Result<Margin> {
+    let unit_exp = r.u8("value unit exponent")?;
+    let (mut debt_totals, mut prices) = (Vec::with_capacity(assets.len()), Vec::with_capacity(assets.len()));
+    for a in assets {
+        debt_totals.push(read_total(r, &format!("debt of {}", a.name))?);
+        let at = r.offset();
+        prices.push(match r.u8("priced flag")? {
+            0 => None,
+            1 => {
+                let price = read_decimal(r, &format!("price of {}", a.name))?;
+                let haircut = read_decimal(r, &format!("haircut of {}", a.name))?;
+                Some(PriceTerm { price, haircut })
+            },
+            flag => return Err(Error::format(at, format!("asset {}: priced flag {flag} is not 0 or 1", a.name))),
+        });
+    }
+    Ok(Margin { unit_exp, prices, debt_totals })
+}
+
+fn read_statement_fields(r: &mut Reader<'_>, format_version: u16) -> Result<Statement> {
     let len = r.u16("round id length")? as usize;
     let round_id = r.utf8(len, "round id")?;
     let range_bits = r.u8("range bound")? as u32;
@@ -84,60 +152,78 @@ fn read_statement_fields(r: &mut Reader<'_>) -> Result<Statement> {
         let name_len = r.u8("asset name length")? as usize;
         let name = r.utf8(name_len, "asset name")?;
         let decimals = r.u8("asset decimals")?;
-        let at = r.offset();
-        let total_len = r.u16("total length")? as usize;
-        if total_len > MAX_TOTAL_BYTES {
-            return Err(Error::format(at, format!("asset {k}: a total of {total_len} bytes (at most {MAX_TOTAL_BYTES})")));
-        }
-        let at = r.offset();
-        let total = r.take(total_len, "total")?;
-        if total.last() == Some(&0) {
-            return Err(Error::format(at, format!("asset {k}: the total is not minimally encoded (a trailing zero byte)")));
-        }
+        totals.push(read_total(r, &format!("asset {k}"))?);
         assets.push(Asset { name, decimals });
-        totals.push(total.to_vec());
     }
-    Ok(Statement { round_id, assets, range_bits, num_leaves, root, totals })
+    let margin = match format_version {
+        FORMAT_VERSION_MARGIN => Some(read_margin(r, &assets)?),
+        _ => None,
+    };
+    Ok(Statement { round_id, assets, range_bits, num_leaves, root, totals, margin })
 }
 
-fn read_header(r: &mut Reader<'_>) -> Result<()> {
+/// The format version (2 or 3) of a round of forests.
+fn read_header(r: &mut Reader<'_>) -> Result<u16> {
     if r.array::<8>("magic bytes")? != *MAGIC {
         return Err(Error::format(0, "not a stark-por proof file (bad magic bytes)"));
     }
     let version = r.u16("format version")?;
-    if version != FORMAT_VERSION {
-        return Err(Error::format(8, format!("format version {version} is not a version-2 round")));
+    if version != FORMAT_VERSION && version != FORMAT_VERSION_MARGIN {
+        return Err(Error::format(8, format!("format version {version} is not a round of forests (2 or 3)")));
     }
     let kind = r.u8("proof kind")?;
     if kind != KIND_FORESTS {
-        return Err(Error::format(10, format!("unknown version-2 proof kind {kind}")));
+        return Err(Error::format(10, format!("unknown version-{version} proof kind {kind}")));
     }
-    Ok(())
+    Ok(version)
 }
 
-fn read_statement_block(r: &mut Reader<'_>) -> Result<Statement> {
+fn read_statement_block(r: &mut Reader<'_>, format_version: u16) -> Result<Statement> {
     let len = r.u32("statement length")? as usize;
     let at = r.offset();
     let block = r.take(len, "statement")?;
     let mut inner = Reader::new(block);
-    let statement = read_statement_fields(&mut inner).map_err(|e| shift(e, at))?;
+    let statement = read_statement_fields(&mut inner, format_version).map_err(|e| shift(e, at))?;
     inner.finish().map_err(|e| shift(e, at))?;
     statement.validate().map_err(|e| Error::format(at, e.to_string()))?;
     Ok(statement)
 }
 
-/// The statement of a version-2 file, nothing past it read.
+/// The statement of a version-2 or version-3 file, nothing past it read.
 pub(crate) fn read_statement(bytes: &[u8]) -> Result<Statement> {
     let mut r = Reader::new(bytes);
-    read_header(&mut r)?;
-    read_statement_block(&mut r)
+    let version = read_header(&mut r)?;
+    read_statement_block(&mut r, version)
+}
+
+fn write_parts(out: &mut Vec<u8>, parts: &[[u64; PARTS]]) {
+    for p in parts.iter().flatten() {
+        out.extend_from_slice(&p.to_le_bytes());
+    }
+}
+
+/// `k` assets' part sums, each a canonical field element.
+fn read_parts(r: &mut Reader<'_>, k: usize, forest: usize) -> Result<Vec<[u64; PARTS]>> {
+    let mut parts = Vec::with_capacity(k);
+    for _ in 0..k {
+        let mut p = [0u64; PARTS];
+        for x in p.iter_mut() {
+            let at = r.offset();
+            *x = r.u64("part sum")?;
+            if *x >= Felt::MODULUS {
+                return Err(Error::format(at, format!("forest {forest}: a part sum is not a canonical field element")));
+            }
+        }
+        parts.push(p);
+    }
+    Ok(parts)
 }
 
 impl RoundFile {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&self.statement.format_version().to_le_bytes());
         out.push(KIND_FORESTS);
         let mut statement = Vec::new();
         write_statement(&self.statement, &mut statement);
@@ -151,11 +237,8 @@ impl RoundFile {
             for root in &f.roots {
                 out.extend_from_slice(root);
             }
-            for parts in &f.parts {
-                for p in parts {
-                    out.extend_from_slice(&p.to_le_bytes());
-                }
-            }
+            write_parts(&mut out, &f.parts);
+            write_parts(&mut out, &f.debt_parts);
             let proof = f.proof.to_bytes();
             out.extend_from_slice(&(proof.len() as u32).to_le_bytes());
             out.extend_from_slice(&proof);
@@ -165,14 +248,15 @@ impl RoundFile {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
-        read_header(&mut r)?;
-        let statement = read_statement_block(&mut r)?;
+        let version = read_header(&mut r)?;
+        let statement = read_statement_block(&mut r, version)?;
         let k = statement.assets.len();
+        let debt_k = if statement.margin.is_some() { k } else { 0 };
         let at = r.offset();
         let count = r.u32("forest count")? as usize;
         // each forest takes at least its range, one root, its part sums and a proof length:
         // refuse a count the file cannot hold before reserving anything for it
-        let min_forest = 8 + 8 + 2 + 32 + 8 * PARTS * k + 4;
+        let min_forest = 8 + 8 + 2 + 32 + 8 * PARTS * (k + debt_k) + 4;
         if count == 0 || count.saturating_mul(min_forest) > r.remaining() {
             return Err(Error::format(at, format!("{count} forests cannot fit in the {} bytes left (at least one)", r.remaining())));
         }
@@ -194,20 +278,10 @@ impl RoundFile {
                 }
                 roots.push(root);
             }
-            let mut parts = Vec::with_capacity(k);
-            for _ in 0..k {
-                let mut p = [0u64; PARTS];
-                for x in p.iter_mut() {
-                    let at = r.offset();
-                    *x = r.u64("part sum")?;
-                    if *x >= Felt::MODULUS {
-                        return Err(Error::format(at, format!("forest {i}: a part sum is not a canonical field element")));
-                    }
-                }
-                parts.push(p);
-            }
+            let parts = read_parts(&mut r, k, i)?;
+            let debt_parts = read_parts(&mut r, debt_k, i)?;
             let proof = read_proof_block(&mut r)?;
-            forests.push(ForestRecord { start, end, roots, parts, proof });
+            forests.push(ForestRecord { start, end, roots, parts, debt_parts, proof });
         }
         r.finish()?;
         Ok(RoundFile { statement, forests })

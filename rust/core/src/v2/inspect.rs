@@ -92,6 +92,7 @@ fn dump_forest(
         num_leaves: (ledger.user_ids.len() as u64).next_power_of_two().max(2),
         root: [0; 32],
         totals: vec![vec![]; ledger.assets.len()],
+        margin: None,
     };
     stub.validate()?;
     guard("building the trace", || {

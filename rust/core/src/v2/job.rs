@@ -24,18 +24,23 @@
 //!         | root count u16 | roots (32 each) | used rows u64 | proof length u32 | proof
 //!         | digests of the leaves, then of each height's nodes (32 each; counts follow the range)
 //! ```
+//! A forest of statement version 3 (margin) has the magics `STPRFJB3` and `STPRFRS3`: its job
+//! carries the coefficients (`K × (collateral u128, debt u128)`) right after the seed, and its
+//! output the debt part sums (`K × 5 u64`) right after the equity part sums, then the
+//! coefficients it was proved on; leaves' entries carry their kind in the tag as always.
 
 use sha2::{Digest as _, Sha256};
 use stark_por_liabilities::forest::{self, Forest};
 use stark_por_liabilities::layout::PARTS;
+use stark_por_liabilities::margin::section_rows;
 use stark_por_liabilities::prover::{used_rows, ForestDigests};
-use stark_por_liabilities::{Entry, Leaf, PublicInputs, StatementParams};
+use stark_por_liabilities::{Entry, Leaf, MarginInputs, Prices, PublicInputs, StatementParams};
 use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, Digest};
 use winterfell::math::{fields::f64::BaseElement as Felt, StarkField};
 use winterfell::Proof;
 
 use super::file::{ForestRecord, RoundFile};
-use super::{circuit_error, forest_digest, forest_seed, round_totals, Statement};
+use super::{circuit_error, forest_seed, round_totals, statement_forest_digest, Statement};
 use crate::envelope::read_proof_block;
 use crate::error::{Error, Result};
 use crate::reader::Reader;
@@ -43,6 +48,8 @@ use crate::{guard, statement, Security};
 
 const JOB_MAGIC: &[u8; 8] = b"STPRFJB2";
 const OUTPUT_MAGIC: &[u8; 8] = b"STPRFRS2";
+const JOB_MAGIC_MARGIN: &[u8; 8] = b"STPRFJB3";
+const OUTPUT_MAGIC_MARGIN: &[u8; 8] = b"STPRFRS3";
 
 /// Everything needed to prove one forest.
 pub struct ForestJob {
@@ -52,8 +59,19 @@ pub struct ForestJob {
     pub forest: Forest,
     pub params: StatementParams,
     pub seed: [u8; 32],
+    /// Version 3: the coefficients every borrower's collateral condition is proved on.
+    pub prices: Option<Prices>,
     /// One leaf per slot of the forest's range.
     pub leaves: Vec<Leaf>,
+}
+
+/// What a forest of version 3 publishes besides version 2's public inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForestMargin {
+    /// Per asset: the sums of the five parts of its debts.
+    pub debt_totals: Vec<[Felt; PARTS]>,
+    /// The coefficients it was proved on.
+    pub prices: Prices,
 }
 
 /// A proved forest.
@@ -64,6 +82,8 @@ pub struct ForestOutput {
     pub count: u64,
     /// What the proof was made against: range, parameters, part sums and roots.
     pub pub_inputs: PublicInputs,
+    /// Version 3: the debt part sums and the coefficients.
+    pub margin: Option<ForestMargin>,
     /// Permutation rows doing work (leaf blocks and nodes).
     pub used_rows: u64,
     pub proof: Proof,
@@ -86,10 +106,66 @@ pub(crate) fn forest_job(
         num_assets: stub.assets.len(),
         range_bits: stub.range_bits,
         assets_digest: statement::assets_digest(&stub.assets),
-        round_digest: forest_digest(&stub.round_id, index as u64, count),
+        round_digest: statement_forest_digest(stub, index as u64, count),
     };
     let seed = forest_seed(secret, &stub.round_id, index as u64, count, &forest, &leaves);
-    ForestJob { index: index as u64, count, security, forest, params, seed, leaves }
+    // the stub's prices were checked when the round was set up
+    let prices = stub.margin.as_ref().and_then(|m| m.coefficients(&stub.assets).ok());
+    ForestJob { index: index as u64, count, security, forest, params, seed, prices, leaves }
+}
+
+fn u128_at(r: &mut Reader<'_>, what: &str) -> Result<u128> {
+    Ok(u128::from_le_bytes(r.array::<16>(what)?))
+}
+
+fn write_prices(out: &mut Vec<u8>, prices: &Prices) {
+    for (c, d) in prices.collateral.iter().zip(&prices.debt) {
+        out.extend_from_slice(&c.to_le_bytes());
+        out.extend_from_slice(&d.to_le_bytes());
+    }
+}
+
+/// `k` assets' coefficients, in their documented ranges.
+fn read_prices(r: &mut Reader<'_>, k: usize) -> Result<Prices> {
+    let at = r.offset();
+    if k.saturating_mul(32) > r.remaining() {
+        return Err(Error::format(at, format!("{k} assets' coefficients cannot fit in the bytes left")));
+    }
+    let (mut collateral, mut debt) = (Vec::with_capacity(k), Vec::with_capacity(k));
+    for _ in 0..k {
+        collateral.push(u128_at(r, "collateral coefficient")?);
+        debt.push(u128_at(r, "debt coefficient")?);
+    }
+    let prices = Prices { collateral, debt };
+    prices.check(k).map_err(|e| Error::format(at, e.to_string()))?;
+    Ok(prices)
+}
+
+fn write_part_sums(out: &mut Vec<u8>, sums: &[[Felt; PARTS]]) {
+    for p in sums.iter().flatten() {
+        out.extend_from_slice(&p.as_int().to_le_bytes());
+    }
+}
+
+/// `k` assets' part sums, each a canonical field element.
+fn read_part_sums(r: &mut Reader<'_>, k: usize) -> Result<Vec<[Felt; PARTS]>> {
+    if k.saturating_mul(8 * PARTS) > r.remaining() {
+        return Err(Error::format(r.offset(), format!("{k} assets' part sums cannot fit in the bytes left")));
+    }
+    let mut totals = Vec::with_capacity(k);
+    for _ in 0..k {
+        let mut parts = [Felt::new(0); PARTS];
+        for p in parts.iter_mut() {
+            let at = r.offset();
+            let x = r.u64("part sum")?;
+            if x >= Felt::MODULUS {
+                return Err(Error::format(at, "a part sum is not a canonical field element"));
+            }
+            *p = Felt::new(x);
+        }
+        totals.push(parts);
+    }
+    Ok(totals)
 }
 
 fn digest_at(r: &mut Reader<'_>, what: &str) -> Result<Digest> {
@@ -107,7 +183,7 @@ impl ForestJob {
     pub fn to_bytes(&self) -> Vec<u8> {
         let entries: usize = self.leaves.iter().map(|l| l.entries.len()).sum();
         let mut out = Vec::with_capacity(256 + 36 * self.leaves.len() + 20 * entries);
-        out.extend_from_slice(JOB_MAGIC);
+        out.extend_from_slice(if self.prices.is_some() { JOB_MAGIC_MARGIN } else { JOB_MAGIC });
         out.extend_from_slice(&self.index.to_le_bytes());
         out.extend_from_slice(&self.count.to_le_bytes());
         let name = self.security.name().as_bytes();
@@ -121,6 +197,9 @@ impl ForestJob {
         out.extend_from_slice(&digest_to_bytes(&self.params.assets_digest));
         out.extend_from_slice(&digest_to_bytes(&self.params.round_digest));
         out.extend_from_slice(&self.seed);
+        if let Some(prices) = &self.prices {
+            write_prices(&mut out, prices);
+        }
         for leaf in &self.leaves {
             out.extend_from_slice(&digest_to_bytes(&leaf.idc));
             out.extend_from_slice(&(leaf.entries.len() as u32).to_le_bytes());
@@ -134,7 +213,8 @@ impl ForestJob {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
-        if r.take(8, "job magic")? != JOB_MAGIC {
+        let magic = r.take(8, "job magic")?;
+        if magic != JOB_MAGIC && magic != JOB_MAGIC_MARGIN {
             return Err(Error::format(0, "not a stark-por forest job"));
         }
         let index = r.u64("forest index")?;
@@ -149,6 +229,7 @@ impl ForestJob {
         let assets_digest = digest_at(&mut r, "assets digest")?;
         let round_digest = digest_at(&mut r, "forest digest")?;
         let seed = r.array::<32>("seed")?;
+        let prices = if magic == JOB_MAGIC_MARGIN { Some(read_prices(&mut r, num_assets)?) } else { None };
         // a leaf takes at least 36 bytes: refuse a range the job cannot hold before reserving
         let n = forest.num_leaf_slots();
         if n.saturating_mul(36) > r.remaining() as u64 {
@@ -171,7 +252,7 @@ impl ForestJob {
         }
         r.finish()?;
         let params = StatementParams { num_assets, range_bits, assets_digest, round_digest };
-        Ok(ForestJob { index, count, security, forest, params, seed, leaves })
+        Ok(ForestJob { index, count, security, forest, params, seed, prices, leaves })
     }
 
     /// SHA-256 of the encoding: what a finished forest is matched against.
@@ -187,16 +268,29 @@ pub fn prove_forest(job: &ForestJob, threads: usize) -> Result<ForestOutput> {
         .num_threads(threads.max(1))
         .build()
         .map_err(|e| Error::Internal(format!("cannot start a prover thread: {e}")))?;
-    let (proof, pub_inputs, digests) = guard("proving", || {
-        pool.install(|| stark_por_liabilities::prove(&job.leaves, job.forest, &job.params, job.security, job.seed))
+    let (proof, pub_inputs, margin, digests) = guard("proving", || {
+        pool.install(|| match &job.prices {
+            None => stark_por_liabilities::prove(&job.leaves, job.forest, &job.params, job.security, job.seed)
+                .map(|(proof, pi, digests)| (proof, pi, None, digests)),
+            Some(prices) => {
+                stark_por_liabilities::prove_margin(&job.leaves, job.forest, &job.params, prices, job.security, job.seed)
+                    .map(|(proof, mi, digests)| {
+                        let margin = ForestMargin { debt_totals: mi.debt_totals, prices: mi.prices };
+                        (proof, mi.base, Some(margin), digests)
+                    })
+            },
+        })
     })?
     .map_err(circuit_error)?;
+    // version 3's working rows include the margin section (price table, borrowers' rows)
+    let section = if job.prices.is_some() { section_rows(&job.leaves, job.params.num_assets) } else { 0 };
     Ok(ForestOutput {
         job_digest: job.digest(),
         index: job.index,
         count: job.count,
         pub_inputs,
-        used_rows: used_rows(&job.leaves, &job.forest) as u64,
+        margin,
+        used_rows: (used_rows(&job.leaves, &job.forest) + section) as u64,
         proof,
         digests,
     })
@@ -208,7 +302,7 @@ impl ForestOutput {
         let pi = &self.pub_inputs;
         let nodes: usize = self.digests.levels.iter().map(Vec::len).sum();
         let mut out = Vec::with_capacity(256 + 40 * pi.totals.len() + 32 * pi.roots.len() + proof.len() + 32 * nodes);
-        out.extend_from_slice(OUTPUT_MAGIC);
+        out.extend_from_slice(if self.margin.is_some() { OUTPUT_MAGIC_MARGIN } else { OUTPUT_MAGIC });
         out.extend_from_slice(&self.job_digest);
         for x in [self.index, self.count, pi.forest.num_leaves, pi.forest.start, pi.forest.end] {
             out.extend_from_slice(&x.to_le_bytes());
@@ -217,10 +311,10 @@ impl ForestOutput {
         out.extend_from_slice(&digest_to_bytes(&pi.assets_digest));
         out.extend_from_slice(&digest_to_bytes(&pi.round_digest));
         out.extend_from_slice(&(pi.totals.len() as u32).to_le_bytes());
-        for parts in &pi.totals {
-            for p in parts {
-                out.extend_from_slice(&p.as_int().to_le_bytes());
-            }
+        write_part_sums(&mut out, &pi.totals);
+        if let Some(m) = &self.margin {
+            write_part_sums(&mut out, &m.debt_totals);
+            write_prices(&mut out, &m.prices);
         }
         out.extend_from_slice(&(pi.roots.len() as u16).to_le_bytes());
         for root in &pi.roots {
@@ -239,7 +333,8 @@ impl ForestOutput {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
-        if r.take(8, "result magic")? != OUTPUT_MAGIC {
+        let magic = r.take(8, "result magic")?;
+        if magic != OUTPUT_MAGIC && magic != OUTPUT_MAGIC_MARGIN {
             return Err(Error::format(0, "not a stark-por forest result"));
         }
         let job_digest = r.array::<32>("job digest")?;
@@ -249,24 +344,14 @@ impl ForestOutput {
         let range_bits = r.u32("range bits")?;
         let assets_digest = digest_at(&mut r, "assets digest")?;
         let round_digest = digest_at(&mut r, "forest digest")?;
-        let at = r.offset();
         let k = r.u32("asset count")? as usize;
-        if k.saturating_mul(8 * PARTS) > r.remaining() {
-            return Err(Error::format(at, format!("{k} assets' part sums cannot fit in the bytes left")));
-        }
-        let mut totals = Vec::with_capacity(k);
-        for _ in 0..k {
-            let mut parts = [Felt::new(0); PARTS];
-            for p in parts.iter_mut() {
-                let at = r.offset();
-                let x = r.u64("part sum")?;
-                if x >= Felt::MODULUS {
-                    return Err(Error::format(at, "a part sum is not a canonical field element"));
-                }
-                *p = Felt::new(x);
-            }
-            totals.push(parts);
-        }
+        let totals = read_part_sums(&mut r, k)?;
+        let margin = if magic == OUTPUT_MAGIC_MARGIN {
+            let debt_totals = read_part_sums(&mut r, k)?;
+            Some(ForestMargin { debt_totals, prices: read_prices(&mut r, k)? })
+        } else {
+            None
+        };
         let at = r.offset();
         let num_roots = r.u16("root count")? as usize;
         let root_indices = forest.roots();
@@ -293,7 +378,16 @@ impl ForestOutput {
             return Err(Error::format(at, "the forest's digests do not hold its roots"));
         }
         let pub_inputs = PublicInputs { forest, range_bits, assets_digest, round_digest, totals, roots };
-        Ok(ForestOutput { job_digest, index, count, pub_inputs, used_rows, proof, digests })
+        Ok(ForestOutput { job_digest, index, count, pub_inputs, margin, used_rows, proof, digests })
+    }
+
+    /// Version 3's public inputs of the forest (`None` for version 2).
+    pub fn margin_inputs(&self) -> Option<MarginInputs> {
+        self.margin.as_ref().map(|m| MarginInputs {
+            base: self.pub_inputs.clone(),
+            debt_totals: m.debt_totals.clone(),
+            prices: m.prices.clone(),
+        })
     }
 
     /// Every digest the forest holds, with its heap index in the round tree.
@@ -319,7 +413,12 @@ pub fn answers(job: &[u8], output: &[u8]) -> bool {
         return false;
     }
     match (ForestJob::from_bytes(job), ForestOutput::from_bytes(output)) {
-        (Ok(j), Ok(o)) => o.index == j.index && o.count == j.count && o.pub_inputs.forest == j.forest,
+        (Ok(j), Ok(o)) => {
+            o.index == j.index
+                && o.count == j.count
+                && o.pub_inputs.forest == j.forest
+                && o.margin.as_ref().map(|m| &m.prices) == j.prices.as_ref()
+        },
         _ => false,
     }
 }
@@ -348,6 +447,10 @@ pub(crate) fn assemble(
     mut keep: impl FnMut(ForestDigests),
 ) -> Result<Assembled> {
     let count = plan.len() as u64;
+    let coefficients = match &stub.margin {
+        Some(m) => Some(m.coefficients(&stub.assets)?),
+        None => None,
+    };
     let mut records = Vec::with_capacity(plan.len());
     let (mut security_bits, mut proven_security_bits) = (u32::MAX, u32::MAX);
     let (mut used, mut trace_rows) = (0u64, Vec::with_capacity(plan.len()));
@@ -360,8 +463,14 @@ pub(crate) fn assemble(
                 out.index, out.count, pi.forest.start, pi.forest.end
             )));
         }
+        if out.margin.as_ref().map(|m| &m.prices) != coefficients.as_ref() {
+            return Err(Error::Work(format!("forest result {i} was proved on other prices than the round's")));
+        }
         // a round is as strong as its weakest forest
-        let figures = stark_por_liabilities::estimate(&out.proof, pi);
+        let figures = match out.margin_inputs() {
+            None => stark_por_liabilities::estimate(&out.proof, pi),
+            Some(mi) => stark_por_liabilities::estimate_margin(&out.proof, &mi),
+        };
         security_bits = security_bits.min(figures.conjectured);
         proven_security_bits = proven_security_bits.min(figures.proven);
         used += out.used_rows;
@@ -371,6 +480,7 @@ pub(crate) fn assemble(
             end: pi.forest.end,
             roots: pi.roots.iter().map(digest_to_bytes).collect(),
             parts: pi.totals.iter().map(|t| t.map(|x| x.as_int())).collect(),
+            debt_parts: out.margin.iter().flat_map(|m| &m.debt_totals).map(|t| t.map(|x| x.as_int())).collect(),
             proof: out.proof,
         });
         keep(out.digests);
@@ -389,7 +499,11 @@ pub(crate) fn assemble(
     let root = forest::round_root_with(&views, |index, digest| top.push((index, digest_to_bytes(digest))))
         .map_err(|e| Error::Internal(e.to_string()))?;
     let totals = round_totals(stub.assets.len(), records.iter().map(|r| r.parts.as_slice()));
-    let statement = Statement { root: digest_to_bytes(&root), totals, ..stub };
+    let margin = stub.margin.clone().map(|m| statement::Margin {
+        debt_totals: round_totals(stub.assets.len(), records.iter().map(|r| r.debt_parts.as_slice())),
+        ..m
+    });
+    let statement = Statement { root: digest_to_bytes(&root), totals, margin, ..stub };
     let file = RoundFile { statement: statement.clone(), forests: records }.to_bytes();
     let total_rows = trace_rows.iter().sum::<usize>() as u64;
     Ok(Assembled { file, statement, security_bits, proven_security_bits, trace_rows, working_rows: (used, total_rows), top })

@@ -33,9 +33,37 @@
 //! statement: round id length u16 | round id | range bits u8 | N' u64 | round root (32) | K u32
 //!   | K × (name length u8 | name | decimals u8 | total length u16 | total, minimal little-endian bytes)
 //! ```
+//!
+//! **Statement version 3 (margin)** is version 2 with debts, prices and a proven collateral
+//! condition per borrower (the circuit's margin section, `circuits/liabilities/README.md` §4),
+//! made by this module's same code: a [`Statement`] whose `margin` is `Some`. A ledger's entries
+//! carry a kind ([`WideLedgerRef::kinds`], tag `2·asset + kind`); [`prove_round`] takes the
+//! round's prices (one per asset, `None` unpriced) and refuses, naming the user, a debt without
+//! prices, a debt in an unpriced asset, a borrower with more entries than margin rows hold and
+//! a borrower not covered after haircuts. The planner counts a borrower's margin rows in their
+//! leaf's cost ([`leaf_cost`]) and leaves every trace `2K` rows for the price table
+//! ([`round_capacities`]). The statement adds, in the fingerprint's encoding
+//! ([`Summary::fingerprint_as`]`(3)`), the value unit, each asset's exact debt total and its
+//! price and haircut as canonical decimals; the coefficients are folded from those strings by
+//! the verifier, never read from the file. Each forest binds the price strings too: its
+//! binding digest appends [`prices_digest`] to version 2's input ([`statement_forest_digest`]),
+//! so no price can be respelled even where two spellings fold to the same coefficients.
+//!
+//! File layout, format version 3 (kind 1): version 2's, with
+//! ```text
+//! statement: … version 2's fields … | unit_exp u8
+//!   | K × (debt total length u16 | debt total | priced u8 (0, 1) | [price length u8 | price
+//!          | haircut length u8 | haircut])
+//! per forest: … | K × 5 part sums u64 (equity) | K × 5 debt part sums u64 | proof length u32 | proof
+//! ```
+//! Verifying a version-3 file checks everything version 2's does on the equity totals, and:
+//! the debt totals are the exact sums of the forests' debt part sums, an unpriced asset's debt
+//! total is 0, and each forest verifies under the margin section (`verify_margin`) with the
+//! coefficients folded from the statement's prices.
+//!
 //! Version-1 files (format version 1) keep their reader; [`verify_any`] and
-//! [`read_statement_any`] dispatch on the format version (`crate::verify` and
-//! `crate::read_statement` refuse version-2 files as an unknown format version). Python reaches
+//! [`read_statement_any`] dispatch on the format version (1, 2 or 3; `crate::verify` and
+//! `crate::read_statement` refuse the others as an unknown format version). Python reaches
 //! version 2 through the binding's `prove_v2` (the ledger's `amounts_lo`/`amounts_hi` columns),
 //! `verify` and `read_statement` (both versions, totals as exact Python ints): `stark_por.prove`
 //! makes version 2 by default. Inclusion proofs of version 2 are [`crate::inclusion`]'s, checked
@@ -53,6 +81,8 @@ pub mod inspect;
 pub mod job;
 pub mod stream;
 #[cfg(test)]
+mod margin_tests;
+#[cfg(test)]
 mod tests;
 
 
@@ -60,16 +90,17 @@ use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use stark_por_liabilities::air::combine_parts;
 use stark_por_liabilities::forest::{self, Forest};
-use stark_por_liabilities::hash::{leaf_blocks, MAX_ASSETS as CIRCUIT_MAX_ASSETS};
-use stark_por_liabilities::layout::PARTS;
+use stark_por_liabilities::hash::{leaf_blocks, DEBT, MAX_ASSETS as CIRCUIT_MAX_ASSETS};
+use stark_por_liabilities::layout::{MARGIN_SLOTS, PARTS};
+use stark_por_liabilities::margin::check_borrowers;
 use stark_por_liabilities::prover::ForestDigests;
-use stark_por_liabilities::{CircuitError, Entry, Leaf, PublicInputs};
+use stark_por_liabilities::{CircuitError, Entry, Leaf, MarginInputs, Prices, PublicInputs};
 use stark_por_solvency::hash::{digest_to_bytes, hash_bytes, id_commitment, Digest};
 use stark_por_solvency::options::blinding_rows;
 use winterfell::math::fields::f64::BaseElement as Felt;
 
 use crate::error::{Error, Result};
-use crate::statement::{self, minimal, Asset, Summary};
+use crate::statement::{self, minimal, Asset, Margin, PriceTerm, Summary, VALUE_UNIT_EXP};
 use crate::{guard, kdf, Security};
 
 pub use file::{ForestRecord, RoundFile};
@@ -80,6 +111,10 @@ pub const FORMAT_VERSION: u16 = 2;
 pub const KIND_FORESTS: u8 = 1;
 /// The statement version under the fingerprint.
 pub const STATEMENT_VERSION: u16 = 2;
+/// The proof file format version of rounds with margin (statement version 3).
+pub const FORMAT_VERSION_MARGIN: u16 = 3;
+/// Statement version 3: version 2 with prices, debts and the collateral condition.
+pub const STATEMENT_VERSION_MARGIN: u16 = statement::STATEMENT_VERSION_MARGIN;
 /// Capacity tag of the forest binding digest.
 pub const FOREST_TAG: u64 = u64::from_be_bytes(*b"stpr/fr\x02");
 /// Supported range bounds on every amount, in bits.
@@ -89,13 +124,19 @@ pub const MAX_RANGE_BITS: u32 = stark_por_liabilities::air::MAX_RANGE_BITS;
 pub const DEFAULT_TRACE_LOG2: u32 = 16;
 /// Columns of every forest's trace: main and auxiliary (as version 1's `trace_columns`).
 pub const TRACE_COLUMNS: usize = stark_por_liabilities::layout::MAIN_WIDTH + stark_por_liabilities::layout::AUX_WIDTH;
+/// The same for version 3's traces.
+pub const TRACE_COLUMNS_MARGIN: usize =
+    stark_por_liabilities::layout::MAIN_WIDTH_MARGIN + stark_por_liabilities::layout::AUX_WIDTH_MARGIN;
 /// Most leaf blocks a leaf may take (the planner counts them in 16 bits): far beyond the
 /// 4,095 entries of a user holding every asset of the largest statement (1,024 blocks).
 pub const MAX_LEAF_BLOCKS: usize = u16::MAX as usize;
 
 /// A ledger in sparse form with wide amounts: user `i` holds `amount(e)` of asset
-/// `asset_index[e]` (0-based, strictly increasing per user) for `e` in `indptr[i]..indptr[i+1]`,
-/// where `amount(e) = amounts_lo[e] + 2^64 · amounts_hi[e]`. Zero balances are not listed.
+/// `asset_index[e]` (0-based) for `e` in `indptr[i]..indptr[i+1]`, where
+/// `amount(e) = amounts_lo[e] + 2^64 · amounts_hi[e]`, as equity or, when `kinds[e]` is 1, as
+/// debt (statement version 3). `kinds` is empty (all equity) or parallel to `asset_index`;
+/// a user's entries are strictly increasing by [`WideLedgerRef::tag`], i.e. by
+/// `(asset, kind)`. Zero balances are not listed.
 pub struct WideLedgerRef<'a> {
     pub user_ids: &'a [String],
     pub assets: &'a [Asset],
@@ -103,6 +144,7 @@ pub struct WideLedgerRef<'a> {
     pub asset_index: &'a [u32],
     pub amounts_lo: &'a [u64],
     pub amounts_hi: &'a [u64],
+    pub kinds: &'a [u8],
     pub range_bits: u32,
 }
 
@@ -112,19 +154,45 @@ impl WideLedgerRef<'_> {
         self.amounts_lo[e] as u128 | (self.amounts_hi[e] as u128) << 64
     }
 
+    /// Entry `e`'s kind: 0 equity, 1 debt.
+    pub fn kind(&self, e: usize) -> u8 {
+        self.kinds.get(e).copied().unwrap_or(0)
+    }
+
+    /// Entry `e`'s circuit tag `2·(asset + 1) + kind` (assets numbered from 1 in the circuit).
+    pub fn tag(&self, e: usize) -> u32 {
+        2 * (self.asset_index[e] + 1) + self.kind(e) as u32
+    }
+
+    /// Entry `e` as the circuit's entry.
+    fn entry(&self, e: usize) -> Entry {
+        Entry { tag: self.tag(e), amount: self.amount(e) }
+    }
+
+    /// Whether any entry is a debt.
+    pub fn has_debt(&self) -> bool {
+        self.kinds.iter().any(|&k| k != 0)
+    }
+
     /// Checks everything the circuit needs: users and structure as version 1, asset indices
     /// strictly increasing per user, amounts in `[1, 2^R)`, at most [`MAX_LEAF_BLOCKS`] blocks
     /// per leaf.
     pub fn check(&self) -> Result<()> {
-        self.check_from(0)
+        self.check_from(0, None)
     }
 
     /// [`WideLedgerRef::check`] of a chunk whose first user is user `first` of the ledger (errors
-    /// name users by their place in the ledger).
-    pub fn check_from(&self, first: usize) -> Result<()> {
+    /// name users by their place in the ledger), under the round's `prices` (version 3; `None`:
+    /// version 2, where a debt is refused): no debt in an unpriced asset, at most as many
+    /// entries as a borrower's margin rows hold, and every borrower's debt covered by their
+    /// collateral after haircuts (the circuit's own check, its leaf translated to the user).
+    pub fn check_from(&self, first: usize, prices: Option<&RoundPrices>) -> Result<()> {
         crate::check_users(self.user_ids, self.indptr, self.asset_index.len(), self.amounts_lo.len(), first)?;
         if self.amounts_hi.len() != self.amounts_lo.len() {
             return Err(Error::Ledger { user: None, asset: None, message: "amounts_lo and amounts_hi differ in length".into() });
+        }
+        if !self.kinds.is_empty() && self.kinds.len() != self.amounts_lo.len() {
+            return Err(Error::Ledger { user: None, asset: None, message: "kinds and amounts differ in length".into() });
         }
         check_range_bits(self.range_bits)?;
         for i in 0..self.user_ids.len() {
@@ -138,22 +206,101 @@ impl WideLedgerRef<'_> {
                 });
             }
             for e in lo..hi {
-                let (asset, amount) = (self.asset_index[e] as usize, self.amount(e));
+                let (asset, amount, kind) = (self.asset_index[e] as usize, self.amount(e), self.kind(e));
                 let name = self.assets.get(asset).map(|a| a.name.clone());
                 let fail = |message: String| Err(Error::Ledger { user: Some(user), asset: name.clone(), message });
                 if asset >= self.assets.len() {
                     return fail(format!("user {user}: asset index {asset} is not in the asset list"));
                 }
-                if e > lo && self.asset_index[e - 1] as usize >= asset {
-                    return fail(format!("user {user}: assets are not strictly increasing"));
+                if kind > 1 {
+                    return fail(format!("user {user}: kind {kind} is not 0 (equity) or 1 (debt)"));
                 }
+                if e > lo && self.tag(e - 1) >= self.tag(e) {
+                    return fail(format!("user {user}: entries are not strictly increasing by (asset, kind)"));
+                }
+                let what = if kind == 1 { "debt" } else { "amount" };
+                let asset_name = &self.assets[asset].name;
                 if amount == 0 || amount >> self.range_bits != 0 {
-                    let asset = &self.assets[asset].name;
-                    return fail(format!("user {user}: amount {amount} of {asset} is not in [1, 2^{})", self.range_bits));
+                    return fail(format!("user {user}: {what} {amount} of {asset_name} is not in [1, 2^{})", self.range_bits));
                 }
+                if kind == 1 {
+                    match prices {
+                        None => {
+                            return fail(format!(
+                                "user {user}: a debt of {amount} {asset_name} needs prices (statement version 3)"
+                            ))
+                        },
+                        Some(p) if p.terms[asset].is_none() => {
+                            return fail(format!("user {user}: a debt of {amount} {asset_name}, an asset without a price"))
+                        },
+                        Some(_) => {},
+                    }
+                }
+            }
+            if let Some(p) = prices {
+                self.check_borrower(i, first, p)?;
             }
         }
         Ok(())
+    }
+
+    /// The circuit's check of user `i`'s collateral condition, its errors naming the user.
+    fn check_borrower(&self, i: usize, first: usize, prices: &RoundPrices) -> Result<()> {
+        let (lo, hi) = (self.indptr[i] as usize, self.indptr[i + 1] as usize);
+        if !(lo..hi).any(|e| self.kind(e) == 1) {
+            return Ok(());
+        }
+        let user = i + first;
+        let leaf = Leaf { idc: Default::default(), entries: (lo..hi).map(|e| self.entry(e)).collect() };
+        let names = |assets: &[u32]| assets.iter().map(|&a| self.assets[a as usize - 1].name.as_str()).collect::<Vec<_>>().join(", ");
+        let message = match check_borrowers(std::slice::from_ref(&leaf), 0, &prices.coefficients) {
+            Ok(()) => return Ok(()),
+            Err(CircuitError::UncoveredDebt { debt_assets, collateral_assets, debt, collateral, .. }) => format!(
+                "user {user} ({:?}): debt in {} worth {} USD is not covered by collateral in {} worth {} USD after haircuts",
+                self.user_ids[i],
+                names(&debt_assets),
+                usd(&debt, prices.unit_exp),
+                if collateral_assets.is_empty() { "no asset".to_string() } else { names(&collateral_assets) },
+                usd(&collateral, prices.unit_exp),
+            ),
+            Err(CircuitError::MarginEntries { entries, max, .. }) => {
+                format!("user {user} ({:?}): a borrower with {entries} entries; at most {max} fit a borrower's margin rows", self.user_ids[i])
+            },
+            Err(other) => format!("user {user}: {other}"),
+        };
+        Err(Error::Ledger { user: Some(user), asset: None, message })
+    }
+}
+
+/// A value in units of `10^-unit_exp` USD (decimal digits) in USD, exactly.
+fn usd(value: &str, unit_exp: u8) -> String {
+    let e = unit_exp as usize;
+    let padded = format!("{value:0>width$}", width = e + 1);
+    let (int, frac) = padded.split_at(padded.len() - e);
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() { int.to_string() } else { format!("{int}.{frac}") }
+}
+
+/// The prices of a version-3 round as the prover needs them: the statement's terms (one per
+/// asset, `None` unpriced) and the coefficients folded from them at [`VALUE_UNIT_EXP`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundPrices {
+    pub unit_exp: u8,
+    pub terms: Vec<Option<PriceTerm>>,
+    pub coefficients: Prices,
+}
+
+impl RoundPrices {
+    /// Checks `terms` (one per asset: canonical decimals, coefficients in range) and folds them.
+    pub fn new(assets: &[Asset], terms: &[Option<PriceTerm>]) -> Result<Self> {
+        let margin = Margin { unit_exp: VALUE_UNIT_EXP, prices: terms.to_vec(), debt_totals: vec![vec![]; assets.len()] };
+        let coefficients = margin.coefficients(assets)?;
+        Ok(RoundPrices { unit_exp: margin.unit_exp, terms: margin.prices, coefficients })
+    }
+
+    /// A statement's margin with these prices and no debt totals yet (the prover's stub).
+    pub(crate) fn stub(&self, num_assets: usize) -> Margin {
+        Margin { unit_exp: self.unit_exp, prices: self.terms.clone(), debt_totals: vec![vec![]; num_assets] }
     }
 }
 
@@ -174,11 +321,24 @@ pub struct Statement {
     pub range_bits: u32,
     pub num_leaves: u64,
     pub root: [u8; 32],
-    /// Exact total of each asset in its smallest unit: minimal little-endian bytes (0 → empty).
+    /// Exact total of each asset in its smallest unit: minimal little-endian bytes (0 → empty);
+    /// the equity totals in version 3.
     pub totals: Vec<Vec<u8>>,
+    /// `Some`: statement version 3 (prices, exact debt totals, the collateral condition).
+    pub margin: Option<Margin>,
 }
 
 impl Statement {
+    /// 2, or 3 with margin.
+    pub fn statement_version(&self) -> u16 {
+        if self.margin.is_some() { STATEMENT_VERSION_MARGIN } else { STATEMENT_VERSION }
+    }
+
+    /// The file format version of the round: 2, or 3 with margin.
+    pub fn format_version(&self) -> u16 {
+        if self.margin.is_some() { FORMAT_VERSION_MARGIN } else { FORMAT_VERSION }
+    }
+
     /// What the round publishes (the fields under the fingerprint).
     pub fn summary(&self) -> Summary {
         Summary {
@@ -188,13 +348,13 @@ impl Statement {
             root: self.root,
             assets: self.assets.clone(),
             totals: self.totals.clone(),
-            margin: None,
+            margin: self.margin.clone(),
         }
     }
 
-    /// The statement fingerprint, `statement_version = 2`.
+    /// The statement fingerprint, `statement_version` 2 or 3.
     pub fn fingerprint(&self) -> [u8; 32] {
-        self.summary().fingerprint_as(STATEMENT_VERSION)
+        self.summary().fingerprint_as(self.statement_version())
     }
 
     /// Checks the fields a statement may hold (what `Statement::read` accepts).
@@ -209,11 +369,14 @@ impl Statement {
         if self.totals.len() != self.assets.len() {
             return Err(Error::Input(format!("{} totals for {} assets", self.totals.len(), self.assets.len())));
         }
-        Ok(())
+        match &self.margin {
+            Some(m) => m.validate(&self.assets),
+            None => Ok(()),
+        }
     }
 }
 
-/// A version-2 round that verified.
+/// A version-2 or version-3 round that verified.
 #[derive(Debug, Clone)]
 pub struct Verified {
     pub statement: Statement,
@@ -224,32 +387,33 @@ pub struct Verified {
     pub forests: usize,
 }
 
-/// A verified file of either format version.
+/// A verified file of any format version (`V2` holds versions 2 and 3: see
+/// [`Statement::statement_version`]).
 pub enum AnyVerified {
     V1(crate::Verified),
     V2(Verified),
 }
 
-/// Verifies a proof file of either format version: version 1 goes to [`crate::verify`] as it
-/// always did, version 2 to [`verify`].
+/// Verifies a proof file of any format version: version 1 goes to [`crate::verify`] as it
+/// always did, versions 2 and 3 to [`verify`].
 pub fn verify_any(bytes: &[u8], min_security_bits: u32) -> Result<AnyVerified> {
-    if file::is_version_2(bytes) {
+    if file::is_forest_round(bytes) {
         return verify(bytes, min_security_bits).map(AnyVerified::V2);
     }
     crate::verify(bytes, min_security_bits).map(AnyVerified::V1)
 }
 
-/// The statement of a file of either format version, unverified.
+/// The statement of a file of any format version, unverified (`V2`: versions 2 and 3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnyStatement {
     V1(crate::Statement),
     V2(Statement),
 }
 
-/// Reads the statement of a proof file of either format version without verifying anything
+/// Reads the statement of a proof file of any format version without verifying anything
 /// (dispatching as [`verify_any`] does).
 pub fn read_statement_any(bytes: &[u8]) -> Result<AnyStatement> {
-    if file::is_version_2(bytes) {
+    if file::is_forest_round(bytes) {
         return read_statement(bytes).map(AnyStatement::V2);
     }
     crate::read_statement(bytes).map(AnyStatement::V1)
@@ -257,11 +421,49 @@ pub fn read_statement_any(bytes: &[u8]) -> Result<AnyStatement> {
 
 /// The `round_digest` public input of forest `index` of a round of `count` forests.
 pub fn forest_digest(round_id: &str, index: u64, count: u64) -> Digest {
-    let mut bytes = Vec::with_capacity(48);
+    forest_binding(round_id, index, count, None)
+}
+
+/// The forest binding digest of `statement`'s forest `index` of `count`: version 2's
+/// [`forest_digest`], or in version 3 the same with the [`prices_digest`] appended, so that a
+/// forest verifies only under the very price and haircut strings of its statement (two
+/// spellings can fold to the same coefficients; the verifier must not accept either for the
+/// other).
+pub fn statement_forest_digest(statement: &Statement, index: u64, count: u64) -> Digest {
+    forest_binding(&statement.round_id, index, count, statement.margin.as_ref().map(prices_digest).as_ref())
+}
+
+fn forest_binding(round_id: &str, index: u64, count: u64, prices: Option<&[u8; 32]>) -> Digest {
+    let mut bytes = Vec::with_capacity(80);
     bytes.extend_from_slice(&digest_to_bytes(&statement::round_digest(round_id)));
     bytes.extend_from_slice(&index.to_le_bytes());
     bytes.extend_from_slice(&count.to_le_bytes());
+    if let Some(p) = prices {
+        bytes.extend_from_slice(p);
+    }
     hash_bytes(FOREST_TAG, &bytes)
+}
+
+/// SHA-256 of a version-3 statement's prices as its fingerprint encodes them, without the debt
+/// totals: `"stark-por/prices" 0x00 ‖ u8(unit_exp) ‖ K × (u8(priced) ‖ [u8(len price) ‖ price
+/// ‖ u8(len haircut) ‖ haircut])`.
+pub fn prices_digest(margin: &Margin) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"stark-por/prices\0");
+    h.update([margin.unit_exp]);
+    for p in &margin.prices {
+        match p {
+            None => h.update([0]),
+            Some(term) => {
+                h.update([1]);
+                for x in [&term.price, &term.haircut] {
+                    h.update([x.len() as u8]);
+                    h.update(x.as_bytes());
+                }
+            },
+        }
+    }
+    h.finalize().into()
 }
 
 /// Adds `Σᵢ 2^PART_OFFSETS[i] · parts[i]` to the little-endian words `acc` (grown as needed).
@@ -309,7 +511,7 @@ fn build_leaves(ledger: &WideLedgerRef<'_>, secret: &[u8], round_id: &str) -> (V
         .map(|&s| match ledger.user_ids.get(s) {
             Some(id) => {
                 let (lo, hi) = (ledger.indptr[s] as usize, ledger.indptr[s + 1] as usize);
-                let entries = (lo..hi).map(|e| Entry::equity(ledger.asset_index[e] + 1, ledger.amount(e))).collect();
+                let entries = (lo..hi).map(|e| ledger.entry(e)).collect();
                 Leaf { idc: id_commitment(&salts[s], id.as_bytes()), entries }
             },
             None => {
@@ -368,6 +570,21 @@ pub fn forest_capacities(security: Security, trace_log2: u32) -> Result<Vec<u64>
     (MIN_TRACE_LOG2..=trace_log2).rev().map(|log2| forest_capacity(security, log2)).collect()
 }
 
+/// [`forest_capacities`] of a round of `num_assets` assets, with margin or not: every trace of
+/// version 3 gives `2K` rows to the price table.
+pub fn round_capacities(security: Security, trace_log2: u32, num_assets: usize, margin: bool) -> Result<Vec<u64>> {
+    let table = if margin { 2 * num_assets as u64 } else { 0 };
+    Ok(forest_capacities(security, trace_log2)?.into_iter().map(|c| c.saturating_sub(table)).collect())
+}
+
+/// What a leaf costs the planner: its leaf blocks and, in version 3, a borrower's margin rows
+/// (`⌈entries/2⌉` entry rows and a close row). The ledger checks keep it within 16 bits.
+pub fn leaf_cost(entries: &[Entry]) -> u16 {
+    let blocks = leaf_blocks(entries.len());
+    let margin = if entries.iter().any(|e| e.tag % 2 == DEBT) { entries.len().div_ceil(MARGIN_SLOTS) + 1 } else { 0 };
+    (blocks + margin).min(u16::MAX as usize) as u16
+}
+
 /// What [`prove_round`] hands back.
 pub struct ProveOutput {
     /// The proof file, ready to write.
@@ -390,8 +607,10 @@ pub struct ProveOutput {
     pub working_rows: (u64, u64),
 }
 
-/// Proves `ledger` as a version-2 round: forests planned to fill `2^trace_log2`-row traces
-/// (default [`DEFAULT_TRACE_LOG2`]), `workers` forests side by side (0: one per core).
+/// Proves `ledger` as a version-2 round, or with `prices` (one per asset, `None` unpriced) a
+/// version-3 round: forests planned to fill `2^trace_log2`-row traces (default
+/// [`DEFAULT_TRACE_LOG2`]), `workers` forests side by side (0: one per core). A debt without
+/// prices, a debt in an unpriced asset and a borrower not covered are refused naming the user.
 pub fn prove_round(
     ledger: &WideLedgerRef<'_>,
     secret: &[u8],
@@ -399,9 +618,10 @@ pub fn prove_round(
     security: Security,
     trace_log2: u32,
     workers: usize,
+    prices: Option<&[Option<PriceTerm>]>,
 ) -> Result<ProveOutput> {
-    let capacities = forest_capacities(security, trace_log2)?;
-    prove_planned(ledger, secret, round_id, security, &capacities, workers)
+    let capacities = round_capacities(security, trace_log2, ledger.assets.len(), prices.is_some())?;
+    prove_planned(ledger, secret, round_id, security, &capacities, workers, prices)
 }
 
 /// [`prove_round`] with forests planned for traces of `capacities` permutation rows (tests use
@@ -413,10 +633,13 @@ pub(crate) fn prove_planned(
     security: Security,
     capacities: &[u64],
     workers: usize,
+    prices: Option<&[Option<PriceTerm>]>,
 ) -> Result<ProveOutput> {
-    ledger.check()?;
+    let prices = prices.map(|p| RoundPrices::new(ledger.assets, p)).transpose()?;
+    ledger.check_from(0, prices.as_ref())?;
     let num_leaves = (ledger.user_ids.len() as u64).next_power_of_two().max(2);
-    let stub = stub(secret, round_id, ledger.assets, ledger.range_bits, num_leaves)?;
+    let mut stub = stub(secret, round_id, ledger.assets, ledger.range_bits, num_leaves)?;
+    stub.margin = prices.as_ref().map(|p| p.stub(ledger.assets.len()));
     let workers = match workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -441,6 +664,7 @@ pub(crate) fn stub(secret: &[u8], round_id: &str, assets: &[Asset], range_bits: 
         num_leaves,
         root: [0; 32],
         totals: vec![vec![]; assets.len()],
+        margin: None,
     };
     stub.validate()?;
     Ok(stub)
@@ -455,7 +679,7 @@ fn prove_checked(
     workers: usize,
 ) -> Result<ProveOutput> {
     let (leaves, positions, salts) = build_leaves(ledger, secret, &stub.round_id);
-    let blocks: Vec<u16> = leaves.iter().map(|l| leaf_blocks(l.entries.len()) as u16).collect();
+    let blocks: Vec<u16> = leaves.iter().map(|l| leaf_cost(&l.entries)).collect();
     let forests = forest::plan(&blocks, capacities).map_err(|e| Error::Internal(e.to_string()))?;
     // forests side by side, each proved on a one-thread pool (see `batch.rs`)
     let outputs = crate::round::run_side_by_side(forests.len(), workers, "forest", |i| {
@@ -486,6 +710,10 @@ pub(crate) fn circuit_error(e: CircuitError) -> Error {
     match e {
         CircuitError::InsufficientSecurity { required, actual } => Error::InsufficientSecurity { required, actual },
         CircuitError::Prover(m) => Error::Internal(m),
+        // the ledger checks name the user first; a job made elsewhere can only name its leaf
+        e @ (CircuitError::UncoveredDebt { .. } | CircuitError::MarginEntries { .. }) => {
+            Error::Ledger { user: None, asset: None, message: e.to_string() }
+        },
         other => Error::Invalid(other.to_string()),
     }
 }
@@ -511,10 +739,13 @@ fn round_tree<'a>(num_leaves: u64, forests: impl Iterator<Item = &'a ForestDiges
     }
 }
 
-/// Verifies a version-2 round file: the forests' ranges partition `[0, N')` and their roots
-/// combine to the statement's root, the statement's totals are the exact sums of the forests'
-/// part sums, and every forest proof verifies (in parallel) against public inputs built here
-/// from the file and its binding digest.
+/// Verifies a version-2 or version-3 round file: the forests' ranges partition `[0, N')` and
+/// their roots combine to the statement's root, the statement's totals are the exact sums of
+/// the forests' part sums, and every forest proof verifies (in parallel) against public inputs
+/// built here from the file and its binding digest. Version 3 also: the debt totals are the
+/// exact sums of the forests' debt part sums, an unpriced asset's debt total is 0, and the
+/// coefficients every forest is verified on are folded here from the statement's prices
+/// (never taken from the file).
 pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
     let file = guard("reading the round", || RoundFile::from_bytes(bytes))??;
     let s = &file.statement;
@@ -533,6 +764,18 @@ pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
     if round_totals(s.assets.len(), file.forests.iter().map(|f| f.parts.as_slice())) != s.totals {
         return Err(Error::Invalid("the round totals are not the exact sums of the forests' part sums".into()));
     }
+    let coefficients = match &s.margin {
+        None => None,
+        Some(m) => {
+            if round_totals(s.assets.len(), file.forests.iter().map(|f| f.debt_parts.as_slice())) != m.debt_totals {
+                return Err(Error::Invalid("the debt totals are not the exact sums of the forests' debt part sums".into()));
+            }
+            // the reader validated the margin (an unpriced asset's debt total is 0); folded again
+            // here so that verification never rests on a check made elsewhere
+            m.validate(&s.assets).map_err(|e| Error::Invalid(e.to_string()))?;
+            Some(m.coefficients(&s.assets).map_err(|e| Error::Invalid(e.to_string()))?)
+        },
+    };
     let assets_digest = statement::assets_digest(&s.assets);
     let inputs: Vec<PublicInputs> = parts
         .into_iter()
@@ -541,7 +784,7 @@ pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
             forest,
             range_bits: s.range_bits,
             assets_digest,
-            round_digest: forest_digest(&s.round_id, i as u64, count as u64),
+            round_digest: statement_forest_digest(s, i as u64, count as u64),
             totals: file.forests[i].parts.iter().map(|p| p.map(Felt::new)).collect(),
             roots,
         })
@@ -552,8 +795,15 @@ pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
         .zip(inputs)
         .enumerate()
         .map(|(i, (f, pi))| {
-            let figures = guard("verification", || stark_por_liabilities::verify(f.proof, pi, min_security_bits))?
-                .map_err(|e| match e {
+            let figures = guard("verification", || match &coefficients {
+                None => stark_por_liabilities::verify(f.proof, pi, min_security_bits),
+                Some(prices) => {
+                    let debt_totals = f.debt_parts.iter().map(|p| p.map(Felt::new)).collect();
+                    let mi = MarginInputs { base: pi, debt_totals, prices: prices.clone() };
+                    stark_por_liabilities::verify_margin(f.proof, mi, min_security_bits)
+                },
+            })?
+            .map_err(|e| match e {
                     CircuitError::InsufficientSecurity { required, actual } => Error::InsufficientSecurity { required, actual },
                     other => Error::Invalid(format!("forest {i}: {other}")),
                 })?;

@@ -10,6 +10,10 @@
 //! same ledger, secret, round id, security and trace size. Memory follows a forest (its leaves,
 //! read from the few buckets it overlaps) and the plan (two bytes and one prefix sum a leaf),
 //! never the ledger.
+//!
+//! A placement of version 3 (made with the round's prices) gives version-3 forests: its records
+//! carry each entry's kind, its block counts the borrowers' margin rows, and the plan leaves
+//! every trace room for the price table (`v2::round_capacities`), as `prove_round` does.
 
 use std::fs;
 use std::path::PathBuf;
@@ -18,27 +22,30 @@ use stark_por_liabilities::forest::{self, Forest};
 use stark_por_liabilities::{Entry, Leaf};
 
 use super::job::{self, Assembled, ForestJob, ForestOutput};
-use super::{forest_capacities, Statement};
+use super::{round_capacities, Statement};
 use crate::error::{Error, Result};
-use crate::spill::{io_error, Placement, Version};
+use crate::spill::{io_error, tagged_entries, Placement, Version};
 use crate::Security;
 
 impl Placement {
-    /// The version-2 statement without its proof-dependent fields.
+    /// The version-2 (or 3) statement without its proof-dependent fields.
     fn v2_stub(&self) -> Statement {
+        let k = self.stub.assets.len();
         Statement {
             round_id: self.stub.round_id.clone(),
             assets: self.stub.assets.clone(),
             range_bits: self.stub.range_bits,
             num_leaves: self.layout().num_leaves,
             root: [0; 32],
-            totals: vec![vec![]; self.stub.assets.len()],
+            totals: vec![vec![]; k],
+            margin: self.prices.as_ref().map(|p| p.stub(k)),
         }
     }
 
     /// The round's forests for traces of up to `2^trace_log2` rows, as `v2::prove_round` plans them.
     pub fn forest_plan(&self, security: Security, trace_log2: u32) -> Result<Vec<Forest>> {
-        self.forest_plan_within(&forest_capacities(security, trace_log2)?)
+        let margin = self.layout().version == Version::V3;
+        self.forest_plan_within(&round_capacities(security, trace_log2, self.stub.assets.len(), margin)?)
     }
 
     /// The round's forests for traces of `capacities` permutation rows (tests use small ones).
@@ -56,8 +63,12 @@ impl Placement {
             return Err(Error::Input(format!("a plan of {} leaves for a round of {}", f.num_leaves, self.layout().num_leaves)));
         }
         let mut leaves = Vec::with_capacity(f.num_leaf_slots() as usize);
+        let tagged = self.layout().version == Version::V3;
         self.for_each(f.start, f.end, |_, r| {
-            let entries = r.entries.iter().map(|&(asset, amount)| Entry::equity(asset, amount)).collect();
+            let entries = match tagged {
+                true => tagged_entries(&r.entries),
+                false => r.entries.iter().map(|&(asset, amount)| Entry::equity(asset, amount)).collect(),
+            };
             leaves.push(Leaf { idc: self.id_commitment(r.ordinal, r.id), entries });
             Ok(())
         })?;

@@ -10,8 +10,8 @@ use super::inclusion::{path_from_tree, tree_digests, user_leaf};
 use super::*;
 use crate::inclusion::{verify_inclusion, Anchor, Expected, InclusionEntry, InclusionError, InclusionProof, INCLUSION_VERSION_2};
 
-const SECRET: &[u8] = b"a version-2 round secret of enough bytes";
-const MAX: u128 = (1 << 112) - 1;
+pub(super) const SECRET: &[u8] = b"a version-2 round secret of enough bytes";
+pub(super) const MAX: u128 = (1 << 112) - 1;
 
 /// Amounts at every boundary that matters: dust, the limb and element boundaries around 2^62
 /// and 2^64, 5 ETH at 18 decimals, and whales just below the bound.
@@ -30,18 +30,20 @@ const SPECIAL: [u128; 12] = [
     8_191 << 62,
 ];
 
-struct Owned {
-    ids: Vec<String>,
-    assets: Vec<Asset>,
-    indptr: Vec<u64>,
-    asset_index: Vec<u32>,
-    lo: Vec<u64>,
-    hi: Vec<u64>,
-    range_bits: u32,
+pub(super) struct Owned {
+    pub(super) ids: Vec<String>,
+    pub(super) assets: Vec<Asset>,
+    pub(super) indptr: Vec<u64>,
+    pub(super) asset_index: Vec<u32>,
+    pub(super) lo: Vec<u64>,
+    pub(super) hi: Vec<u64>,
+    /// Empty (all equity) or one kind per entry.
+    pub(super) kinds: Vec<u8>,
+    pub(super) range_bits: u32,
 }
 
 impl Owned {
-    fn view(&self) -> WideLedgerRef<'_> {
+    pub(super) fn view(&self) -> WideLedgerRef<'_> {
         WideLedgerRef {
             user_ids: &self.ids,
             assets: &self.assets,
@@ -49,6 +51,7 @@ impl Owned {
             asset_index: &self.asset_index,
             amounts_lo: &self.lo,
             amounts_hi: &self.hi,
+            kinds: &self.kinds,
             range_bits: self.range_bits,
         }
     }
@@ -71,7 +74,7 @@ impl Owned {
 
 /// `n` users over BTC, ETH, SHIB and USDT: the special amounts in turn, the rest pseudo-random
 /// amounts of every size, between 0 and 4 balances each.
-fn ledger(n: usize) -> Owned {
+pub(super) fn ledger(n: usize) -> Owned {
     let assets = [("BTC", 8), ("ETH", 18), ("SHIB", 18), ("USDT", 6)]
         .iter()
         .map(|&(name, decimals)| Asset { name: name.into(), decimals })
@@ -108,16 +111,17 @@ fn ledger(n: usize) -> Owned {
         asset_index,
         lo: amounts.iter().map(|&a| a as u64).collect(),
         hi: amounts.iter().map(|&a| (a >> 64) as u64).collect(),
+        kinds: vec![],
         range_bits: 112,
     }
 }
 
 /// A 300-user round (512 leaves) cut into several forests, proved once for every test.
-fn round() -> &'static (Owned, ProveOutput) {
+pub(super) fn round() -> &'static (Owned, ProveOutput) {
     static ROUND: OnceLock<(Owned, ProveOutput)> = OnceLock::new();
     ROUND.get_or_init(|| {
         let l = ledger(300);
-        let out = prove_planned(&l.view(), SECRET, "r-1", Security::Bits100, &[400], 2).unwrap();
+        let out = prove_planned(&l.view(), SECRET, "r-1", Security::Bits100, &[400], 2, None).unwrap();
         (l, out)
     })
 }
@@ -125,15 +129,15 @@ fn round() -> &'static (Owned, ProveOutput) {
 /// A small round of several forests under another round id, proved once.
 fn other_round() -> &'static ProveOutput {
     static ROUND: OnceLock<ProveOutput> = OnceLock::new();
-    ROUND.get_or_init(|| prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, &[40], 2).unwrap())
+    ROUND.get_or_init(|| prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, &[40], 2, None).unwrap())
 }
 
-fn decoded() -> RoundFile {
+pub(super) fn decoded() -> RoundFile {
     RoundFile::from_bytes(&round().1.file).unwrap()
 }
 
 /// The message of a refusal that is not a format error.
-fn invalid(bytes: &[u8]) -> String {
+pub(super) fn invalid(bytes: &[u8]) -> String {
     match verify(bytes, 100) {
         Err(Error::Invalid(m)) => m,
         Err(e) => panic!("expected an invalid proof, got {e:?}"),
@@ -141,7 +145,7 @@ fn invalid(bytes: &[u8]) -> String {
     }
 }
 
-fn format_error(bytes: &[u8]) -> (usize, String) {
+pub(super) fn format_error(bytes: &[u8]) -> (usize, String) {
     match verify(bytes, 100) {
         Err(Error::Format { offset, message }) => (offset, message),
         Err(e) => panic!("expected a format error, got {e:?}"),
@@ -151,7 +155,7 @@ fn format_error(bytes: &[u8]) -> (usize, String) {
 
 /// Recomputes the statement's root and totals from the (tampered) forests, so that only the
 /// proofs can catch what changed.
-fn make_consistent(f: &mut RoundFile) {
+pub(super) fn make_consistent(f: &mut RoundFile) {
     let parts: Vec<(Forest, Vec<Digest>)> = f
         .forests
         .iter()
@@ -160,6 +164,9 @@ fn make_consistent(f: &mut RoundFile) {
     let views: Vec<(Forest, &[Digest])> = parts.iter().map(|(x, r)| (*x, r.as_slice())).collect();
     f.statement.root = digest_to_bytes(&forest::round_root(&views).unwrap());
     f.statement.totals = round_totals(f.statement.assets.len(), f.forests.iter().map(|r| r.parts.as_slice()));
+    if let Some(m) = &mut f.statement.margin {
+        m.debt_totals = round_totals(f.statement.assets.len(), f.forests.iter().map(|r| r.debt_parts.as_slice()));
+    }
 }
 
 #[test]
@@ -207,7 +214,7 @@ fn totals_are_exact_beyond_2_to_128() {
 
 #[test]
 fn the_same_round_proves_to_the_same_bytes() {
-    let again = prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, &[40], 1).unwrap();
+    let again = prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, &[40], 1, None).unwrap();
     assert_eq!(again.file, other_round().file);
     assert!(other_round().forests.len() >= 2);
 }
@@ -452,7 +459,7 @@ fn version_1_files_still_verify_through_the_dispatch() {
     assert!(matches!(crate::read_statement(&round().1.file), Err(Error::Format { offset: 8, .. })));
     // and an unknown format version is refused by both dispatches, naming its offset
     let mut unknown = round().1.file.clone();
-    unknown[8] = 3;
+    unknown[8] = 4;
     assert!(matches!(verify_any(&unknown, 100), Err(Error::Format { offset: 8, .. })));
     assert!(matches!(read_statement_any(&unknown), Err(Error::Format { offset: 8, .. })));
 }
@@ -530,7 +537,7 @@ fn ledgers_out_of_range_are_refused_naming_user_asset_and_value() {
 
 // -- streamed rounds (`v2::stream`, `v2::job`) ------------------------------------------------
 
-mod streamed {
+pub(super) mod streamed {
     use std::path::{Path, PathBuf};
 
     use super::*;
@@ -540,7 +547,7 @@ mod streamed {
 
     impl Owned {
         /// Users `lo..hi` as a ledger of their own.
-        fn slice(&self, lo: usize, hi: usize) -> Owned {
+        pub(in crate::v2) fn slice(&self, lo: usize, hi: usize) -> Owned {
             let (a, b) = (self.indptr[lo] as usize, self.indptr[hi] as usize);
             Owned {
                 ids: self.ids[lo..hi].to_vec(),
@@ -549,6 +556,7 @@ mod streamed {
                 asset_index: self.asset_index[a..b].to_vec(),
                 lo: self.lo[a..b].to_vec(),
                 hi: self.hi[a..b].to_vec(),
+                kinds: if self.kinds.is_empty() { vec![] } else { self.kinds[a..b].to_vec() },
                 range_bits: self.range_bits,
             }
         }
@@ -570,7 +578,7 @@ mod streamed {
 
     /// Proves every forest of `placement` planned within `capacity` rows into result files, as
     /// the Python driver does (through the encoded job), and returns the plan and the paths.
-    fn prove_all(placement: &Placement, capacity: u64, dir: &Path) -> (Vec<Forest>, Vec<PathBuf>) {
+    pub(in crate::v2) fn prove_all(placement: &Placement, capacity: u64, dir: &Path) -> (Vec<Forest>, Vec<PathBuf>) {
         let plan = placement.forest_plan_within(&[capacity]).unwrap();
         let paths = (0..plan.len())
             .map(|i| {
@@ -627,7 +635,7 @@ mod streamed {
         let (_, paths) = prove_all(&placement, crate::v2::forest_capacity(Security::Bits100, 14).unwrap(), dir.path());
         let a = placement.assemble_forests(&plan, &paths).unwrap();
         assert!(a.top.is_empty());
-        let in_memory = prove_round(&l.view(), SECRET, "r-3", Security::Bits100, 14, 1).unwrap();
+        let in_memory = prove_round(&l.view(), SECRET, "r-3", Security::Bits100, 14, 1, None).unwrap();
         assert_eq!(a.file, in_memory.file);
         let AnyVerified::V2(v) = verify_any(&a.file, 100).unwrap() else { panic!("read as version 1") };
         assert_eq!(v.statement, a.statement);
@@ -653,9 +661,10 @@ mod streamed {
             asset_index,
             lo: amounts.iter().map(|&a| a as u64).collect(),
             hi: amounts.iter().map(|&a| (a >> 64) as u64).collect(),
+            kinds: vec![],
             range_bits: 112,
         };
-        let in_memory = prove_round(&l.view(), SECRET, "r-wide", Security::Bits100, 14, 1).unwrap();
+        let in_memory = prove_round(&l.view(), SECRET, "r-wide", Security::Bits100, 14, 1, None).unwrap();
         let (dir, placement) = place(&l, "r-wide", 2);
         let plan = placement.forest_plan(Security::Bits100, 14).unwrap();
         assert_eq!(plan, in_memory.forests);
