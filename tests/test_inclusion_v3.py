@@ -516,3 +516,60 @@ def test_the_cli_shows_equity_debt_and_the_values_in_usd(round_v3, tmp_path, cap
     proof.write_text(round_v3.proofs["shib"])
     assert cli(["inclusion", "verify", str(proof), "--user", "shib", "--summary", str(summary), "--expect", "SHIB.debt=1"]) == 1
     assert "NOT INCLUDED (balance-mismatch)" in capsys.readouterr().out
+
+
+# -- a round the core proved: every user's proof from the store, checked by every verifier ---
+
+SECRET = b"inclusion-v3-test-secret-0123456789"
+
+
+@pytest.fixture(scope="module")
+def proved_v3(tmp_path_factory):
+    """A version-3 round proved by the Rust core (``prove_v2`` with kinds and prices), its
+    inclusion store written from the prover's salts, positions and tree, and its summary."""
+    eq = next(c for c in VECTORS["checks"] if c["user_id"] == "equal" and c["reason"] is None)
+    equal = [(k, int(m), KIND[kind]) for _, k, _, kind, m in eq["proof"]["entries"]]
+    users = {**USERS, "equal": equal, "max": [(2, MAX, 0), (4, MAX, 0), (4, MAX // 3, 1)]}
+    del users["dummy"]  # the prover refuses an uncovered borrower
+    ids = list(users)
+    flat = [e for u in ids for e in users[u]]
+    indptr = np.cumsum([0] + [len(users[u]) for u in ids]).astype(np.uint64)
+    asset_index = np.array([a - 1 for a, _, _ in flat], dtype=np.uint32)
+    kinds = np.array([k for _, _, k in flat], dtype=np.uint8)
+    out = _native.prove_v2(ids, [(a.name, a.decimals) for a in ASSETS], indptr, asset_index,
+                           np.array([v & (2**64 - 1) for _, v, _ in flat], dtype=np.uint64),
+                           np.array([v >> 64 for _, v, _ in flat], dtype=np.uint64), 112, SECRET, "2026-12 margin", "100",
+                           14, kinds=kinds, prices=list(PRICES))
+    d = out["statement"]
+    assert d["statement_version"] == 3
+    statement = SimpleNamespace(round_id=d["round_id"], root=bytes(d["root"]).hex(), num_leaves=d["num_leaves"],
+                                assets=ASSETS, statement_version=3)
+    store = InclusionStore.write(tmp_path_factory.mktemp("proved-v3") / "round.db", statement=statement, user_ids=ids,
+                                 positions=np.array(out["positions"], dtype=np.uint64), salts=out["salts"], tree=out["tree"],
+                                 indptr=indptr, asset_index=asset_index,
+                                 amounts_lo=np.array([v & (2**64 - 1) for _, v, _ in flat], dtype=np.uint64),
+                                 amounts_hi=np.array([v >> 64 for _, v, _ in flat], dtype=np.uint64), kinds=kinds)
+    m = d["margin"]
+    summary = {"statement_version": 3, "round_id": d["round_id"], "range_bits": d["range_bits"], "num_leaves": d["num_leaves"],
+               "root": statement.root, "value_unit_exp": m["unit_exp"],
+               "assets": [{"asset": a.name, "decimals": a.decimals, "total_units": str(t), "debt_units": str(debt),
+                           "price": p and p[0], "haircut": p and p[1]}
+                          for a, t, debt, p in zip(ASSETS, d["totals"], m["debt_totals"], m["prices"])]}
+    with InclusionStore(store) as st_:
+        proofs = {u: export(st_, u).to_json() for u in ids}
+    return SimpleNamespace(users=users, proofs=proofs, summary=json.dumps(summary), margin=m,
+                           fingerprint=PublishedSummary.from_json(json.dumps(summary)).fingerprint)
+
+
+def test_a_round_the_core_proved_shows_every_user_their_collateral_check(proved_v3):
+    # the core's coefficients are the ones every verifier folds from the published prices
+    folded = pyverify.coefficients(pyverify.Summary.from_json(proved_v3.summary))
+    assert [tuple(c) for c in proved_v3.margin["coefficients"]] == folded
+    assert folded == [(0, 1) if p is None else exact_coefficients(p[0], p[1], a.decimals, 27) for a, p in zip(ASSETS, PRICES)]
+    for user, entries in proved_v3.users.items():
+        collateral, debt = coverage(entries)
+        assert collateral >= debt, user  # the prover proved it for every borrower
+        got = outcomes(proved_v3.proofs[user], proved_v3.summary, user, proved_v3.fingerprint)
+        assert got == [(str(collateral), str(debt))] * 3, user
+    eq = outcomes(proved_v3.proofs["equal"], proved_v3.summary, "equal")[0]
+    assert eq[0] == eq[1] != "0", "a borrower exactly at equality"

@@ -519,3 +519,80 @@ fn a_debt_part_of_each_forest_record_is_read_where_the_layout_puts_it() {
     let v2 = decoded();
     assert!(v2.forests.iter().all(|r| r.debt_parts.is_empty()));
 }
+
+/// Inclusion in a round with margin: every user's proof (version 3, entries with their kind)
+/// verifies against the verified statement and its summary, and shows the collateral check at
+/// the statement's own coefficients; a debt shown as equity, or the same proof against the
+/// round read without its margin, is refused.
+#[test]
+fn inclusion_proofs_of_a_round_with_margin_show_each_user_their_collateral_check() {
+    use crate::inclusion::{path_from_tree, proof_leaf, verify_inclusion, Anchor, Expected, InclusionEntry, InclusionProof, Value, INCLUSION_VERSION_3};
+    use stark_por_solvency::hash::digest_to_bytes;
+
+    let (l, out) = margin_round();
+    let s = &out.statement;
+    let summary = s.summary();
+    let (by_statement, by_summary) = (Anchor::statement_v2(s), Anchor::summary_as(&summary, 3));
+    assert_eq!((by_statement.statement_version(), by_statement.fingerprint()), (3, s.fingerprint()));
+    let coefficients = s.margin.as_ref().unwrap().coefficients(&s.assets).unwrap();
+    let tree = super::inclusion::tree_digests(&out.tree);
+    let n = s.num_leaves;
+    let mut borrowers = 0;
+    for u in 0..l.ids.len() {
+        let (lo, hi) = (l.indptr[u] as usize, l.indptr[u + 1] as usize);
+        let pos = out.positions[u];
+        let p = InclusionProof {
+            version: INCLUSION_VERSION_3,
+            round_id: s.round_id.clone(),
+            user_id: l.ids[u].clone(),
+            salt: out.salts[u],
+            entries: (lo..hi)
+                .map(|e| {
+                    let a = &l.assets[l.asset_index[e] as usize];
+                    let amount = l.lo[e] as u128 | (l.hi[e] as u128) << 64;
+                    InclusionEntry { asset: a.name.clone(), index: l.asset_index[e] + 1, decimals: a.decimals, amount, kind: l.kinds[e] as u32 }
+                })
+                .collect(),
+            leaf_index: pos,
+            num_leaves: n,
+            leaf: out.tree[(n + pos) as usize],
+            root: s.root,
+            path: path_from_tree(&tree, pos).iter().map(digest_to_bytes).collect(),
+        };
+        let (mut collateral, mut debt) = (Value::default(), Value::default());
+        for e in &p.entries {
+            let k = e.index as usize - 1;
+            if e.kind == 1 {
+                debt.add_product(e.amount, coefficients.debt[k]).unwrap();
+            } else {
+                collateral.add_product(e.amount, coefficients.collateral[k]).unwrap();
+            }
+        }
+        let expected = Expected { user_id: &l.ids[u], fingerprint: Some(s.fingerprint()) };
+        for anchor in [&by_statement, &by_summary] {
+            let position = verify_inclusion(&p, anchor, &expected).unwrap().expect("a version-3 position");
+            assert_eq!((position.collateral_value, position.debt_value, position.unit_exp), (collateral, debt, VALUE_UNIT_EXP));
+            assert!(position.covered());
+        }
+        if let Some(k) = p.entries.iter().position(|e| e.kind == 1) {
+            borrowers += 1;
+            // a debt shown as equity hashes to another leaf (and with that leaf, another path)
+            let mut hidden = p.clone();
+            hidden.entries[k].kind = 0;
+            let reason = |q: &InclusionProof| verify_inclusion(q, &by_statement, &expected).unwrap_err().reason();
+            if hidden.entries.windows(2).all(|w| (w[0].index, w[0].kind) < (w[1].index, w[1].kind)) {
+                assert_eq!(reason(&hidden), "leaf-mismatch", "user {u}");
+                hidden.leaf = proof_leaf(&hidden).unwrap();
+                assert_eq!(reason(&hidden), "path-mismatch", "user {u}");
+            } else {
+                assert_eq!(reason(&hidden), "malformed", "user {u}: the debt's equity is already listed");
+            }
+        }
+        // the round read without its margin is a version-2 statement: version-3 proofs do not fit
+        let mut plain = summary.clone();
+        plain.margin = None;
+        let err = verify_inclusion(&p, &Anchor::summary_as(&plain, 2), &Expected { user_id: &l.ids[u], fingerprint: None }).unwrap_err();
+        assert_eq!(err.reason(), "version-mismatch");
+    }
+    assert!(borrowers >= 10, "{borrowers} borrowers");
+}
