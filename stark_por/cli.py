@@ -31,10 +31,11 @@ def format_statement(s: Statement, prices=None) -> str:
     """The statement as printed by ``prove``, ``verify`` and ``demo``; with ``prices`` (a
     :class:`stark_por.reserves.prices.Prices`) each total's USD value beside it."""
     width = max(len(a.name) for a in s.assets)
+    about = {2: " (amounts up to 2^112 at native decimals)",
+             3: " (margin: equity and debt up to 2^112 at native decimals, every borrower's debt covered)"}
     lines = [
         f"round        {s.round_id}",
-        f"statement    version {s.statement_version}"
-        + (" (amounts up to 2^112 at native decimals)" if s.statement_version == 2 else " (earlier rounds' circuit)"),
+        f"statement    version {s.statement_version}" + about.get(s.statement_version, " (earlier rounds' circuit)"),
         f"fingerprint  {s.fingerprint} (publish it: users check their inclusion against it)",
         f"root         {s.root}",
         f"leaves (N')  {s.num_leaves:,} (user count padded to a power of two)",
@@ -42,6 +43,9 @@ def format_statement(s: Statement, prices=None) -> str:
     ]
     if s.security_bits is not None:
         lines.append(f"security     {s.security_bits} bits conjectured, {s.proven_security_bits} bits proven")
+    if s.statement_version == 3:
+        lines += _margin_lines(s, width)
+        return "\n".join(lines)
     lines.append("liabilities:")
     usd_total = 0
     for a in s.assets:
@@ -56,6 +60,25 @@ def format_statement(s: Statement, prices=None) -> str:
     if prices is not None:
         lines.append(f"  {'total':<{width}}  {'':>38}  ≈ ${usd_total:>20,.2f} (at the prices of {', '.join(prices.sources)})")
     return "\n".join(lines)
+
+
+def _margin_lines(s: Statement, width: int) -> list:
+    """Version 3: equity, debt and net (the liability reserves must cover) per asset, then the
+    prices and haircuts every borrower's collateral was proven against."""
+    eq, debt, net = s.totals_decimal, s.debt_totals_decimal, s.net_totals_decimal
+    lines = [f"liabilities  equity (owed to users) − debt (owed by users) = net:",
+             f"  {'':<{width}}  {'equity':>38}  {'debt':>38}  {'net':>39}"]
+    for a in s.assets:
+        lines.append(f"  {a.name:<{width}}  {eq[a.name]:>38,f}  {debt[a.name]:>38,f}  {net[a.name]:>39,f}")
+    lines.append(f"prices       every borrower's equity after haircuts covers their debt, at (USD per whole token; "
+                 f"values in units of 10^-{s.value_unit_exp} USD):")
+    for a in s.assets:
+        if a.name in s.prices:
+            price, haircut = s.prices[a.name]
+            lines.append(f"  {a.name:<{width}}  {price:>24} USD  haircut {haircut}")
+        else:
+            lines.append(f"  {a.name:<{width}}  {'no price':>28}  (counts nothing as collateral; no debt allowed)")
+    return lines
 
 
 def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
@@ -257,10 +280,16 @@ def batch_size_arg(text: str) -> int:
 def cmd_prove(args: argparse.Namespace, con: Reporter) -> int:
     from .rounds import prove_file
 
-    if args.statement_version == 2 and args.batch_size is not None:
-        raise UsageError("--batch-size applies to --statement-version 1; version 2 sizes its forests by --trace-size")
-    if args.statement_version == 1 and args.trace_size is not None:
+    version = args.statement_version or (3 if args.prices else 2)
+    if version != 1 and args.batch_size is not None:
+        raise UsageError(f"--batch-size applies to --statement-version 1; version {version} sizes its forests by "
+                         "--trace-size")
+    if version == 1 and args.trace_size is not None:
         raise UsageError("--trace-size applies to --statement-version 2; version 1 sizes its batches by --batch-size")
+    if version == 3 and not args.prices:
+        raise UsageError("--statement-version 3 proves debts covered at public prices: give --prices FILE")
+    if version != 3 and args.prices:
+        raise UsageError(f"--prices makes statement version 3 (margin); version {version} proves equity only")
     try:
         secret = Path(args.secret_file).read_bytes()
     except OSError as e:
@@ -272,7 +301,8 @@ def cmd_prove(args: argparse.Namespace, con: Reporter) -> int:
         round_id=args.round_id,
         assets=args.assets,
         security=args.security,
-        version=args.statement_version,
+        version=version,
+        prices=args.prices,
         range_bits=args.range_bits,
         trace_log2=None if args.trace_size is None else args.trace_size.bit_length() - 1,
         batch_size=args.batch_size,
@@ -406,9 +436,12 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--secret-file", required=True, help="file holding the master secret (≥ 16 bytes)")
     pr.add_argument("--assets", help="assets CSV (asset,decimals); default: <ledger>.assets.csv")
     pr.add_argument("--security", choices=sorted(SECURITY_PRESETS), default="100")
-    pr.add_argument("--statement-version", type=int, choices=(1, 2), default=2,
-                    help="2 (default): amounts up to 2^112, proved as forests; 1: the version-1 circuit, "
-                         "amounts below 2^62, proved in batches")
+    pr.add_argument("--prices", metavar="FILE",
+                    help="prices and haircuts of the round (CSV: asset,price,haircut): statement version 3, "
+                         "margin — debts in <ASSET>.debt columns, every borrower's debt proven covered")
+    pr.add_argument("--statement-version", type=int, choices=(1, 2, 3),
+                    help="2 (default): amounts up to 2^112, proved as forests; 3 (default with --prices): version 2 "
+                         "with margin; 1: the version-1 circuit, amounts below 2^62, proved in batches")
     pr.add_argument("--range-bits", type=int,
                     help="prove every balance < 2^BITS (version 2: 32–112, default 112; version 1: 32–63, default 62)")
     pr.add_argument("--workers", type=int, help="forests or batches proved side by side (default: one per core)")

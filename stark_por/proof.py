@@ -3,10 +3,12 @@
 The heavy lifting happens in the Rust core (``stark_por._native``); this module
 converts between Python values and the core's, and handles files.
 
-Two statement versions: **version 2** (the default: ``circuits/liabilities``, amounts up to
+Three statement versions: **version 2** (the default: ``circuits/liabilities``, amounts up to
 ``2**112 - 1`` smallest units at every asset's native decimals, proved as forests of the round
-tree) and **version 1** (``circuits/solvency``, amounts below ``2**63``, kept so that old rounds
-verify forever and for comparison). :func:`verify` reads both; the file says which it is.
+tree), **version 3** (version 2 with margin: equity and debt per user, the debt covered by the
+equity after haircuts at public prices; made when prices are given) and **version 1**
+(``circuits/solvency``, amounts below ``2**63``, kept so that old rounds verify forever and for
+comparison). :func:`verify` reads all three; the file says which it is.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from . import _native
 from ._files import atomic_write
 from .errors import LedgerError, ProofFormatError
 from .ledger import MAX_MAX_BITS, Asset, Ledger, _user_of_entry
+from .margin.prices import Prices, price_terms
 
 __all__ = ["Proof", "Statement", "prove", "verify", "SECURITY_PRESETS", "STATEMENT_VERSIONS", "atomic_write"]
 
@@ -32,8 +35,9 @@ PathLike = Union[str, "os.PathLike[str]"]
 #: Security presets accepted by :func:`prove`, with the conjectured bits they give.
 SECURITY_PRESETS = {"100": 103, "128": 128}
 
-#: Statement versions :func:`prove` makes (and :func:`verify` reads); 2 is the default.
-STATEMENT_VERSIONS = (1, 2)
+#: Statement versions :func:`prove` makes (and :func:`verify` reads); 2 is the default, 3 (margin)
+#: the default with prices.
+STATEMENT_VERSIONS = (1, 2, 3)
 DEFAULT_STATEMENT_VERSION = 2
 
 #: Default range bound of version 2: every balance is proven below 2**112 (also its widest).
@@ -61,8 +65,16 @@ class Statement:
 
     ``totals`` are exact integers in each asset's smallest unit, of any size;
     ``totals_decimal`` the same in display units. ``statement_version`` is 2 for a round of
-    the liabilities circuit (amounts up to ``2**112``), 1 for the solvency circuit's; it is
-    under the fingerprint. ``security_bits`` is the
+    the liabilities circuit (amounts up to ``2**112``), 3 for one with margin (version 2 plus
+    debts covered at public prices), 1 for the solvency circuit's; it is under the fingerprint.
+
+    Version 3 (margin): ``totals`` are the users' **equity**, ``debt_totals`` what they owe
+    (exact, per asset; zeros in versions 1 and 2) and :attr:`net_totals` the difference, the
+    exchange's net liability; ``prices`` maps each priced asset to its ``(price, haircut)``
+    (canonical decimal strings: USD per whole token, fraction not counted as collateral; ``{}``
+    before version 3), under which every borrower's equity after haircuts was proven to cover
+    their debt; ``value_unit_exp`` is the exponent of the USD unit of those values
+    (``10**-27`` USD; ``None`` before version 3). ``security_bits`` is the
     conjectured security of the proof it came from, every term counted at its trace
     size (what ``min_security`` is enforced on); ``proven_security_bits`` is
     winterfell's proven estimate for the same proof, capped by the bus term. For a
@@ -80,6 +92,9 @@ class Statement:
     security_bits: Optional[int] = None
     proven_security_bits: Optional[int] = None
     statement_version: int = STATEMENT_VERSION
+    debt_totals: Dict[str, int] = field(default_factory=dict)
+    prices: Dict[str, Tuple[str, str]] = field(default_factory=dict)
+    value_unit_exp: Optional[int] = None
     # not an init field: dataclasses.replace() and hand-built statements never carry it
     _verified: Optional[object] = field(default=None, init=False, repr=False, compare=False)
 
@@ -101,6 +116,21 @@ class Statement:
         # built from the digits, not scaled in a 28-digit context: exact for any total
         return {a.name: Decimal(f"{self.totals[a.name]}E-{a.decimals}") for a in self.assets}
 
+    @property
+    def debt_totals_decimal(self) -> Dict[str, Decimal]:
+        return {a.name: Decimal(f"{self.debt_totals.get(a.name, 0)}E-{a.decimals}") for a in self.assets}
+
+    @property
+    def net_totals(self) -> Dict[str, int]:
+        """Equity minus debt per asset: what the exchange owes its users net, the liability its
+        reserves must cover (negative when users owe more of an asset than they hold)."""
+        return {a.name: self.totals[a.name] - self.debt_totals.get(a.name, 0) for a in self.assets}
+
+    @property
+    def net_totals_decimal(self) -> Dict[str, Decimal]:
+        net = self.net_totals
+        return {a.name: Decimal(f"{net[a.name]}E-{a.decimals}") for a in self.assets}
+
     @classmethod
     def _from_native(cls, d: dict, *, verified: bool = False) -> "Statement":
         assets = tuple(Asset(name, decimals) for name, decimals in d["assets"])
@@ -114,6 +144,7 @@ class Statement:
             security_bits=d["security_bits"],
             proven_security_bits=d["proven_security_bits"],
             statement_version=int(d["statement_version"]),
+            **_margin_fields(assets, d.get("margin")),
         )
         if verified:
             object.__setattr__(statement, "_verified", _VERIFIED)
@@ -122,7 +153,27 @@ class Statement:
     def summary(self) -> dict:
         """A JSON-ready summary for people and web pages: every field the fingerprint binds
         (``security_bits`` and ``proven_security_bits`` are not bound: they are the verifier's
-        figures, not the round's)."""
+        figures, not the round's). Version 3 adds ``value_unit_exp`` and, per asset, ``debt``,
+        ``debt_units``, ``net``, ``net_units``, ``price`` and ``haircut`` (``null`` for an
+        unpriced asset)."""
+        out = self._summary_v2()
+        if self.statement_version != 3:
+            return out
+        out["value_unit_exp"] = self.value_unit_exp
+        for row, a in zip(out["assets"], self.assets):
+            debt, net = self.debt_totals.get(a.name, 0), self.net_totals[a.name]
+            price, haircut = self.prices.get(a.name, (None, None))
+            row.update(
+                debt=a.format_amount(debt) or "0",
+                debt_units=str(debt),
+                net=_format_signed(a, net),
+                net_units=str(net),
+                price=price,
+                haircut=haircut,
+            )
+        return out
+
+    def _summary_v2(self) -> dict:
         return {
             "statement_version": self.statement_version,
             "fingerprint": self.fingerprint,
@@ -207,7 +258,7 @@ def summary_args(s) -> tuple:
     """A statement (or a :class:`~stark_por.inclusion.PublishedSummary`) as the Rust core takes
     it: ``(round_id, range_bits, num_leaves, root, [(asset, decimals, total as little-endian
     bytes)])``, and for statement version 3 the margin ``(value_unit_exp, [(debt total as
-    little-endian bytes, None | (price, haircut))])``."""
+    little-endian bytes, None | (price, haircut)) per asset])``."""
     args = (
         s.round_id,
         s.range_bits,
@@ -219,6 +270,21 @@ def summary_args(s) -> tuple:
         return args
     prices = {name: tuple(term) for name, term in s.prices.items()}
     return args + ((s.value_unit_exp, [(_le_bytes(s.debt_totals[a.name]), prices.get(a.name)) for a in s.assets]),)
+
+
+def _margin_fields(assets: Tuple[Asset, ...], margin: Optional[dict]) -> dict:
+    """The :class:`Statement` fields of the binding's ``"margin"`` (``None`` before version 3)."""
+    if margin is None:
+        return dict(debt_totals={a.name: 0 for a in assets})
+    return dict(
+        debt_totals={a.name: int(t) for a, t in zip(assets, margin["debt_totals"])},
+        prices={a.name: (str(p[0]), str(p[1])) for a, p in zip(assets, margin["prices"]) if p is not None},
+        value_unit_exp=int(margin["unit_exp"]),
+    )
+
+
+def _format_signed(asset: Asset, units: int) -> str:
+    return ("-" if units < 0 else "") + (asset.format_amount(abs(units)) or "0")
 
 
 def _le_bytes(n: int) -> bytes:
@@ -256,7 +322,8 @@ def prove(
     secret: bytes,
     round_id: str,
     security: str = "100",
-    version: int = DEFAULT_STATEMENT_VERSION,
+    version: Optional[int] = None,
+    prices=None,
     range_bits: Optional[int] = None,
     batch_size: Optional[int] = None,
     trace_log2: Optional[int] = None,
@@ -275,15 +342,25 @@ def prove(
     ``2**range_bits``; ``batch_size`` (a power of two ≥ 2, or ``None`` for one proof) proves a
     round larger than it in batches of that many leaves. Both give one round file that
     :func:`verify` checks whole, and the same inclusion proofs.
+
+    ``prices`` (a prices file ``asset,price,haircut``, a :class:`stark_por.margin.Prices` or a
+    mapping ``asset → (price, haircut)``) makes statement version 3, the default with prices:
+    version 2 plus the ledger's debts, their exact totals, and for every user who owes anything
+    a proof that their equity after haircuts covers their debt at those prices. A ledger with
+    debts is refused without prices, and so is a user whose debt is not covered, or who owes an
+    asset without a price (naming the user, asset and amounts).
     """
     if not isinstance(ledger, Ledger):
         raise TypeError(f"prove() takes a Ledger, not {type(ledger).__name__}")
-    if isinstance(version, bool) or version not in STATEMENT_VERSIONS:
-        raise ValueError(f"version must be 1 or 2, not {version!r}")
-    refuse_debts(ledger)
+    version = statement_version_for(version, prices)
+    terms = None
+    if version == 3:
+        terms = price_terms(Prices.of(prices), ledger.assets)
+    else:
+        refuse_debts(ledger)
     batch_log2 = check_prove_args(secret, round_id, security, batch_size)
     if range_bits is None:
-        range_bits = DEFAULT_RANGE_BITS_V2 if version == 2 else DEFAULT_RANGE_BITS
+        range_bits = DEFAULT_RANGE_BITS_V2 if version != 1 else DEFAULT_RANGE_BITS
     if isinstance(range_bits, bool) or not isinstance(range_bits, (int, np.integer)):
         raise TypeError("range_bits must be an integer")
     range_bits = int(range_bits)
@@ -293,18 +370,20 @@ def prove(
         np.ascontiguousarray(ledger.indptr, dtype=np.uint64),
         np.ascontiguousarray(ledger.asset_index, dtype=np.uint32),
     )
-    if version == 2:
+    if version != 1:
         if batch_size is not None:
-            raise ValueError("batch_size is version 1's: version 2 cuts the round into forests "
+            raise ValueError(f"batch_size is version 1's: version {version} cuts the round into forests "
                              "that fill traces of up to 2**trace_log2 rows")
         if trace_log2 is not None and (isinstance(trace_log2, bool) or not isinstance(trace_log2, (int, np.integer))):
             raise TypeError("trace_log2 must be an integer or None")
+        margin = {} if terms is None else dict(kinds=np.ascontiguousarray(ledger.kinds, dtype=np.uint8), prices=terms)
         out = _native.prove_v2(
             *common,
             np.ascontiguousarray(ledger.amounts_lo, dtype=np.uint64),
             np.ascontiguousarray(ledger.amounts_hi, dtype=np.uint64),
             range_bits, bytes(secret), round_id, str(security),
             None if trace_log2 is None else int(trace_log2),
+            **margin,
         )
         trace_rows = sum(int(r) for r in out["trace_rows"])
     else:
@@ -320,7 +399,7 @@ def prove(
     proof = Proof(out["file"])
     proof.positions = np.asarray(out["positions"], dtype=np.uint64)
     proof.trace_shape = (trace_rows, int(out["trace_columns"]))
-    if version == 2:
+    if version != 1:
         proof.forests = [(int(a), int(b)) for a, b in out["forests"]]
         proof.working_rows = (int(out["working_rows"][0]), int(out["working_rows"][1]))
     proof._inclusion_data = dict(
@@ -337,6 +416,21 @@ def prove(
     return proof
 
 
+def statement_version_for(version: Optional[int], prices) -> int:
+    """The statement version :func:`prove` and :func:`stark_por.prove_file` make: ``version``,
+    by default 3 with prices and 2 without; prices go with version 3 only."""
+    if version is None:
+        return 3 if prices is not None else DEFAULT_STATEMENT_VERSION
+    if isinstance(version, bool) or version not in STATEMENT_VERSIONS:
+        raise ValueError(f"version must be 1, 2 or 3, not {version!r}")
+    if version == 3 and prices is None:
+        raise ValueError("statement version 3 proves debts covered at public prices: give the prices "
+                         "(prices=…, stark-por prove --prices FILE)")
+    if version != 3 and prices is not None:
+        raise ValueError(f"prices are statement version 3's (margin): version {version} proves equity only")
+    return version
+
+
 def refuse_debts(ledger: Ledger, path: Optional[str] = None) -> None:
     """Statement versions 1 and 2 prove equity only: a ledger with a debt is refused, naming the
     first: its user (by id, and by index for a ledger in memory), column and amount. ``path``:
@@ -346,8 +440,8 @@ def refuse_debts(ledger: Ledger, path: Optional[str] = None) -> None:
     pos = int(np.flatnonzero(ledger.kinds)[0])
     user = _user_of_entry(ledger.indptr, pos)
     raise LedgerError(
-        f"is a debt of user {ledger.user_ids[user]!r}: statement versions 1 and 2 prove equity only "
-        "(debts need statement version 3, with a prices file)",
+        f"is a debt of user {ledger.user_ids[user]!r}: debts are proved by statement version 3, with "
+        "the prices and haircuts of the round (prices=…, stark-por prove --prices FILE)",
         path=path, index=None if path else user, column=ledger.column_of(pos), value=str(ledger.amount(pos)),
     )
 

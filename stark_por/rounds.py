@@ -8,6 +8,8 @@ Ray cluster:
 * **statement version 2** (default; amounts up to ``2**112``): *forests* of the round tree,
   planned from every leaf's size so that each fills a trace of ``2**trace_log2`` rows
   (``rust/core/src/v2/stream.rs``);
+* **statement version 3** (``prices=``: margin): version 2's forests, with debts and every
+  borrower's collateral check at the prices given;
 * **statement version 1** (``version=1``; amounts below ``2**62``): *batches* of ``2**k``
   leaves (``rust/core/src/round.rs``).
 
@@ -19,11 +21,12 @@ Everything in between lives in a private work folder (``<output>.work``, mode 07
 ids and balances) that is removed once the round is written:
 
 ``manifest.json``
-    what the round is made from — SHA-256 of the ledger and assets files, round id, options,
-    and an HMAC tag of the secret — and, once placed, the round's shape.
+    what the round is made from — SHA-256 of the ledger and assets files (and of the prices,
+    version 3), round id, options, and an HMAC tag of the secret — and, once placed, the
+    round's shape.
 ``spill/``
     the bucket files and their layout (``layout.bin``, written last).
-``forests/forest-NNNNNN.bin`` (version 2), ``batches/batch-NNNNNN.bin`` (version 1)
+``forests/forest-NNNNNN.bin`` (versions 2 and 3), ``batches/batch-NNNNNN.bin`` (version 1)
     each proved part, written atomically and tagged with the digest of the job it answers.
 
 An interrupted run (kill -9 included) resumes with ``resume=True``: the manifest must match
@@ -49,9 +52,11 @@ import numpy as np
 from . import _native
 from ._files import atomic_path, atomic_write
 from .errors import LedgerError, WorkFolderError
-from .ledger import _find_assets_file
+from .ledger import Asset, _find_assets_file
 from .progress import Reporter
-from .proof import DEFAULT_RANGE_BITS, DEFAULT_RANGE_BITS_V2, Statement, check_prove_args, refuse_debts, summary_path
+from .margin.prices import Prices, price_terms
+from .proof import (DEFAULT_RANGE_BITS, DEFAULT_RANGE_BITS_V2, Statement, check_prove_args, refuse_debts,
+                    statement_version_for, summary_path)
 from .stream import DEFAULT_CHUNK_USERS, estimate_users, iter_ledger_chunks, locate_user
 
 __all__ = [
@@ -184,14 +189,16 @@ class _Round:
     """One round's work folder and the inputs it was made from."""
 
     def __init__(self, folder: Path, ledger: Path, secret: bytes, round_id: str, security: str,
-                 range_bits: int, version: int, size: Optional[int], assets: Any, con: Reporter) -> None:
+                 range_bits: int, version: int, size: Optional[int], assets: Any, con: Reporter,
+                 prices: Optional[Prices] = None) -> None:
         self.folder, self.ledger, self.secret, self.round_id = folder, ledger, secret, round_id
         self.security, self.range_bits, self.assets_arg, self.con = security, range_bits, assets, con
-        self.version = version
+        self.version, self.prices = version, prices
         self.spill_dir = folder / "spill"
-        #: Version 2 proves forests, version 1 batches: each in its own folder and file names.
-        self.part = "forest" if version == 2 else "batch"
-        self.part_dir = folder / ("forests" if version == 2 else "batches")
+        #: Versions 2 and 3 prove forests, version 1 batches: each in its own folder and file names.
+        self.forests = version != 1
+        self.part = "forest" if self.forests else "batch"
+        self.part_dir = folder / ("forests" if self.forests else "batches")
         self.inputs = {
             "ledger_sha256": _file_sha256(ledger),
             "assets_sha256": _assets_fingerprint(ledger, assets),
@@ -201,7 +208,8 @@ class _Round:
             "range_bits": range_bits,
             "statement_version": version,
             "batch_size": size if version == 1 else None,
-            "trace_size": size if version == 2 else None,
+            "trace_size": size if self.forests else None,
+            "prices_sha256": prices.digest() if prices is not None else None,
         }
         self.manifest: Dict[str, Any] = {}
         #: The finished placement, set by :meth:`place`.
@@ -219,9 +227,10 @@ class _Round:
         "statement_version": "statement version",
         "batch_size": "batch size",
         "trace_size": "trace size",
+        "prices_sha256": "prices file",
     }
     #: What a manifest written before a field existed meant by its absence.
-    _ABSENT = {"statement_version": 1}
+    _ABSENT = {"statement_version": 1, "prices_sha256": None}
 
     def open(self, resume: bool) -> None:
         path = self.folder / "manifest.json"
@@ -270,14 +279,19 @@ class _Round:
         with self.con.bar(f"reading {self.ledger.name}", total=estimate, unit="users") as bar:
             for chunk in iter_ledger_chunks(self.ledger, assets=self.assets_arg, max_bits=self.range_bits,
                                             chunk_users=chunk_users, check_duplicates=False):
-                refuse_debts(chunk, str(self.ledger))
+                if self.version != 3:
+                    refuse_debts(chunk, str(self.ledger))
                 if spill is None:
                     assets = [(a.name, a.decimals) for a in chunk.assets]
-                    spill = _native.Spill(self.spill_dir, self.secret, self.round_id, assets, self.range_bits,
-                                          self.version)
+                    spill = self._spill(chunk.assets)
                 users, indptr = list(chunk.user_ids), np.ascontiguousarray(chunk.indptr, dtype=np.uint64)
                 asset_index = np.ascontiguousarray(chunk.asset_index, dtype=np.uint32)
-                if self.version == 2:
+                if self.version == 3:
+                    spill.append_wide(users, indptr, asset_index,
+                                      np.ascontiguousarray(chunk.amounts_lo, dtype=np.uint64),
+                                      np.ascontiguousarray(chunk.amounts_hi, dtype=np.uint64),
+                                      np.ascontiguousarray(chunk.kinds, dtype=np.uint8))
+                elif self.version == 2:
                     spill.append_wide(users, indptr, asset_index,
                                       np.ascontiguousarray(chunk.amounts_lo, dtype=np.uint64),
                                       np.ascontiguousarray(chunk.amounts_hi, dtype=np.uint64))
@@ -303,9 +317,23 @@ class _Round:
         self._open_placement(placed)
         return placed
 
+    def _spill(self, assets) -> "_native.Spill":
+        pairs = [(a.name, a.decimals) for a in assets]
+        if self.version != 3:
+            return _native.Spill(self.spill_dir, self.secret, self.round_id, pairs, self.range_bits, self.version)
+        assert self.prices is not None
+        return _native.Spill(self.spill_dir, self.secret, self.round_id, pairs, self.range_bits, self.version,
+                             prices=price_terms(self.prices, assets))
+
     def _open_placement(self, placed: dict) -> None:
         assets = [tuple(a) for a in placed["assets"]]
-        self.placement = _native.Placement(self.spill_dir, self.secret, self.round_id, assets, self.range_bits)
+        if self.version == 3:
+            assert self.prices is not None
+            terms = price_terms(self.prices, [Asset(name, decimals) for name, decimals in assets])
+            self.placement = _native.Placement(self.spill_dir, self.secret, self.round_id, assets, self.range_bits,
+                                               prices=terms)
+        else:
+            self.placement = _native.Placement(self.spill_dir, self.secret, self.round_id, assets, self.range_bits)
 
     def _duplicate_error(self, e: LedgerError) -> LedgerError:
         """The core names duplicates by user number; find their lines in the file for people."""
@@ -321,7 +349,7 @@ class _Round:
 
     def job(self, log2: int, i: int) -> bytes:
         """The job of part ``i``; ``log2`` is the forests' trace size or the batch size."""
-        if self.version == 2:
+        if self.forests:
             return self.placement.forest_job(self.security, log2, i)
         return self.placement.batch_job(self.security, log2, i)
 
@@ -330,9 +358,9 @@ class _Round:
         """Proves every part without a valid result on disk; returns the results' paths."""
         from .executors import make_executor
 
-        answers = _native.forest_answers if self.version == 2 else _native.batch_answers
+        answers = _native.forest_answers if self.forests else _native.batch_answers
         self.part_dir.mkdir(mode=0o700, exist_ok=True)
-        with self.con.bar("proving", total=count, unit="forests" if self.version == 2 else "batches") as bar:
+        with self.con.bar("proving", total=count, unit="forests" if self.forests else "batches") as bar:
             pending = []
             for i in range(count):
                 path = self.part_path(i)
@@ -360,7 +388,7 @@ class _Round:
             else:
                 # every forest on one thread, even a lone one: its bytes never depend on timing.
                 # A Ray cluster decides its own size; one job waits ready beside each running one
-                prove_part = _native.prove_forest if self.version == 2 else _native.prove_batch
+                prove_part = _native.prove_forest if self.forests else _native.prove_batch
                 size = None if executor == "ray" and ray_address else workers
                 with make_executor(executor, workers=size, address=ray_address) as pool:
                     for i, result in pool.map_unordered(prove_part, jobs(), max_in_flight=pool.slots + 1):
@@ -376,7 +404,8 @@ def prove_file(
     round_id: str,
     assets: Any = None,
     security: str = "100",
-    version: int = 2,
+    version: Optional[int] = None,
+    prices: Any = None,
     range_bits: Optional[int] = None,
     trace_log2: Optional[int] = None,
     batch_size: Optional[int] = None,
@@ -397,8 +426,12 @@ def prove_file(
     (default and at most 112) as forests filling traces of ``2**trace_log2`` rows (default
     :func:`choose_trace_log2`: 2^16, less if memory is short); 1 proves amounts below 2^62 (at
     most 2^63) with the version-1 circuit, in batches of ``batch_size`` leaves (default
-    :func:`choose_batch_log2`). Either way the file is byte for byte what :func:`stark_por.prove`
-    writes for the same ledger, secret, round id and sizes.
+    :func:`choose_batch_log2`). With ``prices`` (a prices file, a
+    :class:`stark_por.margin.Prices` or a mapping; ``version`` then defaults to 3) the round is
+    statement version 3: version 2's forests, with the ledger's debts (``<ASSET>.debt``
+    columns) and every borrower's collateral covering their debt at those prices; a ledger with
+    debts and no prices is refused. Either way the file is byte for byte what
+    :func:`stark_por.prove` writes for the same ledger, secret, round id, prices and sizes.
 
     The ledger streams in chunks of ``chunk_users``; memory is bounded by a chunk and by
     ``workers`` forests (or batches) in flight, never by the number of users. ``executor`` is
@@ -410,20 +443,20 @@ def prove_file(
     from .inclusion import InclusionStore, store_path
 
     con = reporter or Reporter(quiet=True)
-    if isinstance(version, bool) or version not in (1, 2):
-        raise ValueError(f"version must be 1 or 2, not {version!r}")
+    version = statement_version_for(version, prices)
+    forests = version != 1
     batch_log2 = check_prove_args(secret, round_id, security, batch_size)
     trace_log2 = _check_trace_log2(trace_log2)
-    if version == 2 and batch_log2 is not None:
-        raise ValueError("batch_size is version 1's: version 2 cuts the round into forests that fill traces of "
-                         "up to 2**trace_log2 rows")
+    if forests and batch_log2 is not None:
+        raise ValueError(f"batch_size is version 1's: version {version} cuts the round into forests that fill "
+                         "traces of up to 2**trace_log2 rows")
     if version == 1 and trace_log2 is not None:
         raise ValueError("trace_log2 is version 2's: version 1 takes batch_size")
     if range_bits is None:
-        range_bits = DEFAULT_RANGE_BITS_V2 if version == 2 else DEFAULT_RANGE_BITS
+        range_bits = DEFAULT_RANGE_BITS_V2 if forests else DEFAULT_RANGE_BITS
     if isinstance(range_bits, bool) or not isinstance(range_bits, (int, np.integer)):
         raise TypeError("range_bits must be an integer")
-    widest = DEFAULT_RANGE_BITS_V2 if version == 2 else 63
+    widest = DEFAULT_RANGE_BITS_V2 if forests else 63
     if not 32 <= range_bits <= widest:
         raise ValueError(f"version {version} proves range bounds of 32 to {widest} bits, not {range_bits}"
                          + (": use version=2 (up to 112)" if version == 1 and range_bits > 63 else ""))
@@ -433,10 +466,13 @@ def prove_file(
     ledger, output = Path(ledger), Path(output)
     if not ledger.is_file():
         raise LedgerError("no such ledger file", path=str(ledger))
+    # read (and checked as text) before anything is written; checked against the assets when known
+    price_table = Prices.of(prices) if prices is not None else None
     folder = work_folder(output)
-    log2 = trace_log2 if version == 2 else batch_log2
+    log2 = trace_log2 if forests else batch_log2
     size = None if log2 is None else 1 << log2  # a plain int for the manifest
-    rnd = _Round(folder, ledger, bytes(secret), round_id, str(security), int(range_bits), version, size, assets, con)
+    rnd = _Round(folder, ledger, bytes(secret), round_id, str(security), int(range_bits), version, size, assets, con,
+                 price_table)
     rnd.open(resume)
     if resume:
         # temp files of writes a kill interrupted (atomic_path names them ".<name>.*.tmp")
@@ -453,7 +489,7 @@ def prove_file(
             shutil.rmtree(folder, ignore_errors=True)
         raise
     num_leaves = placed["num_leaves"]
-    if version == 2:
+    if forests:
         if "trace_log2" not in placed:
             placed["trace_log2"] = trace_log2 if trace_log2 is not None else choose_trace_log2(workers)
             rnd.save()
@@ -476,7 +512,7 @@ def prove_file(
     results = rnd.prove_parts(log2, count, executor, workers, ray_address)
 
     with con.step("assembling and verifying the round"):
-        if version == 2:
+        if forests:
             out = rnd.placement.assemble_forests(rnd.security, log2, results)
         else:
             out = rnd.placement.assemble(log2, results)
@@ -484,13 +520,13 @@ def prove_file(
         statement = Statement._from_native(_native.verify(out["file"], 100), verified=True)
         atomic_write(output, out["file"])
         atomic_write(summary_path(output), (json.dumps(statement.summary(), indent=2) + "\n").encode())
-    if version == 2:
+    if forests:
         used, total = out["working_rows"]
         con.info(f"  {used / total:.1%} of the forests' trace rows do work ({used:,} of {total:,})",
                  event="working_rows", used=used, total=total)
 
     if inclusion_store:
-        if version == 2:
+        if forests:
             nodes = _forest_nodes(out["top_index"], out["top"], results)
         else:
             nodes = _store_nodes(out["top"], results, len(placed["assets"]), log2, count)

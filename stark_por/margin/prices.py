@@ -39,13 +39,16 @@ from .._files import atomic_write
 from ..errors import MarginError
 from ..ledger import Asset, _amount_reason, _asset_name_problem
 
-__all__ = ["Prices", "canonical_decimal", "FIELDS", "MAX_DECIMAL_CHARS"]
+__all__ = ["Prices", "canonical_decimal", "price_terms", "FIELDS", "MAX_DECIMAL_CHARS", "VALUE_UNIT_EXP"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 FIELDS = ("asset", "price", "haircut")
 #: Longest canonical price or haircut (the statement stores its length in a byte; the circuit's
 #: arithmetic is sized for it).
 MAX_DECIMAL_CHARS = 40
+#: Rounds made now express values in units of ``10**-27`` USD (``rust/core`` ``VALUE_UNIT_EXP``;
+#: a statement stores its own, and verifiers read it from there).
+VALUE_UNIT_EXP = 27
 
 
 class _Refused(ValueError):
@@ -306,3 +309,26 @@ def _asset_problem(name) -> Optional[str]:
     if not isinstance(name, str):
         return f"asset name must be a string, not {type(name).__name__}"
     return _asset_name_problem(name)
+
+
+def price_terms(prices: Prices, assets: Sequence[Asset]) -> List[Optional[Tuple[str, str]]]:
+    """``prices`` as the core takes them for a round of ``assets``: per asset, in statement order,
+    ``(price, haircut)`` or ``None`` (unpriced). An asset not in the statement is refused, and so
+    is a price the circuit cannot carry (its debt value per smallest unit must stay below
+    ``2**91`` units of value): the Rust core judges that, here asset by asset, so that the error
+    names the asset and the prices file's line."""
+    from .. import _native
+
+    terms = prices.for_assets(assets)
+    for a, term in zip(assets, terms):
+        if term is None:
+            continue
+        # a one-asset statement holding only this price: the core checks its domain (coefficients
+        # included) before it encodes it
+        args = ("prices", 112, 2, bytes(32), [(a.name, a.decimals, b"")], (VALUE_UNIT_EXP, [(b"", term)]))
+        try:
+            _native.statement_fingerprint(args, 3)
+        except ValueError as e:
+            raise MarginError(f"cannot be proved for {a.name} ({a.decimals} decimals): {e}", path=prices.path,
+                              row=prices.line_of(a.name), column="price", value=term[0], asset=a.name) from None
+    return terms
