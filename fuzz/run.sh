@@ -27,8 +27,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-RUST_TARGETS=(proof_single proof_round round_v2 batch_job batch_result forest_job forest_result inclusion spill_layout
-              spill_bucket spill_bucket_v2)
+RUST_TARGETS=(proof_single proof_round round_v2 round_v3 batch_job batch_result forest_job forest_result inclusion spill_layout
+              spill_bucket spill_bucket_v2 spill_bucket_v3)
 PY_TARGETS=$(${PYTHON:-python3} py_targets.py --list)
 PY=${PYTHON:-python3}
 LIMITS=(-rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -print_final_stats=1)
@@ -42,7 +42,7 @@ dict_for() {  # libFuzzer dictionaries of the text formats
 }
 wanted() { [ ${#TARGETS[@]} -eq 0 ] && return 0; local t; for t in "${TARGETS[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
 
-if [ "$RESEED" = 1 ] || [ ! -f corpus/context/round.stpor.json ] || { [ "$RUN_RUST" = 1 ] && [ ! -d corpus/round_v2 ]; }; then
+if [ "$RESEED" = 1 ] || [ ! -f corpus/context/round.stpor.json ] || { [ "$RUN_RUST" = 1 ] && [ ! -d corpus/round_v3 ]; }; then
     echo "== writing seed corpora (fuzz/seeds.py)"
     "$PY" seeds.py $([ "$RUN_RUST" = 1 ] || echo --python-only) corpus
 fi

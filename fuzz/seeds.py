@@ -1,14 +1,16 @@
 """Writes the fuzzers' seed corpora from real files made by this checkout (nothing large is
-committed): round files of both kinds, batch jobs and results, forest jobs and results, the spill
-work folders' layouts and bucket files (both statement versions), inclusion proofs, CSV and Parquet ledgers, an assets file, a reserves file (CSV and
-JSON) with signed wallets, and the verified statement the Python targets check against.
+committed): round files of both kinds, batch jobs and results, forest jobs and results (versions 2
+and 3), version-3 (margin) rounds, the spill work folders' layouts and bucket files (all three
+statement versions, version 3 with its prices.bin), inclusion proofs, CSV and Parquet ledgers, an
+assets file, a reserves file (CSV and JSON) with signed wallets, and the verified statement the
+Python targets check against.
 
     python fuzz/seeds.py [--python-only] [OUT]          # default OUT: fuzz/corpus
 
 Each target gets ``OUT/<target>/``; the Python targets' fixed context is ``OUT/context/``: the
 committed single-proof round of ``tests/fixtures/rounds/v1`` and an assets file. The Rust
-targets' seeds take about a minute (four version-1 and three version-2 rounds are proved);
-``--python-only`` writes the Python targets' seeds alone, in a few seconds, without proving
+targets' seeds take about a minute (four version-1, three version-2 and two version-3 rounds are
+proved); ``--python-only`` writes the Python targets' seeds alone, in a few seconds, without proving
 anything.
 """
 
@@ -83,6 +85,7 @@ def main(out: Path, python_only: bool) -> None:
             rounds_v2(out, work)
             streamed(out, work)
             streamed_v2(out, work)
+            streamed_v3(out, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for d in sorted(out.iterdir()):
@@ -234,6 +237,64 @@ def streamed_v2(out: Path, work: Path) -> None:
     put(out, "spill_bucket_v2", "all-buckets", bytes([layout["num_users"] - 1]) + whole)
     put(out, "spill_bucket_v2", "one-user",
         bytes([0]) + (spill / f"bucket-{_first_nonempty(spill):03d}.bin").read_bytes())
+
+
+# statement version 3: the prices `fuzz/src/lib.rs` opens version-3 placements with (USDT unpriced)
+PRICES_V3 = [("97000.5", "0.05"), ("3500.123456789012345678", "0.1"), None]
+
+
+def arrays_v3(n: int):
+    """A ledger of equity, borrowers (1 BTC against 1 ETH, 0.5 BTC against 3 ETH) and a whale
+    borrowing 2**110 satoshi against 2**111 and 2**112 - 1 USDT, as the binding's arrays."""
+    users = []
+    for u in range(n):
+        if u % 7 == 3:
+            users.append([(0, 0, 10**8), (1, 1, 10**18)])
+        elif u % 7 == 5:
+            users.append([(0, 0, 5 * 10**7), (1, 1, 3 * 10**18), (2, 0, 7)])
+        elif u == 8:
+            users.append([(0, 0, 2**111), (0, 1, 2**110), (2, 0, 2**112 - 1)])
+        else:
+            users.append([(a, 0, (u + 1) * 10 ** (a + 5)) for a in range(len(ASSETS)) if (u + a) % 3])
+    flat = [e for entries in users for e in entries]
+    return ([f"user-{u:03d}" for u in range(n)], np.cumsum([0] + [len(x) for x in users]).astype(np.uint64),
+            np.array([a for a, _, _ in flat], dtype=np.uint32),
+            np.array([x & (2**64 - 1) for _, _, x in flat], dtype=np.uint64),
+            np.array([x >> 64 for _, _, x in flat], dtype=np.uint64), np.array([k for _, k, _ in flat], dtype=np.uint8))
+
+
+def streamed_v3(out: Path, work: Path) -> None:
+    """A version-3 round (margin) placed and proved forest by forest through the binding: its forest
+    jobs and results (STPRFJB3/STPRFRS3), the layout (STPRLAY3), buckets with prices.bin, and the
+    round file of format version 3; and the same ledger proved in memory at the 128-bit preset."""
+    ids, indptr, ai, lo, hi, kinds = arrays_v3(40)
+    assets = [(a.name, a.decimals) for a in ASSETS]
+    spill = work / "spill-v3"
+    placing = _native.Spill(spill, SECRET, "fuzz-streamed-v3", assets, 112, 3, prices=PRICES_V3)
+    placing.append_wide(ids, indptr, ai, lo, hi, kinds=kinds)
+    placing.finish()
+    placement = _native.Placement(spill, SECRET, "fuzz-streamed-v3", assets, 112, prices=PRICES_V3)
+    layout = _native.spill_layout(spill)
+    results = []
+    for i in range(len(placement.forest_plan("100", 14))):
+        job = placement.forest_job("100", 14, i)
+        put(out, "forest_job", f"job-v3-{i}", job)
+        result = _native.prove_forest(job)
+        assert _native.forest_answers(job, result)
+        put(out, "forest_result", f"result-v3-{i}", result)
+        results.append(work / f"forest-v3-{i}.bin")
+        results[-1].write_bytes(result)
+    put(out, "round_v3", "v3-streamed-100", placement.assemble_forests("100", 14, results)["file"])
+    in_memory = _native.prove_v2(ids, assets, indptr, ai, lo, hi, 112, SECRET, "fuzz-v3-128", "128", 14,
+                                 kinds=kinds, prices=PRICES_V3)
+    put(out, "round_v3", "v3-128", in_memory["file"])
+    put(out, "spill_layout", "layout-v3.bin", (spill / "layout.bin").read_bytes())
+    prices = (spill / "prices.bin").read_bytes()
+    head = bytes([layout["num_users"] - 1, len(prices)]) + prices
+    whole = b"".join((spill / f"bucket-{b:03d}.bin").read_bytes() for b in range(_native.SPILL_BUCKETS))
+    put(out, "spill_bucket_v3", "all-buckets", head + whole)
+    put(out, "spill_bucket_v3", "one-user",
+        bytes([0, len(prices)]) + prices + (spill / f"bucket-{_first_nonempty(spill):03d}.bin").read_bytes())
 
 
 def _first_nonempty(spill: Path) -> int:

@@ -9,6 +9,7 @@ use stark_por_core::batch::{round_nodes, BatchJob, BatchOutput};
 use stark_por_core::error::{Error, Result};
 use stark_por_core::spill::{Layout, Placement, Version, BUCKETS};
 use stark_por_core::v2::job::{ForestJob, ForestOutput};
+use stark_por_core::statement::PriceTerm;
 use stark_por_core::{Asset, Security};
 
 /// Fails the run on an internal error: input must never reach one.
@@ -38,9 +39,20 @@ pub fn proof_file(data: &[u8], kind: u8) {
 /// version-2 parser): `RoundFile::from_bytes` (what it accepts re-encodes to the same bytes),
 /// `read_statement` and `verify` through `v2::verify_any`, as the binding calls them.
 pub fn round_file_v2(data: &[u8]) {
+    round_file_of(data, 2)
+}
+
+/// [`round_file_v2`] with format version 3 forced (statement version 3: margin fields in the
+/// statement, debt part sums in every forest).
+pub fn round_file_v3(data: &[u8]) {
+    round_file_of(data, 3)
+}
+
+fn round_file_of(data: &[u8], format_version: u16) {
     use stark_por_core::v2;
     let mut bytes = data.to_vec();
-    for (i, b) in [(8, 2u8), (9, 0), (10, v2::KIND_FORESTS)] {
+    let [v0, v1] = format_version.to_le_bytes();
+    for (i, b) in [(8, v0), (9, v1), (10, v2::KIND_FORESTS)] {
         if let Some(x) = bytes.get_mut(i) {
             *x = b;
         }
@@ -48,16 +60,26 @@ pub fn round_file_v2(data: &[u8]) {
     let decoded = v2::RoundFile::from_bytes(&bytes);
     no_bug(&decoded);
     if let Ok(file) = &decoded {
-        assert!(file.to_bytes() == bytes, "a non-canonical version-2 round file was accepted");
+        assert!(file.to_bytes() == bytes, "a non-canonical round file of format version {format_version} was accepted");
+        assert_eq!(file.statement.format_version(), format_version, "a round read as another format version");
+        let debt_k = if format_version == 3 { file.statement.assets.len() } else { 0 };
+        assert!(file.forests.iter().all(|f| f.debt_parts.len() == debt_k), "debt part sums of the wrong shape");
     }
     let statement = v2::read_statement(&bytes);
     no_bug(&statement);
+    if let Ok(s) = &statement {
+        assert_eq!(s.format_version(), format_version, "a statement read as another format version");
+        // an accepted statement's margin folds: verification rests on it
+        if let Some(m) = &s.margin {
+            assert!(m.coefficients(&s.assets).is_ok(), "an accepted statement's prices do not fold");
+        }
+    }
     let verified = v2::verify_any(&bytes, 0);
     no_bug(&verified);
     if let Ok(v2::AnyVerified::V2(v)) = verified {
         assert_eq!(statement.ok().as_ref(), Some(&v.statement), "verify and read_statement disagree");
     } else if let Ok(v2::AnyVerified::V1(_)) = verified {
-        panic!("a version-2 file verified as version 1");
+        panic!("a version-{format_version} file verified as version 1");
     }
 }
 
@@ -95,7 +117,14 @@ pub fn batch_result(data: &[u8]) {
 /// matched to).
 pub fn forest_job(data: &[u8]) {
     match ForestJob::from_bytes(data) {
-        Ok(job) => assert!(job.to_bytes() == data, "a non-canonical forest job was accepted"),
+        Ok(job) => {
+            assert!(job.to_bytes() == data, "a non-canonical forest job was accepted");
+            // version 3 (`STPRFJB3`): coefficients for every asset, in their ranges
+            assert_eq!(job.prices.is_some(), data.starts_with(b"STPRFJB3"));
+            if let Some(p) = &job.prices {
+                assert!(p.check(job.params.num_assets).is_ok(), "a version-3 job's coefficients out of range");
+            }
+        },
         Err(e) => no_bug::<()>(&Err(e)),
     }
 }
@@ -107,6 +136,13 @@ pub fn forest_result(data: &[u8]) {
     no_bug(&decoded);
     if let Ok(out) = decoded {
         assert!(out.to_bytes() == data, "a non-canonical forest result was accepted");
+        // version 3 (`STPRFRS3`): debt part sums and coefficients for every asset
+        assert_eq!(out.margin.is_some(), data.starts_with(b"STPRFRS3"));
+        if let Some(m) = &out.margin {
+            let k = out.pub_inputs.totals.len();
+            assert_eq!(m.debt_totals.len(), k, "a version-3 result's debt part sums of another shape");
+            assert!(m.prices.check(k).is_ok(), "a version-3 result's coefficients out of range");
+        }
         let n = out.pub_inputs.forest.num_leaves;
         assert!(out.nodes().all(|(i, _)| i >= 1 && i < 2 * n), "a node outside the round tree");
     }
@@ -122,8 +158,38 @@ pub fn scratch() -> PathBuf {
 
 const SECRET: &[u8] = b"a fuzzing secret of enough bytes";
 
+/// The seeds' assets (`fuzz/seeds.py`), so that real records stay in the round's domain.
 fn assets() -> Vec<Asset> {
-    vec![Asset { name: "BTC".into(), decimals: 8 }, Asset { name: "ETH".into(), decimals: 18 }]
+    vec![
+        Asset { name: "BTC".into(), decimals: 8 },
+        Asset { name: "ETH".into(), decimals: 18 },
+        Asset { name: "USDT".into(), decimals: 6 },
+    ]
+}
+
+/// A version-3 placement's prices, as `fuzz/seeds.py` makes them (USDT unpriced).
+pub fn prices() -> Vec<Option<PriceTerm>> {
+    let term = |price: &str, haircut: &str| Some(PriceTerm { price: price.into(), haircut: haircut.into() });
+    vec![term("97000.5", "0.05"), term("3500.123456789012345678", "0.1"), None]
+}
+
+/// [`prices`] as `prices.bin` holds them (`spill.rs`: unit exponent, then per asset a priced
+/// flag and the two decimals with their lengths).
+pub fn prices_file() -> Vec<u8> {
+    let mut out = vec![stark_por_core::statement::VALUE_UNIT_EXP];
+    for p in prices() {
+        match p {
+            None => out.push(0),
+            Some(t) => {
+                out.push(1);
+                for x in [t.price, t.haircut] {
+                    out.push(x.len() as u8);
+                    out.extend_from_slice(x.as_bytes());
+                }
+            },
+        }
+    }
+    out
 }
 
 fn work_error<T>(r: &Result<T>) {
@@ -133,33 +199,59 @@ fn work_error<T>(r: &Result<T>) {
     }
 }
 
-/// Everything a placement reads back, from whatever `dir` holds.
+/// Everything a placement reads back, from whatever `dir` holds (a placement of version 3 is
+/// opened with [`prices`], whatever its `prices.bin` says).
 fn read_placement(dir: &Path) {
-    let placement = Placement::open(dir, SECRET, "r-1", &assets(), 62);
+    let version = Layout::load(dir).ok().flatten().map(|l| l.version);
+    let (range_bits, priced) = match version {
+        Some(Version::V3) => (112, Some(prices())),
+        Some(Version::V2) => (112, None),
+        _ => (62, None),
+    };
+    let placement = Placement::open_priced(dir, SECRET, "r-1", &assets(), range_bits, priced.as_deref());
     work_error(&placement);
     let Ok(placement) = placement else { return };
     for b in 0..BUCKETS {
-        work_error(&placement.users_in_bucket(b));
+        let rows = placement.users_in_bucket(b);
+        work_error(&rows);
+        // a version-3 row's tags are the round's: an asset of its list, a debt only where priced
+        if let (Ok(rows), Some(p)) = (&rows, &priced) {
+            for (tag, _) in rows.iter().flat_map(|r| &r.entries) {
+                let asset = (*tag / 2) as usize;
+                assert!((1..=p.len()).contains(&asset), "a row with tag {tag} outside the round's assets");
+                assert!(tag % 2 == 0 || p[asset - 1].is_some(), "a debt in an unpriced asset was read back");
+            }
+        }
     }
     for log2 in [1, 3, 40] {
         work_error(&placement.batch_job(Security::Bits100, log2, 0));
     }
-    // version 2: the forest plan from the block counts, and each forest's leaves
-    if placement.layout().version == Version::V2 {
+    // versions 2 and 3: the forest plan from the block counts, and each forest's leaves
+    if placement.layout().version.forests() {
         let plan = placement.forest_plan(Security::Bits100, 14);
         work_error(&plan);
         if let Ok(plan) = plan {
             for i in 0..(plan.len() as u64).min(4) {
-                work_error(&placement.forest_job(Security::Bits100, &plan, i));
+                let job = placement.forest_job(Security::Bits100, &plan, i);
+                work_error(&job);
+                if let Ok(job) = job {
+                    // what a worker reads back is the job made here
+                    let bytes = job.to_bytes();
+                    let again = ForestJob::from_bytes(&bytes);
+                    no_bug(&again);
+                    assert!(again.is_ok_and(|j| j.to_bytes() == bytes), "a placement's forest job does not read back");
+                    assert_eq!(job.prices.is_some(), placement.layout().version == Version::V3);
+                }
             }
         }
     }
 }
 
-/// The layout file of a work folder.
+/// The layout file of a work folder (a version-3 one with the seeds' `prices.bin`).
 pub fn spill_layout(data: &[u8]) {
     let dir = scratch();
     std::fs::write(dir.join("layout.bin"), data).expect("write layout");
+    std::fs::write(dir.join("prices.bin"), prices_file()).expect("write prices");
     let layout = Layout::load(&dir);
     work_error(&layout);
     if let Ok(Some(l)) = layout {
@@ -171,20 +263,36 @@ pub fn spill_layout(data: &[u8]) {
 /// A bucket file (all of a round's records in bucket 0): byte 0 picks the user count, the rest
 /// is the file.
 pub fn spill_bucket(data: &[u8]) {
-    spill_bucket_of(data, Version::V1)
+    spill_bucket_of(data, Version::V1, None)
 }
 
 /// [`spill_bucket`] of a version-2 placement (amounts of 16 bytes; every leaf one block in
 /// `blocks.bin`, a u16 each), read back as users, the forest plan and forest jobs.
 pub fn spill_bucket_v2(data: &[u8]) {
-    spill_bucket_of(data, Version::V2)
+    spill_bucket_of(data, Version::V2, None)
 }
 
-fn spill_bucket_of(data: &[u8], version: Version) {
+/// [`spill_bucket_v2`] of a version-3 placement (entries tagged `2·asset + kind`): byte 0 picks
+/// the user count, byte 1 the length `L` of the `prices.bin` that follows, the rest is the
+/// bucket. The placement is opened with [`prices`]: anything else in `prices.bin` is refused.
+pub fn spill_bucket_v3(data: &[u8]) {
+    let Some((&users, rest)) = data.split_first() else { return };
+    let Some((&len, rest)) = rest.split_first() else { return };
+    let Some((prices_bin, bucket)) = rest.split_at_checked(len as usize) else { return };
+    let mut input = vec![users];
+    input.extend_from_slice(bucket);
+    spill_bucket_of(&input, Version::V3, Some(prices_bin));
+}
+
+fn spill_bucket_of(data: &[u8], version: Version, prices_bin: Option<&[u8]>) {
     let Some((&users, bucket)) = data.split_first() else { return };
     let num_users = users as u64 + 1;
     let num_leaves = num_users.next_power_of_two().max(2);
-    let mut layout = if version == Version::V1 { b"STPRLAY1".to_vec() } else { b"STPRLAY2".to_vec() };
+    let mut layout = match version {
+        Version::V1 => b"STPRLAY1".to_vec(),
+        Version::V2 => b"STPRLAY2".to_vec(),
+        Version::V3 => b"STPRLAY3".to_vec(),
+    };
     let mut counts = vec![0u64; BUCKETS];
     counts[0] = num_leaves;
     for w in [num_users, num_leaves].iter().chain(&counts) {
@@ -193,8 +301,11 @@ fn spill_bucket_of(data: &[u8], version: Version) {
     let dir = scratch();
     std::fs::write(dir.join("layout.bin"), &layout).expect("write layout");
     std::fs::write(dir.join("bucket-000.bin"), bucket).expect("write bucket");
-    if version == Version::V2 {
+    if version.forests() {
         std::fs::write(dir.join("blocks.bin"), [1u8, 0].repeat(num_leaves as usize)).expect("write blocks");
+    }
+    if let Some(p) = prices_bin {
+        std::fs::write(dir.join("prices.bin"), p).expect("write prices");
     }
     read_placement(&dir);
 }
