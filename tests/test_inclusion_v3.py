@@ -573,3 +573,76 @@ def test_a_round_the_core_proved_shows_every_user_their_collateral_check(proved_
         assert got == [(str(collateral), str(debt))] * 3, user
     eq = outcomes(proved_v3.proofs["equal"], proved_v3.summary, "equal")[0]
     assert eq[0] == eq[1] != "0", "a borrower exactly at equality"
+
+
+# -- a round proved from Python with prices: the store, the statement, the summary, the page --
+
+
+@pytest.fixture(scope="module")
+def round_from_python(tmp_path_factory):
+    """A round of borrowers and debt-free users proved by ``stark_por.prove(..., prices=)``,
+    saved (proof, summary, inclusion store), verified, with every user's proof and its page."""
+    from stark_por import Ledger, prove, verify
+    from stark_por.inclusion import store_path
+    from stark_por.page import write_page
+    from stark_por.proof import summary_path
+
+    users = {u: e for u, e in USERS.items() if u != "dummy"}  # the prover refuses an uncovered borrower
+    users["max"] = [(2, MAX, 0), (4, MAX, 0), (4, MAX // 3, 1)]
+    eq = np.zeros((len(users), len(ASSETS)), dtype=object)
+    debt = np.zeros((len(users), len(ASSETS)), dtype=object)
+    for i, entries in enumerate(users.values()):
+        for a, v, k in entries:
+            (debt if k else eq)[i, a - 1] = v
+    ledger = Ledger.from_arrays(list(users), ASSETS, eq, debts=debt)
+    prices = {a.name: p for a, p in zip(ASSETS, PRICES) if p is not None}
+    folder = tmp_path_factory.mktemp("python-v3")
+    path = prove(ledger, secret=SECRET, round_id="2026-12 py", prices=prices, trace_log2=14).save(folder / "r.stpor")
+    statement = verify(path)
+    assert statement.statement_version == 3
+    with InclusionStore(store_path(path)) as store:
+        proofs = {u: export(store, u).to_json() for u in store.user_ids()}
+    return SimpleNamespace(users=users, statement=statement, summary=PublishedSummary.load(summary_path(path)),
+                           summary_text=summary_path(path).read_text(), proofs=proofs,
+                           page=write_page(statement, folder / "r.html"))
+
+
+def test_a_round_proved_from_python_shows_every_user_their_collateral_check(round_from_python):
+    r = round_from_python
+    assert r.summary.fingerprint == r.statement.fingerprint
+    assert (r.summary.debt_totals, r.summary.prices, r.summary.value_unit_exp) == (
+        r.statement.debt_totals, r.statement.prices, r.statement.value_unit_exp)
+    for user, entries in r.users.items():
+        collateral, debt = coverage(entries)
+        for anchor in (r.statement, r.summary):
+            for pure in (False, True):
+                p = verify_inclusion(r.proofs[user], anchor, user_id=user, fingerprint=r.statement.fingerprint, pure=pure)
+                assert isinstance(p, Position) and (p.collateral_value, p.debt_value) == (collateral, debt), (user, pure)
+        assert outcomes(r.proofs[user], r.summary_text, user, r.statement.fingerprint) == [(str(collateral), str(debt))] * 3
+
+
+def test_a_streamed_round_writes_the_same_inclusion_proofs(round_from_python, tmp_path):
+    """``prove_file(..., prices=)``: the store written from the placement's buckets (kinds
+    included) exports every user's proof byte for byte as the in-memory round's store."""
+    from stark_por import prove_file
+    from stark_por.inclusion import store_path
+    from stark_por.margin import Prices
+    from stark_por.workloads.files import write_assets_csv, write_ledger_csv
+
+    r = round_from_python
+    eq = np.zeros((len(r.users), len(ASSETS)), dtype=object)
+    debt = np.zeros((len(r.users), len(ASSETS)), dtype=object)
+    for i, entries in enumerate(r.users.values()):
+        for a, v, k in entries:
+            (debt if k else eq)[i, a - 1] = v
+    from stark_por import Ledger
+
+    write_assets_csv(ASSETS, tmp_path / "assets.csv")
+    write_ledger_csv(Ledger.from_arrays(list(r.users), ASSETS, eq, debts=debt), tmp_path / "ledger.csv")
+    Prices.from_mapping({a.name: p for a, p in zip(ASSETS, PRICES) if p is not None}).save(tmp_path / "prices.csv")
+    out = tmp_path / "r.stpor"
+    prove_file(tmp_path / "ledger.csv", out, secret=SECRET, round_id="2026-12 py", prices=tmp_path / "prices.csv",
+               chunk_users=2, trace_log2=14)
+    with InclusionStore(store_path(out)) as store:
+        assert store.statement_version == 3
+        assert {u: export(store, u).to_json() for u in store.user_ids()} == r.proofs

@@ -913,3 +913,32 @@ def test_the_demo_writes_a_page_on_which_its_user_is_included(driver, tmp_path, 
     proof = pyverify.InclusionProof.load(tmp_path / "inclusion.json")
     v = Page(driver, tmp_path / "verify.html").check_file(proof.user_id, tmp_path / "inclusion.json")
     assert v["state"] == "included" and v["rows"] == included_rows((tmp_path / "inclusion.json").read_text())
+
+
+def test_a_version_3_round_proved_from_python_in_its_page(driver, tmp_path):
+    """A round with borrowers proved by ``prove(..., prices=)``: every user's proof INCLUDED in
+    the round's page with their equity, debt and the values of the Rust core's check."""
+    from stark_por.inclusion import PublishedSummary, Position
+    from test_inclusion_v3 import ASSETS as ASSETS_V3, PRICES as PRICES_V3, USERS as USERS_V3
+
+    users = {u: e for u, e in USERS_V3.items() if u != "dummy"}
+    eq = np.zeros((len(users), len(ASSETS_V3)), dtype=object)
+    debt = np.zeros((len(users), len(ASSETS_V3)), dtype=object)
+    for i, entries in enumerate(users.values()):
+        for a, v, k in entries:
+            (debt if k else eq)[i, a - 1] = v
+    prices = {a.name: p for a, p in zip(ASSETS_V3, PRICES_V3) if p is not None}
+    path = prove(Ledger.from_arrays(list(users), ASSETS_V3, eq, debts=debt), secret=SECRET, round_id="2026-12 page",
+                 prices=prices, trace_log2=14).save(tmp_path / "r.stpor")
+    statement = verify(path)
+    page = Page(driver, write_page(statement, tmp_path / "r.html"))
+    assert page.js("return document.getElementById('fingerprint').textContent").replace(" ", "") == statement.fingerprint
+    for user, text in proofs_of(path).items():
+        v = page.check(user, text, statement.fingerprint)
+        assert v["state"] == "included", (user, v)
+        rust = verify_inclusion(text, statement, user_id=user)
+        assert isinstance(rust, Position)
+        line = page.js("return document.getElementById('verdict-collateral').textContent")
+        assert f"{rust.collateral_usd} USD" in line and (f"{rust.debt_usd} USD" in line or not rust.debt), user
+    v = page.check("borrower", proofs_of(path)["borrower"])
+    assert v["rows"] == [["BTC", "0.5", "0", "8"], ["ETH", "0", "5", "18"], ["USDT", "1000", "20000", "6"]]
