@@ -88,13 +88,24 @@ def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
     from .workloads import workload, write_workload
 
     out = Path(args.out)
+    borrowers = args.borrowers if args.margin else 0.0
+    if args.margin and args.workload not in ("W3", "W4"):
+        raise UsageError(f"--margin needs a workload with prices (W3 or W4), not {args.workload}")
+    if not 0.0 <= borrowers <= 1.0:
+        raise UsageError(f"--borrowers is a fraction of the users, from 0 to 1, not {args.borrowers}")
     out.mkdir(parents=True, exist_ok=True)
-    with con.step(f"drawing workload {args.workload}: {args.users:,} users of an exchange"):
-        drawn = workload(args.workload, args.users, seed=args.seed)
+    with con.step(f"drawing workload {args.workload}: {args.users:,} users of an exchange"
+                  + (f", {borrowers:.0%} of them borrowing" if args.margin else "")):
+        drawn = workload(args.workload, args.users, seed=args.seed, borrowers=borrowers)
         files = write_workload(drawn, out, ("csv",))
     ledger_path = files["csv"]
     prices = load_prices(files["prices"]) if "prices" in files else None
-    whale = _largest_account(drawn)
+    margin = {"prices": files["margin_prices"]} if args.margin else {}
+    if args.margin:
+        print(f"{len(drawn.borrowers):,} of {drawn.num_users:,} users borrow "
+              f"({int(np.count_nonzero(drawn.kinds)):,} debts, each covered after haircuts); "
+              f"prices and haircuts: {files['margin_prices']}")
+    whale = _largest_borrower(drawn) if args.margin and len(drawn.borrowers) else _largest_account(drawn)
     secret_path = out / "secret.key"
     if not secret_path.exists():
         secret_path.write_bytes(os.urandom(32))
@@ -105,14 +116,20 @@ def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
     # the production path: the CSV streams in, is proved (forests side by side) and written
     con.info(f"proving liabilities ({drawn.num_entries:,} balances, exact at native decimals)")
     prove_file(ledger_path, proof_path, secret=secret_path.read_bytes(), round_id=round_id,
-               security=args.security, reporter=con)
+               security=args.security, reporter=con, **margin)
     with con.step("verifying the proof file"):
         statement = verify(proof_path)
     print(format_statement(statement, prices))
+    if statement.statement_version >= 3:
+        print("\n".join(margin_usd_lines(statement)))
     # checked against the ledger read back from the file the exchange wrote, independently of the prover
     ledger = Ledger.from_csv(ledger_path)
     exact = all(statement.totals[a.name] == t for a, t in zip(ledger.assets, ledger.totals()))
-    print(f"totals match the ledger exactly, to the smallest unit: {'yes' if exact else 'NO'}")
+    if args.margin:
+        exact = exact and statement.statement_version == 3 and all(
+            statement.debt_totals[a.name] == t for a, t in zip(ledger.assets, ledger.debt_totals()))
+    print(f"totals{' (held and owed)' if args.margin else ''} match the ledger exactly, to the smallest unit: "
+          f"{'yes' if exact else 'NO'}")
     from .reserves.report import write_demo_report
 
     report_path, rep = write_demo_report(statement, out, prices=files.get("prices"))
@@ -125,12 +142,51 @@ def cmd_demo(args: argparse.Namespace, con: Reporter) -> int:
     return EXIT_OK if exact and included else EXIT_INVALID
 
 
+def margin_usd_lines(s: Statement) -> list:
+    """A version-3 statement's held, owed and net per priced asset in USD, at the statement's own
+    prices (exact, shown to the cent), and their totals."""
+    from .reserves.report import margin_terms
+
+    terms = margin_terms(s)
+    width = max(5, *(len(a.name) for a in s.assets))
+    widths = (20, 18, 20)
+
+    def row(name: str, cells) -> str:
+        return f"  {name:<{width}}  " + "  ".join(f"{c:>{w}}" for c, w in zip(cells, widths))
+
+    lines = ["in USD at the statement's prices:", row("", ("held", "owed", "net"))]
+    totals = [0, 0, 0]
+    for a in s.assets:
+        m = terms[a.name]
+        if m.price is None:
+            continue
+        values = [m.usd(u, a.decimals) for u in (m.equity_units, m.debt_units, m.net_units)]
+        totals = [t + v for t, v in zip(totals, values)]
+        lines.append(row(a.name, map(_usd, values)))
+    lines.append(row("total", map(_usd, totals)))
+    return lines
+
+
+def _usd(d) -> str:
+    return f"{'-' if d < 0 else ''}${abs(d):,.2f}"
+
+
 def _largest_account(drawn) -> str:
     """The user whose inclusion the demo checks: the largest account by USD value when the
     workload has prices (its balances, 18-decimal ones among them, come back exact to the
     last unit), else the first user."""
     usd = getattr(drawn, "usd", None)
     return drawn.user_ids[int(np.argmax(usd))] if usd is not None and len(usd) else drawn.user_ids[0]
+
+
+def _largest_borrower(drawn) -> str:
+    """The borrower whose debt is worth the most at the round's prices (exact)."""
+    from fractions import Fraction
+
+    prices = drawn.margin_prices
+    unit = [Fraction(prices[a.name][0]) / 10**a.decimals for a in drawn.assets]
+    owed = {i: sum((unit[j] * v for j, v in drawn.debts(i)), Fraction(0)) for i in drawn.borrowers.tolist()}
+    return drawn.user_ids[max(owed, key=lambda i: (owed[i], -i))]
 
 
 def demo_inclusion(proof_path: Path, statement: Statement, user_id: str, out: Path, con: Reporter) -> bool:
@@ -427,6 +483,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--round-id", default="demo-round")
     d.add_argument("--security", choices=sorted(SECURITY_PRESETS), default="100")
     d.add_argument("--out", default="stark-por-demo", help="folder for the ledger, key and proof")
+    d.add_argument("--margin", action="store_true",
+                   help="users borrow (statement version 3): debts in <ASSET>.debt columns, the round's prices and "
+                        "haircuts in margin_prices.csv, reserves against net liabilities")
+    d.add_argument("--borrowers", type=float, default=0.1, metavar="FRACTION",
+                   help="with --margin, the fraction of users who borrow (default 0.1)")
     d.set_defaults(run=cmd_demo)
 
     pr = sub.add_parser("prove", help="prove a ledger's liabilities")

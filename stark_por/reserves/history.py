@@ -223,9 +223,6 @@ def load_round(path: PathLike) -> Round:
         if liabilities < 0:
             raise _fail(spath, f"{where}liabilities_units is negative")
         terms = _margin_terms(a, spath, f"{name}: ") if statement_version >= 3 else None
-        if terms is not None and (liabilities != terms.required_units or a["margin"].get("net_units") != str(terms.net_units)):
-            raise _fail(spath, f"{name}: liabilities or net are not max(equity − debt, 0) and equity − debt "
-                               "(the report was altered)")
         parsed.append((a, RoundAsset(name, liabilities, verified, decimals, None, None), terms))
     # First the binding to one statement: round id, tree, root and totals (and for version 3 the
     # equity and debt totals, prices and haircuts).
@@ -244,7 +241,10 @@ def load_round(path: PathLike) -> Round:
     if computed != fingerprint:
         raise _fail(spath, f"its fingerprint {fingerprint[:16]}… does not match its round, root and totals "
                            f"({computed[:16]}…): the report mixes rounds or was altered")
-    # Then its arithmetic: ratios, pass/fail and USD follow from the exact amounts.
+    # Then its arithmetic: net liabilities, ratios, pass/fail and USD follow from the exact amounts.
+    for a, ra, terms in parsed:
+        if terms is not None:
+            _check_margin(a, ra, terms, spath)
     assets = []
     for a, ra, _ in parsed:
         name = ra.asset
@@ -309,17 +309,24 @@ def _margin_terms(a: dict, path: str, where: str) -> MarginTerms:
     price, haircut = m.get("price"), m.get("haircut")
     if (price is None) != (haircut is None) or not all(v is None or isinstance(v, str) for v in (price, haircut)):
         raise _fail(path, f"{where}margin price and haircut must both be decimal text, or both null")
-    terms = MarginTerms(equity, debt, price, haircut)
-    usd = m.get("usd")
-    if price is not None and not isinstance(usd, dict):
-        raise _fail(path, f"{where}margin usd is missing for a priced asset")
-    if price is not None:
-        decimals = a["decimals"]
-        _decimal(price, path, f"{where}margin price")
-        for key, units in (("equity", equity), ("debt", debt), ("net", terms.net_units)):
-            if _decimal(usd.get(key), path, f"{where}margin usd {key}") != terms.usd(units, decimals):
-                raise _fail(path, f"{where}margin usd {key} is not amount × price (the report was altered)")
-    return terms
+    return MarginTerms(equity, debt, price, haircut)
+
+
+def _check_margin(a: dict, ra: RoundAsset, terms: MarginTerms, path: str) -> None:
+    """An asset of a version-3 statement: liabilities ``max(net, 0)``, net ``equity − debt`` and
+    its USD values amount × the statement's price."""
+    name = ra.asset
+    if ra.liabilities_units != terms.required_units or a["margin"].get("net_units") != str(terms.net_units):
+        raise _fail(path, f"{name}: liabilities or net are not max(equity − debt, 0) and equity − debt "
+                          "(the report was altered)")
+    if terms.price is None:
+        return
+    usd = a["margin"].get("usd")
+    if not isinstance(usd, dict):
+        raise _fail(path, f"{name}: margin usd is missing for a priced asset")
+    for key, units in (("equity", terms.equity_units), ("debt", terms.debt_units), ("net", terms.net_units)):
+        if _decimal(usd.get(key), path, f"{name}: margin usd {key}") != terms.usd(units, ra.decimals):
+            raise _fail(path, f"{name}: margin usd {key} is not amount × price (the report was altered)")
 
 
 def _basis(doc: dict, assets: Sequence[RoundAsset], path: str) -> str:

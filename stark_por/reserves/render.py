@@ -126,6 +126,8 @@ def markdown(rep) -> str:
     ]
     for a in rep.assets:
         result = "PASS" if a.passed else "**FAIL**"
+        if a.margin is not None and a.margin.net_units < 0:
+            result = "none needed (customers owe more than they hold)"
         out.append(f"| {_md(a.asset)} | {_amount(a.liabilities)} | {_amount(a.verified)} | {a.percent} | "
                    f"{_amount(a.unverified)} | {a.wallets_verified} / {a.wallets_listed} | {result} |")
     out += _margin_markdown(rep)
@@ -311,6 +313,8 @@ def html_page(rep) -> str:
         result = '<span class="ok">✓ PASS</span>' if a.passed else '<span class="bad">✗ FAIL</span>'
         if a.liabilities_units == 0:
             result = '<span class="muted">no liabilities</span>'
+        if a.margin is not None and a.margin.net_units < 0:
+            result = '<span class="muted" title="customers owe more of it than they hold">none needed</span>'
         rows.append(
             f"<tr><td><b>{e(a.asset)}</b></td><td class=num>{_amount(a.liabilities)}</td>"
             f"<td class=num>{_amount(a.verified)}</td><td class=num><b>{a.percent}</b></td>"
@@ -407,12 +411,13 @@ def _margin_html(rep) -> List[str]:
             f"<td class=num>{'–' if net_usd is None else _cents(net_usd)}</td></tr>"
         )
     tot = rep.margin_usd_totals
-    body.append(f"<tr><td><b>Total (USD)</b></td><td class=num>{_cents(tot['equity'])}</td>"
-                f"<td class=num>{_cents(tot['debt'])}</td><td class=num><b>{_cents(tot['net'])}</b></td>"
-                "<td></td><td></td><td></td><td></td></tr>")
+    body.append('<tr><td><b>Total</b></td><td></td><td></td><td></td><td></td><td></td><td></td>'
+                f'<td class=num id="margin-net-usd"><b>{_cents(tot["net"])}</b></td></tr>')
     return [
         '<section id="margin" class="card"><h2>Held, owed and net</h2>'
         f"<p>{e(MARGIN_MEANING)}</p>"
+        f'<p id="margin-usd">At the statement\'s prices customers hold <b>{_cents(tot["equity"])}</b> and owe '
+        f'<b>{_cents(tot["debt"])}</b>: the exchange owes them <b>{_cents(tot["net"])}</b> net.</p>'
         "<table><thead><tr><th>Asset</th><th class=num>Held (equity)</th><th class=num>Owed (debt)</th>"
         "<th class=num>Net (held − owed)</th><th class=num>Reserves needed</th><th class=num>Price (USD)</th>"
         "<th class=num>Haircut</th><th class=num>Net (USD)</th></tr></thead>"

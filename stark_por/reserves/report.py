@@ -159,7 +159,8 @@ class MarginTerms:
         if self.price is None:
             return None
         with localcontext(_EXACT):
-            return Decimal(units).scaleb(-decimals) * Decimal(self.price)
+            value = _dec(abs(units), decimals) * Decimal(self.price)
+            return -value if units < 0 else value
 
     def to_dict(self, decimals: int) -> dict:
         def amount(units: int) -> str:

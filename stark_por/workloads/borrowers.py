@@ -35,7 +35,7 @@ import math
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -138,7 +138,7 @@ def _debt_picks(rng: np.random.Generator, weights: np.ndarray, k: int, second: n
     return out
 
 
-def add_borrowers(w, fraction: float = 0.1, *, seed: int = 0, model: BorrowModel = None):
+def add_borrowers(w, fraction: float = 0.1, *, seed: int = 0, model: Optional[BorrowModel] = None):
     """``w`` (an :class:`~stark_por.workloads.ExchangeWorkload` without debt) with
     ``round(fraction·N)`` of its users borrowing (see the module docstring); the holdings are
     unchanged. Fewer borrowers only when fewer users have ``min_collateral_usd`` of collateral."""
