@@ -383,7 +383,8 @@ def test_prices_load_canonical(tmp_path):
     ("BTC,0.000,0.05", "price", "0.000", "not above 0"),
     ("BTC,97 000,0.05", "price", "97 000", "separators"),
     ("BTC,٣,0.05", "price", "٣", "ASCII"),
-    ("BTC," + "9" * 41 + ",0", "price", "9" * 41, "40 characters"),
+    ("BTC," + "9" * 39 + ",0", "price", "9" * 39, "38 digits"),
+    ("BTC,0." + "0" * 37 + "1,0", "price", "0." + "0" * 37 + "1", "38 digits"),
 ])
 def test_prices_refused_values(tmp_path, row, column, value, words):
     p = prices_file(tmp_path, "asset,price,haircut\nETH,3600,0.1\n" + row + "\n")

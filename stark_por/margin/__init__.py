@@ -5,6 +5,6 @@ any is proved with a prices file (:class:`Prices`), and proves for every borrowe
 value of their equity after haircuts covers the value of their debt.
 """
 
-from .prices import FIELDS, MAX_DECIMAL_CHARS, VALUE_UNIT_EXP, Prices, canonical_decimal, price_terms
+from .prices import FIELDS, MAX_DECIMAL_DIGITS, VALUE_UNIT_EXP, Prices, canonical_decimal, price_terms
 
-__all__ = ["Prices", "canonical_decimal", "price_terms", "FIELDS", "MAX_DECIMAL_CHARS", "VALUE_UNIT_EXP"]
+__all__ = ["Prices", "canonical_decimal", "price_terms", "FIELDS", "MAX_DECIMAL_DIGITS", "VALUE_UNIT_EXP"]

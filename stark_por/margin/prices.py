@@ -17,7 +17,7 @@ surrounding spaces are ignored. A price must be above 0. An asset may be left ou
 *unpriced*, counts nothing as collateral, and no user may owe it.
 
 The statement publishes each price and haircut in a canonical form (the shortest exact decimal:
-``97000.50`` is ``97000.5``, ``.5`` is ``0.5``; at most 40 characters) so that its encoding is
+``97000.50`` is ``97000.5``, ``.5`` is ``0.5``; at most 38 digits) so that its encoding is
 unique; :class:`Prices` holds them so. The prover folds them into integer coefficients per
 smallest unit (``circuits/liabilities``, README §4) and refuses, naming the asset, a price whose
 debt coefficient does not fit the circuit (at most ``2**91`` per smallest unit, e.g. a 0-decimal
@@ -39,13 +39,13 @@ from .._files import atomic_write
 from ..errors import MarginError
 from ..ledger import Asset, _amount_reason, _asset_name_problem
 
-__all__ = ["Prices", "canonical_decimal", "price_terms", "FIELDS", "MAX_DECIMAL_CHARS", "VALUE_UNIT_EXP"]
+__all__ = ["Prices", "canonical_decimal", "price_terms", "FIELDS", "MAX_DECIMAL_DIGITS", "VALUE_UNIT_EXP"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 FIELDS = ("asset", "price", "haircut")
-#: Longest canonical price or haircut (the statement stores its length in a byte; the circuit's
-#: arithmetic is sized for it).
-MAX_DECIMAL_CHARS = 40
+#: Most digits of a canonical price or haircut: its digits read as one integer below 10**38 < 2**128
+#: (the core's arithmetic is sized for it; every verifier refuses longer ones).
+MAX_DECIMAL_DIGITS = 38
 #: Rounds made now express values in units of ``10**-27`` USD (``rust/core`` ``VALUE_UNIT_EXP``;
 #: a statement stores its own, and verifiers read it from there).
 VALUE_UNIT_EXP = 27
@@ -67,8 +67,8 @@ def canonical_decimal(text: str) -> str:
         raise _Refused(_amount_reason(s))
     ip, fp = ip.lstrip("0") or "0", fp.rstrip("0")
     out = f"{ip}.{fp}" if fp else ip
-    if len(out) > MAX_DECIMAL_CHARS:
-        raise _Refused(f"has more than {MAX_DECIMAL_CHARS} characters in its shortest exact form")
+    if len(ip) + len(fp) > MAX_DECIMAL_DIGITS:
+        raise _Refused(f"has more than {MAX_DECIMAL_DIGITS} digits in its shortest exact form")
     return out
 
 

@@ -515,7 +515,7 @@ const StarkPor = (() => {
   const MARGIN_VERSION = 3;
   const COEFFICIENT_BOUND = 1n << 91n;
   const CANONICAL = /^(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?$/;
-  const MAX_DECIMAL_CHARS = 40;
+  const MAX_DECIMAL_DIGITS = 38; // its digits read as one integer below 10^38
   const MAX_UNIT_EXP = 255;
   const decimalValue = (text) => { // "97000.5" -> [970005n, 1n]
     const [whole, frac = ""] = text.split(".");
@@ -944,8 +944,8 @@ const StarkPor = (() => {
         continue;
       }
       for (const [what, text] of [["price", a.price], ["haircut", a.haircut]]) {
-        if (text.length > MAX_DECIMAL_CHARS || !CANONICAL.test(text)) {
-          bad(`${a.name}: ${what} ${JSON.stringify(text)} is not a canonical decimal (digits, an optional fraction without trailing zeros, no sign or exponent, at most ${MAX_DECIMAL_CHARS} characters)`);
+        if (!CANONICAL.test(text) || text.replace(".", "").length > MAX_DECIMAL_DIGITS) {
+          bad(`${a.name}: ${what} ${JSON.stringify(text)} is not a canonical decimal (digits, an optional fraction without trailing zeros, no sign or exponent, at most ${MAX_DECIMAL_DIGITS} digits)`);
         }
       }
       const [p] = decimalValue(a.price), [h, hDec] = decimalValue(a.haircut);

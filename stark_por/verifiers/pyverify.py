@@ -534,7 +534,7 @@ STATEMENT_DOMAIN = {1: ((MIN_RANGE_BITS, MAX_RANGE_BITS), MAX_ASSETS), 2: ((32, 
                     3: ((32, AMOUNT_BITS_2), MAX_ASSETS_2)}
 MARGIN_VERSION = 3  # the first statement version with debts, prices and haircuts
 COEFFICIENT_BITS = 91  # every coefficient is below 2^91
-MAX_DECIMAL_CHARS = 40  # a price or a haircut
+MAX_DECIMAL_DIGITS = 38  # a price or a haircut: its digits read as one integer below 10^38
 MAX_UNIT_EXP = 255
 _CANONICAL = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]*[1-9])?")
 MAX_SUMMARY_BYTES = 64 << 20
@@ -719,9 +719,9 @@ def coefficients(s: "Summary") -> List[Tuple[int, int]]:
             continue
         price, haircut = term
         for what, text in (("price", price), ("haircut", haircut)):
-            if len(text) > MAX_DECIMAL_CHARS or not _CANONICAL.fullmatch(text):
+            if not _CANONICAL.fullmatch(text) or len(text.replace('.', '')) > MAX_DECIMAL_DIGITS:
                 raise _malformed(f"summary: {name}: {what} {text!r} is not a canonical decimal (digits, an optional "
-                                 f"fraction without trailing zeros, no sign or exponent, at most {MAX_DECIMAL_CHARS} characters)")
+                                 f"fraction without trailing zeros, no sign or exponent, at most {MAX_DECIMAL_DIGITS} digits)")
         p, p_dec = _decimal_value(price)
         h, h_dec = _decimal_value(haircut)
         if p == 0:

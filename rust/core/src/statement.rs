@@ -32,7 +32,7 @@ pub const STATEMENT_VERSION_MARGIN: u16 = 3;
 /// asset): every round made now uses 27; a statement stores and binds its own.
 pub const VALUE_UNIT_EXP: u8 = 27;
 /// Longest price or haircut, in characters.
-pub const MAX_DECIMAL_CHARS: usize = 40;
+pub const MAX_DECIMAL_DIGITS: usize = 38;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Asset {
@@ -257,8 +257,8 @@ impl Margin {
     }
 }
 
-/// A canonical decimal: ASCII `^(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$`, at most [`MAX_DECIMAL_CHARS`]
-/// characters (no sign, exponent, spaces, leading zeros, trailing fractional zeros or bare
+/// A canonical decimal: ASCII `^(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$`, at most [`MAX_DECIMAL_DIGITS`]
+/// digits, so that its digits read as one integer below `10^38 < 2^128` (no sign, exponent, spaces, leading zeros, trailing fractional zeros or bare
 /// point), so that every number has exactly one encoding.
 pub fn validate_decimal(s: &str, what: &str) -> Result<()> {
     let (int, frac) = match s.split_once('.') {
@@ -266,13 +266,13 @@ pub fn validate_decimal(s: &str, what: &str) -> Result<()> {
         None => (s, None),
     };
     let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
-    let ok = s.len() <= MAX_DECIMAL_CHARS
+    let ok = s.bytes().filter(u8::is_ascii_digit).count() <= MAX_DECIMAL_DIGITS
         && digits(int)
         && (int == "0" || !int.starts_with('0'))
         && frac.is_none_or(|f| digits(f) && !f.ends_with('0'));
     if !ok {
         return Err(Error::Input(format!(
-            "{what} {s:?} is not a canonical decimal (digits, an optional fraction without trailing zeros, no sign or leading zeros, at most {MAX_DECIMAL_CHARS} characters)"
+            "{what} {s:?} is not a canonical decimal (digits, an optional fraction without trailing zeros, no sign or leading zeros, at most {MAX_DECIMAL_DIGITS} digits)"
         )));
     }
     Ok(())
@@ -644,11 +644,13 @@ mod tests {
 
     #[test]
     fn canonical_decimals_have_one_spelling() {
-        for ok in ["0", "1", "97000", "97000.5", "0.05", "0.000000012345678901", "1.0000001", &"9".repeat(40)] {
+        for ok in ["0", "1", "97000", "97000.5", "0.05", "0.000000012345678901", "1.0000001", &"9".repeat(38), &format!("0.{}1", "0".repeat(36))] {
             validate_decimal(ok, "price").unwrap();
         }
-        let long = format!("0.{}1", "0".repeat(38));
-        for bad in ["", ".", "1.", ".5", "01", "00", "0.50", "1.0", "-1", "+1", "1e5", " 1", "1 ", "0x10", "nan", "1,5", "１", &long] {
+        // 39 digits: above 10^38 its digits would not read as a 128-bit integer
+        let long = format!("0.{}1", "0".repeat(37));
+        let nines = "9".repeat(39);
+        for bad in ["", ".", "1.", ".5", "01", "00", "0.50", "1.0", "-1", "+1", "1e5", " 1", "1 ", "0x10", "nan", "1,5", "１", &long, &nines] {
             assert!(validate_decimal(bad, "price").is_err(), "{bad:?}");
         }
     }
