@@ -472,6 +472,41 @@ fn a_placement_resumes_only_with_its_own_prices() {
     }
 }
 
+/// `prices.bin` is read back exactly: truncated, extended, another unit, a priced flag other
+/// than 0 or 1, a price that is not UTF-8, or an empty file, is a damaged work file (never
+/// prices read some other way, never a panic).
+#[test]
+fn a_damaged_prices_file_is_refused_as_damaged() {
+    let l = owned(&margin_users(30));
+    let (dir, _) = place_priced(&l, "m-6", 30);
+    let path = dir.path().join("prices.bin");
+    let good = std::fs::read(&path).unwrap();
+    let open = || Placement::open_priced(dir.path(), SECRET, "m-6", &l.assets, 112, Some(&prices()));
+    assert!(open().is_ok());
+    // unit_exp u8 | BTC: priced 1 | price length | "97000.5" | …
+    assert_eq!((good[0], good[1], good[2], &good[3..10]), (VALUE_UNIT_EXP, 1, 7, &b"97000.5"[..]));
+    let edit = |at: usize, b: u8| {
+        let mut x = good.clone();
+        x[at] = b;
+        x
+    };
+    let damaged = [
+        good[..good.len() - 1].to_vec(),
+        [good.as_slice(), &[0]].concat(),
+        edit(0, VALUE_UNIT_EXP - 1),
+        edit(1, 2),
+        edit(4, 0xff),
+        edit(2, 200),
+        vec![],
+    ];
+    for bytes in damaged {
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(matches!(open(), Err(Error::Work(m)) if m.contains("damaged prices file")), "{bytes:?}");
+    }
+    std::fs::remove_file(&path).unwrap();
+    assert!(matches!(open(), Err(Error::Work(_))));
+}
+
 #[test]
 fn forest_jobs_and_results_of_version_3_carry_their_prices() {
     use super::job::{answers, prove_encoded, ForestJob, ForestOutput};
