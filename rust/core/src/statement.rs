@@ -424,19 +424,25 @@ impl Summary {
                 let d = minimal(d);
                 h.update((d.len() as u16).to_le_bytes());
                 h.update(d);
-                match p {
-                    None => h.update([0]),
-                    Some(term) => {
-                        h.update([1]);
-                        for x in [&term.price, &term.haircut] {
-                            h.update([x.len() as u8]);
-                            h.update(x.as_bytes());
-                        }
-                    },
-                }
+                hash_price_term(&mut h, p.as_ref());
             }
         }
         h.finalize().into()
+    }
+}
+
+/// A price term as the fingerprint (and `v2::prices_digest`) encode it: `u8(priced)`, then for a
+/// priced asset `u8(len price) ‖ price ‖ u8(len haircut) ‖ haircut`.
+pub(crate) fn hash_price_term(h: &mut Sha256, p: Option<&PriceTerm>) {
+    match p {
+        None => h.update([0]),
+        Some(term) => {
+            h.update([1]);
+            for x in [&term.price, &term.haircut] {
+                h.update([x.len() as u8]);
+                h.update(x.as_bytes());
+            }
+        },
     }
 }
 

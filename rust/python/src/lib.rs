@@ -351,8 +351,12 @@ fn trace_dump_v2<'py>(
             core::v2::inspect::trace_dump(&ledger, &secret, &round_id, challenges, capacity, forest)
         })
         .map_err(|e| to_py(py, e))?;
-    let n = out.dump.rows;
-    let dump = out.dump;
+    forest_dump_dict(py, out)
+}
+
+/// The dict of a forest's trace dump (either statement version), for the reference.
+fn forest_dump_dict(py: Python<'_>, out: core::v2::inspect::ForestDump) -> PyResult<Bound<'_, PyDict>> {
+    let (n, dump) = (out.dump.rows, out.dump);
     let d = PyDict::new(py);
     d.set_item("main", PyArray1::from_vec(py, dump.main).reshape([n, dump.main_width])?)?;
     d.set_item("aux", PyArray1::from_vec(py, dump.aux).reshape([n, dump.aux_width, 2])?)?;
@@ -884,19 +888,7 @@ fn trace_dump_v3<'py>(
             core::v2::inspect::trace_dump_margin(&ledger, &kinds, &prices, &secret, &round_id, challenges, capacity, forest)
         })
         .map_err(|e| to_py(py, e))?;
-    let (n, dump) = (out.dump.rows, out.dump);
-    let d = PyDict::new(py);
-    d.set_item("main", PyArray1::from_vec(py, dump.main).reshape([n, dump.main_width])?)?;
-    d.set_item("aux", PyArray1::from_vec(py, dump.aux).reshape([n, dump.aux_width, 2])?)?;
-    d.set_item("last_real_row", dump.last_real_row)?;
-    d.set_item("public_elements", dump.public_elements)?;
-    d.set_item("expected_sum", dump.expected_sum)?;
-    d.set_item("circuit_version", dump.circuit_version)?;
-    d.set_item("num_leaves", out.forest.num_leaves)?;
-    d.set_item("start", out.forest.start)?;
-    d.set_item("end", out.forest.end)?;
-    d.set_item("forests", out.count)?;
-    Ok(d)
+    forest_dump_dict(py, out)
 }
 
 /// prove_trace_v3(main, public_elements, security="100") -> (accepted, bits or reason):

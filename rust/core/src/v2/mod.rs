@@ -452,16 +452,7 @@ pub fn prices_digest(margin: &Margin) -> [u8; 32] {
     h.update(b"stark-por/prices\0");
     h.update([margin.unit_exp]);
     for p in &margin.prices {
-        match p {
-            None => h.update([0]),
-            Some(term) => {
-                h.update([1]);
-                for x in [&term.price, &term.haircut] {
-                    h.update([x.len() as u8]);
-                    h.update(x.as_bytes());
-                }
-            },
-        }
+        statement::hash_price_term(&mut h, p.as_ref());
     }
     h.finalize().into()
 }
