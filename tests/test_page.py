@@ -136,9 +136,16 @@ class Page:
 
 
 def included_rows(proof_text: str) -> list:
-    """What the page must show for an included proof: pyverify's names, exact amounts, decimals."""
+    """What the page must show for an included proof: pyverify's names, exact amounts, decimals
+    (from version 3, one row per asset with its equity and its debt, "0" where there is none)."""
     proof = pyverify.InclusionProof.from_json(proof_text)
-    return [[e.asset, e.amount_text, str(e.decimals)] for e in proof.entries]
+    if proof.version < 3:
+        return [[e.asset, e.amount_text, str(e.decimals)] for e in proof.entries]
+    rows = {}
+    for e in proof.entries:
+        row = rows.setdefault(e.index, [e.asset, "0", "0", str(e.decimals)])
+        row[2 if e.kind_name == "debt" else 1] = e.amount_text
+    return [rows[i] for i in sorted(rows)]
 
 
 def reference_reason(text, statement, pure: bool, user_id: str) -> str:
