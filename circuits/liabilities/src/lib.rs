@@ -20,6 +20,7 @@
 //! is proven to cover their debt. Version 2 ([`prove`], [`verify`]) is unchanged by it.
 
 pub mod air;
+pub mod committed;
 pub mod forest;
 pub mod hash;
 pub mod layout;
@@ -36,6 +37,7 @@ mod margin_tests;
 mod tests;
 
 pub use air::{LiabilitiesAir, PublicInputs, Statement};
+pub use committed::{CommittedInputs, TotalsOpening};
 pub use forest::Forest;
 pub use hash::Entry;
 pub use margin::{MarginInputs, Prices};
@@ -117,6 +119,31 @@ pub fn prove_margin(
     let prover = LiabilitiesProver::new(options, pub_inputs.clone(), blinding_seed);
     let proof = prover.prove(trace).map_err(|e| CircuitError::Prover(e.to_string()))?;
     Ok((proof, pub_inputs, digests))
+}
+
+/// Proves the forest over `leaves` with committed totals (formats 4 and 5, README §5): the
+/// trace ends with the totals chain and publishes its commitment; with `prices`, under the
+/// margin section too. Salted vector commitments throughout. Returns the proof, its public
+/// inputs, the forest's digests and the opening (secret: for the aggregation proof).
+pub fn prove_committed(
+    _leaves: &[Leaf],
+    _forest: Forest,
+    _params: &StatementParams,
+    _prices: Option<&Prices>,
+    _security: Security,
+    _blinding_seed: [u8; 32],
+) -> Result<(Proof, CommittedInputs, ForestDigests, TotalsOpening), CircuitError> {
+    Err(CircuitError::Prover("committed totals are not built yet".into()))
+}
+
+/// Verifies a proof made by [`prove_committed`].
+pub fn verify_committed(_proof: Proof, _pub_inputs: CommittedInputs, _min_security_bits: u32) -> Result<Estimate, CircuitError> {
+    Err(CircuitError::Rejected("committed totals are not built yet".into()))
+}
+
+/// Both security figures of a proof made by [`prove_committed`].
+pub fn estimate_committed(_proof: &Proof, _pub_inputs: &CommittedInputs) -> Estimate {
+    unimplemented!("committed totals are not built yet")
 }
 
 /// Both security figures of a proof of `pub_inputs`, from every term of its soundness error
