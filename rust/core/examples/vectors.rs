@@ -22,7 +22,7 @@
 //! reason code).
 
 use stark_por_core::inclusion::{
-    compute_leaf, path_from_tree, versioned_leaf, versioned_leaf_kinds, verify_inclusion, walk_path, Anchor, Expected,
+    compute_leaf, path_from_tree, versioned_leaf, versioned_leaf_kinds, verify_inclusion, walk_path, Anchor, Expected, InclusionError,
     InclusionEntry, InclusionProof, INCLUSION_VERSION, INCLUSION_VERSION_2, INCLUSION_VERSION_3,
 };
 use stark_por_core::statement::{Margin, PriceTerm, Summary, VALUE_UNIT_EXP};
@@ -127,6 +127,87 @@ fn times_256_plus(digits: Vec<u32>, byte: u8) -> Vec<u32> {
     out
 }
 
+/// A vector tree: inclusion proofs of its first users, cut from the whole tree.
+struct VectorTree<'a> {
+    version: u64,
+    round_id: &'a str,
+    salts: &'a [[u8; 32]],
+    tree: Vec<Digest>,
+}
+
+impl VectorTree<'_> {
+    fn num_leaves(&self) -> u64 {
+        (self.tree.len() / 2) as u64
+    }
+
+    fn root(&self) -> [u8; 32] {
+        digest_to_bytes(&self.tree[1])
+    }
+
+    /// User `u`'s proof: `entries` as `(asset index, amount, kind)` over `assets`.
+    fn proof(&self, u: usize, user_id: &str, assets: &[Asset], entries: impl IntoIterator<Item = (u32, u128, u32)>) -> InclusionProof {
+        let n = self.num_leaves();
+        InclusionProof {
+            version: self.version,
+            round_id: self.round_id.into(),
+            user_id: user_id.into(),
+            salt: self.salts[u],
+            entries: entries
+                .into_iter()
+                .map(|(k, amount, kind)| {
+                    let a = &assets[k as usize - 1];
+                    InclusionEntry { asset: a.name.clone(), index: k, decimals: a.decimals, amount, kind }
+                })
+                .collect(),
+            leaf_index: u as u64,
+            num_leaves: n,
+            leaf: digest_to_bytes(&self.tree[n as usize + u]),
+            root: self.root(),
+            path: path_from_tree(&self.tree, u as u64).iter().map(digest_to_bytes).collect(),
+        }
+    }
+}
+
+/// One checked case: the user, the fingerprint they hold, the outcome (and, in version 3, the
+/// position), the summary and the proof; `entries` are the proof's entries as JSON and
+/// `versioned` says whether the proof's JSON names its version (version 1's does not).
+#[allow(clippy::too_many_arguments)]
+fn case_json(
+    user: &str,
+    fingerprint: Option<[u8; 32]>,
+    outcome: &str,
+    position: Option<&str>,
+    summary_json: &str,
+    p: &InclusionProof,
+    versioned: bool,
+    entries: &[String],
+) -> String {
+    format!(
+        "{{\"user_id\": {}, \"fingerprint\": {}, \"reason\": {outcome}{}, \"summary\": {summary_json},\n    \"proof\": {{{}\"round_id\": {}, \"user_id\": {}, \"salt\": \"{}\", \"entries\": [{}], \"leaf_index\": {}, \"num_leaves\": {}, \"leaf\": \"{}\", \"root\": \"{}\", \"path\": [{}]}}}}",
+        quoted(user),
+        fingerprint.map_or("null".into(), |f| format!("\"{}\"", hex(&f))),
+        position.map_or(String::new(), |pos| format!(", \"position\": {pos}")),
+        if versioned { format!("\"version\": {}, ", p.version) } else { String::new() },
+        quoted(&p.round_id),
+        quoted(&p.user_id),
+        hex(&p.salt),
+        entries.join(", "),
+        p.leaf_index,
+        p.num_leaves,
+        hex(&p.leaf),
+        hex(&p.root),
+        p.path.iter().map(|d| format!("\"{}\"", hex(d))).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// The JSON outcome of a check: `null` when included, else the reason code.
+fn outcome<T>(r: &Result<T, InclusionError>) -> String {
+    match r {
+        Ok(_) => "null".to_string(),
+        Err(e) => format!("\"{}\"", e.reason()),
+    }
+}
+
 fn asset(name: &str, decimals: u8) -> Asset {
     Asset { name: name.into(), decimals }
 }
@@ -203,27 +284,9 @@ fn checks(seq: &mut Sequence) -> Vec<String> {
         .zip(&salts)
         .map(|((id, entries), salt)| digest_from_bytes(&compute_leaf(id, salt, entries)).expect("canonical"))
         .collect();
-    let tree = merkle_tree(&leaves);
-    let root = digest_to_bytes(&tree[1]);
-    let proof = |u: usize| InclusionProof {
-        version: INCLUSION_VERSION,
-        round_id: "vectors-round".into(),
-        user_id: users[u].0.into(),
-        salt: salts[u],
-        entries: users[u]
-            .1
-            .iter()
-            .map(|&(k, amount)| {
-                let a = &assets[k as usize - 1];
-                InclusionEntry { asset: a.name.clone(), index: k, decimals: a.decimals, amount: amount.into(), kind: EQUITY }
-            })
-            .collect(),
-        leaf_index: u as u64,
-        num_leaves: 4,
-        leaf: digest_to_bytes(&tree[4 + u]),
-        root,
-        path: path_from_tree(&tree, u as u64).iter().map(digest_to_bytes).collect(),
-    };
+    let vt = VectorTree { version: INCLUSION_VERSION, round_id: "vectors-round", salts: &salts, tree: merkle_tree(&leaves) };
+    let (tree, root) = (&vt.tree, vt.root());
+    let proof = |u: usize| vt.proof(u, users[u].0, &assets, users[u].1.iter().map(|&(k, v)| (k, v.into(), EQUITY)));
     let totals = vec![
         50_000_000u64.to_le_bytes().to_vec(),
         2_000_000_000_000_000_000u64.to_le_bytes().to_vec(),
@@ -264,28 +327,10 @@ fn checks(seq: &mut Sequence) -> Vec<String> {
     cases
         .into_iter()
         .map(|(user, p, s, fingerprint)| {
-            let expected = Expected { user_id: user, fingerprint };
-            let outcome = match verify_inclusion(&p, &Anchor::summary(s), &expected) {
-                Ok(_) => "null".to_string(),
-                Err(e) => format!("\"{}\"", e.reason()),
-            };
+            let result = verify_inclusion(&p, &Anchor::summary(s), &Expected { user_id: user, fingerprint });
             let entries: Vec<String> =
                 p.entries.iter().map(|e| format!("[{}, {}, {}, {}]", quoted(&e.asset), e.index, e.decimals, e.amount)).collect();
-            format!(
-                "{{\"user_id\": {}, \"fingerprint\": {}, \"reason\": {outcome}, \"summary\": {},\n    \"proof\": {{\"round_id\": {}, \"user_id\": {}, \"salt\": \"{}\", \"entries\": [{}], \"leaf_index\": {}, \"num_leaves\": {}, \"leaf\": \"{}\", \"root\": \"{}\", \"path\": [{}]}}}}",
-                quoted(user),
-                fingerprint.map_or("null".into(), |f| format!("\"{}\"", hex(&f))),
-                summary_json(s),
-                quoted(&p.round_id),
-                quoted(&p.user_id),
-                hex(&p.salt),
-                entries.join(", "),
-                p.leaf_index,
-                p.num_leaves,
-                hex(&p.leaf),
-                hex(&p.root),
-                p.path.iter().map(|d| format!("\"{}\"", hex(d))).collect::<Vec<_>>().join(", ")
-            )
+            case_json(user, fingerprint, &outcome(&result), None, &summary_json(s), &p, false, &entries)
         })
         .collect()
 }
@@ -567,27 +612,9 @@ fn checks_v2(seq: &mut Sequence) -> Vec<String> {
             digest_from_bytes(&versioned_leaf(INCLUSION_VERSION_2, id, &salts[j], entries).expect("valid")).expect("canonical")
         })
         .collect();
-    let tree = merkle_tree(&leaves);
-    let root = digest_to_bytes(&tree[1]);
-    let proof = |u: usize| InclusionProof {
-        version: INCLUSION_VERSION_2,
-        round_id: "vectors-round-v2".into(),
-        user_id: users[u].0.into(),
-        salt: salts[u],
-        entries: users[u]
-            .1
-            .iter()
-            .map(|&(k, amount)| {
-                let a = &assets[k as usize - 1];
-                InclusionEntry { asset: a.name.clone(), index: k, decimals: a.decimals, amount, kind: EQUITY }
-            })
-            .collect(),
-        leaf_index: u as u64,
-        num_leaves: n,
-        leaf: digest_to_bytes(&tree[n as usize + u]),
-        root,
-        path: path_from_tree(&tree, u as u64).iter().map(digest_to_bytes).collect(),
-    };
+    let vt = VectorTree { version: INCLUSION_VERSION_2, round_id: "vectors-round-v2", salts: &salts, tree: merkle_tree(&leaves) };
+    let (tree, root) = (&vt.tree, vt.root());
+    let proof = |u: usize| vt.proof(u, users[u].0, &assets, users[u].1.iter().map(|&(k, v)| (k, v, EQUITY)));
     let totals = (1..=assets.len() as u32)
         .map(|k| minimal_le(users.iter().flat_map(|(_, e)| e).filter(|(a, _)| *a == k).map(|(_, v)| v).sum()))
         .collect();
@@ -641,32 +668,13 @@ fn checks_v2(seq: &mut Sequence) -> Vec<String> {
         .into_iter()
         .map(|(user, p, s, version, fingerprint)| {
             s.validate_as(version).expect("a vector summary is valid");
-            let expected = Expected { user_id: user, fingerprint };
-            let outcome = match verify_inclusion(&p, &Anchor::summary_as(s, version), &expected) {
-                Ok(_) => "null".to_string(),
-                Err(e) => format!("\"{}\"", e.reason()),
-            };
+            let result = verify_inclusion(&p, &Anchor::summary_as(s, version), &Expected { user_id: user, fingerprint });
             let entries: Vec<String> = p
                 .entries
                 .iter()
                 .map(|e| format!("[{}, {}, {}, \"{}\"]", quoted(&e.asset), e.index, e.decimals, e.amount))
                 .collect();
-            format!(
-                "{{\"user_id\": {}, \"fingerprint\": {}, \"reason\": {outcome}, \"summary\": {},\n    \"proof\": {{\"version\": {}, \"round_id\": {}, \"user_id\": {}, \"salt\": \"{}\", \"entries\": [{}], \"leaf_index\": {}, \"num_leaves\": {}, \"leaf\": \"{}\", \"root\": \"{}\", \"path\": [{}]}}}}",
-                quoted(user),
-                fingerprint.map_or("null".into(), |f| format!("\"{}\"", hex(&f))),
-                summary_json_as(s, version),
-                p.version,
-                quoted(&p.round_id),
-                quoted(&p.user_id),
-                hex(&p.salt),
-                entries.join(", "),
-                p.leaf_index,
-                p.num_leaves,
-                hex(&p.leaf),
-                hex(&p.root),
-                p.path.iter().map(|d| format!("\"{}\"", hex(d))).collect::<Vec<_>>().join(", ")
-            )
+            case_json(user, fingerprint, &outcome(&result), None, &summary_json_as(s, version), &p, true, &entries)
         })
         .collect()
 }
@@ -949,27 +957,9 @@ fn checks_v3(seq: &mut Sequence) -> Vec<String> {
         .zip(&salts)
         .map(|((id, entries), salt)| digest_from_bytes(&versioned_leaf_kinds(INCLUSION_VERSION_3, id, salt, entries).expect("valid")).expect("canonical"))
         .collect();
-    let tree = merkle_tree(&leaves);
-    let root = digest_to_bytes(&tree[1]);
-    let proof = |u: usize| InclusionProof {
-        version: INCLUSION_VERSION_3,
-        round_id: "vectors-round-v3".into(),
-        user_id: users[u].0.into(),
-        salt: salts[u],
-        entries: users[u]
-            .1
-            .iter()
-            .map(|&(k, amount, kind)| {
-                let a = &assets[k as usize - 1];
-                InclusionEntry { asset: a.name.clone(), index: k, decimals: a.decimals, amount, kind }
-            })
-            .collect(),
-        leaf_index: u as u64,
-        num_leaves: n,
-        leaf: digest_to_bytes(&tree[n as usize + u]),
-        root,
-        path: path_from_tree(&tree, u as u64).iter().map(digest_to_bytes).collect(),
-    };
+    let vt = VectorTree { version: INCLUSION_VERSION_3, round_id: "vectors-round-v3", salts: &salts, tree: merkle_tree(&leaves) };
+    let root = vt.root();
+    let proof = |u: usize| vt.proof(u, users[u].0, &assets, users[u].1.iter().copied());
     let total = |k: u32, kind: u32| minimal_le(users.iter().flat_map(|(_, e)| e).filter(|&&(a, _, t)| a == k && t == kind).map(|e| e.1).sum());
     let summary = Summary {
         round_id: "vectors-round-v3".into(),
@@ -1041,11 +1031,10 @@ fn checks_v3(seq: &mut Sequence) -> Vec<String> {
         .into_iter()
         .map(|(user, p, s, version, fingerprint)| {
             s.validate_as(version).expect("a vector summary is valid");
-            let expected = Expected { user_id: user, fingerprint };
-            let (outcome, position) = match verify_inclusion(&p, &Anchor::summary_as(s, version), &expected) {
-                Ok(Some(pos)) => ("null".to_string(), format!("{{\"collateral_value\": \"{}\", \"debt_value\": \"{}\"}}", pos.collateral_value, pos.debt_value)),
-                Ok(None) => ("null".to_string(), "null".to_string()),
-                Err(e) => (format!("\"{}\"", e.reason()), "null".to_string()),
+            let result = verify_inclusion(&p, &Anchor::summary_as(s, version), &Expected { user_id: user, fingerprint });
+            let position = match &result {
+                Ok(Some(pos)) => format!("{{\"collateral_value\": \"{}\", \"debt_value\": \"{}\"}}", pos.collateral_value, pos.debt_value),
+                _ => "null".to_string(),
             };
             let entries: Vec<String> = p
                 .entries
@@ -1053,21 +1042,7 @@ fn checks_v3(seq: &mut Sequence) -> Vec<String> {
                 .map(|e| format!("[{}, {}, {}, \"{}\", \"{}\"]", quoted(&e.asset), e.index, e.decimals, kind_name(e.kind), e.amount))
                 .collect();
             let summary_json = if version == 3 { summary_json_v3(s, true) } else { summary_json_as(s, version) };
-            format!(
-                "{{\"user_id\": {}, \"fingerprint\": {}, \"reason\": {outcome}, \"position\": {position}, \"summary\": {summary_json},\n    \"proof\": {{\"version\": {}, \"round_id\": {}, \"user_id\": {}, \"salt\": \"{}\", \"entries\": [{}], \"leaf_index\": {}, \"num_leaves\": {}, \"leaf\": \"{}\", \"root\": \"{}\", \"path\": [{}]}}}}",
-                quoted(user),
-                fingerprint.map_or("null".into(), |f| format!("\"{}\"", hex(&f))),
-                p.version,
-                quoted(&p.round_id),
-                quoted(&p.user_id),
-                hex(&p.salt),
-                entries.join(", "),
-                p.leaf_index,
-                p.num_leaves,
-                hex(&p.leaf),
-                hex(&p.root),
-                p.path.iter().map(|d| format!("\"{}\"", hex(d))).collect::<Vec<_>>().join(", ")
-            )
+            case_json(user, fingerprint, &outcome(&result), Some(&position), &summary_json, &p, true, &entries)
         })
         .collect()
 }
