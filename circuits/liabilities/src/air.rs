@@ -33,6 +33,12 @@ pub const CIRCUIT_VERSION: u64 = 2;
 pub trait Statement: ToElements<Felt> + Clone + Send + Sync + 'static {
     fn base(&self) -> &PublicInputs;
     fn margin(&self) -> Option<&crate::margin::MarginInputs>;
+    /// With committed totals (formats 4 and 5): the commitment the totals rows must reach.
+    /// The base's (and the margin section's) part sums are then not the verifier's: the trace
+    /// consumes them itself.
+    fn committed(&self) -> Option<&Digest> {
+        None
+    }
 }
 
 impl Statement for PublicInputs {
@@ -181,9 +187,10 @@ fn slot_gate<F: FieldElement>(row: &[F], j: usize) -> F {
 }
 
 /// A row's (numerator, denominator) pairs: `NUM_TERMS` of them in version 2,
-/// `NUM_TERMS_MARGIN` with the margin section (version 2's first, in the same order).
+/// `NUM_TERMS_MARGIN` with the margin section (version 2's first, in the same order), one more
+/// with committed totals.
 pub struct RowTerms<E> {
-    terms: [(E, E); NUM_TERMS_MARGIN],
+    terms: [(E, E); MAX_TERMS],
     len: usize,
 }
 
@@ -219,8 +226,18 @@ where
     F: FieldElement<BaseField = Felt>,
     E: FieldElement<BaseField = Felt> + ExtensionOf<F>,
 {
+    statement_row_terms(row, range, ch, margin, false)
+}
+
+/// [`row_terms`] of any statement: with `committed`, a last term consumes a totals row's parts
+/// (`crate::committed::row_term`).
+pub fn statement_row_terms<F, E>(row: &[F], range: &RangeCheck, ch: &Challenges<E>, margin: bool, committed: bool) -> RowTerms<E>
+where
+    F: FieldElement<BaseField = Felt>,
+    E: FieldElement<BaseField = Felt> + ExtensionOf<F>,
+{
     let one = E::ONE;
-    let mut terms = RowTerms { terms: [(E::ZERO, E::ONE); NUM_TERMS_MARGIN], len: 0 };
+    let mut terms = RowTerms { terms: [(E::ZERO, E::ONE); MAX_TERMS], len: 0 };
     let bounded = if margin { one - E::from(row[MCLOSE]) } else { one };
     for j in 0..SLOTS {
         let gate = slot_gate(row, j);
@@ -264,6 +281,10 @@ where
         crate::margin::row_terms(row, ch, &mut terms);
         debug_assert_eq!(terms.len, NUM_TERMS_MARGIN);
     }
+    if committed {
+        let (num, den) = crate::committed::row_term(row, ch, margin);
+        terms.push(num, den);
+    }
     terms
 }
 
@@ -293,9 +314,11 @@ impl<P: Statement> LiabilitiesAir<P> {
 
     /// The value the running sum must reach: what the asset table, the forest's roots and its
     /// level starts contribute, since every lookup, entry and tree message is matched inside
-    /// the trace. `O(K + log N')`.
+    /// the trace. `O(K + log N')`. With committed totals the totals rows consume the part sums
+    /// in the trace, so the verifier lists none.
     pub fn expected_sum<E: FieldElement<BaseField = Felt>>(&self, ch: &Challenges<E>) -> E {
         let pi = self.pub_inputs.base();
+        let committed = self.pub_inputs.committed().is_some();
         let mut sum = E::ZERO;
         for (&index, root) in pi.forest.roots().iter().zip(&pi.roots) {
             let message = [Felt::new(index), root[0], root[1], root[2], root[3]];
@@ -304,13 +327,18 @@ impl<P: Statement> LiabilitiesAir<P> {
         for (prev, idx) in pi.forest.level_starts() {
             sum += ch.pole::<Felt>(LEVEL_BUS, &[Felt::new(prev), Felt::new(idx)]).inv();
         }
-        for (k, parts) in pi.totals.iter().enumerate() {
-            let num = parts.iter().rev().fold(E::ZERO, |acc, &p| acc * ch.delta + E::from(p));
-            let equity_tag = Felt::new(2 * (k as u64 + 1));
-            sum += num / ch.pole::<Felt>(ASSET_BUS, &[equity_tag]);
+        if !committed {
+            for (k, parts) in pi.totals.iter().enumerate() {
+                let num = parts.iter().rev().fold(E::ZERO, |acc, &p| acc * ch.delta + E::from(p));
+                let equity_tag = Felt::new(2 * (k as u64 + 1));
+                sum += num / ch.pole::<Felt>(ASSET_BUS, &[equity_tag]);
+            }
         }
         if let Some(margin) = self.pub_inputs.margin() {
-            sum += margin.expected_sum(ch);
+            if !committed {
+                sum += margin.debt_sum(ch);
+            }
+            sum += margin.pin_sum(ch);
         }
         sum
     }
@@ -322,6 +350,7 @@ impl<P: Statement> Air for LiabilitiesAir<P> {
 
     fn new(trace_info: TraceInfo, pub_inputs: P, options: ProofOptions) -> Self {
         let margin = pub_inputs.margin().is_some();
+        let committed = pub_inputs.committed().is_some();
         let degrees = |spec: &[(usize, usize)]| -> Vec<TransitionConstraintDegree> {
             spec.iter()
                 .flat_map(|&(count, degree)| (0..count).map(move |_| TransitionConstraintDegree::new(degree)))
@@ -343,6 +372,12 @@ impl<P: Statement> Air for LiabilitiesAir<P> {
         if margin {
             main_degrees.extend(degrees(&crate::margin::CONSTRAINT_DEGREES));
         }
+        let num_terms = if committed {
+            main_degrees.extend(degrees(&crate::committed::CONSTRAINT_DEGREES));
+            num_terms + 1
+        } else {
+            num_terms
+        };
         let helpers = num_terms.div_ceil(TERMS_PER_HELPER);
         let last_group = num_terms - (helpers - 1) * TERMS_PER_HELPER;
         let aux_degrees = degrees(&[(helpers - 1, TERMS_PER_HELPER + 2), (1, last_group + 2), (1, 2)]);
@@ -352,7 +387,7 @@ impl<P: Statement> Air for LiabilitiesAir<P> {
         // The verifier checks the shape before building the AIR; saturate so a bad shape can
         // never panic here.
         let last_real = trace_len.saturating_sub(r + 1).max(1);
-        let assertions = if margin { 8 } else { 7 };
+        let assertions = 7 + margin as usize + if committed { crate::committed::NUM_ASSERTIONS } else { 0 };
         let context = AirContext::new_multi_segment(trace_info, main_degrees, aux_degrees, assertions, 2, options);
         let range = RangeCheck::new(pub_inputs.base().range_bits);
         Self { context, pub_inputs, last_real, range }
@@ -429,8 +464,13 @@ impl<P: Statement> Air for LiabilitiesAir<P> {
             result[i] = s * slot_gate(cur, j) * (cur[slot_low(j)] - low_from_limbs(cur, j));
             i += 1;
         }
-        // [T37–T120] the permutation, on leaf blocks and nodes
-        let active = s * (leaf + d);
+        // [T37–T120] the permutation, on leaf blocks and nodes (and totals rows: [C-P])
+        let margin = self.pub_inputs.margin().is_some();
+        let tot = self.pub_inputs.committed().map(|_| cur[crate::layout::tot(margin)]);
+        let active = match tot {
+            None => s * (leaf + d),
+            Some(tot) => s * (leaf + d + tot),
+        };
         for round in 0..NUM_ROUNDS {
             for r in rescue_round_residuals(&cur[state(round, 0)..], &cur[state(round + 1, 0)..], round) {
                 result[i] = active * r;
@@ -438,8 +478,14 @@ impl<P: Statement> Air for LiabilitiesAir<P> {
             }
         }
         debug_assert_eq!(i, NUM_MAIN_CONSTRAINTS);
-        if self.pub_inputs.margin().is_some() {
-            crate::margin::evaluate(cur, nxt, &mut result[NUM_MAIN_CONSTRAINTS..]);
+        let mut i = NUM_MAIN_CONSTRAINTS;
+        if margin {
+            crate::margin::evaluate(cur, nxt, &mut result[i..]);
+            i += crate::margin::NUM_CONSTRAINTS;
+        }
+        if tot.is_some() {
+            let k = self.pub_inputs.base().num_assets();
+            crate::committed::evaluate(cur, nxt, margin, k, &mut result[i..]);
         }
     }
 
@@ -458,9 +504,15 @@ impl<P: Statement> Air for LiabilitiesAir<P> {
             Assertion::single(TABLE, 0, Felt::ZERO),
             Assertion::single(TABLE, last, Felt::new(TABLE_SIZE as u64 - 1)),
         ];
-        if self.pub_inputs.margin().is_some() {
+        let margin = self.pub_inputs.margin().is_some();
+        if margin {
             // [M-B0] no borrower's entry rows are left open at the end of the real rows
             assertions.push(Assertion::single(MENTRY, last, Felt::ZERO));
+        }
+        if let Some(commitment) = self.pub_inputs.committed() {
+            // [C-B0–C-B5] the totals chain ends on the last real row, at the last tag, in C
+            let k = self.pub_inputs.base().num_assets();
+            assertions.extend(crate::committed::assertions(last, margin, k, commitment));
         }
         assertions
     }
@@ -481,7 +533,8 @@ impl<P: Statement> Air for LiabilitiesAir<P> {
         let aux = aux_frame.current();
         let aux_next = aux_frame.next();
         let ch = Challenges::from_rand(aux_rand_elements.rand_elements());
-        let terms = row_terms(cur, &self.range, &ch, self.pub_inputs.margin().is_some());
+        let (margin, committed) = (self.pub_inputs.margin().is_some(), self.pub_inputs.committed().is_some());
+        let terms = statement_row_terms(cur, &self.range, &ch, margin, committed);
         // [A0–A8] helper h = Σ nᵢ/dᵢ over its group, cleared of denominators:
         //         h·∏dᵢ = Σ nᵢ·∏_{j≠i} dⱼ; [A9] the running sum adds every helper of each real row
         stark_por_solvency::logup::aux_residuals(&terms, TERMS_PER_HELPER, s, aux, aux_next, result);
@@ -507,11 +560,16 @@ impl<P: Statement> Air for LiabilitiesAir<P> {
 /// challenges but the tree messages, tuples of 5, and the level message, a pair); on the
 /// verifier's side one pole per listed asset, per forest root and per level start.
 pub fn bus_shape(pi: &PublicInputs) -> stark_por_solvency::BusShape {
+    bus_shape_of(pi.num_assets() as u64, &pi.forest)
+}
+
+/// [`bus_shape`] of a statement of `k` assets over `forest`.
+pub fn bus_shape_of(k: u64, forest: &Forest) -> stark_por_solvency::BusShape {
     const TREE_TUPLE: u64 = 5; // IDX and a 4-element digest
     const LEVEL_TUPLE: u64 = 2; // PREV and IDX
     let lookups = (SLOTS * LOOKUPS_PER_SLOT + 1) as u64; // every lookup and the table
     let assets = SLOTS as u64;
-    let (k, roots, levels) = (pi.num_assets() as u64, pi.forest.roots().len() as u64, pi.forest.level_starts().len() as u64);
+    let (roots, levels) = (forest.roots().len() as u64, forest.level_starts().len() as u64);
     const _: () = assert!(SLOTS * LOOKUPS_PER_SLOT + 1 + SLOTS + 3 + 1 == NUM_TERMS);
     stark_por_solvency::BusShape {
         terms_per_row: NUM_TERMS as u64,

@@ -16,12 +16,23 @@
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use stark_por_solvency::air::Challenges;
 use stark_por_solvency::hash::{permutation_states, Digest, State, NUM_ROUNDS, RATE, STATE_WIDTH};
 use stark_por_solvency::prover::random_felt;
-use winterfell::math::{fields::f64::BaseElement as Felt, FieldElement};
+use stark_por_solvency::BusShape;
+use winterfell::math::{fields::f64::BaseElement as Felt, ExtensionOf, FieldElement, ToElements};
+use winterfell::Assertion;
 
-use crate::hash::{DEBT, EQUITY};
-use crate::layout::PARTS;
+use crate::air::{PublicInputs, Statement, ASSET_BUS};
+use crate::hash::{DEBT, EQUITY, MAX_ASSETS};
+use crate::layout::*;
+use crate::margin::MarginInputs;
+use crate::CircuitError;
+
+/// Statement versions with committed totals, bound into the transcript: version 2's statement
+/// (format 4) and version 3's (format 5).
+pub const CIRCUIT_VERSION_COMMITTED: u64 = 4;
+pub const CIRCUIT_VERSION_COMMITTED_MARGIN: u64 = 5;
 
 /// Capacity tag of a totals chain.
 pub const TOTALS_TAG: u64 = u64::from_be_bytes(*b"stpr/tt\x01");
@@ -60,7 +71,7 @@ pub fn reserved_rows(num_assets: usize, margin: bool) -> usize {
 
 /// The public inputs of a forest whose totals are committed (formats 4 and 5): version 2's
 /// (or, with `prices`, version 3's) without any part sum, and the commitment `C`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommittedInputs {
     pub forest: crate::Forest,
     pub range_bits: u32,
@@ -148,6 +159,163 @@ impl TotalsOpening {
         let states = self.chain_states();
         let out = &states.last().expect("a statement lists at least one asset")[NUM_ROUNDS];
         [out[4], out[5], out[6], out[7]]
+    }
+}
+
+// The batch AIR's committed mode ---------------------------------------------------------------
+
+/// What the AIR is instantiated with for committed inputs: the inputs, and version 2's (or 3's)
+/// public inputs of the same forest with every part sum 0 — never read as totals (the trace
+/// consumes its totals itself), only for the fields the two modes share.
+#[derive(Debug, Clone)]
+pub struct CommittedStatement {
+    pub inputs: CommittedInputs,
+    base: PublicInputs,
+    margin: Option<MarginInputs>,
+}
+
+impl CommittedStatement {
+    /// Refuses an asset count a statement cannot list (before allocating anything by it).
+    pub fn new(inputs: CommittedInputs) -> Result<Self, CircuitError> {
+        let k = inputs.num_assets;
+        if k == 0 || k > MAX_ASSETS {
+            return Err(CircuitError::AssetCount(k));
+        }
+        let zeros = vec![[Felt::ZERO; PARTS]; k];
+        let base = PublicInputs {
+            forest: inputs.forest,
+            range_bits: inputs.range_bits,
+            assets_digest: inputs.assets_digest,
+            round_digest: inputs.round_digest,
+            totals: zeros.clone(),
+            roots: inputs.roots.clone(),
+        };
+        let margin = inputs.prices.clone().map(|prices| MarginInputs { base: base.clone(), debt_totals: zeros, prices });
+        Ok(Self { inputs, base, margin })
+    }
+}
+
+impl Statement for CommittedStatement {
+    fn base(&self) -> &PublicInputs {
+        &self.base
+    }
+    fn margin(&self) -> Option<&MarginInputs> {
+        self.margin.as_ref()
+    }
+    fn committed(&self) -> Option<&Digest> {
+        Some(&self.inputs.commitment)
+    }
+}
+
+impl ToElements<Felt> for CommittedStatement {
+    /// `[4|5, N', start, end, R, K, |roots|, assets_digest, round_digest, roots…, C,
+    /// (margin: per asset the digits of c and of d)]`.
+    fn to_elements(&self) -> Vec<Felt> {
+        let pi = &self.inputs;
+        let f = &pi.forest;
+        let version = if pi.prices.is_some() { CIRCUIT_VERSION_COMMITTED_MARGIN } else { CIRCUIT_VERSION_COMMITTED };
+        let mut out = vec![
+            Felt::new(version),
+            Felt::new(f.num_leaves),
+            Felt::new(f.start),
+            Felt::new(f.end),
+            Felt::from(pi.range_bits),
+            Felt::new(pi.num_assets as u64),
+            Felt::new(pi.roots.len() as u64),
+        ];
+        out.extend_from_slice(&pi.assets_digest);
+        out.extend_from_slice(&pi.round_digest);
+        out.extend(pi.roots.iter().flatten());
+        out.extend_from_slice(&pi.commitment);
+        if let Some(prices) = &pi.prices {
+            out.extend(prices.elements());
+        }
+        out
+    }
+}
+
+/// `(count, degree)` of the constraints committed mode adds, in order ([C0]…, README).
+pub const CONSTRAINT_DEGREES: [(usize, usize); 2] = [(3, 3), (9, 4)];
+pub const NUM_CONSTRAINTS: usize = 12;
+/// `TOT[L] = 1`, `tag[L] = last`, and the four elements of `C` at `L`.
+pub const NUM_ASSERTIONS: usize = 6;
+
+/// The main constraints of committed mode on the frame `(cur, nxt)`, for `k` assets.
+pub(crate) fn evaluate<E: FieldElement<BaseField = Felt>>(cur: &[E], nxt: &[E], margin: bool, k: usize, result: &mut [E]) {
+    let one = E::ONE;
+    let (s, s_) = (cur[SEL], nxt[SEL]);
+    let (t, t_) = (cur[tot(margin)], nxt[tot(margin)]);
+    let (tag, tag_) = (cur[totals_rate(RATE_TAG)], nxt[totals_rate(RATE_TAG)]);
+    let (kind, kind_) = (cur[totals_rate(RATE_KIND)], nxt[totals_rate(RATE_KIND)]);
+    let (first, step, _) = tag_walk(k, margin);
+    // [C0] TOT is binary
+    result[0] = s * t * (one - t);
+    // [C1] a totals row is no other kind of row
+    let mut kinds = cur[FIRST] + cur[CONT] + cur[NODE];
+    if margin {
+        kinds += cur[MENTRY] + cur[MCLOSE] + cur[MPRICE];
+    }
+    result[1] = s * t * kinds;
+    // [C2] the totals rows are a suffix of the real rows (with [C-B0]: they end at L)
+    result[2] = s_ * t * (one - t_);
+    // [C3–C5] the chain starts from its tagged capacity, at the first tag, of kind 0
+    let start = s_ * (one - t) * t_;
+    result[3] = start * (nxt[state(0, 0)] - E::from(Felt::new(TOTALS_TAG)));
+    result[4] = start * (tag_ - E::from(first));
+    result[5] = start * kind_;
+    // [C6–C9] each further row continues the previous row's capacity
+    let link = s_ * t * t_;
+    for c in 0..4 {
+        result[6 + c] = link * (nxt[state(0, c)] - cur[state(NUM_ROUNDS, c)]);
+    }
+    // [C10] the tag steps by one tag of the walk; [C11] kinds follow (all 0, or 0, 1, 0, …)
+    result[10] = link * (tag_ - tag - E::from(step));
+    result[11] = link * (kind_ - E::from(2 - step) * (one - kind));
+}
+
+/// [C-B0–C-B5]: at the last real row `last`, `TOT = 1`, the tag is the walk's last and the
+/// output's rate half is the commitment.
+pub(crate) fn assertions(last: usize, margin: bool, k: usize, commitment: &Digest) -> Vec<Assertion<Felt>> {
+    let (_, _, last_tag) = tag_walk(k, margin);
+    let mut out = vec![
+        Assertion::single(tot(margin), last, Felt::ONE),
+        Assertion::single(totals_rate(RATE_TAG), last, Felt::from(last_tag)),
+    ];
+    out.extend(commitment.iter().enumerate().map(|(i, &v)| Assertion::single(state(NUM_ROUNDS, 4 + i), last, v)));
+    out
+}
+
+/// The row's last term: a totals row consumes its parts under `(tag, kind)` — the key under
+/// which version 2's entries (`pole(2, tag)` is `pole(2, tag, 0)`) and version 3's hand-backs
+/// are emitted.
+pub(crate) fn row_term<F, E>(row: &[F], ch: &Challenges<E>, margin: bool) -> (E, E)
+where
+    F: FieldElement<BaseField = Felt>,
+    E: FieldElement<BaseField = Felt> + ExtensionOf<F>,
+{
+    let t = row[tot(margin)];
+    let packed = (0..PARTS).rev().fold(E::ZERO, |acc, i| acc * ch.delta + E::from(t * row[totals_rate(RATE_PARTS + i)]));
+    let key = [row[totals_rate(RATE_TAG)], row[totals_rate(RATE_KIND)]];
+    (-packed, ch.pole(ASSET_BUS, &key))
+}
+
+/// The shape of committed mode's log-derivative identity (see [`crate::air::bus_shape`]):
+/// version 2's or 3's, one more term per row (a pair pole), and on the verifier's side none of
+/// the part sums (`K` equity totals of single tags; with margin also `K` debt totals of pairs).
+pub fn bus_shape(pi: &CommittedInputs) -> BusShape {
+    let k = pi.num_assets as u64;
+    let base = crate::air::bus_shape_of(k, &pi.forest);
+    let (shape, listed_terms, listed_degree) = match pi.prices {
+        None => (base, k, k),
+        Some(_) => (crate::margin::with_margin(base, k), 2 * k, k + 2 * k),
+    };
+    BusShape {
+        terms_per_row: shape.terms_per_row + 1,
+        pole_degree_per_row: shape.pole_degree_per_row + 2,
+        public_terms: shape.public_terms - listed_terms,
+        public_pole_degree: shape.public_pole_degree - listed_degree,
+        // −TOT·Σ δ^i·Pᵢ: δ^4 at most, as an amount's parts
+        numerator_degree: shape.numerator_degree,
     }
 }
 

@@ -175,3 +175,30 @@ const _: () = assert!(MULTP < STATE + (NUM_ROUNDS + 1) * STATE_WIDTH);
 const _: () = assert!(COUNT_CELL < SLOTS * LIMBS_PER_SLOT);
 const _: () = assert!(POSITIONS.is_multiple_of(2));
 const _: () = assert!(NUM_HELPERS_MARGIN == NUM_HELPERS);
+
+// Committed totals (formats 4 and 5) ---------------------------------------------------------------
+//
+// Version 2's or version 3's trace with one more main column, `TOT`, set on the totals rows that
+// end the real rows: one permutation per tag of the chain `committed::TotalsOpening` describes,
+// its rate `[tag, kind, P₀…P₄, σ]` read from the permutation input. See README §5.
+
+/// The `TOT` column: after version 2's columns, or after version 3's with the margin section.
+pub const fn tot(margin: bool) -> usize {
+    if margin { MAIN_WIDTH_MARGIN } else { MAIN_WIDTH }
+}
+/// Main trace widths with committed totals.
+pub const MAIN_WIDTH_COMMITTED: usize = MAIN_WIDTH + 1;
+pub const MAIN_WIDTH_COMMITTED_MARGIN: usize = MAIN_WIDTH_MARGIN + 1;
+/// Column of rate element `i` of a totals row (in the permutation input).
+pub const fn totals_rate(i: usize) -> usize {
+    state(0, 4 + i)
+}
+/// One more term per row: a totals row consumes its tag's parts.
+pub const NUM_TERMS_COMMITTED: usize = NUM_TERMS + 1;
+pub const NUM_TERMS_COMMITTED_MARGIN: usize = NUM_TERMS_MARGIN + 1;
+/// The most terms any row has.
+pub const MAX_TERMS: usize = NUM_TERMS_COMMITTED_MARGIN;
+
+// 58 and 63 terms: still nine helpers of 7 (so the auxiliary width is version 2's)
+const _: () = assert!(NUM_TERMS_COMMITTED.div_ceil(TERMS_PER_HELPER) == NUM_HELPERS);
+const _: () = assert!(NUM_TERMS_COMMITTED_MARGIN.div_ceil(TERMS_PER_HELPER) == NUM_HELPERS);

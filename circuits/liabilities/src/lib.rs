@@ -28,6 +28,8 @@ pub mod margin;
 pub mod prover;
 
 #[cfg(test)]
+mod committed_tests;
+#[cfg(test)]
 mod golden;
 #[cfg(test)]
 mod hiding_tests;
@@ -37,18 +39,22 @@ mod margin_tests;
 mod tests;
 
 pub use air::{LiabilitiesAir, PublicInputs, Statement};
-pub use committed::{CommittedInputs, TotalsOpening};
+pub use committed::{CommittedInputs, CommittedStatement, TotalsOpening};
 pub use forest::Forest;
 pub use hash::Entry;
 pub use margin::{MarginInputs, Prices};
-pub use prover::{build_margin_trace, build_trace, Leaf, LiabilitiesProver, StatementParams};
+pub use prover::{build_committed_trace, build_margin_trace, build_trace, Leaf, LiabilitiesProver, StatementParams};
 pub use stark_por_solvency::{Estimate, Security};
 
+use stark_por_solvency::hiding::HidingProver;
 use stark_por_solvency::options::blinding_rows;
-use stark_por_solvency::prover::{HashFn, RandomCoin, VectorCommit};
+use stark_por_solvency::prover::{HashFn, HidingCommit, RandomCoin, VectorCommit};
 use winterfell::{AcceptableOptions, Proof, Prover, TraceInfo};
 
-use crate::layout::{AUX_WIDTH, AUX_WIDTH_MARGIN, MAIN_WIDTH, MAIN_WIDTH_MARGIN, NUM_AUX_RANDS, TABLE_SIZE};
+use crate::layout::{
+    AUX_WIDTH, AUX_WIDTH_MARGIN, MAIN_WIDTH, MAIN_WIDTH_COMMITTED, MAIN_WIDTH_COMMITTED_MARGIN, MAIN_WIDTH_MARGIN,
+    NUM_AUX_RANDS, TABLE_SIZE,
+};
 use crate::prover::{ForestDigests, MAX_LOG_LDE};
 
 /// Everything that can go wrong in the circuit layer.
@@ -126,24 +132,48 @@ pub fn prove_margin(
 /// margin section too. Salted vector commitments throughout. Returns the proof, its public
 /// inputs, the forest's digests and the opening (secret: for the aggregation proof).
 pub fn prove_committed(
-    _leaves: &[Leaf],
-    _forest: Forest,
-    _params: &StatementParams,
-    _prices: Option<&Prices>,
-    _security: Security,
-    _blinding_seed: [u8; 32],
+    leaves: &[Leaf],
+    forest: Forest,
+    params: &StatementParams,
+    prices: Option<&Prices>,
+    security: Security,
+    blinding_seed: [u8; 32],
 ) -> Result<(Proof, CommittedInputs, ForestDigests, TotalsOpening), CircuitError> {
-    Err(CircuitError::Prover("committed totals are not built yet".into()))
+    let options = security.options();
+    let (trace, statement, digests, opening) = build_committed_trace(leaves, forest, params, prices, &options, blinding_seed)?;
+    let inner = LiabilitiesProver::new(options, statement.clone(), blinding_seed);
+    let proof = HidingProver::new(inner, &blinding_seed).prove(trace).map_err(|e| CircuitError::Prover(e.to_string()))?;
+    Ok((proof, statement.inputs, digests, opening))
 }
 
-/// Verifies a proof made by [`prove_committed`].
-pub fn verify_committed(_proof: Proof, _pub_inputs: CommittedInputs, _min_security_bits: u32) -> Result<Estimate, CircuitError> {
-    Err(CircuitError::Rejected("committed totals are not built yet".into()))
+/// Verifies a proof made by [`prove_committed`] (see [`verify`]): its vector commitments must be
+/// the salted ones, and its totals chain must end in `pub_inputs.commitment`.
+pub fn verify_committed(proof: Proof, pub_inputs: CommittedInputs, min_security_bits: u32) -> Result<Estimate, CircuitError> {
+    let statement = CommittedStatement::new(pub_inputs)?;
+    check_shape_of(&proof, statement.base(), statement.margin(), true)?;
+    let figures = estimate_committed(&proof, &statement.inputs);
+    if figures.conjectured < min_security_bits {
+        return Err(CircuitError::InsufficientSecurity { required: min_security_bits, actual: figures.conjectured });
+    }
+    winterfell::verify::<LiabilitiesAir<CommittedStatement>, HashFn, RandomCoin, HidingCommit>(
+        proof,
+        statement,
+        &AcceptableOptions::MinConjecturedSecurity(min_security_bits),
+    )
+    .map_err(|e| CircuitError::Rejected(e.to_string()))?;
+    Ok(figures)
 }
 
-/// Both security figures of a proof made by [`prove_committed`].
-pub fn estimate_committed(_proof: &Proof, _pub_inputs: &CommittedInputs) -> Estimate {
-    unimplemented!("committed totals are not built yet")
+/// Both security figures of a proof made by [`prove_committed`] (see [`estimate`]).
+pub fn estimate_committed(proof: &Proof, pub_inputs: &CommittedInputs) -> Estimate {
+    let margin = pub_inputs.prices.is_some();
+    let width = if margin { MAIN_WIDTH_COMMITTED_MARGIN } else { MAIN_WIDTH_COMMITTED };
+    let info = TraceInfo::new_multi_segment(width, AUX_WIDTH, NUM_AUX_RANDS, proof.trace_info().length(), vec![]);
+    let constraints = air::NUM_MAIN_CONSTRAINTS
+        + if margin { margin::NUM_CONSTRAINTS } else { 0 }
+        + committed::NUM_CONSTRAINTS
+        + air::NUM_AUX_CONSTRAINTS;
+    stark_por_solvency::security::estimate::<HashFn>(proof.options(), &info, constraints, &committed::bus_shape(pub_inputs))
 }
 
 /// Both security figures of a proof of `pub_inputs`, from every term of its soundness error
@@ -178,7 +208,7 @@ pub fn estimate_margin(proof: &Proof, pub_inputs: &MarginInputs) -> Estimate {
 /// Verifies a version-3 proof (see [`verify`]); the coefficients must be in their documented
 /// range.
 pub fn verify_margin(proof: Proof, pub_inputs: MarginInputs, min_security_bits: u32) -> Result<Estimate, CircuitError> {
-    check_shape_of(&proof, &pub_inputs.base, Some(&pub_inputs))?;
+    check_shape_of(&proof, &pub_inputs.base, Some(&pub_inputs), false)?;
     let figures = estimate_margin(&proof, &pub_inputs);
     if figures.conjectured < min_security_bits {
         return Err(CircuitError::InsufficientSecurity { required: min_security_bits, actual: figures.conjectured });
@@ -219,10 +249,16 @@ pub fn verify(proof: Proof, pub_inputs: PublicInputs, min_security_bits: u32) ->
 /// Rejects any proof whose options or trace shape differ from what the statement allows, before
 /// winterfell builds an AIR from them.
 pub fn check_shape(proof: &Proof, pi: &PublicInputs) -> Result<(), CircuitError> {
-    check_shape_of(proof, pi, None)
+    check_shape_of(proof, pi, None, false)
 }
 
-fn check_shape_of(proof: &Proof, pi: &PublicInputs, margin: Option<&MarginInputs>) -> Result<(), CircuitError> {
+/// [`check_shape`] for a proof with committed totals.
+pub fn check_shape_committed(proof: &Proof, pi: &CommittedInputs) -> Result<(), CircuitError> {
+    let statement = CommittedStatement::new(pi.clone())?;
+    check_shape_of(proof, statement.base(), statement.margin(), true)
+}
+
+fn check_shape_of(proof: &Proof, pi: &PublicInputs, margin: Option<&MarginInputs>, committed: bool) -> Result<(), CircuitError> {
     use air::{MAX_RANGE_BITS, MIN_RANGE_BITS};
     let options = proof.options();
     if Security::of(options).is_none() {
@@ -249,6 +285,11 @@ fn check_shape_of(proof: &Proof, pi: &PublicInputs, margin: Option<&MarginInputs
         section = 2 * pi.totals.len() as u64;
     }
     let (main_width, aux_width) = if margin.is_some() { (MAIN_WIDTH_MARGIN, AUX_WIDTH_MARGIN) } else { (MAIN_WIDTH, AUX_WIDTH) };
+    // committed totals: the TOT column, and one totals row per tag
+    let main_width = main_width + committed as usize;
+    if committed {
+        section += committed::reserved_rows(pi.totals.len(), margin.is_some()) as u64;
+    }
     let info = proof.trace_info();
     if info.main_trace_width() != main_width {
         return shape_err(format!("main width {} (expected {main_width})", info.main_trace_width()));
@@ -263,15 +304,15 @@ fn check_shape_of(proof: &Proof, pi: &PublicInputs, margin: Option<&MarginInputs
     if !info.meta().is_empty() {
         return shape_err("unexpected trace metadata".into());
     }
-    // every leaf takes a row, every node one, plus a filler, the price table and the whole
-    // range table
+    // every leaf takes a row, every node one, plus a filler, the price table, the totals rows
+    // and the whole range table
     let n = info.length();
     let max_len = (1usize << MAX_LOG_LDE) / options.blowup_factor();
     let min_real = (TABLE_SIZE as u64).max(f.num_leaf_slots() + f.num_nodes() + 1 + section);
     let r = blinding_rows(options, n) as u64;
     if n > max_len || (n as u64) < min_real + r {
         return shape_err(format!(
-            "trace length {n} cannot hold leaves {}..{} of {}, their nodes and {r} blinding rows (at most {max_len})",
+            "trace length {n} cannot hold leaves {}..{} of {}, their nodes, {section} rows of price table and totals, and {r} blinding rows (at most {max_len})",
             f.start, f.end, f.num_leaves
         ));
     }

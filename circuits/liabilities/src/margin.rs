@@ -183,23 +183,38 @@ impl ToElements<Felt> for MarginInputs {
         let mut out = self.base.to_elements();
         out[0] = Felt::new(CIRCUIT_VERSION_MARGIN);
         out.extend(self.debt_totals.iter().flatten());
-        for (&c, &d) in self.prices.collateral.iter().zip(&self.prices.debt) {
-            out.extend(coef_digits(c).map(Felt::new));
-            out.extend(coef_digits(d).map(Felt::new));
-        }
+        out.extend(self.prices.elements());
         out
+    }
+}
+
+impl Prices {
+    /// The public elements of the coefficients: per asset the digits of `c`, then of `d`.
+    pub fn elements(&self) -> impl Iterator<Item = Felt> + '_ {
+        self.collateral.iter().zip(&self.debt).flat_map(|(&c, &d)| coef_digits(c).into_iter().chain(coef_digits(d)).map(Felt::new))
     }
 }
 
 impl MarginInputs {
     /// The verifier's side of the debt totals and of the price table.
     pub fn expected_sum<E: FieldElement<BaseField = Felt>>(&self, ch: &Challenges<E>) -> E {
+        self.debt_sum(ch) + self.pin_sum(ch)
+    }
+
+    /// The verifier's side of the debt totals (none with committed totals).
+    pub fn debt_sum<E: FieldElement<BaseField = Felt>>(&self, ch: &Challenges<E>) -> E {
         let mut sum = E::ZERO;
         for (k, parts) in self.debt_totals.iter().enumerate() {
             let num = parts.iter().rev().fold(E::ZERO, |acc, &p| acc * ch.delta + E::from(p));
             let debt_tag = Felt::new(2 * (k as u64 + 1) + DEBT as u64);
             sum += num / ch.pole::<Felt>(ASSET_BUS, &[debt_tag, Felt::ONE]);
         }
+        sum
+    }
+
+    /// The verifier's side of the pin bus: every listed price tuple once.
+    pub fn pin_sum<E: FieldElement<BaseField = Felt>>(&self, ch: &Challenges<E>) -> E {
+        let mut sum = E::ZERO;
         for tag in listed_tags(self.debt_totals.len()) {
             sum += ch.pole::<Felt>(PIN_BUS, &listed_tuple(tag, self.prices.of_tag(tag))).inv();
         }
@@ -599,9 +614,13 @@ pub(crate) fn write_section(out: &mut [Felt], width: usize, leaves: &[Leaf], fir
 
 /// The shape of version 3's log-derivative identity (see [`crate::air::bus_shape`]).
 pub fn bus_shape(mi: &MarginInputs) -> stark_por_solvency::BusShape {
-    let base = crate::air::bus_shape(&mi.base);
+    with_margin(crate::air::bus_shape(&mi.base), mi.debt_totals.len() as u64)
+}
+
+/// Version 2's shape `base` with the margin section of `k` assets added.
+pub fn with_margin(base: stark_por_solvency::BusShape, k: u64) -> stark_por_solvency::BusShape {
     const PRICE_TUPLE: u64 = 2 + COEF_DIGITS as u64;
-    let tags = 2 * mi.debt_totals.len() as u64;
+    let tags = 2 * k;
     stark_por_solvency::BusShape {
         terms_per_row: NUM_TERMS_MARGIN as u64,
         // version 2's poles, the asset sums now pairs (tag, UIDK); emissions (pairs), price
@@ -611,8 +630,8 @@ pub fn bus_shape(mi: &MarginInputs) -> stark_por_solvency::BusShape {
             + 2 * MARGIN_SLOTS as u64
             + (MARGIN_SLOTS as u64 + 1) * PRICE_TUPLE,
         // debt totals (pairs) and the listed price tuples
-        public_terms: base.public_terms + mi.debt_totals.len() as u64 + tags,
-        public_pole_degree: base.public_pole_degree + 2 * mi.debt_totals.len() as u64 + tags * PRICE_TUPLE,
+        public_terms: base.public_terms + k + tags,
+        public_pole_degree: base.public_pole_degree + 2 * k + tags * PRICE_TUPLE,
         numerator_degree: base.numerator_degree,
     }
 }

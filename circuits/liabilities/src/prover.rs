@@ -15,7 +15,8 @@ use winterfell::{
     ProofOptions, Prover, StarkDomain, Trace, TraceInfo, TracePolyTable,
 };
 
-use crate::air::{low_top_value, row_terms, tag_value, LiabilitiesAir, PublicInputs, RangeCheck, Statement};
+use crate::air::{low_top_value, statement_row_terms, tag_value, LiabilitiesAir, PublicInputs, RangeCheck, Statement};
+use crate::committed::{totals_tags, CommittedInputs, CommittedStatement, TotalsOpening};
 use crate::forest::Forest;
 use crate::hash::{leaf_blocks, leaf_blocks_input, leaf_digest, Entry, DEBT, EQUITY, LEAF_TAG, LOW_BITS, MAX_ASSETS, TAG_BITS};
 use crate::margin::{self, Forge, MarginInputs, Prices};
@@ -74,7 +75,7 @@ pub fn build_trace(
     blinding_seed: [u8; 32],
 ) -> Result<(LiabilitiesTrace, PublicInputs, ForestDigests), CircuitError> {
     check_inputs(leaves, &forest, params, false)?;
-    build_trace_parts(leaves, forest, params, None, options, blinding_seed)
+    build_trace_parts(leaves, forest, params, None, None, options, blinding_seed)
 }
 
 /// [`build_trace`] for version 3: leaves may hold debt entries (tag `2·asset + 1`); every
@@ -103,7 +104,7 @@ fn build_margin_parts(
     options: &ProofOptions,
     blinding_seed: [u8; 32],
 ) -> Result<(LiabilitiesTrace, MarginInputs, ForestDigests), CircuitError> {
-    let (trace, base, digests) = build_trace_parts(leaves, forest, params, Some((prices, forge)), options, blinding_seed)?;
+    let (trace, base, digests) = build_trace_parts(leaves, forest, params, Some((prices, forge)), None, options, blinding_seed)?;
     let inputs = MarginInputs { base, debt_totals: totals(leaves, params.num_assets, DEBT), prices: prices.clone() };
     Ok((trace, inputs, digests))
 }
@@ -132,7 +133,89 @@ pub(crate) fn build_trace_unchecked(
     options: &ProofOptions,
     blinding_seed: [u8; 32],
 ) -> Result<(LiabilitiesTrace, PublicInputs, ForestDigests), CircuitError> {
-    build_trace_parts(leaves, forest, params, None, options, blinding_seed)
+    build_trace_parts(leaves, forest, params, None, None, options, blinding_seed)
+}
+
+/// The trace of a forest with committed totals (formats 4 and 5, README §5): version 2's, or
+/// with `prices` version 3's, with the `TOT` column and the totals chain of the forest's
+/// opening (salts from `blinding_seed`) in its last real rows. Returns the opening too.
+pub fn build_committed_trace(
+    leaves: &[Leaf],
+    forest: Forest,
+    params: &StatementParams,
+    prices: Option<&Prices>,
+    options: &ProofOptions,
+    blinding_seed: [u8; 32],
+) -> Result<(LiabilitiesTrace, CommittedStatement, ForestDigests, TotalsOpening), CircuitError> {
+    check_inputs(leaves, &forest, params, prices.is_some())?;
+    if let Some(prices) = prices {
+        prices.check(params.num_assets)?;
+        margin::check_borrowers(leaves, forest.start, prices)?;
+    }
+    let opening = forest_opening(leaves, params.num_assets, prices.is_some(), &blinding_seed);
+    let (trace, statement, digests) =
+        build_committed_parts(leaves, forest, params, prices, &Forge::default(), &opening, options, blinding_seed)?;
+    Ok((trace, statement, digests, opening))
+}
+
+/// The opening of a forest's totals: its exact part sums per tag of
+/// [`totals_tags`] (equity, and with `margin` debt, of every asset), salted from the forest's
+/// totals seed `derive_seed(blinding_seed, "totals")`.
+pub fn forest_opening(leaves: &[Leaf], num_assets: usize, margin: bool, blinding_seed: &[u8; 32]) -> TotalsOpening {
+    let equity = totals(leaves, num_assets, EQUITY);
+    let debt = if margin { totals(leaves, num_assets, DEBT) } else { Vec::new() };
+    let parts: Vec<[u64; PARTS]> = totals_tags(num_assets, margin)
+        .into_iter()
+        .map(|(tag, kind)| {
+            let of = if kind == EQUITY { &equity } else { &debt };
+            of[(tag / 2 - 1) as usize].map(|p| p.as_int())
+        })
+        .collect();
+    TotalsOpening::new(&parts, margin, derive_seed(blinding_seed, b"totals"))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_committed_parts(
+    leaves: &[Leaf],
+    forest: Forest,
+    params: &StatementParams,
+    prices: Option<&Prices>,
+    forge: &Forge,
+    opening: &TotalsOpening,
+    options: &ProofOptions,
+    blinding_seed: [u8; 32],
+) -> Result<(LiabilitiesTrace, CommittedStatement, ForestDigests), CircuitError> {
+    let margin = prices.map(|p| (p, forge));
+    let (trace, base, digests) = build_trace_parts(leaves, forest, params, margin, Some(opening), options, blinding_seed)?;
+    let inputs = CommittedInputs {
+        forest,
+        range_bits: params.range_bits,
+        num_assets: params.num_assets,
+        assets_digest: params.assets_digest,
+        round_digest: params.round_digest,
+        roots: base.roots,
+        commitment: opening.commitment(),
+        prices: prices.cloned(),
+    };
+    Ok((trace, CommittedStatement::new(inputs)?, digests))
+}
+
+/// Builds a committed trace without checking the leaves, with the margin section's forgeries
+/// `forge` and the totals chain of any `opening` (whose commitment the inputs then publish):
+/// tests use it for forged traces.
+#[cfg(test)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build_committed_trace_unchecked(
+    leaves: &[Leaf],
+    forest: Forest,
+    params: &StatementParams,
+    prices: Option<&Prices>,
+    forge: &Forge,
+    opening: &TotalsOpening,
+    options: &ProofOptions,
+    blinding_seed: [u8; 32],
+) -> Result<(LiabilitiesTrace, CommittedStatement, ForestDigests), CircuitError> {
+    build_committed_parts(leaves, forest, params, prices, forge, opening, options, blinding_seed)
 }
 
 /// Digests of a forest's leaves and nodes, by level: `levels[0]` the leaves `N'+start..`,
@@ -169,22 +252,25 @@ fn forest_digests(leaves: &[Leaf], forest: &Forest) -> ForestDigests {
 }
 
 /// The version-2 trace, or with `margin` the version-3 one: four more columns, the borrowers'
-/// leaf rows keyed by their `IDX`, and the margin section after the first filler row.
+/// leaf rows keyed by their `IDX`, and the margin section after the first filler row. With
+/// `committed`, one more column (`TOT`) and the opening's chain as the last real rows.
 fn build_trace_parts(
     leaves: &[Leaf],
     forest: Forest,
     params: &StatementParams,
     margin: Option<(&Prices, &Forge)>,
+    committed: Option<&TotalsOpening>,
     options: &ProofOptions,
     blinding_seed: [u8; 32],
 ) -> Result<(LiabilitiesTrace, PublicInputs, ForestDigests), CircuitError> {
     if leaves.len() as u64 != forest.num_leaf_slots() {
         return Err(CircuitError::LeafRange { start: forest.start, end: forest.end, num_leaves: forest.num_leaves });
     }
-    let width = if margin.is_some() { MAIN_WIDTH_MARGIN } else { MAIN_WIDTH };
+    let width = if margin.is_some() { MAIN_WIDTH_MARGIN } else { MAIN_WIDTH } + committed.is_some() as usize;
     let used = used_rows(leaves, &forest);
     let section = margin.map_or(0, |_| margin::section_rows(leaves, params.num_assets));
-    let (n, r) = trace_length(used + section, options)?;
+    let totals_rows = committed.map_or(0, |o| o.rows.len());
+    let (n, r) = trace_length(used + section + totals_rows, options)?;
     let digests = forest_digests(leaves, &forest);
 
     let mut rows = vec![Felt::ZERO; n * width];
@@ -228,6 +314,14 @@ fn build_trace_parts(
     // the margin section: rows that are fillers to version 2, after the one closing the top level
     if let Some((prices, forge)) = margin {
         margin::write_section(&mut rest[width..(1 + section) * width], width, leaves, first_leaf, prices, forge);
+    }
+    // the totals chain: the last real rows, one permutation per tag
+    if let Some(opening) = committed {
+        let chain = &mut rest[(fillers - totals_rows) * width..fillers * width];
+        for (row, states) in chain.chunks_mut(width).zip(opening.chain_states()) {
+            row[width - 1] = Felt::ONE;
+            write_states(row, &states);
+        }
     }
 
     // the range table and its multiplicities
@@ -414,7 +508,8 @@ pub struct LiabilitiesTrace {
 }
 
 impl LiabilitiesTrace {
-    /// A version-2 trace, or a version-3 one if there are `MAIN_WIDTH_MARGIN` columns.
+    /// A version-2 trace, or a version-3 one if there are `MAIN_WIDTH_MARGIN` columns (either
+    /// with one more column for committed totals: the auxiliary width is the same for all).
     pub fn new(columns: Vec<Vec<Felt>>) -> Self {
         let length = columns[0].len();
         let aux_width = if columns.len() == MAIN_WIDTH_MARGIN { AUX_WIDTH_MARGIN } else { AUX_WIDTH };
@@ -536,12 +631,12 @@ pub fn build_aux_columns<E: FieldElement<BaseField = Felt>, P: Statement>(
     let real_end = n - blinding_rows(options, n);
     let ch = Challenges::from_rand(aux_rand_elements.rand_elements());
     let range = RangeCheck::new(pub_inputs.base().range_bits);
-    let margin = pub_inputs.margin().is_some();
+    let (margin, committed) = (pub_inputs.margin().is_some(), pub_inputs.committed().is_some());
     stark_por_solvency::logup::aux_columns(
         main_trace.main_segment(),
         real_end,
         TERMS_PER_HELPER,
-        |row| row_terms::<Felt, E>(row, &range, &ch, margin).to_vec(),
+        |row| statement_row_terms::<Felt, E>(row, &range, &ch, margin, committed).to_vec(),
         blinding_seed,
     )
 }
