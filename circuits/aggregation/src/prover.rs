@@ -32,12 +32,10 @@ pub fn group_rows(num_batches: usize, num_tags: usize) -> Option<usize> {
 pub fn trace_length(num_batches: usize, num_tags: usize, options: &ProofOptions) -> Option<(usize, usize)> {
     let real = group_rows(num_batches, num_tags)?.checked_add(1)?.max(TABLE_SIZE);
     let max_len = (1usize << MAX_LOG_LDE) / options.blowup_factor();
-    let mut n = real.checked_next_power_of_two()?;
-    while real + blinding_rows(options, n) > n {
-        n = n.checked_mul(2)?;
-        if n > max_len {
-            return None;
-        }
+    let mut n = real.checked_next_power_of_two()?.max(8);
+    // never ask for the blinding rows of a domain winterfell cannot build
+    while n <= max_len && real + blinding_rows(options, n) > n {
+        n *= 2;
     }
     (n <= max_len).then(|| (n, blinding_rows(options, n)))
 }

@@ -17,7 +17,7 @@ use super::*;
 use crate::air::{assertion, index};
 use crate::layout::*;
 use crate::prover::{assemble, write_close_row, AggregationTrace};
-use crate::totals::{carries, digits_of};
+use crate::totals::{carries, digits_of, total_bytes};
 
 const SEED: [u8; 32] = [9; 32];
 const MAX_AMOUNT: u128 = (1 << 112) - 1;
@@ -31,32 +31,6 @@ fn digest(seed: u64) -> Digest {
 struct Round {
     inputs: AggregationInputs,
     openings: Vec<TotalsOpening>,
-}
-
-/// `Σ sums[i]·2^PART_OFFSETS[i]` as minimal little-endian bytes (any sums below `2^128`).
-fn total_bytes(sums: &[u128; PARTS]) -> Vec<u8> {
-    let mut words = [0u64; 6];
-    for (&s, &off) in sums.iter().zip(&PART_OFFSETS) {
-        let (w, shift) = ((off / 64) as usize, off % 64);
-        let (lo, hi) = (s as u64, (s >> 64) as u64);
-        let pieces = if shift == 0 {
-            [lo, hi, 0]
-        } else {
-            [lo << shift, (hi << shift) | (lo >> (64 - shift)), hi >> (64 - shift)]
-        };
-        let mut carry = 0u128;
-        for (k, word) in words.iter_mut().enumerate().skip(w) {
-            let add = pieces.get(k - w).copied().unwrap_or(0) as u128;
-            let v = *word as u128 + add + carry;
-            *word = v as u64;
-            carry = v >> 64;
-        }
-    }
-    let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    while bytes.last() == Some(&0) {
-        bytes.pop();
-    }
-    bytes
 }
 
 /// Whether `total ≥ 2^bit`.
@@ -305,6 +279,33 @@ fn commitments_swapped_left_out_repeated_or_from_another_round_are_rejected() {
     verify(proof, round.inputs.clone(), 100).unwrap();
 }
 
+/// Only salted commitments under a preset's options verify; a proof is a function of its inputs
+/// and seed (proved on one thread, as the core proves).
+#[test]
+fn proofs_are_hiding_preset_and_reproducible() {
+    use winterfell::{BatchingMethod, FieldExtension, ProofOptions, Prover};
+    let round = random_round(2, 2, false, 14);
+    let statement = statement_of(&round.inputs).unwrap();
+    let plan = check_openings(&statement, &round.openings).unwrap();
+    let trace = |options: &ProofOptions| {
+        let (n, r) = trace_length(2, 2, options).unwrap();
+        assemble(&honest_groups(&statement, &round.openings, &plan), n, r, &SEED)
+    };
+    let options = Security::Bits100.options();
+    let plain = AggregationProver::new(options.clone(), statement.clone(), SEED).prove(trace(&options)).unwrap();
+    assert_refused(verify(plain, round.inputs.clone(), 100));
+    let other = ProofOptions::new(27, 8, 20, FieldExtension::Cubic, 8, 127, BatchingMethod::Linear, BatchingMethod::Linear);
+    let inner = AggregationProver::new(other.clone(), statement.clone(), SEED);
+    let proof = HidingProver::new(inner, &SEED).prove(trace(&other)).unwrap();
+    assert_eq!(verify(proof, round.inputs.clone(), 100), Err(AggregationError::UnknownOptions));
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let once = || pool.install(|| prove(&round.inputs, &round.openings, Security::Bits100, SEED).unwrap().to_bytes());
+    assert_eq!(once(), once());
+    let reseeded = prove(&round.inputs, &round.openings, Security::Bits100, [10; 32]).unwrap();
+    assert_ne!(reseeded.to_bytes(), once());
+    verify(reseeded, round.inputs.clone(), 100).unwrap();
+}
+
 #[test]
 fn inputs_the_statement_cannot_hold_are_refused_by_the_verifier() {
     let round = random_round(2, 1, false, 13);
@@ -454,30 +455,31 @@ fn the_honest_trace_violates_nothing() {
     assert!(violations(&trace_of(&rows, &round.inputs), &round.inputs).is_empty());
 }
 
-/// A group whose running sum skips a batch's parts (the total claimed without them): [G8–G12].
+/// A group whose running sum skips one part of a batch (the total claimed without it), part by
+/// part: [G8–G12].
 #[test]
 fn a_sum_that_does_not_accumulate_is_rejected() {
     let round = forge_round();
-    let mut rows = honest_rows(&round);
-    reclose(&mut rows);
-    let r = hash_row(1, 2, 3);
+    let (b, t) = (1, 2);
+    let parts = round.openings[b].rows[t].parts;
+    assert!(parts.iter().all(|&p| p != 0));
     for i in 0..PARTS {
-        // from here on the group sums as if batch 1 added nothing
-        for row in &mut rows[r..=close_row(2, 3)] {
-            row[ACC + i] -= Felt::new(round.openings[1].rows[2].parts[i]);
+        let mut rows = honest_rows(&round);
+        // from batch 1's row on, the group sums part i as if batch 1 added nothing
+        for row in &mut rows[hash_row(b, t, 3)..=close_row(t, 3)] {
+            row[ACC + i] -= Felt::new(parts[i]);
         }
+        let close = close_row(t, 3);
+        let acc: [Felt; PARTS] = std::array::from_fn(|i| rows[close][ACC + i]);
+        let sums = acc.map(|a| a.as_int() as u128);
+        let mut inputs = round.inputs.clone();
+        inputs.totals[t] = total_bytes(&sums);
+        let digits = digits_of(&inputs.totals[t]).unwrap();
+        write_close_row(&mut rows[close], 4, &acc, &digits, &carries(&sums, &digits).unwrap());
+        let trace = trace_of(&rows, &inputs);
+        assert_eq!(violations(&trace, &inputs), BTreeSet::from([(index::ACC_STEP + i, at(&rows, &inputs, hash_row(b, t, 3)) - 1)]));
+        assert_forgery_rejected(trace, &inputs, &[index::ACC_STEP + i]);
     }
-    let mut inputs = round.inputs.clone();
-    let sums: [u128; PARTS] = std::array::from_fn(|i| rows[close_row(2, 3)][ACC + i].as_int() as u128);
-    inputs.totals[2] = total_bytes(&sums);
-    let digits = digits_of(&inputs.totals[2]).unwrap();
-    let acc: [Felt; PARTS] = std::array::from_fn(|i| rows[close_row(2, 3)][ACC + i]);
-    write_close_row(&mut rows[close_row(2, 3)], 4, &acc, &digits, &carries(&sums, &digits).unwrap());
-    assert_ne!(inputs.totals[2], round.inputs.totals[2]);
-    let trace = trace_of(&rows, &inputs);
-    let broken: Vec<usize> = (0..PARTS).filter(|&i| round.openings[1].rows[2].parts[i] != 0).map(|i| index::ACC_STEP + i).collect();
-    assert!(!broken.is_empty());
-    assert_forgery_rejected(trace, &inputs, &broken);
 }
 
 /// A part changed in a hash row, its chain messages left as they were (so the chain bus still

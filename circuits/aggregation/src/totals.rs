@@ -31,6 +31,33 @@ pub fn digits_of(total: &[u8]) -> Result<[u64; PARTS], String> {
     Ok(digits)
 }
 
+/// `Σ sums[i]·2^PART_OFFSETS[i]` (any sums below `2^128`) as minimal little-endian bytes: the
+/// exact total of part sums, in the encoding [`digits_of`] reads.
+pub fn total_bytes(sums: &[u128; PARTS]) -> Vec<u8> {
+    let mut words = [0u64; 6];
+    for (&s, &off) in sums.iter().zip(&PART_OFFSETS) {
+        let (w, shift) = ((off / 64) as usize, off % 64);
+        let (lo, hi) = (s as u64, (s >> 64) as u64);
+        let pieces = if shift == 0 {
+            [lo, hi, 0]
+        } else {
+            [lo << shift, (hi << shift) | (lo >> (64 - shift)), hi >> (64 - shift)]
+        };
+        let mut carry = 0u128;
+        for (k, word) in words.iter_mut().enumerate().skip(w) {
+            let add = pieces.get(k - w).copied().unwrap_or(0) as u128;
+            let v = *word as u128 + add + carry;
+            *word = v as u64;
+            carry = v >> 64;
+        }
+    }
+    let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    while bytes.last() == Some(&0) {
+        bytes.pop();
+    }
+    bytes
+}
+
 /// Bits `from..from + len` (`len ≤ 62`) of a little-endian 192-bit integer.
 fn bits(words: &[u64; 3], from: u32, len: u32) -> u64 {
     let (w, shift) = ((from / 64) as usize, from % 64);
@@ -77,9 +104,18 @@ mod tests {
     use super::*;
 
     fn le(v: u128) -> Vec<u8> {
-        let bytes = v.to_le_bytes();
-        let len = bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-        bytes[..len].to_vec()
+        total_bytes(&[v, 0, 0, 0, 0])
+    }
+
+    #[test]
+    fn part_sums_combine_exactly() {
+        assert_eq!(total_bytes(&[0; PARTS]), Vec::<u8>::new());
+        assert_eq!(total_bytes(&[1, 0, 0, 0, 0]), vec![1]);
+        // 2^88·(2^128 − 1) + 2^62 + 2^52·3: bytes 6..=7 hold 3·2^52 and 2^62
+        let bytes = total_bytes(&[0, 0, 3, 1, u128::MAX]);
+        assert_eq!(bytes.len(), 27);
+        assert_eq!(bytes[6..8], [0x30, 0x40]);
+        assert!(bytes[11..27].iter().all(|&b| b == 0xff) && bytes[8..11].iter().all(|&b| b == 0));
     }
 
     #[test]
@@ -108,17 +144,7 @@ mod tests {
     fn carries_exist_only_for_the_right_total() {
         // 2^36 entry slots of amounts below 2^112: parts of 26, 26, 10, 26 and 24 bits
         let sums = [(1u128 << 62) - 1, (1 << 62) - 1, (1 << 46) - 1, (1 << 62) - 1, (1 << 60) - 1];
-        // Σ sums·2^off, computed in two 128-bit halves' worth of bytes
-        let mut words = [0u128; 2];
-        for i in 0..PARTS {
-            let (lo, hi) = if PART_OFFSETS[i] == 0 { (sums[i], 0) } else { (sums[i] << PART_OFFSETS[i], sums[i] >> (128 - PART_OFFSETS[i])) };
-            let (s, c) = words[0].overflowing_add(lo);
-            words[0] = s;
-            words[1] += hi + c as u128;
-        }
-        let mut bytes = words[0].to_le_bytes().to_vec();
-        bytes.extend(le(words[1]));
-        let d = digits_of(&bytes).unwrap();
+        let d = digits_of(&total_bytes(&sums)).unwrap();
         let k = carries(&sums, &d).expect("the largest honest sums fit");
         assert!(k.iter().enumerate().all(|(j, &c)| c < 1 << if j == 2 { 40 } else { 37 }));
         let mut off = d;
