@@ -169,6 +169,51 @@ fn zero_totals_verify() {
     assert_verifies(&round);
 }
 
+/// The whole path: forests proved with committed totals by the batch circuit, their openings
+/// aggregated against the ledger's totals (plain and with debts).
+#[test]
+fn committed_batches_aggregate_to_the_ledger_totals() {
+    use stark_por_liabilities::{prove_committed, verify_committed, Entry, Forest, Leaf, Prices, StatementParams};
+    let amounts = [1u128, 999, MAX_AMOUNT, 1 << 62, 5 * 10u128.pow(18)];
+    let params = StatementParams { num_assets: 3, range_bits: 112, assets_digest: digest(7), round_digest: digest(8) };
+    for margin in [false, true] {
+        let leaves: Vec<Leaf> = (0..16usize)
+            .map(|j| {
+                let mut entries = Vec::new();
+                for a in 1..=3u32 {
+                    if (j + a as usize) % 3 != 0 {
+                        entries.push(Entry::equity(a, amounts[(j + a as usize) % amounts.len()]));
+                    }
+                    if margin && a == 1 && j % 4 == 1 {
+                        entries.push(Entry::debt(1, 1)); // covered by any equity at coefficient 1
+                    }
+                }
+                Leaf { idc: digest(100 + j as u64), entries }
+            })
+            .collect();
+        let prices = margin.then(|| Prices { collateral: vec![1; 3], debt: vec![1; 3] });
+        let (mut commitments, mut openings) = (Vec::new(), Vec::new());
+        for (b, (start, end)) in [(0u64, 5u64), (5, 11), (11, 16)].into_iter().enumerate() {
+            let forest = Forest::new(16, start, end).unwrap();
+            let slice = &leaves[start as usize..end as usize];
+            let (proof, public, _, opening) =
+                prove_committed(slice, forest, &params, prices.as_ref(), Security::Bits100, [b as u8 + 1; 32]).unwrap();
+            verify_committed(proof, public.clone(), 100).unwrap();
+            commitments.push(public.commitment);
+            openings.push(opening);
+        }
+        let totals = totals_tags(3, margin)
+            .iter()
+            .map(|&(tag, _)| {
+                let sum: u128 = leaves.iter().flat_map(|l| &l.entries).filter(|e| e.tag == tag).map(|e| e.amount).sum();
+                total_bytes(&[sum, 0, 0, 0, 0])
+            })
+            .collect();
+        let round = Round { inputs: AggregationInputs { binding: digest(5), num_assets: 3, margin, commitments, totals }, openings };
+        assert_verifies(&round);
+    }
+}
+
 // -- inputs refused ------------------------------------------------------------------------------
 
 #[test]
