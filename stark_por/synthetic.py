@@ -30,6 +30,8 @@ import os
 from pathlib import Path
 from typing import Optional, Tuple, Union
 
+import math
+
 import numpy as np
 
 from .ledger import Asset, Ledger
@@ -96,13 +98,26 @@ def generate(
     ip = ip.astype(np.uint64)
 
     u = rng.random(ai.shape[0])
-    amounts = np.floor(np.exp2(u * max_bits))
+    amounts = np.floor(_exp2(u * max_bits))
     amounts = np.clip(amounts, 1.0, None).astype(np.uint64)
     np.minimum(amounts, np.uint64((1 << max_bits) - 1), out=amounts)
 
     width = max(7, len(str(num_users)))
     user_ids = [f"user-{i:0{width}d}" for i in range(1, num_users + 1)]
     return Ledger._trusted(user_ids, assets, ip, ai, amounts, None, max_bits)
+
+
+def _exp2(t: np.ndarray) -> np.ndarray:
+    """``2**t`` for ``t >= 0`` from IEEE additions, multiplications and ``ldexp`` only, so the
+    same seed draws the same ledger on every machine: ``np.exp2`` dispatches to SIMD code
+    (AVX-512 or not) whose last bit differs between CPUs, and a floor can then differ by one.
+    Taylor series of ``e^(f·ln 2)`` on the fraction ``f`` (terms beyond the 20th < 2^-60)."""
+    whole = np.floor(t)
+    x = (t - whole) * math.log(2.0)
+    acc = np.ones_like(x)
+    for k in range(20, 0, -1):  # Horner: 1 + x/1 (1 + x/2 (1 + … x/20))
+        acc = 1.0 + acc * x / k
+    return np.ldexp(acc, whole.astype(np.int64))
 
 
 def W1(n: int, seed: int = 0) -> Ledger:

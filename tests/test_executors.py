@@ -214,7 +214,9 @@ def test_ray_error_is_unwrapped_and_names_key(ray_ex: RayExecutor) -> None:
         for _ in ray_ex.map_unordered(zlib.decompress, src, max_in_flight=2):
             src.consumed += 1
     assert type(info.value.__cause__) is zlib.error  # the task's own type, not RayTaskError
-    assert src.pulled <= 5 + 1 + 2
+    # No pull after the failure beyond the free slots: results of items after b5 may finish
+    # before b5's error is reported (completion order is Ray's), but never more than the window.
+    assert 6 <= src.pulled <= src.consumed + 2
     # The executor is still usable after a failed map.
     assert dict(ray_ex.map_unordered(zlib.decompress, items[:3], max_in_flight=2)) == \
         {"b0": b"0", "b1": b"1", "b2": b"2"}
