@@ -8,8 +8,8 @@
 //! each opened leaf in the opening. Everything an opening shows about an unopened row is then
 //! its salted leaf (or a hash of salted leaves), which in the random-oracle model is a uniform
 //! string independent of the row unless one queries `H` at `salt_i ‖ v_i`, i.e. guesses a
-//! 256-bit secret (`docs/PRIVACY.md`, "Hiding commitments"). The tree above the leaves,
-//! batch openings included (shared nodes sent once), is winterfell's own.
+//! 256-bit secret (`docs/PRIVACY.md`, "Zero-knowledge of formats 4 and 5"). The tree above the
+//! leaves, batch openings included (shared nodes sent once), is winterfell's own.
 //!
 //! **Where the salts come from.** `VectorCommitment::new` receives the digests only, and
 //! winterfell calls it with default options from inside `Prover::prove` (trace segments,
