@@ -27,7 +27,10 @@ echo "== Rust tests"
 cargo test --workspace --exclude stark-por-python
 
 echo "== Python tests"
-"$PY" -m pytest tests "$@"
+# One worker per core, whole files per worker: a module's fixtures (proved rounds, a Ray
+# cluster) are made once, and the many single-threaded tests (the pure-Python reference
+# traces, the browser) no longer leave a core idle.
+"$PY" -m pytest -n auto --dist loadfile tests "$@"
 
 # A few seconds of coverage-guided fuzzing per Python parser (atheris); the Rust targets need
 # cargo-fuzz and a 3-minute build, so they run only by hand: bash fuzz/run.sh (fuzz/README.md).
