@@ -81,6 +81,12 @@ class Statement:
     batched round both are its weakest batch's. Both are ``None`` when the statement
     was read without verification. :attr:`fingerprint` binds every published field;
     :attr:`verified` says whether :func:`verify` produced this statement.
+
+    ``format_version`` is the file's format: 1 (statement version 1), 2 and 3 (each forest
+    publishes its per-asset part sums), 4 and 5 (statement versions 2 and 3 whose forests
+    publish only hiding commitments to their totals, summed by one aggregation proof);
+    ``committed`` is True for formats 4 and 5. Neither is under the fingerprint: a round claims
+    the same root and totals in either format, and the two compare equal.
     """
 
     round_id: str
@@ -95,6 +101,9 @@ class Statement:
     debt_totals: Dict[str, int] = field(default_factory=dict)
     prices: Dict[str, Tuple[str, str]] = field(default_factory=dict)
     value_unit_exp: Optional[int] = None
+    # how the round was proved, not what it claims: outside equality, as outside the fingerprint
+    format_version: Optional[int] = field(default=None, compare=False)
+    committed: bool = field(default=False, compare=False)
     # not an init field: dataclasses.replace() and hand-built statements never carry it
     _verified: Optional[object] = field(default=None, init=False, repr=False, compare=False)
 
@@ -144,6 +153,8 @@ class Statement:
             security_bits=d["security_bits"],
             proven_security_bits=d["proven_security_bits"],
             statement_version=int(d["statement_version"]),
+            format_version=int(d.get("format_version", 1)),
+            committed=bool(d.get("committed", False)),
             **_margin_fields(assets, d.get("margin")),
         )
         if verified:
@@ -327,6 +338,7 @@ def prove(
     range_bits: Optional[int] = None,
     batch_size: Optional[int] = None,
     trace_log2: Optional[int] = None,
+    committed: Optional[bool] = None,
 ) -> Proof:
     """Proves that ``ledger``'s per-asset totals are the exact sums of balances in
     ``[0, 2**range_bits)`` committed in one Merkle root.
@@ -349,10 +361,17 @@ def prove(
     a proof that their equity after haircuts covers their debt at those prices. A ledger with
     debts is refused without prices, and so is a user whose debt is not covered, or who owes an
     asset without a price (naming the user, asset and amounts).
+
+    ``committed`` (versions 2 and 3; default True) makes each forest publish only a hiding
+    commitment to its totals, with one aggregation proof that they sum to the round's totals
+    (file formats 4 and 5): no forest's totals appear in the file. ``committed=False`` writes
+    formats 2 and 3, where each forest publishes its per-asset part sums. The statement, its
+    fingerprint and every inclusion proof are the same either way.
     """
     if not isinstance(ledger, Ledger):
         raise TypeError(f"prove() takes a Ledger, not {type(ledger).__name__}")
     version = statement_version_for(version, prices)
+    committed = committed_for(version, committed)
     terms = None
     if version == 3:
         terms = price_terms(Prices.of(prices), ledger.assets)
@@ -384,6 +403,7 @@ def prove(
             range_bits, bytes(secret), round_id, str(security),
             None if trace_log2 is None else int(trace_log2),
             **margin,
+            committed=committed,
         )
         trace_rows = sum(int(r) for r in out["trace_rows"])
     else:
@@ -429,6 +449,19 @@ def statement_version_for(version: Optional[int], prices) -> int:
     if version != 3 and prices is not None:
         raise ValueError(f"prices are statement version 3's (margin): version {version} proves equity only")
     return version
+
+
+def committed_for(version: int, committed: Optional[bool]) -> bool:
+    """Whether a round of statement ``version`` commits to its forests' totals (formats 4 and 5):
+    ``committed``, by default True from version 2 on; version 1 has no such format."""
+    if committed is not None and not isinstance(committed, bool):
+        raise TypeError("committed must be True, False or None")
+    if version == 1:
+        if committed:
+            raise ValueError("committed totals are statement versions 2 and 3's (formats 4 and 5): "
+                             "version 1 publishes each batch's totals")
+        return False
+    return True if committed is None else committed
 
 
 def refuse_debts(ledger: Ledger, path: Optional[str] = None) -> None:

@@ -56,7 +56,7 @@ from .ledger import Asset, _find_assets_file
 from .progress import Reporter
 from .margin.prices import Prices, price_terms
 from .proof import (DEFAULT_RANGE_BITS, DEFAULT_RANGE_BITS_V2, Statement, check_prove_args, refuse_debts,
-                    statement_version_for, summary_path)
+                    committed_for, statement_version_for, summary_path)
 from .stream import DEFAULT_CHUNK_USERS, estimate_users, iter_ledger_chunks, locate_user
 
 __all__ = [
@@ -190,10 +190,14 @@ class _Round:
 
     def __init__(self, folder: Path, ledger: Path, secret: bytes, round_id: str, security: str,
                  range_bits: int, version: int, size: Optional[int], assets: Any, con: Reporter,
-                 prices: Optional[Prices] = None) -> None:
+                 prices: Optional[Prices] = None, committed: bool = False) -> None:
         self.folder, self.ledger, self.secret, self.round_id = folder, ledger, secret, round_id
         self.security, self.range_bits, self.assets_arg, self.con = security, range_bits, assets, con
         self.version, self.prices = version, prices
+        #: Formats 4 and 5: forests commit to their totals. Not in the manifest: the placement
+        #: serves both modes, and a result of the other mode answers no job of this one (the
+        #: jobs differ), so a resume in the other mode proves every forest again.
+        self.committed = committed
         self.spill_dir = folder / "spill"
         #: Versions 2 and 3 prove forests, version 1 batches: each in its own folder and file names.
         self.forests = version != 1
@@ -350,7 +354,7 @@ class _Round:
     def job(self, log2: int, i: int) -> bytes:
         """The job of part ``i``; ``log2`` is the forests' trace size or the batch size."""
         if self.forests:
-            return self.placement.forest_job(self.security, log2, i)
+            return self.placement.forest_job(self.security, log2, i, committed=self.committed)
         return self.placement.batch_job(self.security, log2, i)
 
     def prove_parts(self, log2: int, count: int, executor: str, workers: int,
@@ -417,6 +421,7 @@ def prove_file(
     inclusion_store: bool = True,
     keep_work: bool = False,
     reporter: Optional[Reporter] = None,
+    committed: Optional[bool] = None,
 ) -> Statement:
     """Proves the ledger file ``ledger`` (CSV, or Parquet ending in ``.parquet``) into the round
     file ``output``, with its summary (``<output>.json``) and inclusion store (``<output>.db``).
@@ -438,12 +443,16 @@ def prove_file(
     ``"local"`` (``workers`` side by side, default one per core) or ``"ray"`` (a Ray cluster at
     ``ray_address``, or a local Ray instance). ``resume=True`` continues an interrupted run from
     its work folder (``<output>.work``). ``assets``, ``secret``, ``round_id`` and ``security``
-    are as for :func:`stark_por.prove` and :meth:`stark_por.Ledger.from_csv`.
+    are as for :func:`stark_por.prove` and :meth:`stark_por.Ledger.from_csv`. ``committed``
+    (default True from version 2 on) is as for :func:`stark_por.prove`: formats 4 and 5, each
+    forest's totals committed and summed by one aggregation proof made when the round is
+    assembled; ``committed=False`` gives formats 2 and 3.
     """
     from .inclusion import InclusionStore, store_path
 
     con = reporter or Reporter(quiet=True)
     version = statement_version_for(version, prices)
+    committed = committed_for(version, committed)
     forests = version != 1
     batch_log2 = check_prove_args(secret, round_id, security, batch_size)
     trace_log2 = _check_trace_log2(trace_log2)
@@ -472,7 +481,7 @@ def prove_file(
     log2 = trace_log2 if forests else batch_log2
     size = None if log2 is None else 1 << log2  # a plain int for the manifest
     rnd = _Round(folder, ledger, bytes(secret), round_id, str(security), int(range_bits), version, size, assets, con,
-                 price_table)
+                 price_table, committed)
     rnd.open(resume)
     if resume:
         # temp files of writes a kill interrupted (atomic_path names them ".<name>.*.tmp")
@@ -494,7 +503,7 @@ def prove_file(
             placed["trace_log2"] = trace_log2 if trace_log2 is not None else choose_trace_log2(workers)
             rnd.save()
         log2 = placed["trace_log2"]
-        plan = rnd.placement.forest_plan(rnd.security, log2)
+        plan = rnd.placement.forest_plan(rnd.security, log2, committed=committed)
         count = len(plan)
         shape = f"{count} forest{'s' if count > 1 else ''} in traces of up to 2^{log2} rows"
     else:
@@ -513,7 +522,7 @@ def prove_file(
 
     with con.step("assembling and verifying the round"):
         if forests:
-            out = rnd.placement.assemble_forests(rnd.security, log2, results)
+            out = rnd.placement.assemble_forests(rnd.security, log2, results, committed=committed)
         else:
             out = rnd.placement.assemble(log2, results)
         # the round is checked as any verifier will check it before it is published

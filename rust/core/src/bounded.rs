@@ -11,6 +11,7 @@
 //! of every FRI layer, and the out-of-domain frame. [`check_nested`] decodes them first, bounded,
 //! so that what would abort or panic there is refused here as a malformed proof.
 
+use stark_por_solvency::hiding::SALT_BYTES;
 use stark_por_solvency::prover::{HashFn, MAX_LOG_LDE};
 use stark_por_solvency::options::accepted_sets;
 use winter_utils::{ByteReader, Deserializable, DeserializationError, Serializable};
@@ -116,8 +117,10 @@ pub fn check_head(bytes: &[u8]) -> Result<(), (usize, String)> {
 }
 
 /// Decodes the parts of `proof` that winterfell decodes only while verifying; names the part
-/// at fault.
-pub fn check_nested(proof: &Proof) -> Result<(), String> {
+/// at fault. `salted`: the proof's vector commitments are salted Merkle trees (formats 4 and
+/// 5's proofs, `stark_por_solvency::hiding`), each batch proof led by its opened leaves' salts.
+pub fn check_nested(proof: &Proof, salted: bool) -> Result<(), String> {
+    let check_multiproof = |bytes: &[u8]| if salted { check_salted_multiproof(bytes) } else { check_multiproof(bytes) };
     let queries = proof.trace_queries.iter().map(|q| ("trace queries", q));
     for (what, q) in queries.chain([("constraint queries", &proof.constraint_queries)]) {
         let bytes = q.to_bytes();
@@ -152,6 +155,15 @@ pub fn check_nested(proof: &Proof) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A salted batch Merkle proof: a count of salts, the salts, then a batch Merkle proof.
+fn check_salted_multiproof(bytes: &[u8]) -> Result<(), String> {
+    let mut r = BoundedReader::new(bytes);
+    let count = r.read_usize().map_err(|e| format!("salts: {e}"))?;
+    let len = count.checked_mul(SALT_BYTES).ok_or_else(|| format!("{count} salts"))?;
+    r.read_slice(len).map_err(|e| format!("salts: {e}"))?;
+    check_multiproof(&bytes[r.pos..])
 }
 
 /// A batch Merkle proof: depth u8, a count of node vectors, each a vector of digests.

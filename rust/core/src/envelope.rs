@@ -63,13 +63,18 @@ impl ProofFile {
 
 /// Reads a length-prefixed winterfell proof, which must be canonically encoded.
 pub(crate) fn read_proof_block(r: &mut Reader<'_>) -> Result<Proof> {
+    read_proof_block_with(r, false)
+}
+
+/// [`read_proof_block`] of a proof whose vector commitments are salted (`salted`) or not.
+pub(crate) fn read_proof_block_with(r: &mut Reader<'_>, salted: bool) -> Result<Proof> {
     let len = r.u32("proof length")? as usize;
     let at = r.offset();
     let proof_bytes = r.take(len, "winterfell proof")?;
     bounded::check_head(proof_bytes).map_err(|(offset, why)| Error::format(at + offset, why))?;
     let proof = crate::guard("proof decoding", || {
         let proof = bounded::read_exact::<Proof>(proof_bytes).map_err(|e| e.to_string())?;
-        bounded::check_nested(&proof)?;
+        bounded::check_nested(&proof, salted)?;
         Ok::<_, String>(proof)
     })
     .map_err(|e| Error::format(at, format!("winterfell proof is malformed: {e}")))?

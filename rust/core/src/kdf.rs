@@ -40,6 +40,19 @@ pub fn position_key(secret: &[u8], round_id: &str, slot: Slot<'_>) -> [u8; 32] {
     }
 }
 
+/// Seed of a round's aggregation proof (formats 4 and 5): its blinding rows and salts. The
+/// message is the forest count (u64 little-endian) followed by every forest's commitment, in
+/// forest order; the commitments are hiding digests of the forests' totals, so two rounds of
+/// different totals never share aggregation randomness.
+pub fn aggregation_seed(secret: &[u8], round_id: &str, commitments: &[[u8; 32]]) -> [u8; 32] {
+    let mut message = Vec::with_capacity(8 + 32 * commitments.len());
+    message.extend_from_slice(&(commitments.len() as u64).to_le_bytes());
+    for c in commitments {
+        message.extend_from_slice(c);
+    }
+    derive(secret, "stark-por/v2/aggregation", round_id, &[&message])
+}
+
 pub enum Slot<'a> {
     User(&'a str),
     Padding(u64),

@@ -86,9 +86,12 @@ fn statement_dict<'py>(py: Python<'py>, s: &Statement, security: Option<(u32, u3
 /// A version-2 or version-3 statement as a dict: totals of any size, from their minimal
 /// little-endian bytes to exact Python ints (`int.from_bytes`), never through a fixed-width
 /// integer; `margin` None (version 2) or dict(unit_exp, prices=[None | (price, haircut)],
-/// debt_totals=[int], coefficients=[(collateral, debt)]).
+/// debt_totals=[int], coefficients=[(collateral, debt)]); `format_version` (2 to 5) and
+/// `committed` (formats 4 and 5: the forests' totals are committed, with an aggregation proof).
 fn statement_dict_v2<'py>(py: Python<'py>, s: &v2::Statement, security: Option<(u32, u32)>) -> PyResult<Bound<'py, PyDict>> {
     let d = statement_fields(py, s.statement_version(), &s.round_id, &s.assets, &s.root, s.num_leaves, s.range_bits, security)?;
+    d.set_item("format_version", s.format_version())?;
+    d.set_item("committed", s.committed)?;
     let from_bytes = py.get_type::<PyInt>().getattr("from_bytes")?;
     let ints = |values: &[Vec<u8>]| values.iter().map(|t| from_bytes.call1((PyBytes::new(py, t), "little"))).collect::<PyResult<Vec<_>>>();
     d.set_item("totals", ints(&s.totals)?)?;
@@ -227,16 +230,18 @@ fn prove<'py>(
 }
 
 /// prove_v2(user_ids, assets, indptr, asset_index, amounts_lo, amounts_hi, range_bits, secret,
-/// round_id, security, trace_log2=None, kinds=None, prices=None) -> dict(file=bytes,
+/// round_id, security, trace_log2=None, kinds=None, prices=None, committed=False) -> dict(file=bytes,
 ///         statement=dict, positions=list, salts=bytes (32 per user), tree=bytes (32 per heap
 ///         node, 2·N' nodes), trace_rows=list (per forest), trace_columns=int,
 ///         forests=[(start, end)], working_rows=(used, total))
 /// A version-2 round: amount e is `amounts_lo[e] + 2^64 · amounts_hi[e]`, below `2^range_bits`;
 /// forests fill traces of `2^trace_log2` rows (default 2^16) and are proved side by side.
 /// With `prices` (one per asset: None or (price, haircut) canonical decimals) a version-3
-/// round: `kinds` (uint8 parallel to `asset_index`, 1 = debt) may then hold debts.
+/// round: `kinds` (uint8 parallel to `asset_index`, 1 = debt) may then hold debts. With
+/// `committed` the forests commit to their totals and the file ends with the aggregation proof
+/// (format 4, or 5 with prices) instead of publishing them (formats 2 and 3).
 #[pyfunction]
-#[pyo3(signature = (user_ids, assets, indptr, asset_index, amounts_lo, amounts_hi, range_bits, secret, round_id, security_name, trace_log2=None, kinds=None, prices=None))]
+#[pyo3(signature = (user_ids, assets, indptr, asset_index, amounts_lo, amounts_hi, range_bits, secret, round_id, security_name, trace_log2=None, kinds=None, prices=None, committed=false))]
 #[allow(clippy::too_many_arguments)]
 fn prove_v2<'py>(
     py: Python<'py>,
@@ -253,6 +258,7 @@ fn prove_v2<'py>(
     trace_log2: Option<u32>,
     kinds: Option<PyReadonlyArray1<'py, u8>>,
     prices: Option<PricesArg>,
+    committed: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let security = security(security_name)?;
     let ledger = OwnedLedger::new(user_ids, assets, indptr, asset_index, amounts_lo, range_bits)?
@@ -261,9 +267,8 @@ fn prove_v2<'py>(
     let (secret, round_id) = (secret.to_vec(), round_id.to_string());
     let trace_log2 = trace_log2.unwrap_or(v2::DEFAULT_TRACE_LOG2);
     let prices = price_terms(prices);
-    let margin = prices.is_some();
     let out = py
-        .detach(|| v2::prove_round(&ledger.wide(), &secret, &round_id, security, trace_log2, 0, prices.as_deref()))
+        .detach(|| v2::prove_round(&ledger.wide(), &secret, &round_id, security, trace_log2, 0, prices.as_deref(), committed))
         .map_err(|e| to_py(py, e))?;
     let d = PyDict::new(py);
     d.set_item("file", PyBytes::new(py, &out.file))?;
@@ -272,7 +277,7 @@ fn prove_v2<'py>(
     d.set_item("salts", PyBytes::new(py, out.salts.as_flattened()))?;
     d.set_item("tree", PyBytes::new(py, out.tree.as_flattened()))?;
     d.set_item("trace_rows", out.trace_rows)?;
-    d.set_item("trace_columns", if margin { v2::TRACE_COLUMNS_MARGIN } else { v2::TRACE_COLUMNS })?;
+    d.set_item("trace_columns", out.trace_columns)?;
     d.set_item("forests", out.forests.iter().map(|f| (f.start, f.end)).collect::<Vec<_>>())?;
     d.set_item("working_rows", out.working_rows)?;
     Ok(d)
@@ -764,35 +769,52 @@ impl Placement {
         Ok(d)
     }
 
-    /// forest_plan(security, trace_log2) -> [(start, end)]: a version-2 round's forests.
-    fn forest_plan(&self, py: Python<'_>, security_name: &str, trace_log2: u32) -> PyResult<Vec<(u64, u64)>> {
+    /// forest_plan(security, trace_log2, committed=False) -> [(start, end)]: a version-2
+    /// round's forests (committed: each trace leaves its totals chain room).
+    #[pyo3(signature = (security_name, trace_log2, committed=false))]
+    fn forest_plan(&self, py: Python<'_>, security_name: &str, trace_log2: u32, committed: bool) -> PyResult<Vec<(u64, u64)>> {
         let security = security(security_name)?;
-        let plan = py.detach(|| self.inner.forest_plan(security, trace_log2)).map_err(|e| to_py(py, e))?;
+        let plan = py.detach(|| self.inner.forest_plan(security, trace_log2, committed)).map_err(|e| to_py(py, e))?;
         Ok(plan.iter().map(|f| (f.start, f.end)).collect())
     }
 
-    /// forest_job(security, trace_log2, index) -> the encoded job of forest `index`.
-    fn forest_job<'py>(&self, py: Python<'py>, security_name: &str, trace_log2: u32, index: u64) -> PyResult<Bound<'py, PyBytes>> {
+    /// forest_job(security, trace_log2, index, committed=False) -> the encoded job of forest
+    /// `index` (committed: it proves a commitment to the forest's totals).
+    #[pyo3(signature = (security_name, trace_log2, index, committed=false))]
+    fn forest_job<'py>(
+        &self,
+        py: Python<'py>,
+        security_name: &str,
+        trace_log2: u32,
+        index: u64,
+        committed: bool,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let security = security(security_name)?;
         let job = py
-            .detach(|| self.inner.forest_job(security, &self.inner.forest_plan(security, trace_log2)?, index))
+            .detach(|| self.inner.forest_job(security, &self.inner.forest_plan(security, trace_log2, committed)?, index, committed))
             .map_err(|e| to_py(py, e))?;
         Ok(PyBytes::new(py, &job.to_bytes()))
     }
 
-    /// assemble_forests(security, trace_log2, result paths) -> dict(file=bytes, top_index=uint64
-    /// array, top=bytes (32 per node above the forests' roots), trace_rows=[int],
-    /// working_rows=(used, total), security_bits=int).
+    /// assemble_forests(security, trace_log2, result paths, committed=False) -> dict(file=bytes,
+    /// top_index=uint64 array, top=bytes (32 per node above the forests' roots),
+    /// trace_rows=[int], working_rows=(used, total), security_bits=int). Committed: the round's
+    /// aggregation proof is made here.
+    #[pyo3(signature = (security_name, trace_log2, results, committed=false))]
     fn assemble_forests<'py>(
         &self,
         py: Python<'py>,
         security_name: &str,
         trace_log2: u32,
         results: Vec<std::path::PathBuf>,
+        committed: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
         let security = security(security_name)?;
         let a = py
-            .detach(|| self.inner.assemble_forests(&self.inner.forest_plan(security, trace_log2)?, &results))
+            .detach(|| {
+                let plan = self.inner.forest_plan(security, trace_log2, committed)?;
+                self.inner.assemble_forests(security, &plan, &results, committed)
+            })
             .map_err(|e| to_py(py, e))?;
         let (index, top): (Vec<u64>, Vec<[u8; 32]>) = a.top.into_iter().unzip();
         let d = PyDict::new(py);

@@ -1,4 +1,4 @@
-//! The round file of format versions 2 and 3 (layout in the module doc of `v2`): encoding,
+//! The round file of format versions 2 to 5 (layout in the module doc of `v2`): encoding,
 //! and a decoder whose errors name the byte offset at fault. Decoding checks the encoding
 //! (canonical digests, field elements and decimals, minimal totals, flags 0 or 1, lengths, no
 //! trailing bytes) and the statement's domain; what the values mean is checked by `v2::verify`.
@@ -8,8 +8,8 @@ use stark_por_solvency::hash::{digest_from_bytes, Digest};
 use winterfell::math::{fields::f64::BaseElement as Felt, StarkField};
 use winterfell::Proof;
 
-use super::{Statement, FORMAT_VERSION, FORMAT_VERSION_MARGIN, KIND_FORESTS};
-use crate::envelope::{read_proof_block, shift, MAGIC};
+use super::{Statement, FORMAT_VERSION, FORMAT_VERSION_COMMITTED, FORMAT_VERSION_COMMITTED_MARGIN, FORMAT_VERSION_MARGIN, KIND_FORESTS};
+use crate::envelope::{read_proof_block_with, shift, MAGIC};
 use crate::error::{Error, Result};
 use crate::reader::Reader;
 use crate::statement::{validate_decimal, Asset, Margin, PriceTerm};
@@ -26,10 +26,12 @@ pub struct ForestRecord {
     /// Its roots' digests, in `Forest::roots` order.
     pub roots: Vec<[u8; 32]>,
     /// Per asset: the sums of the five parts of its amounts (canonical field elements); the
-    /// equity amounts in version 3.
+    /// equity amounts in version 3. Empty in formats 4 and 5.
     pub parts: Vec<[u64; PARTS]>,
-    /// Version 3: per asset, the sums of the five parts of its debts (empty in version 2).
+    /// Format 3: per asset, the sums of the five parts of its debts (empty otherwise).
     pub debt_parts: Vec<[u64; PARTS]>,
+    /// Formats 4 and 5: the hiding commitment to the forest's totals (a canonical digest).
+    pub commitment: Option<[u8; 32]>,
     pub proof: Proof,
 }
 
@@ -40,18 +42,22 @@ impl ForestRecord {
     }
 }
 
-/// A decoded round file of format version 2 or 3 (the statement's margin says which).
+/// A decoded round file of format version 2 to 5 (the statement's `margin` and `committed`
+/// say which).
 pub struct RoundFile {
     pub statement: Statement,
     pub forests: Vec<ForestRecord>,
+    /// Formats 4 and 5: the aggregation proof (`None` in formats 2 and 3).
+    pub aggregation: Option<Proof>,
 }
 
-/// Whether `bytes` start as a round of forests, format version 2 or 3 (magic and format
+/// The format versions of rounds of forests.
+const FOREST_FORMATS: [u16; 4] = [FORMAT_VERSION, FORMAT_VERSION_MARGIN, FORMAT_VERSION_COMMITTED, FORMAT_VERSION_COMMITTED_MARGIN];
+
+/// Whether `bytes` start as a round of forests, format version 2 to 5 (magic and format
 /// version; nothing else checked).
 pub fn is_forest_round(bytes: &[u8]) -> bool {
-    bytes.len() >= 10
-        && bytes[..8] == MAGIC[..]
-        && [FORMAT_VERSION, FORMAT_VERSION_MARGIN].contains(&u16::from_le_bytes([bytes[8], bytes[9]]))
+    bytes.len() >= 10 && bytes[..8] == MAGIC[..] && FOREST_FORMATS.contains(&u16::from_le_bytes([bytes[8], bytes[9]]))
 }
 
 fn write_statement(s: &Statement, out: &mut Vec<u8>) {
@@ -156,20 +162,21 @@ fn read_statement_fields(r: &mut Reader<'_>, format_version: u16) -> Result<Stat
         assets.push(Asset { name, decimals });
     }
     let margin = match format_version {
-        FORMAT_VERSION_MARGIN => Some(read_margin(r, &assets)?),
+        FORMAT_VERSION_MARGIN | FORMAT_VERSION_COMMITTED_MARGIN => Some(read_margin(r, &assets)?),
         _ => None,
     };
-    Ok(Statement { round_id, assets, range_bits, num_leaves, root, totals, margin })
+    let committed = matches!(format_version, FORMAT_VERSION_COMMITTED | FORMAT_VERSION_COMMITTED_MARGIN);
+    Ok(Statement { round_id, assets, range_bits, num_leaves, root, totals, margin, committed })
 }
 
-/// The format version (2 or 3) of a round of forests.
+/// The format version (2 to 5) of a round of forests.
 fn read_header(r: &mut Reader<'_>) -> Result<u16> {
     if r.array::<8>("magic bytes")? != *MAGIC {
         return Err(Error::format(0, "not a stark-por proof file (bad magic bytes)"));
     }
     let version = r.u16("format version")?;
-    if version != FORMAT_VERSION && version != FORMAT_VERSION_MARGIN {
-        return Err(Error::format(8, format!("format version {version} is not a round of forests (2 or 3)")));
+    if !FOREST_FORMATS.contains(&version) {
+        return Err(Error::format(8, format!("format version {version} is not a round of forests (2 to 5)")));
     }
     let kind = r.u8("proof kind")?;
     if kind != KIND_FORESTS {
@@ -189,11 +196,17 @@ fn read_statement_block(r: &mut Reader<'_>, format_version: u16) -> Result<State
     Ok(statement)
 }
 
-/// The statement of a version-2 or version-3 file, nothing past it read.
+/// The statement of a file of format 2 to 5, nothing past it read.
 pub(crate) fn read_statement(bytes: &[u8]) -> Result<Statement> {
     let mut r = Reader::new(bytes);
     let version = read_header(&mut r)?;
     read_statement_block(&mut r, version)
+}
+
+fn write_proof(out: &mut Vec<u8>, proof: &Proof) {
+    let bytes = proof.to_bytes();
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(&bytes);
 }
 
 fn write_parts(out: &mut Vec<u8>, parts: &[[u64; PARTS]]) {
@@ -239,9 +252,13 @@ impl RoundFile {
             }
             write_parts(&mut out, &f.parts);
             write_parts(&mut out, &f.debt_parts);
-            let proof = f.proof.to_bytes();
-            out.extend_from_slice(&(proof.len() as u32).to_le_bytes());
-            out.extend_from_slice(&proof);
+            if let Some(c) = &f.commitment {
+                out.extend_from_slice(c);
+            }
+            write_proof(&mut out, &f.proof);
+        }
+        if let Some(proof) = &self.aggregation {
+            write_proof(&mut out, proof);
         }
         out
     }
@@ -250,13 +267,15 @@ impl RoundFile {
         let mut r = Reader::new(bytes);
         let version = read_header(&mut r)?;
         let statement = read_statement_block(&mut r, version)?;
-        let k = statement.assets.len();
+        let committed = statement.committed;
+        // formats 4 and 5 carry a commitment instead of the part sums
+        let k = if committed { 0 } else { statement.assets.len() };
         let debt_k = if statement.margin.is_some() { k } else { 0 };
         let at = r.offset();
         let count = r.u32("forest count")? as usize;
-        // each forest takes at least its range, one root, its part sums and a proof length:
-        // refuse a count the file cannot hold before reserving anything for it
-        let min_forest = 8 + 8 + 2 + 32 + 8 * PARTS * (k + debt_k) + 4;
+        // each forest takes at least its range, one root, its part sums or commitment and a
+        // proof length: refuse a count the file cannot hold before reserving anything for it
+        let min_forest = 8 + 8 + 2 + 32 + 8 * PARTS * (k + debt_k) + 32 * committed as usize + 4;
         if count == 0 || count.saturating_mul(min_forest) > r.remaining() {
             return Err(Error::format(at, format!("{count} forests cannot fit in the {} bytes left (at least one)", r.remaining())));
         }
@@ -280,10 +299,22 @@ impl RoundFile {
             }
             let parts = read_parts(&mut r, k, i)?;
             let debt_parts = read_parts(&mut r, debt_k, i)?;
-            let proof = read_proof_block(&mut r)?;
-            forests.push(ForestRecord { start, end, roots, parts, debt_parts, proof });
+            let commitment = if committed {
+                let at = r.offset();
+                let c = r.array::<32>("forest commitment")?;
+                if digest_from_bytes(&c).is_none() {
+                    return Err(Error::format(at, format!("forest {i}: the commitment is not a canonical digest")));
+                }
+                Some(c)
+            } else {
+                None
+            };
+            // formats 4 and 5 prove with salted vector commitments
+            let proof = read_proof_block_with(&mut r, committed)?;
+            forests.push(ForestRecord { start, end, roots, parts, debt_parts, commitment, proof });
         }
+        let aggregation = if committed { Some(read_proof_block_with(&mut r, true)?) } else { None };
         r.finish()?;
-        Ok(RoundFile { statement, forests })
+        Ok(RoundFile { statement, forests, aggregation })
     }
 }

@@ -93,6 +93,7 @@ fn dump_forest(
         root: [0; 32],
         totals: vec![vec![]; ledger.assets.len()],
         margin: None,
+        committed: false,
     };
     stub.validate()?;
     guard("building the trace", || {
@@ -120,7 +121,7 @@ fn dump_forest(
             round_digest: forest_digest(round_id, index as u64, count as u64),
         };
         let options = Security::Bits100.options();
-        let seed = forest_seed(secret, round_id, index as u64, count as u64, &f, chunk);
+        let seed = forest_seed(secret, round_id, index as u64, count as u64, &f, chunk, false);
         let circuit = |e: stark_por_liabilities::CircuitError| Error::Input(e.to_string());
         let dump = match margin {
             None => {

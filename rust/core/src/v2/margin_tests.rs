@@ -12,8 +12,8 @@ use super::*;
 use crate::spill::tests::tempfile_dir::Dir;
 use crate::spill::{Layout, Placement, Spill, Version, BUCKETS};
 
-const EQ: u8 = 0;
-const DEBT_KIND: u8 = 1;
+pub(super) const EQ: u8 = 0;
+pub(super) const DEBT_KIND: u8 = 1;
 
 fn term(price: &str, haircut: &str) -> Option<PriceTerm> {
     Some(PriceTerm { price: price.into(), haircut: haircut.into() })
@@ -21,11 +21,11 @@ fn term(price: &str, haircut: &str) -> Option<PriceTerm> {
 
 /// BTC, ETH and USDT priced (ETH with an 18-digit price), SHIB unpriced, ILLQ (an illiquid
 /// token) priced with a 100 % haircut: worth nothing as collateral.
-fn prices() -> Vec<Option<PriceTerm>> {
+pub(super) fn prices() -> Vec<Option<PriceTerm>> {
     vec![term("97000.5", "0.05"), term("3500.123456789012345678", "0.1"), None, term("1", "0"), term("0.35", "1")]
 }
 
-fn assets() -> Vec<Asset> {
+pub(super) fn assets() -> Vec<Asset> {
     [("BTC", 8), ("ETH", 18), ("SHIB", 18), ("USDT", 6), ("ILLQ", 0)]
         .iter()
         .map(|&(name, decimals)| Asset { name: name.into(), decimals })
@@ -33,7 +33,7 @@ fn assets() -> Vec<Asset> {
 }
 
 /// A ledger of users given as `(asset, kind, amount)` lists, sorted by `(asset, kind)`.
-fn owned(users: &[Vec<(u32, u8, u128)>]) -> Owned {
+pub(super) fn owned(users: &[Vec<(u32, u8, u128)>]) -> Owned {
     let (mut indptr, mut asset_index, mut kinds, mut amounts) = (vec![0u64], vec![], vec![], vec![]);
     for u in users {
         for &(a, k, x) in u {
@@ -57,7 +57,7 @@ fn owned(users: &[Vec<(u32, u8, u128)>]) -> Owned {
 
 /// `n` users; every tenth borrows USDT and ETH against BTC, two whales borrow BTC (2^99 sat)
 /// against more BTC, and everyone else holds equity of every size, SHIB whales included.
-fn margin_users(n: usize) -> Vec<Vec<(u32, u8, u128)>> {
+pub(super) fn margin_users(n: usize) -> Vec<Vec<(u32, u8, u128)>> {
     let mut x = 0x2545_F491_4F6C_DD1Du64;
     let mut next = move || {
         x ^= x << 13;
@@ -88,11 +88,11 @@ fn margin_users(n: usize) -> Vec<Vec<(u32, u8, u128)>> {
 }
 
 /// A 100-user round with margin cut into several forests, proved once for every test.
-fn margin_round() -> &'static (Owned, ProveOutput) {
+pub(super) fn margin_round() -> &'static (Owned, ProveOutput) {
     static ROUND: OnceLock<(Owned, ProveOutput)> = OnceLock::new();
     ROUND.get_or_init(|| {
         let l = owned(&margin_users(100));
-        let out = prove_planned(&l.view(), SECRET, "m-1", Security::Bits100, &[150], 2, Some(&prices())).unwrap();
+        let out = prove_planned(&l.view(), SECRET, "m-1", Security::Bits100, &[150], 2, Some(&prices()), false).unwrap();
         (l, out)
     })
 }
@@ -134,7 +134,7 @@ fn a_round_with_margin_verifies_with_exact_equity_and_debt_totals() {
     assert_eq!(v.statement.fingerprint(), s.fingerprint_as(3));
     assert_eq!(RoundFile::from_bytes(&out.file).unwrap().to_bytes(), out.file, "re-encoding is exact");
     // the same round proves to the same bytes
-    let again = prove_planned(&l.view(), SECRET, "m-1", Security::Bits100, &[150], 1, Some(&prices())).unwrap();
+    let again = prove_planned(&l.view(), SECRET, "m-1", Security::Bits100, &[150], 1, Some(&prices()), false).unwrap();
     assert_eq!(again.file, out.file);
 }
 
@@ -142,8 +142,8 @@ fn a_round_with_margin_verifies_with_exact_equity_and_debt_totals() {
 fn a_ledger_without_debt_with_prices_is_a_version_3_round_and_without_them_version_2() {
     let l = ledger(20);
     let p: Vec<Option<PriceTerm>> = vec![term("97000", "0.05"), term("3500", "0.1"), None, term("1", "0")];
-    let v3 = prove_round(&l.view(), SECRET, "m-2", Security::Bits100, 14, 1, Some(&p)).unwrap();
-    let v2 = prove_round(&l.view(), SECRET, "m-2", Security::Bits100, 14, 1, None).unwrap();
+    let v3 = prove_round(&l.view(), SECRET, "m-2", Security::Bits100, 14, 1, Some(&p), false).unwrap();
+    let v2 = prove_round(&l.view(), SECRET, "m-2", Security::Bits100, 14, 1, None, false).unwrap();
     assert_eq!(v3.statement.statement_version(), 3);
     assert_eq!(v2.statement.statement_version(), 2);
     assert_eq!((v3.statement.root, &v3.statement.totals), (v2.statement.root, &v2.statement.totals), "the same leaves");
@@ -317,7 +317,7 @@ fn malformed_margin_fields_are_format_errors_naming_their_offset() {
 fn the_dummy_user_and_other_bad_debts_are_refused_naming_the_user_asset_and_values() {
     let fail = |users: &[Vec<(u32, u8, u128)>], p: Option<&[Option<PriceTerm>]>| -> (Option<usize>, String) {
         let l = owned(users);
-        match prove_round(&l.view(), SECRET, "m-3", Security::Bits100, 14, 1, p) {
+        match prove_round(&l.view(), SECRET, "m-3", Security::Bits100, 14, 1, p, false) {
             Err(Error::Ledger { user, message, .. }) => (user, message),
             Err(e) => panic!("expected a ledger error, got {e:?}"),
             Ok(_) => panic!("a bad ledger was proved"),
@@ -365,12 +365,12 @@ fn a_borrower_with_more_entries_than_margin_rows_hold_is_refused() {
     let entries: Vec<(u32, u8, u128)> = (0..300u32).flat_map(|a| [(a, EQ, 10), (a, DEBT_KIND, 1)]).collect();
     let mut l = owned(&[vec![(0, EQ, 1)], entries]);
     l.assets = assets;
-    match prove_round(&l.view(), SECRET, "m-4", Security::Bits100, 14, 1, Some(&p)) {
+    match prove_round(&l.view(), SECRET, "m-4", Security::Bits100, 14, 1, Some(&p), false) {
         Err(Error::Ledger { user: Some(1), message, .. }) => assert!(message.contains("600 entries") && message.contains("510"), "{message}"),
         other => panic!("{:?}", other.err()),
     }
     // prices for another number of assets, or out of their range, are refused up front
-    assert!(matches!(prove_round(&l.view(), SECRET, "m-4", Security::Bits100, 14, 1, Some(&p[1..])), Err(Error::Input(_))));
+    assert!(matches!(prove_round(&l.view(), SECRET, "m-4", Security::Bits100, 14, 1, Some(&p[1..]), false), Err(Error::Input(_))));
 }
 
 #[test]
@@ -395,7 +395,7 @@ fn an_uncovered_borrower_in_a_job_made_elsewhere_is_refused_naming_its_leaf() {
 
 // -- streamed ------------------------------------------------------------------------------------
 
-fn place_priced(l: &Owned, round_id: &str, chunk: usize) -> (Dir, Placement) {
+pub(super) fn place_priced(l: &Owned, round_id: &str, chunk: usize) -> (Dir, Placement) {
     let dir = Dir::new();
     let mut spill = Spill::create_priced(dir.path(), SECRET, round_id, &l.assets, l.range_bits, &prices()).unwrap();
     for lo in (0..l.ids.len()).step_by(chunk) {
@@ -413,9 +413,9 @@ fn a_streamed_round_with_margin_is_byte_for_byte_the_in_memory_round() {
     let (l, expected) = margin_round();
     for chunk in [100, 17] {
         let (dir, placement) = place_priced(l, "m-1", chunk);
-        let (plan, paths) = prove_all(&placement, 150, dir.path());
+        let (plan, paths) = prove_all(&placement, 150, dir.path(), false);
         assert_eq!(plan, expected.forests, "chunks of {chunk}: the same plan");
-        let a = placement.assemble_forests(&plan, &paths).unwrap();
+        let a = placement.assemble_forests(Security::Bits100, &plan, &paths, false).unwrap();
         assert_eq!(a.file, expected.file, "chunks of {chunk}");
         assert_eq!((a.trace_rows.clone(), a.working_rows), (expected.trace_rows.clone(), expected.working_rows));
         let mut seen = 0;
@@ -434,8 +434,8 @@ fn a_streamed_round_with_margin_is_byte_for_byte_the_in_memory_round() {
     }
     // the default plan leaves each trace room for the price table, as in memory
     let (_dir, placement) = place_priced(l, "m-1", 100);
-    let in_memory = prove_round(&l.view(), SECRET, "m-1", Security::Bits100, 14, 1, Some(&prices())).unwrap();
-    assert_eq!(placement.forest_plan(Security::Bits100, 14).unwrap(), in_memory.forests);
+    let in_memory = prove_round(&l.view(), SECRET, "m-1", Security::Bits100, 14, 1, Some(&prices()), false).unwrap();
+    assert_eq!(placement.forest_plan(Security::Bits100, 14, false).unwrap(), in_memory.forests);
 }
 
 #[test]
@@ -513,7 +513,7 @@ fn forest_jobs_and_results_of_version_3_carry_their_prices() {
     let (l, _) = margin_round();
     let (_dir, placement) = place_priced(l, "m-1", 100);
     let plan = placement.forest_plan_within(&[150]).unwrap();
-    let job = placement.forest_job(Security::Bits100, &plan, 1).unwrap();
+    let job = placement.forest_job(Security::Bits100, &plan, 1, false).unwrap();
     assert!(job.prices.is_some());
     let bytes = job.to_bytes();
     assert_eq!(&bytes[..8], b"STPRFJB3");

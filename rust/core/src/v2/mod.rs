@@ -61,13 +61,39 @@
 //! total is 0, and each forest verifies under the margin section (`verify_margin`) with the
 //! coefficients folded from the statement's prices.
 //!
+//! **Committed totals (formats 4 and 5).** The same statements (versions 2 and 3: the same
+//! root, totals, summary and fingerprint as the format-2 or -3 round of the same ledger, secret
+//! and round id), but no forest publishes its part sums: each proves with committed totals
+//! (`circuits/liabilities/README.md` §5) and publishes only a hiding commitment `C` to them,
+//! its trace leaving one row per tag for the totals chain ([`round_capacities`]). The file ends
+//! with one aggregation proof (`circuits/aggregation/`) that the forests' commitments open to
+//! part sums whose exact per-tag sums are the statement's totals (equity, and with margin
+//! debt, interleaved per `committed::totals_tags`), bound to the round by the digest of
+//! "forest `B` of `B`" ([`aggregation_inputs`]: a digest no forest uses, over the round id,
+//! the forest count and the prices). The openings are secret: they travel in forest results
+//! (private work files) to `job::assemble`, which proves the aggregation on one thread with a
+//! seed derived from the master secret and the commitments (`kdf::aggregation_seed`).
+//! Verifying a format-4 or -5 file checks the roots as above, every forest against its own
+//! commitment, that the forests' traces hold fewer than `2^36` entry slots (the aggregation's
+//! exactness precondition), and the aggregation proof against the statement's totals.
+//!
+//! File layout, format versions 4 and 5 (kind 1): version 2's (or 3's) header and statement,
+//! then
+//! ```text
+//! forest count u32
+//!   | per forest i = 0..B: start u64 | end u64 | root count u16 | roots (32 each)
+//!                        | commitment (32, canonical digest) | proof length u32 | winterfell proof
+//!   | aggregation proof length u32 | aggregation proof
+//! ```
+//! Every proof of these formats uses salted vector commitments (`stark_por_solvency::hiding`).
+//!
 //! Version-1 files (format version 1) keep their reader; [`verify_any`] and
-//! [`read_statement_any`] dispatch on the format version (1, 2 or 3; `crate::verify` and
+//! [`read_statement_any`] dispatch on the format version (1 to 5; `crate::verify` and
 //! `crate::read_statement` refuse the others as an unknown format version). Python reaches
 //! version 2 through the binding's `prove_v2` (the ledger's `amounts_lo`/`amounts_hi` columns),
 //! `verify` and `read_statement` (both versions, totals as exact Python ints): `stark_por.prove`
-//! makes version 2 by default. Inclusion proofs of version 2 are [`crate::inclusion`]'s, checked
-//! independently by `pyverify.py` and the page.
+//! makes version 2 by default, with committed totals (format 4). Inclusion proofs of version 2
+//! are [`crate::inclusion`]'s, checked independently by `pyverify.py` and the page.
 //!
 //! **Where rounds come from.** [`prove_round`] proves a ledger held in memory; a ledger
 //! streamed in chunks is placed through bucket files (`crate::spill`, amounts up to `2^112`)
@@ -81,6 +107,8 @@ pub mod inspect;
 pub mod job;
 pub mod stream;
 #[cfg(test)]
+mod committed_tests;
+#[cfg(test)]
 mod margin_tests;
 #[cfg(test)]
 mod tests;
@@ -88,14 +116,16 @@ mod tests;
 
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
+use stark_por_aggregation::{AggregationError, AggregationInputs, MAX_ENTRY_SLOTS_LOG2};
 use stark_por_liabilities::air::combine_parts;
+use stark_por_liabilities::committed::reserved_rows;
 use stark_por_liabilities::forest::{self, Forest};
 use stark_por_liabilities::hash::{leaf_blocks, DEBT, MAX_ASSETS as CIRCUIT_MAX_ASSETS};
 use stark_por_liabilities::layout::{MARGIN_SLOTS, PARTS};
 use stark_por_liabilities::margin::check_borrowers;
 use stark_por_liabilities::prover::ForestDigests;
-use stark_por_liabilities::{CircuitError, Entry, Leaf, MarginInputs, Prices, PublicInputs};
-use stark_por_solvency::hash::{digest_to_bytes, hash_bytes, id_commitment, Digest};
+use stark_por_liabilities::{CircuitError, CommittedInputs, Entry, Leaf, MarginInputs, Prices, PublicInputs};
+use stark_por_solvency::hash::{digest_from_bytes, digest_to_bytes, hash_bytes, id_commitment, Digest};
 use stark_por_solvency::options::blinding_rows;
 use winterfell::math::fields::f64::BaseElement as Felt;
 
@@ -115,6 +145,10 @@ pub const STATEMENT_VERSION: u16 = 2;
 pub const FORMAT_VERSION_MARGIN: u16 = 3;
 /// Statement version 3: version 2 with prices, debts and the collateral condition.
 pub const STATEMENT_VERSION_MARGIN: u16 = statement::STATEMENT_VERSION_MARGIN;
+/// The proof file format version of statement-2 rounds with committed forest totals.
+pub const FORMAT_VERSION_COMMITTED: u16 = 4;
+/// The proof file format version of statement-3 rounds with committed forest totals.
+pub const FORMAT_VERSION_COMMITTED_MARGIN: u16 = 5;
 /// Capacity tag of the forest binding digest.
 pub const FOREST_TAG: u64 = u64::from_be_bytes(*b"stpr/fr\x02");
 /// Supported range bounds on every amount, in bits.
@@ -326,6 +360,10 @@ pub struct Statement {
     pub totals: Vec<Vec<u8>>,
     /// `Some`: statement version 3 (prices, exact debt totals, the collateral condition).
     pub margin: Option<Margin>,
+    /// Whether the forests publish commitments to their totals and the round an aggregation
+    /// proof (formats 4 and 5) rather than the part sums (formats 2 and 3). Not part of what the
+    /// round claims: the fingerprint and the summary are the same either way.
+    pub committed: bool,
 }
 
 impl Statement {
@@ -334,9 +372,14 @@ impl Statement {
         if self.margin.is_some() { STATEMENT_VERSION_MARGIN } else { STATEMENT_VERSION }
     }
 
-    /// The file format version of the round: 2, or 3 with margin.
+    /// The file format version of the round: 2, or 3 with margin; 4 and 5 with committed totals.
     pub fn format_version(&self) -> u16 {
-        if self.margin.is_some() { FORMAT_VERSION_MARGIN } else { FORMAT_VERSION }
+        match (self.committed, self.margin.is_some()) {
+            (false, false) => FORMAT_VERSION,
+            (false, true) => FORMAT_VERSION_MARGIN,
+            (true, false) => FORMAT_VERSION_COMMITTED,
+            (true, true) => FORMAT_VERSION_COMMITTED_MARGIN,
+        }
     }
 
     /// What the round publishes (the fields under the fingerprint).
@@ -529,10 +572,23 @@ fn witness_digest(leaves: &[Leaf]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// The blinding seed of forest `index` of `count` over `leaves`.
-pub(crate) fn forest_seed(secret: &[u8], round_id: &str, index: u64, count: u64, forest: &Forest, leaves: &[Leaf]) -> [u8; 32] {
+/// The blinding seed of forest `index` of `count` over `leaves`. A committed forest's seed is
+/// separated from the plain one's: proofs of the same forest in both modes never share
+/// blinding values or salts.
+pub(crate) fn forest_seed(
+    secret: &[u8],
+    round_id: &str,
+    index: u64,
+    count: u64,
+    forest: &Forest,
+    leaves: &[Leaf],
+    committed: bool,
+) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"stark-por/v2/forest");
+    if committed {
+        h.update(b"/committed");
+    }
     for x in [index, count, forest.start, forest.end] {
         h.update(x.to_le_bytes());
     }
@@ -561,11 +617,13 @@ pub fn forest_capacities(security: Security, trace_log2: u32) -> Result<Vec<u64>
     (MIN_TRACE_LOG2..=trace_log2).rev().map(|log2| forest_capacity(security, log2)).collect()
 }
 
-/// [`forest_capacities`] of a round of `num_assets` assets, with margin or not: every trace of
-/// version 3 gives `2K` rows to the price table.
-pub fn round_capacities(security: Security, trace_log2: u32, num_assets: usize, margin: bool) -> Result<Vec<u64>> {
+/// [`forest_capacities`] of a round of `num_assets` assets, with margin or not, with committed
+/// totals or not: every trace of version 3 gives `2K` rows to the price table, and every
+/// committed trace one row per tag to its totals chain (`committed::reserved_rows`).
+pub fn round_capacities(security: Security, trace_log2: u32, num_assets: usize, margin: bool, committed: bool) -> Result<Vec<u64>> {
     let table = if margin { 2 * num_assets as u64 } else { 0 };
-    Ok(forest_capacities(security, trace_log2)?.into_iter().map(|c| c.saturating_sub(table)).collect())
+    let chain = if committed { reserved_rows(num_assets, margin) as u64 } else { 0 };
+    Ok(forest_capacities(security, trace_log2)?.into_iter().map(|c| c.saturating_sub(table + chain)).collect())
 }
 
 /// What a leaf costs the planner: its leaf blocks and, in version 3, a borrower's margin rows
@@ -591,17 +649,21 @@ pub struct ProveOutput {
     /// The whole round tree, heap-numbered (`tree[1]` the root, leaf `j` at `N' + j`, `tree[0]`
     /// zero): cut inclusion paths from it with `inclusion::path_from_tree`.
     pub tree: Vec<[u8; 32]>,
-    /// The forests, in order, and each one's trace length.
+    /// The forests, in order, each one's trace length, and the columns of every trace.
     pub forests: Vec<Forest>,
     pub trace_rows: Vec<usize>,
+    pub trace_columns: usize,
     /// Permutation rows doing work (leaf blocks and nodes) over all trace rows.
     pub working_rows: (u64, u64),
 }
 
 /// Proves `ledger` as a version-2 round, or with `prices` (one per asset, `None` unpriced) a
 /// version-3 round: forests planned to fill `2^trace_log2`-row traces (default
-/// [`DEFAULT_TRACE_LOG2`]), `workers` forests side by side (0: one per core). A debt without
-/// prices, a debt in an unpriced asset and a borrower not covered are refused naming the user.
+/// [`DEFAULT_TRACE_LOG2`]), `workers` forests side by side (0: one per core). With `committed`
+/// the forests commit to their totals and the file ends with the aggregation proof (formats
+/// 4 and 5), otherwise they publish their part sums (formats 2 and 3). A debt without prices,
+/// a debt in an unpriced asset and a borrower not covered are refused naming the user.
+#[allow(clippy::too_many_arguments)]
 pub fn prove_round(
     ledger: &WideLedgerRef<'_>,
     secret: &[u8],
@@ -610,13 +672,15 @@ pub fn prove_round(
     trace_log2: u32,
     workers: usize,
     prices: Option<&[Option<PriceTerm>]>,
+    committed: bool,
 ) -> Result<ProveOutput> {
-    let capacities = round_capacities(security, trace_log2, ledger.assets.len(), prices.is_some())?;
-    prove_planned(ledger, secret, round_id, security, &capacities, workers, prices)
+    let capacities = round_capacities(security, trace_log2, ledger.assets.len(), prices.is_some(), committed)?;
+    prove_planned(ledger, secret, round_id, security, &capacities, workers, prices, committed)
 }
 
 /// [`prove_round`] with forests planned for traces of `capacities` permutation rows (tests use
 /// small ones).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn prove_planned(
     ledger: &WideLedgerRef<'_>,
     secret: &[u8],
@@ -625,12 +689,14 @@ pub(crate) fn prove_planned(
     capacities: &[u64],
     workers: usize,
     prices: Option<&[Option<PriceTerm>]>,
+    committed: bool,
 ) -> Result<ProveOutput> {
     let prices = prices.map(|p| RoundPrices::new(ledger.assets, p)).transpose()?;
     ledger.check_from(0, prices.as_ref())?;
     let num_leaves = (ledger.user_ids.len() as u64).next_power_of_two().max(2);
     let mut stub = stub(secret, round_id, ledger.assets, ledger.range_bits, num_leaves)?;
     stub.margin = prices.as_ref().map(|p| p.stub(ledger.assets.len()));
+    stub.committed = committed;
     let workers = match workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -656,6 +722,7 @@ pub(crate) fn stub(secret: &[u8], round_id: &str, assets: &[Asset], range_bits: 
         root: [0; 32],
         totals: vec![vec![]; assets.len()],
         margin: None,
+        committed: false,
     };
     stub.validate()?;
     Ok(stub)
@@ -681,7 +748,7 @@ fn prove_checked(
     drop(leaves);
     let num_leaves = stub.num_leaves;
     let mut digests = Vec::with_capacity(forests.len());
-    let a = job::assemble(stub, &forests, outputs.into_iter().map(Ok), |d| digests.push(d))?;
+    let a = job::assemble(stub, secret, security, &forests, outputs.into_iter().map(Ok), |d| digests.push(d))?;
     let tree = round_tree(num_leaves, digests.iter(), &a.top)?;
     Ok(ProveOutput {
         file: a.file,
@@ -693,6 +760,7 @@ fn prove_checked(
         tree,
         forests,
         trace_rows: a.trace_rows,
+        trace_columns: a.trace_columns,
         working_rows: a.working_rows,
     })
 }
@@ -730,13 +798,16 @@ fn round_tree<'a>(num_leaves: u64, forests: impl Iterator<Item = &'a ForestDiges
     }
 }
 
-/// Verifies a version-2 or version-3 round file: the forests' ranges partition `[0, N')` and
-/// their roots combine to the statement's root, the statement's totals are the exact sums of
-/// the forests' part sums, and every forest proof verifies (in parallel) against public inputs
-/// built here from the file and its binding digest. Version 3 also: the debt totals are the
-/// exact sums of the forests' debt part sums, an unpriced asset's debt total is 0, and the
-/// coefficients every forest is verified on are folded here from the statement's prices
-/// (never taken from the file).
+/// Verifies a round file of format 2 to 5: the forests' ranges partition `[0, N')` and their
+/// roots combine to the statement's root, and every forest proof verifies (in parallel)
+/// against public inputs built here from the file and its binding digest. Formats 2 and 3: the
+/// statement's totals are the exact sums of the forests' part sums (format 3: the debt totals
+/// of the debt part sums too). Formats 4 and 5: every forest verifies against its commitment,
+/// the forests' traces hold fewer than `2^36` entry slots (the aggregation's precondition), and
+/// the aggregation proof shows that the commitments open to part sums whose exact sums are the
+/// statement's totals, equity and debt. Margin (formats 3 and 5): an unpriced asset's debt total
+/// is 0, and the coefficients every forest is verified on are folded here from the statement's
+/// prices (never taken from the file).
 pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
     let file = guard("reading the round", || RoundFile::from_bytes(bytes))??;
     let s = &file.statement;
@@ -752,13 +823,13 @@ pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
     if digest_to_bytes(&root) != s.root {
         return Err(Error::Invalid("the forest roots do not combine to the round root".into()));
     }
-    if round_totals(s.assets.len(), file.forests.iter().map(|f| f.parts.as_slice())) != s.totals {
+    if !s.committed && round_totals(s.assets.len(), file.forests.iter().map(|f| f.parts.as_slice())) != s.totals {
         return Err(Error::Invalid("the round totals are not the exact sums of the forests' part sums".into()));
     }
     let coefficients = match &s.margin {
         None => None,
         Some(m) => {
-            if round_totals(s.assets.len(), file.forests.iter().map(|f| f.debt_parts.as_slice())) != m.debt_totals {
+            if !s.committed && round_totals(s.assets.len(), file.forests.iter().map(|f| f.debt_parts.as_slice())) != m.debt_totals {
                 return Err(Error::Invalid("the debt totals are not the exact sums of the forests' debt part sums".into()));
             }
             // the reader validated the margin (an unpriced asset's debt total is 0); folded again
@@ -767,47 +838,123 @@ pub fn verify(bytes: &[u8], min_security_bits: u32) -> Result<Verified> {
             Some(m.coefficients(&s.assets).map_err(|e| Error::Invalid(e.to_string()))?)
         },
     };
+    let aggregation = match (&file.aggregation, s.committed) {
+        (Some(_), true) => {
+            check_entry_slots(file.forests.iter().map(|f| f.proof.trace_info().length())).map_err(Error::Invalid)?;
+            let commitments = file
+                .forests
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    f.commitment
+                        .as_ref()
+                        .and_then(digest_from_bytes)
+                        .ok_or_else(|| Error::Invalid(format!("forest {i}: no canonical commitment")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Some(aggregation_inputs(s, commitments))
+        },
+        (None, false) => None,
+        _ => return Err(Error::Internal("the reader gave an aggregation proof to the wrong format".into())),
+    };
     let assets_digest = statement::assets_digest(&s.assets);
-    let inputs: Vec<PublicInputs> = parts
-        .into_iter()
-        .enumerate()
-        .map(|(i, (forest, roots))| PublicInputs {
-            forest,
-            range_bits: s.range_bits,
-            assets_digest,
-            round_digest: statement_forest_digest(s, i as u64, count as u64),
-            totals: file.forests[i].parts.iter().map(|p| p.map(Felt::new)).collect(),
-            roots,
-        })
-        .collect();
-    let RoundFile { statement, forests } = file;
-    let results: Vec<Result<(u32, u32)>> = forests
-        .into_par_iter()
-        .zip(inputs)
-        .enumerate()
-        .map(|(i, (f, pi))| {
-            let figures = guard("verification", || match &coefficients {
-                None => stark_por_liabilities::verify(f.proof, pi, min_security_bits),
-                Some(prices) => {
-                    let debt_totals = f.debt_parts.iter().map(|p| p.map(Felt::new)).collect();
-                    let mi = MarginInputs { base: pi, debt_totals, prices: prices.clone() };
-                    stark_por_liabilities::verify_margin(f.proof, mi, min_security_bits)
-                },
-            })?
-            .map_err(|e| match e {
+    let num_assets = s.assets.len();
+    let RoundFile { statement, forests, aggregation: aggregation_proof } = file;
+    let forest_digests: Vec<Digest> = (0..count).map(|i| statement_forest_digest(&statement, i as u64, count as u64)).collect();
+    let verify_forests = || -> Vec<Result<(u32, u32)>> {
+        forests
+            .into_par_iter()
+            .zip(parts)
+            .zip(forest_digests)
+            .enumerate()
+            .map(|(i, ((f, (forest, roots)), round_digest))| {
+                let pi = PublicInputs {
+                    forest,
+                    range_bits: statement.range_bits,
+                    assets_digest,
+                    round_digest,
+                    totals: f.parts.iter().map(|p| p.map(Felt::new)).collect(),
+                    roots,
+                };
+                let commitment = f.commitment.as_ref().and_then(digest_from_bytes);
+                let figures = guard("verification", || match (commitment, &coefficients) {
+                    (Some(commitment), prices) => {
+                        let ci = CommittedInputs {
+                            forest,
+                            range_bits: pi.range_bits,
+                            num_assets,
+                            assets_digest,
+                            round_digest: pi.round_digest,
+                            roots: pi.roots,
+                            commitment,
+                            prices: prices.clone(),
+                        };
+                        stark_por_liabilities::verify_committed(f.proof, ci, min_security_bits)
+                    },
+                    (None, None) => stark_por_liabilities::verify(f.proof, pi, min_security_bits),
+                    (None, Some(prices)) => {
+                        let debt_totals = f.debt_parts.iter().map(|p| p.map(Felt::new)).collect();
+                        let mi = MarginInputs { base: pi, debt_totals, prices: prices.clone() };
+                        stark_por_liabilities::verify_margin(f.proof, mi, min_security_bits)
+                    },
+                })?
+                .map_err(|e| match e {
                     CircuitError::InsufficientSecurity { required, actual } => Error::InsufficientSecurity { required, actual },
                     other => Error::Invalid(format!("forest {i}: {other}")),
                 })?;
-            Ok((figures.conjectured, figures.proven))
-        })
-        .collect();
+                Ok((figures.conjectured, figures.proven))
+            })
+            .collect()
+    };
+    let verify_aggregation = || -> Result<Option<(u32, u32)>> {
+        let (Some(proof), Some(inputs)) = (aggregation_proof, aggregation) else { return Ok(None) };
+        let figures = guard("verifying the aggregation", || stark_por_aggregation::verify(proof, inputs, min_security_bits))?
+            .map_err(|e| match e {
+                AggregationError::InsufficientSecurity { required, actual } => Error::InsufficientSecurity { required, actual },
+                other => Error::Invalid(format!("the aggregation proof: {other}")),
+            })?;
+        Ok(Some((figures.conjectured, figures.proven)))
+    };
+    let (results, aggregated) = rayon::join(verify_forests, verify_aggregation);
     let (mut security_bits, mut proven_security_bits) = (u32::MAX, u32::MAX);
-    for r in results {
+    for r in results.into_iter().chain(aggregated.transpose()) {
         let (conjectured, proven) = r?;
         security_bits = security_bits.min(conjectured);
         proven_security_bits = proven_security_bits.min(proven);
     }
     Ok(Verified { statement, security_bits, proven_security_bits, forests: count })
+}
+
+/// Refuses forests whose traces hold `2^MAX_ENTRY_SLOTS_LOG2` entry slots or more (four per
+/// row, over all forests): below that bound every sum the aggregation proof adds is exact
+/// (`circuits/aggregation/README.md`, the 2^36-slot precondition).
+pub(crate) fn check_entry_slots(trace_lengths: impl Iterator<Item = usize>) -> std::result::Result<(), String> {
+    let slots: u128 = trace_lengths.map(|n| 4 * n as u128).sum();
+    if slots >= 1u128 << MAX_ENTRY_SLOTS_LOG2 {
+        return Err(format!(
+            "the forests' traces hold {slots} entry slots, at least 2^{MAX_ENTRY_SLOTS_LOG2}: beyond what the aggregation proof sums exactly"
+        ));
+    }
+    Ok(())
+}
+
+/// The aggregation proof's public inputs of `statement` (formats 4 and 5) over the forests'
+/// `commitments`, in forest order: bound by the digest of "forest `B` of `B`" (no forest's:
+/// it binds the round id, the forest count and, with margin, the prices), the totals listed
+/// per tag of `committed::totals_tags` (each asset's equity, then with margin its debt).
+pub fn aggregation_inputs(statement: &Statement, commitments: Vec<Digest>) -> AggregationInputs {
+    let count = commitments.len() as u64;
+    let totals = (0..statement.assets.len())
+        .flat_map(|a| std::iter::once(&statement.totals[a]).chain(statement.margin.as_ref().map(|m| &m.debt_totals[a])))
+        .cloned()
+        .collect();
+    AggregationInputs {
+        binding: statement_forest_digest(statement, count, count),
+        num_assets: statement.assets.len(),
+        margin: statement.margin.is_some(),
+        commitments,
+        totals,
+    }
 }
 
 /// Reads a version-2 file's statement without verifying anything.

@@ -14,6 +14,10 @@
 //! A placement of version 3 (made with the round's prices) gives version-3 forests: its records
 //! carry each entry's kind, its block counts the borrowers' margin rows, and the plan leaves
 //! every trace room for the price table (`v2::round_capacities`), as `prove_round` does.
+//!
+//! Every method takes the round's mode, `committed` (formats 4 and 5) or not: the plan leaves
+//! committed traces the rows of their totals chain, the jobs say which proof to make, and the
+//! assembly proves the aggregation from the results' openings.
 
 use std::fs;
 use std::path::PathBuf;
@@ -29,7 +33,7 @@ use crate::Security;
 
 impl Placement {
     /// The version-2 (or 3) statement without its proof-dependent fields.
-    fn v2_stub(&self) -> Statement {
+    fn v2_stub(&self, committed: bool) -> Statement {
         let k = self.stub.assets.len();
         Statement {
             round_id: self.stub.round_id.clone(),
@@ -39,13 +43,14 @@ impl Placement {
             root: [0; 32],
             totals: vec![vec![]; k],
             margin: self.prices.as_ref().map(|p| p.stub(k)),
+            committed,
         }
     }
 
     /// The round's forests for traces of up to `2^trace_log2` rows, as `v2::prove_round` plans them.
-    pub fn forest_plan(&self, security: Security, trace_log2: u32) -> Result<Vec<Forest>> {
+    pub fn forest_plan(&self, security: Security, trace_log2: u32, committed: bool) -> Result<Vec<Forest>> {
         let margin = self.layout().version == Version::V3;
-        self.forest_plan_within(&round_capacities(security, trace_log2, self.stub.assets.len(), margin)?)
+        self.forest_plan_within(&round_capacities(security, trace_log2, self.stub.assets.len(), margin, committed)?)
     }
 
     /// The round's forests for traces of `capacities` permutation rows (tests use small ones).
@@ -54,7 +59,7 @@ impl Placement {
     }
 
     /// The job of forest `index` of `plan`.
-    pub fn forest_job(&self, security: Security, plan: &[Forest], index: u64) -> Result<ForestJob> {
+    pub fn forest_job(&self, security: Security, plan: &[Forest], index: u64, committed: bool) -> Result<ForestJob> {
         self.require(Version::V2)?;
         let Some(&f) = plan.get(index as usize) else {
             return Err(Error::Input(format!("forest {index} is not one of the round's {}", plan.len())));
@@ -72,16 +77,17 @@ impl Placement {
             leaves.push(Leaf { idc: self.id_commitment(r.ordinal, r.id), entries });
             Ok(())
         })?;
-        Ok(job::forest_job(&self.v2_stub(), &self.secret, security, plan, index as usize, leaves))
+        Ok(job::forest_job(&self.v2_stub(committed), &self.secret, security, plan, index as usize, leaves))
     }
 
-    /// The round from its forests' results in `outputs` (index order, one per forest of `plan`).
-    pub fn assemble_forests(&self, plan: &[Forest], outputs: &[PathBuf]) -> Result<Assembled> {
+    /// The round from its forests' results in `outputs` (index order, one per forest of `plan`),
+    /// proved under `security` (a committed round's aggregation proof too).
+    pub fn assemble_forests(&self, security: Security, plan: &[Forest], outputs: &[PathBuf], committed: bool) -> Result<Assembled> {
         self.require(Version::V2)?;
         let decoded = outputs.iter().map(|path| {
             let bytes = fs::read(path).map_err(|e| io_error(path, e))?;
             ForestOutput::from_bytes(&bytes).map_err(|e| Error::Work(format!("{}: damaged forest result ({e})", path.display())))
         });
-        job::assemble(self.v2_stub(), plan, decoded, drop)
+        job::assemble(self.v2_stub(committed), &self.secret, security, plan, decoded, drop)
     }
 }

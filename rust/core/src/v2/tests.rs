@@ -64,7 +64,7 @@ impl Owned {
     }
 
     /// The exact total of asset `k`, summed here in `u128` (the test ledgers stay below 2^128).
-    fn total(&self, k: u32) -> u128 {
+    pub(super) fn total(&self, k: u32) -> u128 {
         (0..self.lo.len())
             .filter(|&e| self.asset_index[e] == k)
             .map(|e| self.lo[e] as u128 | (self.hi[e] as u128) << 64)
@@ -121,7 +121,7 @@ pub(super) fn round() -> &'static (Owned, ProveOutput) {
     static ROUND: OnceLock<(Owned, ProveOutput)> = OnceLock::new();
     ROUND.get_or_init(|| {
         let l = ledger(300);
-        let out = prove_planned(&l.view(), SECRET, "r-1", Security::Bits100, &[400], 2, None).unwrap();
+        let out = prove_planned(&l.view(), SECRET, "r-1", Security::Bits100, &[400], 2, None, false).unwrap();
         (l, out)
     })
 }
@@ -129,7 +129,7 @@ pub(super) fn round() -> &'static (Owned, ProveOutput) {
 /// A small round of several forests under another round id, proved once.
 fn other_round() -> &'static ProveOutput {
     static ROUND: OnceLock<ProveOutput> = OnceLock::new();
-    ROUND.get_or_init(|| prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, &[40], 2, None).unwrap())
+    ROUND.get_or_init(|| prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, &[40], 2, None, false).unwrap())
 }
 
 pub(super) fn decoded() -> RoundFile {
@@ -214,7 +214,7 @@ fn totals_are_exact_beyond_2_to_128() {
 
 #[test]
 fn the_same_round_proves_to_the_same_bytes() {
-    let again = prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, &[40], 1, None).unwrap();
+    let again = prove_planned(&ledger(30).view(), SECRET, "r-2", Security::Bits100, &[40], 1, None, false).unwrap();
     assert_eq!(again.file, other_round().file);
     assert!(other_round().forests.len() >= 2);
 }
@@ -459,7 +459,7 @@ fn version_1_files_still_verify_through_the_dispatch() {
     assert!(matches!(crate::read_statement(&round().1.file), Err(Error::Format { offset: 8, .. })));
     // and an unknown format version is refused by both dispatches, naming its offset
     let mut unknown = round().1.file.clone();
-    unknown[8] = 4;
+    unknown[8] = 6;
     assert!(matches!(verify_any(&unknown, 100), Err(Error::Format { offset: 8, .. })));
     assert!(matches!(read_statement_any(&unknown), Err(Error::Format { offset: 8, .. })));
 }
@@ -563,7 +563,7 @@ pub(super) mod streamed {
     }
 
     /// Places `l` streamed in chunks of `chunk` users in a fresh folder.
-    fn place(l: &Owned, round_id: &str, chunk: usize) -> (Dir, Placement) {
+    pub(in crate::v2) fn place(l: &Owned, round_id: &str, chunk: usize) -> (Dir, Placement) {
         let dir = Dir::new();
         let mut spill = Spill::create_for(Version::V2, dir.path(), SECRET, round_id, &l.assets, l.range_bits).unwrap();
         for lo in (0..l.ids.len()).step_by(chunk) {
@@ -577,12 +577,13 @@ pub(super) mod streamed {
     }
 
     /// Proves every forest of `placement` planned within `capacity` rows into result files, as
-    /// the Python driver does (through the encoded job), and returns the plan and the paths.
-    pub(in crate::v2) fn prove_all(placement: &Placement, capacity: u64, dir: &Path) -> (Vec<Forest>, Vec<PathBuf>) {
+    /// the Python driver does (through the encoded job), committed or not, and returns the plan
+    /// and the paths.
+    pub(in crate::v2) fn prove_all(placement: &Placement, capacity: u64, dir: &Path, committed: bool) -> (Vec<Forest>, Vec<PathBuf>) {
         let plan = placement.forest_plan_within(&[capacity]).unwrap();
         let paths = (0..plan.len())
             .map(|i| {
-                let job = placement.forest_job(Security::Bits100, &plan, i as u64).unwrap().to_bytes();
+                let job = placement.forest_job(Security::Bits100, &plan, i as u64, committed).unwrap().to_bytes();
                 let out = prove_encoded(&job, 1).unwrap();
                 assert!(answers(&job, &out));
                 let path = dir.join(format!("forest-{i}.bin"));
@@ -598,9 +599,9 @@ pub(super) mod streamed {
         let (l, expected) = round();
         for chunk in [300, 37] {
             let (dir, placement) = place(l, "r-1", chunk);
-            let (plan, paths) = prove_all(&placement, 400, dir.path());
+            let (plan, paths) = prove_all(&placement, 400, dir.path(), false);
             assert_eq!(plan, expected.forests, "chunks of {chunk}: the same plan");
-            let a = placement.assemble_forests(&plan, &paths).unwrap();
+            let a = placement.assemble_forests(Security::Bits100, &plan, &paths, false).unwrap();
             assert_eq!(a.file, expected.file, "chunks of {chunk}");
             assert_eq!((a.trace_rows.clone(), a.working_rows, a.security_bits), (expected.trace_rows.clone(), expected.working_rows, expected.security_bits));
             // the store's nodes: every node of the round tree exactly once, as in memory
@@ -630,12 +631,12 @@ pub(super) mod streamed {
         // one forest of a 2^14-row trace holds the whole round: its root is the round root
         let l = ledger(40);
         let (dir, placement) = place(&l, "r-3", 16);
-        let plan = placement.forest_plan(Security::Bits100, 14).unwrap();
+        let plan = placement.forest_plan(Security::Bits100, 14, false).unwrap();
         assert_eq!(plan, vec![Forest::whole(64).unwrap()]);
-        let (_, paths) = prove_all(&placement, crate::v2::forest_capacity(Security::Bits100, 14).unwrap(), dir.path());
-        let a = placement.assemble_forests(&plan, &paths).unwrap();
+        let (_, paths) = prove_all(&placement, crate::v2::forest_capacity(Security::Bits100, 14).unwrap(), dir.path(), false);
+        let a = placement.assemble_forests(Security::Bits100, &plan, &paths, false).unwrap();
         assert!(a.top.is_empty());
-        let in_memory = prove_round(&l.view(), SECRET, "r-3", Security::Bits100, 14, 1, None).unwrap();
+        let in_memory = prove_round(&l.view(), SECRET, "r-3", Security::Bits100, 14, 1, None, false).unwrap();
         assert_eq!(a.file, in_memory.file);
         let AnyVerified::V2(v) = verify_any(&a.file, 100).unwrap() else { panic!("read as version 1") };
         assert_eq!(v.statement, a.statement);
@@ -664,12 +665,12 @@ pub(super) mod streamed {
             kinds: vec![],
             range_bits: 112,
         };
-        let in_memory = prove_round(&l.view(), SECRET, "r-wide", Security::Bits100, 14, 1, None).unwrap();
+        let in_memory = prove_round(&l.view(), SECRET, "r-wide", Security::Bits100, 14, 1, None, false).unwrap();
         let (dir, placement) = place(&l, "r-wide", 2);
-        let plan = placement.forest_plan(Security::Bits100, 14).unwrap();
+        let plan = placement.forest_plan(Security::Bits100, 14, false).unwrap();
         assert_eq!(plan, in_memory.forests);
-        let (_, paths) = prove_all(&placement, crate::v2::forest_capacity(Security::Bits100, 14).unwrap(), dir.path());
-        assert_eq!(placement.assemble_forests(&plan, &paths).unwrap().file, in_memory.file);
+        let (_, paths) = prove_all(&placement, crate::v2::forest_capacity(Security::Bits100, 14).unwrap(), dir.path(), false);
+        assert_eq!(placement.assemble_forests(Security::Bits100, &plan, &paths, false).unwrap().file, in_memory.file);
         let AnyVerified::V2(v) = verify_any(&in_memory.file, 100).unwrap() else { panic!("read as version 1") };
         for k in 0..1500u32 {
             let t = v.statement.totals[k as usize].iter().rev().fold(0u128, |acc, &b| acc << 8 | b as u128);
@@ -682,7 +683,7 @@ pub(super) mod streamed {
         let (l, _) = round();
         let (dir, placement) = place(l, "r-1", 300);
         let plan = placement.forest_plan_within(&[400]).unwrap();
-        let job = placement.forest_job(Security::Bits100, &plan, 1).unwrap();
+        let job = placement.forest_job(Security::Bits100, &plan, 1, false).unwrap();
         let bytes = job.to_bytes();
         assert_eq!(ForestJob::from_bytes(&bytes).unwrap().to_bytes(), bytes, "the job re-encodes exactly");
         for cut in (0..bytes.len()).step_by(97) {
@@ -692,7 +693,7 @@ pub(super) mod streamed {
         assert_eq!(prove_encoded(&bytes, 1).unwrap(), out, "proving twice gives the same bytes");
         assert_eq!(ForestOutput::from_bytes(&out).unwrap().to_bytes(), out, "the result re-encodes exactly");
         assert!(answers(&bytes, &out));
-        let other = placement.forest_job(Security::Bits100, &plan, 2).unwrap().to_bytes();
+        let other = placement.forest_job(Security::Bits100, &plan, 2, false).unwrap().to_bytes();
         assert!(!answers(&other, &out), "a result answers only its own job");
         assert!(!answers(&bytes, &out[..out.len() - 1]), "a truncated result answers nothing");
         // a result whose digests do not hold its roots is damaged, not used
@@ -701,15 +702,15 @@ pub(super) mod streamed {
         bad[last - 8] ^= 1;
         assert!(!answers(&bytes, &bad));
         // a damaged result on disk stops the assembly with a work error naming it
-        let (_, mut paths) = prove_all(&placement, 400, dir.path());
+        let (_, mut paths) = prove_all(&placement, 400, dir.path(), false);
         std::fs::write(&paths[1], &out[..out.len() - 32]).unwrap();
-        match placement.assemble_forests(&plan, &paths) {
+        match placement.assemble_forests(Security::Bits100, &plan, &paths, false) {
             Err(Error::Work(m)) => assert!(m.contains("forest-1.bin") && m.contains("damaged"), "{m}"),
             other => panic!("expected a work error, got {:?}", other.err()),
         }
         // results out of order are refused
         paths.swap(0, 2);
-        assert!(matches!(placement.assemble_forests(&plan, &paths), Err(Error::Work(_))));
+        assert!(matches!(placement.assemble_forests(Security::Bits100, &plan, &paths, false), Err(Error::Work(_))));
     }
 
     // found by fuzz/ (spill_bucket_v2): a damaged record's asset of 2^31 + 1 overflowed the
@@ -720,7 +721,7 @@ pub(super) mod streamed {
         let l = ledger(12);
         let (dir, placement) = place(&l, "r-1", 12);
         let plan = placement.forest_plan_within(&[400]).unwrap();
-        assert!(placement.forest_job(Security::Bits100, &plan, 0).is_ok());
+        assert!(placement.forest_job(Security::Bits100, &plan, 0, false).is_ok());
         // every record's first entry: its asset number, then its amount
         for (offset, value) in [(0, (1u32 << 31) + 1), (0, 0), (0, 5), (4, 0)] {
             let b = placement.layout().counts.iter().position(|&c| c > 0).unwrap();
@@ -744,7 +745,7 @@ pub(super) mod streamed {
             }
             std::fs::write(&path, &bad).unwrap();
             let damaged = |r: Result<()>| matches!(r, Err(Error::Work(m)) if m.contains("damaged bucket"));
-            let jobs = (0..plan.len() as u64).map(|i| placement.forest_job(Security::Bits100, &plan, i).map(drop));
+            let jobs = (0..plan.len() as u64).map(|i| placement.forest_job(Security::Bits100, &plan, i, false).map(drop));
             assert!(jobs.into_iter().any(damaged), "asset/amount word {offset} = {value}");
             assert!(damaged(placement.users_in_bucket(b).map(drop)));
             std::fs::write(&path, &honest).unwrap();
@@ -766,7 +767,7 @@ pub(super) mod streamed {
         spill.finish(&|| ()).unwrap();
         let p1 = Placement::open(dir1.path(), SECRET, "r-1", &v1.assets, 62).unwrap();
         assert_eq!(p1.layout().version, Version::V1);
-        assert!(matches!(p1.forest_plan(Security::Bits100, 14), Err(Error::Work(m)) if m.contains("statement version 1")));
+        assert!(matches!(p1.forest_plan(Security::Bits100, 14, false), Err(Error::Work(m)) if m.contains("statement version 1")));
         // chunks of the other version are refused
         let mut spill = Spill::create_for(Version::V2, dir1.path(), SECRET, "r-1", &v1.assets, 62).unwrap();
         assert!(matches!(spill.append(&v1.view()), Err(Error::Input(m)) if m.contains("statement version 1")));
