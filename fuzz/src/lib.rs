@@ -119,8 +119,9 @@ pub fn forest_job(data: &[u8]) {
     match ForestJob::from_bytes(data) {
         Ok(job) => {
             assert!(job.to_bytes() == data, "a non-canonical forest job was accepted");
-            // version 3 (`STPRFJB3`): coefficients for every asset, in their ranges
-            assert_eq!(job.prices.is_some(), data.starts_with(b"STPRFJB3"));
+            // version 3 (`STPRFJB3`, committed `STPRFJB5`): coefficients for every asset, in their ranges
+            assert_eq!(job.prices.is_some(), data.starts_with(b"STPRFJB3") || data.starts_with(b"STPRFJB5"));
+            assert_eq!(job.committed, data.starts_with(b"STPRFJB4") || data.starts_with(b"STPRFJB5"));
             if let Some(p) = &job.prices {
                 assert!(p.check(job.params.num_assets).is_ok(), "a version-3 job's coefficients out of range");
             }
@@ -136,9 +137,13 @@ pub fn forest_result(data: &[u8]) {
     no_bug(&decoded);
     if let Ok(out) = decoded {
         assert!(out.to_bytes() == data, "a non-canonical forest result was accepted");
-        // version 3 (`STPRFRS3`): debt part sums and coefficients for every asset
-        assert_eq!(out.margin.is_some(), data.starts_with(b"STPRFRS3"));
-        if let Some(m) = &out.margin {
+        // version 3 (`STPRFRS3`, committed `STPRFRS5`): debt part sums (or an opening) and
+        // coefficients for every asset; a committed result's opening opens its commitment
+        assert_eq!(out.margin.is_some(), data.starts_with(b"STPRFRS3") || data.starts_with(b"STPRFRS5"));
+        if let Some(c) = &out.committed {
+            assert_eq!(c.opening.commitment(), c.commitment, "a committed result whose opening is another's");
+        }
+        if let (Some(m), None) = (&out.margin, &out.committed) {
             let k = out.pub_inputs.totals.len();
             assert_eq!(m.debt_totals.len(), k, "a version-3 result's debt part sums of another shape");
             assert!(m.prices.check(k).is_ok(), "a version-3 result's coefficients out of range");
@@ -228,11 +233,11 @@ fn read_placement(dir: &Path) {
     }
     // versions 2 and 3: the forest plan from the block counts, and each forest's leaves
     if placement.layout().version.forests() {
-        let plan = placement.forest_plan(Security::Bits100, 14);
+        let plan = placement.forest_plan(Security::Bits100, 14, false);
         work_error(&plan);
         if let Ok(plan) = plan {
             for i in 0..(plan.len() as u64).min(4) {
-                let job = placement.forest_job(Security::Bits100, &plan, i);
+                let job = placement.forest_job(Security::Bits100, &plan, i, i % 2 == 1);
                 work_error(&job);
                 if let Ok(job) = job {
                     // what a worker reads back is the job made here
