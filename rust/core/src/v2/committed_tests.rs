@@ -372,7 +372,7 @@ fn the_entry_slot_bound_is_checked_on_the_forests_trace_lengths() {
     assert!(check_entry_slots([1usize << 33, (1 << 33) - 1].into_iter()).is_ok());
     let m = check_entry_slots([1usize << 33, 1 << 33].into_iter()).unwrap_err();
     assert!(m.contains("2^36"), "{m}");
-    assert!(check_entry_slots(std::iter::repeat_n(1usize << 16, 1 << 18).into_iter()).is_err());
+    assert!(check_entry_slots(std::iter::repeat_n(1usize << 16, 1 << 18)).is_err());
 }
 
 #[test]

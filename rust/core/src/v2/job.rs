@@ -697,7 +697,8 @@ pub(crate) fn assemble(
     let root = forest::round_root_with(&views, |index, digest| top.push((index, digest_to_bytes(digest))))
         .map_err(|e| Error::Internal(e.to_string()))?;
     // per forest, the part sums of each asset's equity and debt: published, or opened
-    let (equity, debt): (Vec<Vec<[u64; PARTS]>>, Vec<Vec<[u64; PARTS]>>) = match stub.committed {
+    type PartSums = Vec<[u64; PARTS]>;
+    let (equity, debt): (Vec<PartSums>, Vec<PartSums>) = match stub.committed {
         false => records.iter().map(|r| (r.parts.clone(), r.debt_parts.clone())).unzip(),
         true => openings
             .iter()

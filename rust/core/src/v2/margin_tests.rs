@@ -352,7 +352,7 @@ fn the_dummy_user_and_other_bad_debts_are_refused_naming_the_user_asset_and_valu
     let (_, m) = fail(&[vec![(0, EQ, 100), (0, DEBT_KIND, 0)]], Some(&prices()));
     assert!(m.contains("debt 0 of BTC"), "{m}");
     // kinds of another length than the entries
-    let mut l = owned(&[honest.clone()]);
+    let mut l = owned(std::slice::from_ref(&honest));
     l.kinds.push(0);
     assert!(matches!(l.view().check(), Err(Error::Ledger { user: None, .. })));
 }
