@@ -230,9 +230,9 @@ def test_trailing_bytes_are_rejected(any_proof):
 
 
 def test_unknown_version_is_rejected(any_proof):
-    # format versions 1, 2 and 3 (margin) exist: 4 does not
+    # format versions 1 to 5 exist (3 and 5 margin, 4 and 5 committed totals): 6 does not
     data = bytearray(any_proof.to_bytes())
-    data[8:10] = struct.pack("<H", 4)
+    data[8:10] = struct.pack("<H", 6)
     for read in (verify, Proof.from_bytes):
         with pytest.raises(ProofFormatError, match="version") as e:
             read(bytes(data))
