@@ -41,6 +41,8 @@ def format_statement(s: Statement, prices=None) -> str:
         f"leaves (N')  {s.num_leaves:,} (user count padded to a power of two)",
         f"range        every balance in [0, 2^{s.range_bits}) smallest units",
     ]
+    if s.format_version is not None:  # a statement read from a file
+        lines.insert(2, f"file         format {s.format_version}" + _format_note(s))
     if s.security_bits is not None:
         lines.append(f"security     {s.security_bits} bits conjectured, {s.proven_security_bits} bits proven")
     if s.statement_version == 3:
@@ -60,6 +62,15 @@ def format_statement(s: Statement, prices=None) -> str:
     if prices is not None:
         lines.append(f"  {'total':<{width}}  {'':>38}  ≈ ${usd_total:>20,.2f} (at the prices of {', '.join(prices.sources)})")
     return "\n".join(lines)
+
+
+def _format_note(s: Statement) -> str:
+    """What the file publishes per forest or batch, beside the statement."""
+    if s.committed:
+        return " (each forest publishes a hiding commitment to its totals; one aggregation proof sums them)"
+    if s.statement_version >= 2:
+        return " (each forest's totals public: --public-batch-totals)"
+    return " (each batch's totals public)"
 
 
 def _margin_lines(s: Statement, width: int) -> list:
@@ -346,6 +357,9 @@ def cmd_prove(args: argparse.Namespace, con: Reporter) -> int:
         raise UsageError("--statement-version 3 proves debts covered at public prices: give --prices FILE")
     if version != 3 and args.prices:
         raise UsageError(f"--prices makes statement version 3 (margin); version {version} proves equity only")
+    if version == 1 and args.public_batch_totals:
+        raise UsageError("--public-batch-totals applies to statement versions 2 and 3; version 1's batches always "
+                         "publish their totals")
     try:
         secret = Path(args.secret_file).read_bytes()
     except OSError as e:
@@ -362,6 +376,7 @@ def cmd_prove(args: argparse.Namespace, con: Reporter) -> int:
         range_bits=args.range_bits,
         trace_log2=None if args.trace_size is None else args.trace_size.bit_length() - 1,
         batch_size=args.batch_size,
+        committed=None if version == 1 else not args.public_batch_totals,
         workers=args.workers,
         executor="ray" if args.ray else "local",
         ray_address=None if args.ray in (None, "local") else args.ray,
@@ -503,6 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--statement-version", type=int, choices=(1, 2, 3),
                     help="2 (default): amounts up to 2^112, proved as forests; 3 (default with --prices): version 2 "
                          "with margin; 1: the version-1 circuit, amounts below 2^62, proved in batches")
+    pr.add_argument("--public-batch-totals", action="store_true",
+                    help="versions 2 and 3: publish each forest's totals in the clear (file formats 2 and 3) "
+                         "instead of hiding commitments summed by an aggregation proof (formats 4 and 5, default)")
     pr.add_argument("--range-bits", type=int,
                     help="prove every balance < 2^BITS (version 2: 32–112, default 112; version 1: 32–63, default 62)")
     pr.add_argument("--workers", type=int, help="forests or batches proved side by side (default: one per core)")

@@ -44,6 +44,9 @@ def test_an_old_round_verifies_to_its_recorded_statement(version, name, case):
     assert [[a.name, a.decimals] for a in st.assets] == case["assets"]
     assert {k: str(v) for k, v in st.totals.items()} == case["totals"]
     assert st.statement_version == case.get("statement_version", 1)
+    # formats 1 to 3 are their statement's version; 4 and 5 (committed totals) say so
+    assert st.format_version == case.get("format_version", st.statement_version)
+    assert st.committed == (st.format_version >= 4)
     if "fingerprint" in case:  # recorded from version 2 on
         assert st.fingerprint == case["fingerprint"]
     # the summary published beside the round states the same
