@@ -78,7 +78,7 @@ def _aggregation_block(data: bytes, debts: bool) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def workload():
-    return W3(2500, seed=11)
+    return W3(6000, seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def rounds(workload, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def margin_rounds(tmp_path_factory):
-    w = W3(1500, seed=12, borrowers=0.1)
+    w = W3(5000, seed=12, borrowers=0.1)
     led, prices = w.to_ledger(112), margin_prices(w.listings)
     d = tmp_path_factory.mktemp("margin")
     out = {}
@@ -168,6 +168,7 @@ def test_a_margin_round_commits_equity_and_debt(margin_rounds):
     assert c == p and c.fingerprint == p.fingerprint and c.statement_version == 3
     assert any(c.debt_totals.values())
     public, _ = _forest_records(paths["public"].read_bytes(), committed=False, debts=True)
+    assert len(public) >= 2, "a round of several forests"
     data = paths["committed"].read_bytes()
     for rec in public:
         for parts in rec["parts"]:
