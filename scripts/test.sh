@@ -21,10 +21,13 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
         || echo "WARNING: could not install chromium/chromium-driver; the browser tests will be SKIPPED" >&2
 fi
 
-echo "== Rust tests"
+echo "== Rust tests (installed at ${SECONDS} s)"
 # The binding crate links against Python only when loaded by it, so it is built by maturin
 # above and not as a test binary.
-cargo test --workspace --exclude stark-por-python
+# Unit and integration tests only: the examples are measurement tools (benches/README.md), and
+# each would link its own optimised copy of the prover.
+cargo test --workspace --exclude stark-por-python --lib --tests
+echo "== Rust tests done at ${SECONDS} s"
 
 echo "== Python tests"
 # One worker per core, whole files per worker: a module's fixtures (proved rounds, a Ray
@@ -34,6 +37,7 @@ echo "== Python tests"
 
 # A few seconds of coverage-guided fuzzing per Python parser (atheris); the Rust targets need
 # cargo-fuzz and a 3-minute build, so they run only by hand: bash fuzz/run.sh (fuzz/README.md).
+echo "== Python tests done at ${SECONDS} s"
 echo "== fuzz smoke run (Python parsers, 3 s per target)"
 if "$PY" -m pip install --quiet "atheris>=2.3"; then
     PYTHON="$PY" bash fuzz/run.sh --python-only --seconds 3
