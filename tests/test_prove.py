@@ -57,7 +57,9 @@ def any_proof(request) -> Proof:
 
 
 def test_version_2_is_the_default(proof, proof_v2):
-    assert proof_v2.to_bytes()[8:10] == b"\x02\x00" and proof.to_bytes()[8:10] == b"\x01\x00"
+    # statement version 2 with committed forest totals is file format 4
+    assert proof_v2.to_bytes()[8:10] == b"\x04\x00" and proof.to_bytes()[8:10] == b"\x01\x00"
+    assert (proof_v2.statement.format_version, proof_v2.statement.committed) == (4, True)
     assert (proof_v2.statement.statement_version, proof.statement.statement_version) == (2, 1)
     assert (proof_v2.statement.range_bits, proof.statement.range_bits) == (112, 62)
     # version 2 reports its forests and how many of their rows do work

@@ -330,16 +330,16 @@ def test_the_range_bound_is_proven_and_refused_beyond(tmp_path):
 
 
 def _statement_span(data: bytes):
-    """(start, end) of the statement in a version-2 file, and its fields' offsets."""
+    """(start, end) of the statement in a file of format 2 or 4 (the same statement layout)."""
     import struct
 
-    assert data[8:10] == b"\x02\x00"
+    assert data[8:10] in (b"\x02\x00", b"\x04\x00")
     (length,) = struct.unpack_from("<I", data, 11)
     return 15, 15 + length
 
 
 def _with_totals(data: bytes, totals) -> bytes:
-    """The version-2 file ``data`` with its statement's totals replaced (re-encoded minimal)."""
+    """The format-2 or -4 file ``data`` with its statement's totals replaced (re-encoded minimal)."""
     import struct
 
     start, end = _statement_span(data)
@@ -361,17 +361,23 @@ def _with_totals(data: bytes, totals) -> bytes:
     return data[:11] + struct.pack("<I", len(out)) + bytes(out) + data[end:]
 
 
-def test_totals_beyond_2_to_128_reach_python_exactly_and_are_checked():
+@pytest.mark.parametrize(
+    "committed, refusal",
+    [(False, "exact sums"), (True, "aggregation proof")],
+    ids=["public-forest-totals", "committed-forest-totals"],
+)
+def test_totals_beyond_2_to_128_reach_python_exactly_and_are_checked(committed, refusal):
     """The binding turns the file's totals into Python ints of any size (never a u128): a
-    statement claiming 2^200 reads back as exactly 2^200, and verify refuses it because the
-    forests' part sums do not add up to it. (An honest round's totals beyond 2^128 are summed
-    in rust/core/src/v2/tests.rs: totals_are_exact_beyond_2_to_128.)"""
+    statement claiming 2^200 reads back as exactly 2^200, and verify refuses it: with public
+    forest totals because their part sums do not add up to it, with committed ones because the
+    aggregation proof was made for other public totals. (An honest round's totals beyond 2^128
+    are summed in rust/core/src/v2/tests.rs: totals_are_exact_beyond_2_to_128.)"""
     ledger = Ledger.from_arrays(["a", "b"], ASSETS, [[TOP, 1, 0], [TOP, 0, 7]])
-    proof, statement = _proved(ledger)
+    proof, statement = _proved(ledger, committed=committed)
     honest = [statement.totals[a.name] for a in ASSETS]
     assert _with_totals(proof.to_bytes(), honest) == proof.to_bytes()  # the re-encoder is exact
     for claimed in (2**200, 2**128 + 1, honest[0] + 1, honest[0] - 1):
         forged = _with_totals(proof.to_bytes(), [claimed] + honest[1:])
         assert Proof.from_bytes(forged).statement.totals["BTC"] == claimed
-        with pytest.raises(InvalidProof, match="exact sums"):
+        with pytest.raises(InvalidProof, match=refusal):
             verify(forged)
