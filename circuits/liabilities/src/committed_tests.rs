@@ -7,6 +7,7 @@
 //! (evaluating the AIR row by row), then proved and refused by [`verify_committed`].
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use super::*;
 use crate::air::{combine_parts, NUM_MAIN_CONSTRAINTS};
@@ -74,6 +75,34 @@ fn part_sums(leaves: &[Leaf], tag: u32) -> [u64; PARTS] {
     sums
 }
 
+/// The partition of the 32-leaf tree the honest tests prove; its middle forest is the one the
+/// forged tests start from ([`Case`]).
+const PARTITION: [(u64, u64); 3] = [(0, 3), (3, 29), (29, 32)];
+
+/// An honest forest of [`PARTITION`] proved with committed totals.
+struct Proved {
+    proof: Proof,
+    inputs: CommittedInputs,
+    opening: TotalsOpening,
+}
+
+/// The forests of [`PARTITION`], proved once per mode and shared by every test that only
+/// verifies or replays them (proving is nearly all of such a test's time).
+fn proved(margin: bool) -> &'static [Proved; 3] {
+    static PROVED: [OnceLock<[Proved; 3]>; 2] = [OnceLock::new(), OnceLock::new()];
+    PROVED[margin as usize].get_or_init(|| {
+        let leaves = ledger(margin);
+        let prices = margin.then(prices);
+        PARTITION.map(|(s, e)| {
+            let forest = Forest::new(32, s, e).unwrap();
+            let slice = &leaves[s as usize..e as usize];
+            let (proof, inputs, _, opening) =
+                prove_committed(slice, forest, &params(), prices.as_ref(), Security::Bits100, SEED).unwrap();
+            Proved { proof, inputs, opening }
+        })
+    })
+}
+
 /// An instance to forge: the leaves of a forest of the 32-leaf tree, with or without margin.
 struct Case {
     leaves: Vec<Leaf>,
@@ -82,9 +111,11 @@ struct Case {
 }
 
 impl Case {
+    /// The middle forest of [`PARTITION`] (`3..29`).
     fn new(margin: bool) -> Self {
-        let forest = Forest::new(32, 3, 29).unwrap();
-        let leaves = ledger(margin)[3..29].to_vec();
+        let (s, e) = PARTITION[1];
+        let forest = Forest::new(32, s, e).unwrap();
+        let leaves = ledger(margin)[s as usize..e as usize].to_vec();
         Case { leaves, forest, prices: margin.then(prices) }
     }
 
@@ -225,10 +256,10 @@ fn forests_with_committed_totals_verify_and_open_to_their_part_sums() {
         let prices = margin.then(prices);
         let mut parts = Vec::new();
         let mut commitments = Vec::new();
-        for (s, e) in [(0u64, 11u64), (11, 29), (29, 32)] {
+        for (&(s, e), Proved { proof, inputs: pi, opening }) in PARTITION.iter().zip(proved(margin)) {
             let forest = Forest::new(32, s, e).unwrap();
             let slice = &leaves[s as usize..e as usize];
-            let (proof, pi, _, opening) = prove_committed(slice, forest, &params(), prices.as_ref(), Security::Bits100, SEED).unwrap();
+            assert_eq!(pi.forest, forest);
             assert_eq!(pi.commitment, opening.commitment());
             assert_eq!(pi.prices, prices);
             // the opening lists every tag once, in chain order, with the forest's exact part sums
@@ -237,19 +268,20 @@ fn forests_with_committed_totals_verify_and_open_to_their_part_sums() {
             for row in &opening.rows {
                 assert_eq!(row.parts, part_sums(slice, row.tag), "tag {}", row.tag);
             }
-            // the unheld asset's rows sum to nothing; a whale's total passes 2^112
+            // the unheld asset's rows sum to nothing; in 3..29 (three whales) asset 1's total
+            // passes 2^112
             assert!(opening.rows.iter().filter(|r| r.tag / 2 == 6).all(|r| r.parts == [0; PARTS]));
-            assert!(combine_parts(&opening.rows[0].parts)[1] >> 48 != 0 || s == 29, "asset 1's total above 2^112");
+            assert!(combine_parts(&opening.rows[0].parts)[1] >> 48 != 0 || s != 3, "asset 1's total above 2^112");
             let elements = CommittedStatement::new(pi.clone()).unwrap().to_elements();
             assert_eq!(elements[0], Felt::new(if margin { 5 } else { 4 }));
             assert_eq!(proof.trace_info().main_trace_width(), if margin { MAIN_WIDTH_COMMITTED_MARGIN } else { MAIN_WIDTH_COMMITTED });
-            let figures = verify_committed(proof, pi.clone(), 100).unwrap();
+            let figures = verify_committed(proof.clone(), pi.clone(), 100).unwrap();
             assert!(figures.conjectured >= 100 && figures.proven <= figures.conjectured);
             for (&i, root) in forest.roots().iter().zip(&pi.roots) {
                 assert_eq!(&full[i as usize], root);
             }
             commitments.push(pi.commitment);
-            parts.push((forest, pi.roots));
+            parts.push((forest, pi.roots.clone()));
         }
         let parts: Vec<(Forest, &[Digest])> = parts.iter().map(|(f, r)| (*f, r.as_slice())).collect();
         assert_eq!(round_root(&parts).unwrap(), full[1]);
@@ -358,13 +390,9 @@ fn the_security_estimate_counts_the_totals_term_and_drops_the_listed_totals() {
 fn a_committed_proof_is_refused_under_other_inputs() {
     for margin in [false, true] {
         let leaves = ledger(margin);
-        let prices = margin.then(prices);
-        let prove_range = |s: u64, e: u64| {
-            let forest = Forest::new(32, s, e).unwrap();
-            prove_committed(&leaves[s as usize..e as usize], forest, &params(), prices.as_ref(), Security::Bits100, SEED).unwrap()
-        };
-        let (proof, pi, _, opening) = prove_range(3, 29);
-        let (_, other_pi, _, _) = prove_range(0, 3);
+        // forest 3..29, and 0..3 for another forest's inputs
+        let [before, Proved { proof, inputs: pi, opening }, _] = proved(margin);
+        let other_pi = &before.inputs;
         verify_committed(proof.clone(), pi.clone(), 100).unwrap();
         let refused = |claimed: CommittedInputs, what: &str| {
             let result = verify_committed(proof.clone(), claimed, 100);
@@ -403,7 +431,8 @@ fn a_committed_proof_is_refused_under_other_inputs() {
 fn plain_and_committed_proofs_do_not_pass_for_each_other() {
     let case = Case::new(false);
     let (leaves, forest) = (&case.leaves, case.forest);
-    let (committed_proof, cpi, _, _) = prove_committed(leaves, forest, &params(), None, Security::Bits100, SEED).unwrap();
+    let Proved { proof: committed_proof, inputs: cpi, .. } = &proved(false)[1];
+    let (committed_proof, cpi) = (committed_proof.clone(), cpi.clone());
     let (plain, pi, _) = prove(leaves, forest, &params(), Security::Bits100, SEED).unwrap();
     // a version-2 proof claimed as committed (with its own roots, under any commitment)
     assert!(verify_committed(plain.clone(), cpi.clone(), 100).is_err());
@@ -413,7 +442,8 @@ fn plain_and_committed_proofs_do_not_pass_for_each_other() {
 
     let case = Case::new(true);
     let prices = case.prices.clone().unwrap();
-    let (committed_proof, cpi, _, _) = prove_committed(&case.leaves, forest, &params(), Some(&prices), Security::Bits100, SEED).unwrap();
+    let Proved { proof: committed_proof, inputs: cpi, .. } = &proved(true)[1];
+    let (committed_proof, cpi) = (committed_proof.clone(), cpi.clone());
     let (plain, mi, _) = prove_margin(&case.leaves, forest, &params(), &prices, Security::Bits100, SEED).unwrap();
     assert!(verify_committed(plain.clone(), cpi.clone(), 100).is_err());
     assert!(verify_margin(committed_proof.clone(), mi.clone(), 100).is_err());
@@ -425,14 +455,13 @@ fn plain_and_committed_proofs_do_not_pass_for_each_other() {
 
 #[test]
 fn a_trace_too_short_for_its_totals_rows_is_refused_by_shape() {
-    let case = Case::new(true);
-    let (proof, pi, _, _) = prove_committed(&case.leaves, case.forest, &params(), case.prices.as_ref(), Security::Bits100, SEED).unwrap();
-    check_shape_committed(&proof, &pi).unwrap();
-    assert!(matches!(check_shape_committed(&proof, &CommittedInputs { num_assets: 5000, ..pi.clone() }), Err(CircuitError::AssetCount(5000))));
+    let Proved { proof, inputs: pi, .. } = &proved(true)[1];
+    check_shape_committed(proof, pi).unwrap();
+    assert!(matches!(check_shape_committed(proof, &CommittedInputs { num_assets: 5000, ..pi.clone() }), Err(CircuitError::AssetCount(5000))));
     // 4,000 assets with margin: 8,000 price-table rows and 8,000 totals rows do not fit 2^14
     let wide = Prices { collateral: vec![1; 4000], debt: vec![1; 4000] };
     let claimed = CommittedInputs { num_assets: 4000, prices: Some(wide), ..pi.clone() };
-    let err = check_shape_committed(&proof, &claimed).unwrap_err();
+    let err = check_shape_committed(proof, &claimed).unwrap_err();
     assert!(matches!(&err, CircuitError::Shape(why) if why.contains("trace length")), "{err:?}");
 }
 

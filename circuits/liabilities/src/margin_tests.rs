@@ -5,6 +5,7 @@
 //! (or that none does: only a bus is off), then that the verifier rejects the proof made from it.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use super::*;
 use crate::air::NUM_MAIN_CONSTRAINTS;
@@ -167,13 +168,24 @@ fn sum_words(entries: impl Iterator<Item = u128>) -> Vec<u64> {
     air::combine_parts(&parts)
 }
 
+/// The whole 16-leaf tree of [`ledger`] proved once per `borrowers`, shared by the tests that
+/// only verify it or claim it for other inputs.
+fn whole_proof(borrowers: bool) -> &'static (Proof, MarginInputs) {
+    static PROOFS: [OnceLock<(Proof, MarginInputs)>; 2] = [OnceLock::new(), OnceLock::new()];
+    PROOFS[borrowers as usize].get_or_init(|| {
+        let (proof, pi, _) =
+            prove_margin(&ledger(borrowers), Forest::whole(16).unwrap(), &params(112), &prices(), Security::Bits100, SEED).unwrap();
+        (proof, pi)
+    })
+}
+
 // -- honest proofs -------------------------------------------------------------------------------
 
 #[test]
 fn honest_ledgers_with_and_without_borrowers_prove_and_verify() {
     for borrowers in [false, true] {
         let leaves = ledger(borrowers);
-        let (proof, pi, _) = prove_margin(&leaves, Forest::whole(16).unwrap(), &params(112), &prices(), Security::Bits100, SEED).unwrap();
+        let (proof, pi) = whole_proof(borrowers);
         assert_eq!(proof.trace_info().main_trace_width(), MAIN_WIDTH_MARGIN);
         assert_eq!(pi.to_elements()[0], Felt::new(3));
         // exact totals of both kinds, whales included
@@ -192,7 +204,7 @@ fn honest_ledgers_with_and_without_borrowers_prove_and_verify() {
         let figures = verify_margin(proof.clone(), pi.clone(), 100).unwrap();
         assert!(figures.conjectured >= 100);
         // a version-3 proof is no version-2 proof
-        assert!(verify(proof, pi.base.clone(), 100).is_err());
+        assert!(verify(proof.clone(), pi.base.clone(), 100).is_err());
     }
 }
 
@@ -261,7 +273,7 @@ fn prices_outside_their_range_are_refused() {
         Prices { collateral: vec![2, 1, 1, 1], debt: vec![1, 1, 1, 1] },
         Prices { collateral: vec![1, 1, 1], debt: vec![1, 1, 1] },
     ];
-    let (proof, pi, _) = prove_margin(&leaves, forest, &params(112), &prices(), Security::Bits100, SEED).unwrap();
+    let (proof, pi) = whole_proof(false);
     for p in bad {
         let err = build_margin_trace(&leaves, forest, &params(112), &p, &Security::Bits100.options(), SEED).err();
         assert!(matches!(err, Some(CircuitError::Coefficient { .. } | CircuitError::Shape(_))), "{p:?}: {err:?}");

@@ -776,8 +776,8 @@ pub(crate) mod tests {
         check_stub(SECRET, "r-1", &l.assets, 62).unwrap()
     }
 
-    /// Streams `l` in chunks of `chunk` users through a fresh folder and proves every batch.
-    fn streamed(l: &crate::round::tests::Owned, chunk: usize, batch_log2: u32) -> (Vec<u8>, Layout, tempfile_dir::Dir) {
+    /// Streams `l` in chunks of `chunk` users through a fresh folder and opens its placement.
+    fn placed(l: &crate::round::tests::Owned, chunk: usize) -> (Placement, Layout, tempfile_dir::Dir) {
         let dir = tempfile_dir::Dir::new();
         let mut spill = Spill::create(dir.path(), SECRET, "r-1", &l.assets, 62).unwrap();
         for lo in (0..l.ids.len()).step_by(chunk) {
@@ -787,6 +787,18 @@ pub(crate) mod tests {
         let layout = spill.finish(&|| ()).unwrap();
         assert_eq!(Layout::load(dir.path()).unwrap().as_ref(), Some(&layout));
         let placement = Placement::open(dir.path(), SECRET, "r-1", &l.assets, 62).unwrap();
+        (placement, layout, dir)
+    }
+
+    /// The encoded jobs of every batch of `2^batch_log2` leaves.
+    fn batch_jobs(placement: &Placement, layout: &Layout, batch_log2: u32) -> Vec<Vec<u8>> {
+        let count = (layout.num_leaves >> batch_log2).max(1);
+        (0..count).map(|i| placement.batch_job(Security::Bits100, batch_log2, i).unwrap().to_bytes()).collect()
+    }
+
+    /// Streams `l` in chunks of `chunk` users through a fresh folder and proves every batch.
+    fn streamed(l: &crate::round::tests::Owned, chunk: usize, batch_log2: u32) -> (Vec<u8>, Layout, tempfile_dir::Dir) {
+        let (placement, layout, dir) = placed(l, chunk);
         let count = (layout.num_leaves >> batch_log2).max(1);
         let outputs = (0..count).map(|i| prove_batch(&placement.batch_job(Security::Bits100, batch_log2, i)?));
         let (file, _, _) = assemble(&stub(l), layout.num_leaves, batch_log2, outputs).unwrap();
@@ -797,12 +809,16 @@ pub(crate) mod tests {
     fn a_streamed_round_is_byte_for_byte_the_in_memory_round() {
         let l = ledger(27);
         let expected = prove_round(&l.view(), SECRET, "r-1", Security::Bits100, 3, 2).unwrap();
+        // chunks of 5 are proved and assembled; chunks of one user and of the whole ledger give
+        // the very same batch jobs (so the same proofs: proving is deterministic)
+        let (file, layout, dir) = streamed(&l, 5, 3);
+        assert_eq!(file, expected.file, "chunks of 5");
+        let proved_jobs = batch_jobs(&Placement::open(dir.path(), SECRET, "r-1", &l.assets, 62).unwrap(), &layout, 3);
         for chunk in [1, 5, 27] {
-            let (file, layout, dir) = streamed(&l, chunk, 3);
-            assert_eq!(file, expected.file, "chunks of {chunk}");
+            let (placement, layout, _dir) = placed(&l, chunk);
+            assert_eq!(batch_jobs(&placement, &layout, 3), proved_jobs, "chunks of {chunk}");
             assert_eq!((layout.num_users, layout.num_leaves), (27, 32));
             // users come back at the positions and with the salts the in-memory prover used
-            let placement = Placement::open(dir.path(), SECRET, "r-1", &l.assets, 62).unwrap();
             let mut seen = 0;
             for b in 0..BUCKETS {
                 for row in placement.users_in_bucket(b).unwrap() {

@@ -10,7 +10,7 @@ use stark_por_solvency::hash::digest_to_bytes;
 use super::file::RoundFile;
 use super::job::{answers, prove_encoded, ForestOutput};
 use super::margin_tests::{margin_round, prices};
-use super::tests::streamed::{place, prove_all};
+use super::tests::streamed::{place, placed_and_proved};
 use super::tests::{format_error, invalid, ledger, round, Owned, MAX, SECRET};
 use super::*;
 
@@ -158,62 +158,36 @@ fn a_committed_margin_round_verifies_with_the_statement_of_its_published_twin() 
 }
 
 #[test]
-fn a_committed_round_of_many_forests_sums_beyond_2_to_128() {
-    // 2^16 + 8 whales at 2^112 − 1 in one asset: the total, (2^16 + 8)(2^112 − 1), passes 2^128
-    let n = (1usize << 16) + 8;
-    let l = Owned {
-        ids: (0..n).map(|u| format!("whale-{u}")).collect(),
-        assets: vec![Asset { name: "SHIB".into(), decimals: 18 }],
-        indptr: (0..=n as u64).collect(),
-        asset_index: vec![0; n],
-        lo: vec![MAX as u64; n],
-        hi: vec![(MAX >> 64) as u64; n],
-        kinds: vec![],
-        range_bits: 112,
-    };
-    let out = prove_round(&l.view(), SECRET, "r-big", Security::Bits100, 16, 2, None, true).unwrap();
-    assert!(out.forests.len() >= 3, "{} forests", out.forests.len());
-    let AnyVerified::V2(v) = verify_any(&out.file, 100).unwrap() else { panic!("read as version 1") };
-    // n(2^112 − 1) = (n·2^48 − 1)·2^64 + (2^64 − n)
-    let mut expected = (n as u64).wrapping_neg().to_le_bytes().to_vec();
-    expected.extend_from_slice(&(((n as u128) << 48) - 1).to_le_bytes());
-    let expected = minimal(&expected).to_vec();
-    assert_eq!(expected.len(), 17, "beyond 2^128");
-    assert_eq!(v.statement.totals[0], expected);
-    // the default planner left every committed trace the room of its totals chain
-    assert!(out.trace_rows.iter().all(|&r| r <= 1 << 16), "{:?}", out.trace_rows);
-}
-
-#[test]
 fn a_streamed_committed_round_is_byte_for_byte_the_in_memory_round() {
     let l = &round().0;
     let expected = committed_round();
-    for chunk in [300, 37] {
-        let (dir, placement) = place(l, "r-1", chunk);
-        let (plan, paths) = prove_all(&placement, 400, dir.path(), true);
-        assert_eq!(plan, expected.forests, "chunks of {chunk}: the same plan");
+    let chunks = [37, 300];
+    let (placements, plan, paths) = placed_and_proved(|c| place(l, "r-1", c), &chunks, 400, true);
+    assert_eq!(plan, expected.forests, "the same plan");
+    for ((_dir, placement), chunk) in placements.iter().zip(chunks) {
         let a = placement.assemble_forests(Security::Bits100, &plan, &paths, true).unwrap();
         assert_eq!(a.file, expected.file, "chunks of {chunk}");
         assert_eq!((a.trace_rows.clone(), a.working_rows), (expected.trace_rows.clone(), expected.working_rows));
         assert_eq!((a.security_bits, a.proven_security_bits), (expected.security_bits, expected.proven_security_bits));
-        // a result of the other mode answers no job of this one, and assembles into no round of it
-        let job = placement.forest_job(Security::Bits100, &plan, 0, true).unwrap().to_bytes();
-        let plain_job = placement.forest_job(Security::Bits100, &plan, 0, false).unwrap().to_bytes();
-        let plain_out = prove_encoded(&plain_job, 1).unwrap();
-        assert!(answers(&plain_job, &plain_out) && !answers(&job, &plain_out));
-        assert!(!answers(&plain_job, &std::fs::read(&paths[0]).unwrap()));
-        let mixed = dir.path().join("plain-0.bin");
-        std::fs::write(&mixed, &plain_out).unwrap();
-        let mut with_plain = paths.clone();
-        with_plain[0] = mixed;
-        match placement.assemble_forests(Security::Bits100, &plan, &with_plain, true) {
-            Err(Error::Work(m)) => assert!(m.contains("forest result 0") && m.contains("published"), "{m}"),
-            other => panic!("{:?}", other.err()),
-        }
-        match placement.assemble_forests(Security::Bits100, &plan, &paths, false) {
-            Err(Error::Work(m)) => assert!(m.contains("forest result 0") && m.contains("committed"), "{m}"),
-            other => panic!("{:?}", other.err()),
-        }
+    }
+    // a result of the other mode answers no job of this one, and assembles into no round of it
+    let (dir, placement) = &placements[0];
+    let job = placement.forest_job(Security::Bits100, &plan, 0, true).unwrap().to_bytes();
+    let plain_job = placement.forest_job(Security::Bits100, &plan, 0, false).unwrap().to_bytes();
+    let plain_out = prove_encoded(&plain_job, 1).unwrap();
+    assert!(answers(&plain_job, &plain_out) && !answers(&job, &plain_out));
+    assert!(!answers(&plain_job, &std::fs::read(&paths[0]).unwrap()));
+    let mixed = dir.path().join("plain-0.bin");
+    std::fs::write(&mixed, &plain_out).unwrap();
+    let mut with_plain = paths.clone();
+    with_plain[0] = mixed;
+    match placement.assemble_forests(Security::Bits100, &plan, &with_plain, true) {
+        Err(Error::Work(m)) => assert!(m.contains("forest result 0") && m.contains("published"), "{m}"),
+        other => panic!("{:?}", other.err()),
+    }
+    match placement.assemble_forests(Security::Bits100, &plan, &paths, false) {
+        Err(Error::Work(m)) => assert!(m.contains("forest result 0") && m.contains("committed"), "{m}"),
+        other => panic!("{:?}", other.err()),
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use stark_por_liabilities::layout::PARTS;
 
 use super::file::RoundFile;
-use super::tests::streamed::prove_all;
+use super::tests::streamed::placed_and_proved;
 use super::tests::{decoded, format_error, invalid, ledger, make_consistent, round, Owned, MAX, SECRET};
 use super::*;
 use crate::spill::tests::tempfile_dir::Dir;
@@ -411,10 +411,10 @@ pub(super) fn place_priced(l: &Owned, round_id: &str, chunk: usize) -> (Dir, Pla
 #[test]
 fn a_streamed_round_with_margin_is_byte_for_byte_the_in_memory_round() {
     let (l, expected) = margin_round();
-    for chunk in [100, 17] {
-        let (dir, placement) = place_priced(l, "m-1", chunk);
-        let (plan, paths) = prove_all(&placement, 150, dir.path(), false);
-        assert_eq!(plan, expected.forests, "chunks of {chunk}: the same plan");
+    let chunks = [17, 100];
+    let (placements, plan, paths) = placed_and_proved(|c| place_priced(l, "m-1", c), &chunks, 150, false);
+    assert_eq!(plan, expected.forests, "the same plan");
+    for ((_dir, placement), chunk) in placements.iter().zip(chunks) {
         let a = placement.assemble_forests(Security::Bits100, &plan, &paths, false).unwrap();
         assert_eq!(a.file, expected.file, "chunks of {chunk}");
         assert_eq!((a.trace_rows.clone(), a.working_rows), (expected.trace_rows.clone(), expected.working_rows));

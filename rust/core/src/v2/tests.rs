@@ -594,13 +594,37 @@ pub(super) mod streamed {
         (plan, paths)
     }
 
+    /// A ledger placed (by `place`) in chunks of each size of `chunks`, with the plan within
+    /// `capacity` rows and the results of its forests' jobs. Only the first placement's jobs
+    /// are proved: every other placement must give the same plan and byte for byte the same
+    /// jobs, which the same results answer (proving is deterministic).
+    pub(in crate::v2) fn placed_and_proved(
+        place: impl Fn(usize) -> (Dir, Placement),
+        chunks: &[usize],
+        capacity: u64,
+        committed: bool,
+    ) -> (Vec<(Dir, Placement)>, Vec<Forest>, Vec<PathBuf>) {
+        let placements: Vec<(Dir, Placement)> = chunks.iter().map(|&c| place(c)).collect();
+        let (dir, first) = &placements[0];
+        let (plan, paths) = prove_all(first, capacity, dir.path(), committed);
+        let jobs = |p: &Placement| -> Vec<Vec<u8>> {
+            (0..plan.len() as u64).map(|i| p.forest_job(Security::Bits100, &plan, i, committed).unwrap().to_bytes()).collect()
+        };
+        let proved = jobs(first);
+        for ((_, p), chunk) in placements.iter().zip(chunks) {
+            assert_eq!(p.forest_plan_within(&[capacity]).unwrap(), plan, "chunks of {chunk}: the same plan");
+            assert!(jobs(p) == proved, "chunks of {chunk}: the same jobs");
+        }
+        (placements, plan, paths)
+    }
+
     #[test]
     fn a_streamed_round_is_byte_for_byte_the_in_memory_round() {
         let (l, expected) = round();
-        for chunk in [300, 37] {
-            let (dir, placement) = place(l, "r-1", chunk);
-            let (plan, paths) = prove_all(&placement, 400, dir.path(), false);
-            assert_eq!(plan, expected.forests, "chunks of {chunk}: the same plan");
+        let chunks = [37, 300];
+        let (placements, plan, paths) = placed_and_proved(|c| place(l, "r-1", c), &chunks, 400, false);
+        assert_eq!(plan, expected.forests, "the same plan");
+        for ((_dir, placement), chunk) in placements.iter().zip(chunks) {
             let a = placement.assemble_forests(Security::Bits100, &plan, &paths, false).unwrap();
             assert_eq!(a.file, expected.file, "chunks of {chunk}");
             assert_eq!((a.trace_rows.clone(), a.working_rows, a.security_bits), (expected.trace_rows.clone(), expected.working_rows, expected.security_bits));
