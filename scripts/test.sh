@@ -17,6 +17,8 @@ RUST_BUILD_LOG=$(mktemp)
 echo "== building the Rust tests in the background"
 cargo test --workspace --exclude stark-por-python --lib --tests --no-run >"$RUST_BUILD_LOG" 2>&1 &
 RUST_BUILD=$!
+# an install that fails ends the run: the build beside it goes too, and its log
+trap 'kill "$RUST_BUILD" 2>/dev/null || true; rm -f "$RUST_BUILD_LOG"' EXIT
 
 echo "== installing stark-por (maturin build of the Rust extension) and test dependencies"
 "$PY" -m pip install --quiet "maturin>=1.7,<2"

@@ -796,13 +796,14 @@ pub(crate) mod tests {
         (0..count).map(|i| placement.batch_job(Security::Bits100, batch_log2, i).unwrap().to_bytes()).collect()
     }
 
-    /// Streams `l` in chunks of `chunk` users through a fresh folder and proves every batch.
-    fn streamed(l: &crate::round::tests::Owned, chunk: usize, batch_log2: u32) -> (Vec<u8>, Layout, tempfile_dir::Dir) {
+    /// Streams `l` in chunks of `chunk` users through a fresh folder and proves every batch:
+    /// the round file, and the placement it was proved from.
+    fn streamed(l: &crate::round::tests::Owned, chunk: usize, batch_log2: u32) -> (Vec<u8>, (Placement, Layout, tempfile_dir::Dir)) {
         let (placement, layout, dir) = placed(l, chunk);
         let count = (layout.num_leaves >> batch_log2).max(1);
         let outputs = (0..count).map(|i| prove_batch(&placement.batch_job(Security::Bits100, batch_log2, i)?));
         let (file, _, _) = assemble(&stub(l), layout.num_leaves, batch_log2, outputs).unwrap();
-        (file, layout, dir)
+        (file, (placement, layout, dir))
     }
 
     #[test]
@@ -811,11 +812,10 @@ pub(crate) mod tests {
         let expected = prove_round(&l.view(), SECRET, "r-1", Security::Bits100, 3, 2).unwrap();
         // chunks of 5 are proved and assembled; chunks of one user and of the whole ledger give
         // the very same batch jobs (so the same proofs: proving is deterministic)
-        let (file, layout, dir) = streamed(&l, 5, 3);
+        let (file, proved) = streamed(&l, 5, 3);
         assert_eq!(file, expected.file, "chunks of 5");
-        let proved_jobs = batch_jobs(&Placement::open(dir.path(), SECRET, "r-1", &l.assets, 62).unwrap(), &layout, 3);
-        for chunk in [1, 5, 27] {
-            let (placement, layout, _dir) = placed(&l, chunk);
+        let proved_jobs = batch_jobs(&proved.0, &proved.1, 3);
+        for (chunk, (placement, layout, _dir)) in [(5, proved), (1, placed(&l, 1)), (27, placed(&l, 27))] {
             assert_eq!(batch_jobs(&placement, &layout, 3), proved_jobs, "chunks of {chunk}");
             assert_eq!((layout.num_users, layout.num_leaves), (27, 32));
             // users come back at the positions and with the salts the in-memory prover used
@@ -836,7 +836,7 @@ pub(crate) mod tests {
     #[test]
     fn a_streamed_round_of_one_batch_is_a_single_proof_of_the_same_statement() {
         let l = ledger(6);
-        let (file, _, _dir) = streamed(&l, 4, 5);
+        let (file, _placed) = streamed(&l, 4, 5);
         let single = crate::prove(&l.view(), SECRET, "r-1", Security::Bits100).unwrap();
         let v = crate::verify(&file, 100).unwrap();
         assert_eq!(v.statement, single.statement);
