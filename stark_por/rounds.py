@@ -385,18 +385,13 @@ class _Round:
                     tmp.write_bytes(result)
                 bar.advance()
 
-            if self.version == 1 and count == 1:
-                # a lone batch (an ordinary single proof) gets every core; it has nothing to resume
-                for i, job in jobs():
-                    done(i, _native.prove_batch(job, workers))
-            else:
-                # every forest on one thread, even a lone one: its bytes never depend on timing.
-                # A Ray cluster decides its own size; one job waits ready beside each running one
-                prove_part = _native.prove_forest if self.forests else _native.prove_batch
-                size = None if executor == "ray" and ray_address else workers
-                with make_executor(executor, workers=size, address=ray_address) as pool:
-                    for i, result in pool.map_unordered(prove_part, jobs(), max_in_flight=pool.slots + 1):
-                        done(i, result)
+            # every part on one thread, even a lone one: its bytes never depend on timing.
+            # A Ray cluster decides its own size; one job waits ready beside each running one
+            prove_part = _native.prove_forest if self.forests else _native.prove_batch
+            size = None if executor == "ray" and ray_address else workers
+            with make_executor(executor, workers=size, address=ray_address) as pool:
+                for i, result in pool.map_unordered(prove_part, jobs(), max_in_flight=pool.slots + 1):
+                    done(i, result)
         return [self.part_path(i) for i in range(count)]
 
 

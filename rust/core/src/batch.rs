@@ -145,13 +145,9 @@ pub fn prove_batch(job: &BatchJob) -> Result<BatchOutput> {
 /// [`prove_batch`] on `threads` threads: faster for a lone batch, but the grinding nonce (so the
 /// bytes, never the validity) then depends on timing.
 pub fn prove_batch_on(job: &BatchJob, threads: usize) -> Result<BatchOutput> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start a prover thread: {e}")))?;
     let proved = guard("proving", || {
-        pool.install(|| stark_por_solvency::prove_with_tree(&job.leaves, &job.params, job.security, job.seed))
-    })??;
+        crate::on_threads(threads, || stark_por_solvency::prove_with_tree(&job.leaves, &job.params, job.security, job.seed))
+    })???;
     let (proof, pi, tree) = proved;
     let mut tree: Vec<[u8; 32]> = tree.iter().map(digest_to_bytes).collect();
     tree[0] = [0; 32];

@@ -85,7 +85,19 @@ pub fn guard<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
     })
 }
 
-/// Proves the liabilities statement for `ledger` in round `round_id`.
+/// Runs `f` on a pool of `threads` threads (at least one). On one thread proving is
+/// deterministic: winterfell searches the grinding nonce with a parallel `find_any`, whose
+/// answer on several threads depends on their timing; on one it is the smallest nonce.
+pub(crate) fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start a prover thread: {e}")))?;
+    Ok(pool.install(f))
+}
+
+/// Proves the liabilities statement for `ledger` in round `round_id`, on one thread (the same
+/// inputs give the same bytes).
 pub fn prove(ledger: &LedgerRef<'_>, secret: &[u8], round_id: &str, security: Security) -> Result<ProveOutput> {
     let statement_stub = prepare(ledger, secret, round_id)?;
     guard("proving", || prove_checked(ledger, secret, statement_stub, security))?
@@ -131,7 +143,7 @@ fn prove_checked(
 ) -> Result<ProveOutput> {
     let (leaves, positions, salts) = build_leaves_and_salts(ledger, secret, &stub.round_id);
     let (params, seed) = round::batch_params_and_seed(&stub, secret, 0, 1, &leaves);
-    let (proof, pub_inputs, tree) = stark_por_solvency::prove_with_tree(&leaves, &params, security, seed)?;
+    let (proof, pub_inputs, tree) = on_threads(1, || stark_por_solvency::prove_with_tree(&leaves, &params, security, seed))??;
     drop(leaves);
     let mut tree: Vec<[u8; 32]> = tree.par_iter().map(digest_to_bytes).collect();
     tree[0] = [0; 32];

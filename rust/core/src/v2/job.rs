@@ -57,7 +57,7 @@ use super::{aggregation_inputs, check_entry_slots, circuit_error, forest_seed, r
 use crate::envelope::read_proof_block_with;
 use crate::error::{Error, Result};
 use crate::reader::Reader;
-use crate::{guard, kdf, statement, Security};
+use crate::{guard, kdf, on_threads, statement, Security};
 
 /// Magics of jobs and results by (committed, margin): formats 2, 3, 4 and 5.
 const JOB_MAGICS: [[&[u8; 8]; 2]; 2] = [[b"STPRFJB2", b"STPRFJB3"], [b"STPRFJB4", b"STPRFJB5"]];
@@ -346,16 +346,6 @@ pub fn prove_forest(job: &ForestJob, threads: usize) -> Result<ForestOutput> {
         proof,
         digests,
     })
-}
-
-/// Runs `f` on a pool of `threads` threads (at least one): on one thread, proving is
-/// deterministic (the grinding nonce search is sequential).
-fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start a prover thread: {e}")))?;
-    Ok(pool.install(f))
 }
 
 fn write_opening(out: &mut Vec<u8>, opening: &TotalsOpening) {
