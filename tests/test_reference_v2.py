@@ -158,19 +158,11 @@ def rebuild_nodes(d, below=None):
 def honest_mult(main, last, pub):
     """MULT as an honest prover derives it: every lookup of v (weighted by its numerator) on the
     first table row holding v."""
-    counts = {}
-    rc = pub.range_check()
-    for r in range(last + 1):
-        row = [int(v) for v in main[r]]
-        for m, v in R.lookup_values(row, rc):
-            counts[v] = counts.get(v, 0) + m
+    counts = R.range_lookups(main[:last + 1], pub.range_check())
+    values, first = np.unique(main[:last + 1, R.TABLE], return_index=True)
     mult = np.zeros(last + 1, dtype=np.uint64)
-    seen = set()
-    for r in range(last + 1):
-        v = int(main[r, R.TABLE])
-        if v not in seen:
-            seen.add(v)
-            mult[r] = counts.get(v, 0) % P
+    for v, r in zip(values.tolist(), first.tolist()):
+        mult[r] = counts.get(v, 0) % P
     return mult
 
 

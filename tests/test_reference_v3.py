@@ -192,23 +192,18 @@ def rebuild_nodes(d):
 def honest_mult(main, last, pub):
     """MULT: every range lookup of v (weighted by its numerator) on the first table row holding
     v; MULTP: every entry slot's price lookup on the table row holding its tuple."""
-    counts, uses = {}, {}
-    rc = pub.range_check()
-    for r in range(last + 1):
-        row = [int(v) for v in main[r]]
-        for m, v in R.lookup_values(row, rc, margin=True):
-            counts[v] = counts.get(v, 0) + m
-        if row[R.MENTRY]:
-            for j in range(R.MARGIN_SLOTS):
-                t = price_tuple_of(row, j)
-                uses[t] = uses.get(t, 0) + row[R.MENTRY]
+    rows = main[:last + 1]
+    counts = R.range_lookups(rows, pub.range_check(), margin=True)
+    uses = {}
+    for r in np.flatnonzero(rows[:, R.MENTRY]):
+        row = [int(v) for v in rows[r]]
+        for j in range(R.MARGIN_SLOTS):
+            t = price_tuple_of(row, j)
+            uses[t] = uses.get(t, 0) + row[R.MENTRY]
+    values, first = np.unique(rows[:, R.TABLE], return_index=True)
     mult = np.zeros(last + 1, dtype=np.uint64)
-    seen = set()
-    for r in range(last + 1):
-        v = int(main[r, R.TABLE])
-        if v not in seen:
-            seen.add(v)
-            mult[r] = counts.get(v, 0) % P
+    for v, r in zip(values.tolist(), first.tolist()):
+        mult[r] = counts.get(v, 0) % P
     main[:last + 1, R.MULT] = mult
     for r in np.flatnonzero(main[:last + 1, R.MPRICE]):
         main[r, R.MULTP] = uses.get(price_tuple_of([int(v) for v in main[r]], 0), 0) % P

@@ -650,16 +650,15 @@ def aux_transition(cur_main, cur_aux, nxt_aux, ch: Challenges, public: Public) -
     r = []
     for g in range(NUM_HELPERS):
         group = terms[g * TERMS_PER_HELPER:(g + 1) * TERMS_PER_HELPER]
+        # prod_{j != i} d_j as (product of the d_j before i) * (product of those after i)
+        before, after = [ONE], [ONE]
+        for (_, den), (_, den_back) in zip(group[:-1], reversed(group[1:])):
+            before.append(before[-1] * den)
+            after.append(after[-1] * den_back)
         rhs = ZERO
-        for i, (num, _) in enumerate(group):
-            others = ONE
-            for k, (_, den) in enumerate(group):
-                if k != i:
-                    others = others * den
-            rhs = rhs + num * others
-        prod = ONE
-        for _, den in group:
-            prod = prod * den
+        for (num, _), b, a in zip(group, before, reversed(after)):
+            rhs = rhs + num * (b * a)
+        prod = before[-1] * group[-1][1]
         r.append((aux_column(cur_aux, g) * prod - rhs) * s)
     helpers = ZERO
     for g in range(NUM_HELPERS):
@@ -727,6 +726,21 @@ def lookup_values(row: List[int], range_check: Tuple[int, int], margin: bool = F
     return out
 
 
+def range_lookups(rows: np.ndarray, range_check: Tuple[int, int], margin: bool = False) -> Dict[int, int]:
+    """value -> summed multiplicity (exact integers) of every range lookup of ``rows``. Every
+    row looks its limbs and bounds up, and most rows are fillers whose limbs are all zero: those
+    are counted at once, the others row by row with ``lookup_values``."""
+    counts: Dict[int, int] = defaultdict(int)
+    plain = ~rows[:, LIMBS:MAIN_WIDTH].any(axis=1) & (rows[:, FIRST] == 0) & (rows[:, CONT] == 0)
+    if margin:
+        plain &= rows[:, MCLOSE] == 0
+    counts[0] += int(plain.sum()) * SLOTS * (LIMBS_PER_SLOT + 2)  # all-zero limbs: 0, 8*0, bound 0
+    for r in np.flatnonzero(~plain):
+        for m, v in lookup_values(_int_row(rows[r]), range_check, margin):
+            counts[v] += m
+    return counts
+
+
 def bus_residuals(main: np.ndarray, last_real: int, public: Public) -> Dict[tuple, tuple]:
     """Every bus message whose net multiplicity over the real rows 0..last_real, minus what the
     verifier's side (``expected_sum``) accounts for, is not zero mod p:
@@ -755,15 +769,7 @@ def bus_residuals(main: np.ndarray, last_real: int, public: Public) -> Dict[tupl
     margin = public.margin
     out: Dict[tuple, tuple] = {}
 
-    # range: every row looks its limbs and bounds up, so count them vectorized where we can
-    rng: Dict[int, int] = defaultdict(int)
-    plain = ~rows[:, LIMBS:MAIN_WIDTH].any(axis=1) & (rows[:, FIRST] == 0) & (rows[:, CONT] == 0)
-    if margin:
-        plain &= rows[:, MCLOSE] == 0
-    rng[0] += int(plain.sum()) * SLOTS * (LIMBS_PER_SLOT + 2)  # all-zero limbs: 0, 8*0, bound 0
-    for r in np.flatnonzero(~plain):
-        for m, v in lookup_values(_int_row(rows[r]), range_check, margin):
-            rng[v] += m
+    rng = range_lookups(rows, range_check, margin)
     for r in np.flatnonzero(rows[:, MULT]):
         rng[int(rows[r, TABLE])] -= int(rows[r, MULT])
     out.update({("range", v): (n % P,) for v, n in rng.items() if n % P})
