@@ -8,17 +8,8 @@ command -v cargo >/dev/null || { echo "error: cargo (Rust >= 1.87) is required" 
 export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 PY=${PYTHON:-python3}
 
-# The Rust tests build in the background while the installs below run: the extension's release
-# build spends long stretches on one core (one codegen unit, thin LTO), and the downloads on
-# none. Their profiles build into separate folders of target/, so neither waits for the other.
 # No incremental caches: a fresh machine never reuses them.
 export CARGO_INCREMENTAL=0
-RUST_BUILD_LOG=$(mktemp)
-echo "== building the Rust tests in the background"
-cargo test --workspace --exclude stark-por-python --lib --tests --no-run >"$RUST_BUILD_LOG" 2>&1 &
-RUST_BUILD=$!
-# an install that fails ends the run: the build beside it goes too, and its log
-trap 'kill "$RUST_BUILD" 2>/dev/null || true; rm -f "$RUST_BUILD_LOG"' EXIT
 
 echo "== installing stark-por (maturin build of the Rust extension) and test dependencies"
 "$PY" -m pip install --quiet "maturin>=1.7,<2"
@@ -33,14 +24,8 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
         || echo "WARNING: could not install chromium/chromium-driver; the browser tests will be SKIPPED" >&2
 fi
 
-echo "== installed at ${SECONDS} s; waiting for the Rust test build"
-if ! wait "$RUST_BUILD"; then
-    cat "$RUST_BUILD_LOG"
-    echo "error: the Rust tests did not build" >&2
-    exit 1
-fi
-tail -n 3 "$RUST_BUILD_LOG"
-echo "== Rust tests (built at ${SECONDS} s)"
+echo "== installed at ${SECONDS} s"
+echo "== Rust tests"
 # The binding crate links against Python only when loaded by it, so it is built by maturin
 # above and not as a test binary.
 # Unit and integration tests only: the examples are measurement tools (benches/README.md), and

@@ -208,9 +208,10 @@ def tampered(d, mutate, *, rederive=True):
 
 # A proof of a 2^14-row trace takes seconds: by default only the traces whose fate the row
 # checks alone do not settle are proved — honest ones, and cheats that break no transition
-# constraint (only a boundary assertion or a bus). A cheat breaking a transition constraint is
-# refused by the Rust verifier in circuits/liabilities/src/tests.rs, which proves a forgery of
-# each constraint; STARK_POR_PROVE_ALL=1 proves every trace here too.
+# constraint (only a boundary assertion or a bus) — unless tests.rs proves the same cheat
+# (tagged "As tests.rs": those pass prove=PROVE_ALL). A cheat breaking a transition constraint
+# is refused by the Rust verifier in circuits/liabilities/src/tests.rs, which proves a forgery
+# of each constraint; STARK_POR_PROVE_ALL=1 proves every trace here too.
 PROVE_ALL = os.environ.get("STARK_POR_PROVE_ALL") == "1"
 
 
@@ -701,7 +702,7 @@ def test_level_start_left_unflagged(request, fixture, idx, broken):
         idx = public(d).forest.level_starts()[1 if idx else -1][1]
     r = next(int(r) for r in np.flatnonzero(col(d, R.LSTART)) if d["main"][r, R.IDX] == idx)
     t = tampered(d, lambda t: t["main"].__setitem__((r, R.LSTART), 0))
-    assert_violations(t, {T(c, r - 1) for c in broken} | {BUS(R.LEVEL_BUS, d), B8(d)})
+    assert_violations(t, {T(c, r - 1) for c in broken} | {BUS(R.LEVEL_BUS, d), B8(d)}, prove=PROVE_ALL)
 
 
 def test_level_start_after_the_leaves_unflagged(middle):
@@ -726,7 +727,8 @@ def test_an_extra_level_start(whole):
     def mutate(t):
         t["main"][r, R.LSTART], t["main"][r, R.PREV] = 1, 7
 
-    assert_violations(tampered(whole, mutate), {BUS(R.LEVEL_BUS, whole), B8(whole)}, {("level", (7, 6)): (1,)})
+    assert_violations(tampered(whole, mutate), {BUS(R.LEVEL_BUS, whole), B8(whole)}, {("level", (7, 6)): (1,)},
+                      prove=PROVE_ALL)
 
 
 # -- dishonest: hashing ---------------------------------------------------------------------------
@@ -811,7 +813,7 @@ def test_a_changed_balance(whole):
         rehash_leaf_from(m, r)
         move_total(t, tag, amount, amount + 1)
 
-    assert_violations(tampered(whole, mutate), {BUS(R.TREE_BUS, whole), B8(whole)})
+    assert_violations(tampered(whole, mutate), {BUS(R.TREE_BUS, whole), B8(whole)}, prove=PROVE_ALL)
 
 
 # -- dishonest: helper columns --------------------------------------------------------------------
@@ -876,7 +878,8 @@ def test_high_part_moved_into_the_tag(whole):
         move_total(t, tag, amount, 0)
 
     x1 = tag + (5 << R.TAG_BITS)
-    assert_violations(tampered(whole, mutate), {BUS(R.RANGE_BUS, whole), B8(whole)}, {("range", x1): (1,)})
+    assert_violations(tampered(whole, mutate), {BUS(R.RANGE_BUS, whole), B8(whole)}, {("range", x1): (1,)},
+                      prove=PROVE_ALL)
 
 
 def test_low_limbs_wrapping_the_modulus(whole):
@@ -895,7 +898,8 @@ def test_low_limbs_wrapping_the_modulus(whole):
 
     l4 = wrapped >> 52
     assert l4 >= 1 << 10
-    assert_violations(tampered(whole, mutate), {BUS(R.RANGE_BUS, whole), B8(whole)}, {("range", 8 * l4): (1,)})
+    assert_violations(tampered(whole, mutate), {BUS(R.RANGE_BUS, whole), B8(whole)}, {("range", 8 * l4): (1,)},
+                      prove=PROVE_ALL)
 
 
 @pytest.mark.parametrize("bits,over", [(112, 0), (112, 1), (80, 0), (80, 1), (62, 0), (62, 1), (75, 1)])
@@ -923,7 +927,7 @@ def test_total_off_by_one(whole, part):
     t = clone(whole)
     t["public_elements"][total_index(t, 4, part)] += 1
     residual = tuple(P - 1 if i == part else 0 for i in range(R.PARTS))
-    assert_violations(t, {BUS(R.ASSET_BUS, whole), B8(whole)}, {("asset", 4): residual})
+    assert_violations(t, {BUS(R.ASSET_BUS, whole), B8(whole)}, {("asset", 4): residual}, prove=PROVE_ALL)
 
 
 def test_debt_entry_sums_to_an_unlisted_tag(whole):
@@ -945,7 +949,7 @@ def test_forest_root_changed(middle):
     """As tests.rs: a public root one off."""
     t = clone(middle)
     t["public_elements"][15 + 4] += 1
-    assert_violations(t, {BUS(R.TREE_BUS, middle), B8(middle)})
+    assert_violations(t, {BUS(R.TREE_BUS, middle), B8(middle)}, prove=PROVE_ALL)
 
 
 def test_range_claimed_one_leaf_shorter(middle):
@@ -958,4 +962,4 @@ def test_range_claimed_one_leaf_shorter(middle):
     e = t["public_elements"]
     t["public_elements"] = e[:3] + [f.end] + e[4:6] + [len(roots)] + e[7:15] + [v for r in roots for v in r] \
         + e[15 + 4 * len(pub.roots):]
-    assert_violations(t, {BUS(R.TREE_BUS, middle), BUS(R.LEVEL_BUS, middle), B8(middle)})
+    assert_violations(t, {BUS(R.TREE_BUS, middle), BUS(R.LEVEL_BUS, middle), B8(middle)}, prove=PROVE_ALL)
