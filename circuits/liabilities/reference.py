@@ -917,7 +917,11 @@ def plain_filler_mask(main: np.ndarray) -> np.ndarray:
     return same.all(axis=1)
 
 
-def evaluated_rows(dump: dict, fillers: int = 256, blinding: int = 64) -> np.ndarray:
+def evaluated_rows(dump: dict, fillers: int = 64, blinding: int = 16) -> np.ndarray:
+    """The rows whose transitions ``check`` evaluates: every row unlike an honest filler and the
+    row before it (so every transition a change can touch), the table's edges, the rows around
+    the last real row, and samples of the rest (a transition between two plain fillers is the
+    same check wherever it sits; blinding rows are gated off). ``rows="all"`` checks them all."""
     main, last = dump["main"], int(dump["last_real_row"])
     n = main.shape[0]
     odd = np.concatenate([np.flatnonzero(~plain_filler_mask(main[:last + 1])),
@@ -930,7 +934,7 @@ def evaluated_rows(dump: dict, fillers: int = 256, blinding: int = 64) -> np.nda
     return np.array(sorted(r for r in rows if 0 <= r <= n - 2), dtype=np.int64)
 
 
-def check(dump: dict, challenges=None, *, rows=None, fillers: int = 256, blinding: int = 64,
+def check(dump: dict, challenges=None, *, rows=None, fillers: int = 64, blinding: int = 16,
           batch: int = 512) -> List[Violation]:
     """Every failing constraint of a ``trace_dump_v2`` or ``trace_dump_v3`` dict (see the module
     docstring)."""
