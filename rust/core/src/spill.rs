@@ -790,18 +790,22 @@ pub(crate) mod tests {
         (placement, layout, dir)
     }
 
-    /// The encoded jobs of every batch of `2^batch_log2` leaves.
-    fn batch_jobs(placement: &Placement, layout: &Layout, batch_log2: u32) -> Vec<Vec<u8>> {
+    /// The jobs of every batch of `2^batch_log2` leaves.
+    fn batch_jobs(placement: &Placement, layout: &Layout, batch_log2: u32) -> Vec<BatchJob> {
         let count = (layout.num_leaves >> batch_log2).max(1);
-        (0..count).map(|i| placement.batch_job(Security::Bits100, batch_log2, i).unwrap().to_bytes()).collect()
+        (0..count).map(|i| placement.batch_job(Security::Bits100, batch_log2, i).unwrap()).collect()
+    }
+
+    /// [`batch_jobs`], encoded: what two placements must agree on byte for byte.
+    fn encoded_jobs(placement: &Placement, layout: &Layout, batch_log2: u32) -> Vec<Vec<u8>> {
+        batch_jobs(placement, layout, batch_log2).iter().map(BatchJob::to_bytes).collect()
     }
 
     /// Streams `l` in chunks of `chunk` users through a fresh folder and proves every batch:
     /// the round file, and the placement it was proved from.
     fn streamed(l: &crate::round::tests::Owned, chunk: usize, batch_log2: u32) -> (Vec<u8>, (Placement, Layout, tempfile_dir::Dir)) {
         let (placement, layout, dir) = placed(l, chunk);
-        let count = (layout.num_leaves >> batch_log2).max(1);
-        let outputs = (0..count).map(|i| prove_batch(&placement.batch_job(Security::Bits100, batch_log2, i)?));
+        let outputs = batch_jobs(&placement, &layout, batch_log2).into_iter().map(|job| prove_batch(&job));
         let (file, _, _) = assemble(&stub(l), layout.num_leaves, batch_log2, outputs).unwrap();
         (file, (placement, layout, dir))
     }
@@ -814,9 +818,9 @@ pub(crate) mod tests {
         // the very same batch jobs (so the same proofs: proving is deterministic)
         let (file, proved) = streamed(&l, 5, 3);
         assert_eq!(file, expected.file, "chunks of 5");
-        let proved_jobs = batch_jobs(&proved.0, &proved.1, 3);
+        let proved_jobs = encoded_jobs(&proved.0, &proved.1, 3);
         for (chunk, (placement, layout, _dir)) in [(5, proved), (1, placed(&l, 1)), (27, placed(&l, 27))] {
-            assert_eq!(batch_jobs(&placement, &layout, 3), proved_jobs, "chunks of {chunk}");
+            assert_eq!(encoded_jobs(&placement, &layout, 3), proved_jobs, "chunks of {chunk}");
             assert_eq!((layout.num_users, layout.num_leaves), (27, 32));
             // users come back at the positions and with the salts the in-memory prover used
             let mut seen = 0;
